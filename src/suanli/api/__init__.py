@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): parse, call a service, render. No business rules here."""

@@ -1,0 +1,58 @@
+"""The ``suanli`` console script: registers one Typer sub-app per command group.
+
+Coded errors (:class:`~suanli.core.errors.SuanliError`) print one line to stderr and exit 1;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from suanli.cli import catalog, serve
+from suanli.cli.render import err_console
+from suanli.core.errors import SuanliError
+
+app = typer.Typer(
+    name="suanli",
+    help="Suanli (算力): operate a GPU computing-power business.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(catalog.app, name="catalog")
+app.command("serve")(serve.serve)
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except SuanliError as exc:
+        if _state["debug"] or "--debug" in (argv or sys.argv):
+            raise
+        err_console.print(f"[red]error[/red] {exc.code}: {exc.message}", highlight=False)
+        if exc.fields:
+            err_console.print(f"  fields: {exc.fields}", highlight=False)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

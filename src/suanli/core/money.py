@@ -1,0 +1,39 @@
+"""Exact money. Amounts are :class:`decimal.Decimal`; rounding is explicit and documented.
+
+Rounding rule of the ledger: amounts are quantised to the currency's minor unit (2 places for
+CNY and USD) with ROUND_HALF_UP, the convention of Chinese VAT invoices (四舍五入). Rates and
+unit prices may carry more places; only final amounts are quantised.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from suanli.core.errors import ValidationError
+
+CENT = Decimal("0.01")
+DEFAULT_CURRENCY = "CNY"
+
+
+def to_decimal(value: object, field: str = "amount") -> Decimal:
+    """Parse ``value`` (str, int, Decimal; floats via their repr) as a finite Decimal."""
+    if isinstance(value, bool):
+        raise ValidationError("money.invalid", f"{field} must be a number", {field: "a decimal"})
+    try:
+        result = Decimal(str(value)) if isinstance(value, float) else Decimal(value)  # type: ignore[arg-type]
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError(
+            "money.invalid",
+            f"{field} must be a decimal number, got {value!r}",
+            {field: "a decimal"},
+        ) from None
+    if not result.is_finite():
+        raise ValidationError(
+            "money.invalid", f"{field} must be finite", {field: "a finite decimal"}
+        )
+    return result
+
+
+def round_money(amount: Decimal, quantum: Decimal = CENT) -> Decimal:
+    """Quantise ``amount`` to the minor unit, half up."""
+    return amount.quantize(quantum, rounding=ROUND_HALF_UP)

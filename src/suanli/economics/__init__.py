@@ -1,0 +1,1 @@
+"""economics layer (see DESIGN.md)."""
