@@ -22,7 +22,9 @@ def test_catalog_has_required_gpus_with_all_figures() -> None:
     for key in REQUIRED_GPUS:
         g = cat.gpu(key)
         assert g.bf16_dense_tflops > 0 and g.memory_gb > 0 and g.tdp_w > 0
-        assert g.fp16_sparse_tflops == pytest.approx(2 * g.fp16_dense_tflops, rel=0.02)  # L40S datasheet: 362 dense, 733 sparse
+        assert g.fp16_sparse_tflops == pytest.approx(
+            2 * g.fp16_dense_tflops, rel=0.02
+        )  # L40S datasheet: 362 dense, 733 sparse
 
 
 def test_330_h800_servers_are_about_5225_p_sparse() -> None:
