@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(
-    os.environ.get("SUANLI_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared")
-)
+
+def _find_shared() -> Path:
+    """``SUANLI_SHARED``, else ``../shared`` beside the checkout, else the workplace's /work/shared."""
+    env = os.environ.get("SUANLI_SHARED")
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parents[1].parent / "shared"
+    return beside if beside.is_dir() else Path("/work/shared")
+
+
+SHARED = _find_shared()
 PG_ADMIN_URL = os.environ.get(
     "SUANLI_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
