@@ -7,9 +7,10 @@ deterministic engine and the Monte Carlo engine are the same code.
 Columns (CNY per month): ``revenue`` (net of VAT), cost lines ``power``, ``cabinet``, ``om``,
 ``fixed`` (staff, bandwidth, platform), ``bad_debt``; ``ebitda``; ``depreciation``;
 ``interest``; ``tax`` (income tax with unlimited loss carry-forward); ``net_income``;
-``capex``; ``fcf`` (free cash flow to equity: collections minus cash costs, interest, tax and
-equity-funded capex, loan draws in and principal out, resale at the horizon); ``cumulative``
-and ``discounted_cumulative``.
+``capex``; ``financing`` (loan draws minus principal repaid); ``fcf`` (free cash flow on the
+scenario's ``cash_flow_basis``: *project* = collections minus cash costs, tax and capex, plus
+resale at the horizon; *equity* = project minus interest plus ``financing``); ``cumulative``
+and ``discounted_cumulative`` of ``fcf``.
 
 Simplifications (documented in docs/economics.md): VAT is collected and remitted, input VAT is
 not credited; tax is computed monthly on cumulative profit; receivables are collected
@@ -39,6 +40,7 @@ COLUMNS = (
     "tax",
     "net_income",
     "capex",
+    "financing",
     "fcf",
     "cumulative",
     "discounted_cumulative",
@@ -76,6 +78,7 @@ class CashFlows:
     tax: Array
     net_income: Array
     capex: Array
+    financing: Array
     fcf: Array
     cumulative: Array
     discounted_cumulative: Array
@@ -180,7 +183,8 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
     financing = (plan.prop.loan_draw - plan.prop.principal) * delivered + (
         plan.fixed.loan_draw - plan.fixed.principal
     )
-    fcf = net_income + depreciation + (collected - billed) - capex + financing
+    fcf = net_income + depreciation + (collected - billed) - capex
+    fcf = fcf + (financing if plan.equity_basis else interest)
     fcf[:, -1] += plan.resale_prop * delivered[:, 0]
     gpu_hours = active * (plan.gpus_per_server * plan.hours_per_month)
     return CashFlows(
@@ -196,6 +200,7 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
         tax=tax,
         net_income=net_income,
         capex=np.broadcast_to(capex, revenue.shape),
+        financing=np.broadcast_to(financing, revenue.shape),
         fcf=fcf,
         cumulative=np.cumsum(fcf, axis=1),
         discounted_cumulative=_discount(fcf, plan.discount_monthly),
@@ -244,6 +249,7 @@ def project_investment(plan: InvestmentPlan, shortfall: Array) -> CashFlows:
         tax=tax,
         net_income=net_income,
         capex=capex,
+        financing=zeros,
         fcf=fcf,
         cumulative=np.cumsum(fcf, axis=1),
         discounted_cumulative=_discount(fcf, plan.discount_monthly),

@@ -127,8 +127,11 @@ def _nan_to_none(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def evaluate(scenario: Scenario, criterion: Criterion = "npv") -> Evaluation:
-    """Everything about ``scenario`` under its deterministic assumptions."""
+def evaluate(
+    scenario: Scenario, criterion: Criterion = "npv", *, with_breakeven: bool = True
+) -> Evaluation:
+    """Everything about ``scenario`` under its deterministic assumptions. ``criterion`` is
+    the break-even criterion; ``with_breakeven=False`` skips the two root searches."""
     flows = flows_of(scenario)
     fcf = flows.fcf[0]
     result = irr(fcf)
@@ -146,9 +149,10 @@ def evaluate(scenario: Scenario, criterion: Criterion = "npv") -> Evaluation:
     unit = None
     if operating:
         plan = build_plan(scenario)
+        unit = "per server-month" if plan.kind == "bare_metal" else "per GPU-hour"
+    if operating and with_breakeven:
         be_occ = breakeven_occupancy(plan, criterion)
         be_rent = breakeven_rent(plan, criterion)
-        unit = "per server-month" if plan.kind == "bare_metal" else "per GPU-hour"
     return Evaluation(
         name=scenario.name,
         kind=scenario.form.kind,

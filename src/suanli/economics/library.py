@@ -8,9 +8,10 @@ to :func:`suanli.economics.loader.parse_scenario` as text.
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from suanli.core.errors import NotFoundError
-from suanli.economics.loader import parse_scenario
+from suanli.economics.loader import parse_document, parse_scenario
 from suanli.economics.scenario import Scenario
 
 _PACKAGE = "suanli.economics"
@@ -33,6 +34,11 @@ def scenario_text(name: str) -> str:
     return resources.files(_PACKAGE).joinpath(f"{_DIR}/{name}.toml").read_text("utf-8")
 
 
+def bundled_document(name: str) -> dict[str, Any]:
+    """The raw mapping of bundled scenario ``name`` (the resolver for ``base = "name"``)."""
+    return parse_document(scenario_text(name), "toml")
+
+
 def load_bundled(name: str) -> Scenario:
-    """The bundled scenario ``name``, validated."""
-    return parse_scenario(scenario_text(name), "toml")
+    """The bundled scenario ``name``, validated (``base`` resolved against the library)."""
+    return parse_scenario(scenario_text(name), "toml", bundled_document)

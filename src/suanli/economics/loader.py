@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import pydantic
@@ -44,8 +44,28 @@ def scenario_from_mapping(data: Mapping[str, Any]) -> Scenario:
         ) from None
 
 
-def parse_scenario(text: str, fmt: Literal["toml", "yaml"] = "toml") -> Scenario:
-    """Parse scenario ``text`` in ``fmt``. Syntax errors raise ``scenario.syntax``."""
+BaseResolver = Callable[[str], Mapping[str, Any]]
+
+
+def merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge: tables merge key by key, everything else in ``top`` replaces ``base``. A table
+    whose ``kind`` differs from the base's (another business form) replaces it whole."""
+    out = dict(copy.deepcopy(base))
+    for key, value in top.items():
+        old = out.get(key)
+        if (
+            isinstance(value, Mapping)
+            and isinstance(old, Mapping)
+            and value.get("kind", old.get("kind")) == old.get("kind")
+        ):
+            out[key] = merge(old, value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def parse_document(text: str, fmt: Literal["toml", "yaml"] = "toml") -> dict[str, Any]:
+    """The raw mapping of a scenario file. Syntax errors raise ``scenario.syntax``."""
     try:
         data = tomllib.loads(text) if fmt == "toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
@@ -56,7 +76,32 @@ def parse_scenario(text: str, fmt: Literal["toml", "yaml"] = "toml") -> Scenario
         raise ValidationError(
             "scenario.syntax", "a scenario must be a table/mapping", {"scenario": "mapping"}
         )
-    return scenario_from_mapping(data)
+    return data
+
+
+def resolve_document(data: Mapping[str, Any], resolve_base: BaseResolver | None) -> dict[str, Any]:
+    """Apply ``base = "name"``: the named scenario's mapping, deep-merged under ``data``.
+    ``assumptions`` lists are concatenated (base first)."""
+    if "base" not in data:
+        return dict(data)
+    name = data["base"]
+    if resolve_base is None or not isinstance(name, str):
+        raise ValidationError(
+            "scenario.invalid", "base needs the name of a bundled scenario", {"base": name}
+        )
+    parent = resolve_document(resolve_base(name), resolve_base)
+    top = {k: v for k, v in data.items() if k != "base"}
+    merged = merge(parent, top)
+    merged["assumptions"] = list(parent.get("assumptions", [])) + list(top.get("assumptions", []))
+    return merged
+
+
+def parse_scenario(
+    text: str, fmt: Literal["toml", "yaml"] = "toml", resolve_base: BaseResolver | None = None
+) -> Scenario:
+    """Parse and validate scenario ``text`` in ``fmt``. A ``base = "name"`` key inherits from
+    the scenario ``resolve_base(name)`` returns (the bundled library's, in practice)."""
+    return scenario_from_mapping(resolve_document(parse_document(text, fmt), resolve_base))
 
 
 def format_for(filename: str) -> Literal["toml", "yaml"]:

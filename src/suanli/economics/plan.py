@@ -81,6 +81,7 @@ class Plan:
     receivable_lag_months: float
     bad_debt_pct: float
     income_tax_rate: float
+    equity_basis: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +208,7 @@ def build_plan(sc: Scenario) -> Plan:
         receivable_lag_months=form.receivable_days / DAYS_PER_MONTH,
         bad_debt_pct=form.bad_debt_pct,
         income_tax_rate=sc.taxes.income_tax_rate,
+        equity_basis=sc.cash_flow_basis == "equity",
     )
 
 

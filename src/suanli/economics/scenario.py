@@ -259,6 +259,9 @@ class Scenario(_Model):
     currency: str = "CNY"
     horizon_months: Annotated[int, Field(ge=1, le=600)]
     discount_rate_annual: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.10
+    # Cash flows the metrics use: "project" (before financing: capex paid in full, interest
+    # added back) or "equity" (after loan draws, interest and principal). Equal without a loan.
+    cash_flow_basis: Literal["project", "equity"] = "project"
     fleet: Fleet | None = None
     capex: Capex = Capex()
     financing: Financing = Financing()
