@@ -96,10 +96,10 @@ def _clean(v: Any) -> Any:
 def flows_of(scenario: Scenario) -> CashFlows:
     """The deterministic cash-flow table (one path) of ``scenario``."""
     if isinstance(scenario.form, Investment):
-        plan = build_investment_plan(scenario)
+        iplan = build_investment_plan(scenario)
         years = max(1, scenario.horizon_months // 12)
         expected = scenario.form.shortfall_probability * scenario.form.shortfall_pct
-        return project_investment(plan, np.full((1, years), expected))
+        return project_investment(iplan, np.full((1, years), expected))
     plan = build_plan(scenario)
     return project(plan, deterministic_draws(plan))
 

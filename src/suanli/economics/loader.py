@@ -25,7 +25,9 @@ FORM_TAGS = frozenset({"bare_metal", "computing_center", "investment"})
 def field_path(loc: Iterable[int | str]) -> str:
     """Dotted path of a pydantic error location, without discriminator tags."""
     parts = [str(p) for p in loc]
-    kept = [p for i, p in enumerate(parts) if not (i > 0 and parts[i - 1] == "form" and p in FORM_TAGS)]
+    kept = [
+        p for i, p in enumerate(parts) if not (i > 0 and parts[i - 1] == "form" and p in FORM_TAGS)
+    ]
     return ".".join(kept) or "scenario"
 
 

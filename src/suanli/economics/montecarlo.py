@@ -53,7 +53,7 @@ def sample(dist: Dist | None, default: float, rng: np.random.Generator, n: int) 
     else:
         out = rng.normal(dist.mean, dist.sd, n)  # type: ignore[arg-type]
         if dist.low is not None or dist.high is not None:
-            out = np.clip(out, dist.low, dist.high)
+            out = np.clip(out, dist.low, dist.high).astype(np.float64)
     return out.reshape(n, 1)
 
 
@@ -94,9 +94,7 @@ class MonteCarloResult:
         }
 
 
-def _operating_chunk(
-    plan: Plan, spec: MonteCarloSpec, rng: np.random.Generator, n: int
-) -> Draws:
+def _operating_chunk(plan: Plan, spec: MonteCarloSpec, rng: np.random.Generator, n: int) -> Draws:
     level = np.clip(sample(spec.occupancy, plan.level, rng, n), 0.0, plan.ceiling)
     decline = np.clip(
         sample(spec.price_decline_annual, plan.price_decline_annual, rng, n), -1.0, 0.99
@@ -121,7 +119,7 @@ def _investment_shortfall(plan: InvestmentPlan, rng: np.random.Generator, n: int
     years = max(1, plan.months // 12)
     form = plan.form
     hit = rng.random((n, years)) < form.shortfall_probability
-    out: Array = hit * form.shortfall_pct
+    out: Array = np.where(hit, form.shortfall_pct, 0.0)
     return out
 
 

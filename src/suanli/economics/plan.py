@@ -155,10 +155,7 @@ def build_plan(sc: Scenario) -> Plan:
     fixed_capex[0] = sc.capex.network_install_amount
     fixed = _capex_series(fixed_capex, sc) if fixed_capex[0] > 0 else CapexSeries.zeros(n)
 
-    if form.ramp_months > 0:
-        w = np.minimum(1.0, t / form.ramp_months)
-    else:
-        w = np.ones(n)
+    w = np.minimum(1.0, t / form.ramp_months) if form.ramp_months > 0 else np.ones(n)
     w[0] = 0.0
     ramp_a = form.initial_occupancy * (1.0 - w)
     ramp_a[0] = 0.0

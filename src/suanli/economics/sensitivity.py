@@ -143,7 +143,9 @@ def tornado(
 ) -> Tornado:
     """Vary each input by +/- ``delta`` alone; bars sorted by the width of the metric swing."""
     if not 0.0 < delta < 1.0:
-        raise ValidationError("sensitivity.invalid_delta", "delta must be in (0, 1)", {"delta": delta})
+        raise ValidationError(
+            "sensitivity.invalid_delta", "delta must be in (0, 1)", {"delta": delta}
+        )
     names = list(inputs) if inputs else list(DEFAULT_INPUTS[scenario.form.kind])
     bars = []
     for name in names:
