@@ -65,7 +65,7 @@ def _poly_roots(cf: NDArray[np.float64]) -> list[float]:
 
 def _single_root(cf: NDArray[np.float64]) -> list[float]:
     """The one positive root x (Descartes: one sign change) bracketed and found by brentq."""
-    poly = np.trim_zeros(cf, "b")
+    poly = np.trim_zeros(cf)  # leading zeros only multiply by x^k: same positive roots
     poly = poly / float(np.max(np.abs(poly)))
 
     def p(v: float) -> float:
@@ -94,10 +94,14 @@ def _polish(poly: NDArray[np.float64], x: float, scale: float) -> float:
 def irr(values: ArrayLike) -> IrrResult:
     """Monthly IRR of ``values`` (one entry per month, month 0 first) and its annualisation."""
     cf = np.asarray(values, dtype=np.float64)
+    if cf.size == 0 or not np.all(np.isfinite(cf)):
+        return IrrResult("no_root", None, None)
+    # Flows below 1e-12 of the largest are rounding noise; they would only add spurious roots.
+    cf = np.where(np.abs(cf) < 1e-12 * float(np.max(np.abs(cf))), 0.0, cf)
     if _sign_changes(cf) == 0:
         return IrrResult("no_sign_change", None, None)
     xs = _single_root(cf) if _sign_changes(cf) == 1 else _poly_roots(cf)
-    rates = [1.0 / x - 1.0 for x in xs]
+    rates = [1.0 / x - 1.0 for x in xs if x > 1e-300]
     if not rates:
         return IrrResult("no_root", None, None)
     best = min(rates, key=abs)
