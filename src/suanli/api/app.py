@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from suanli import __version__
 from suanli.api.errors import install_error_handlers
-from suanli.api.routers import catalog
+from suanli.api.routers import catalog, economics
 from suanli.settings import Settings
 
 
@@ -20,4 +20,5 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(catalog.router, prefix="/api/v1")
+    app.include_router(economics.router, prefix="/api/v1")
     return app

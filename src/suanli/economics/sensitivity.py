@@ -4,7 +4,8 @@ Owns the variation of inputs addressed by dotted path (``form.rent_per_server_mo
 ``fleet.unit_price``; :func:`~suanli.economics.loader.numeric_inputs` lists them). Every
 varied scenario is re-validated, so a variation that breaks an invariant is an error naming the
 input. Tornado variations are +/- ``delta`` (relative) around the base, clamped into the valid
-range of fractions and occupancy ceilings; grids take explicit values.
+range of fractions and occupancy ceilings (a rate whose base is 0, such as no price decline,
+goes from 0 to ``delta`` absolute); grids take explicit values.
 
 Metrics: any numeric key of :meth:`Evaluation.summary` (``npv``, ``irr_annual``,
 ``static_payback_months``, ``net_margin``, ...). Break-even metrics cost a root search per point.
@@ -56,6 +57,7 @@ DEFAULT_INPUTS = {
     ),
 }
 _BREAKEVEN = frozenset({"breakeven_occupancy", "breakeven_rent"})
+_RATE_SUFFIXES = ("_annual", "_pct", "_share", "_probability")
 _FRACTION_SUFFIXES = ("_pct", "_share", "_fraction", "occupancy", "utilization", "_factor")
 
 
@@ -154,8 +156,11 @@ def tornado(
             raise ValidationError(
                 "sensitivity.not_numeric", f"input {name!r} is not numeric", {"input": name}
             )
-        lo = _clamp(scenario, name, base * (1.0 - delta), base)
-        hi = _clamp(scenario, name, base * (1.0 + delta), base)
+        if base == 0 and name.endswith(_RATE_SUFFIXES):
+            lo, hi = 0.0, _clamp(scenario, name, delta, base)  # a zero rate: try +delta absolute
+        else:
+            lo = _clamp(scenario, name, base * (1.0 - delta), base)
+            hi = _clamp(scenario, name, base * (1.0 + delta), base)
         bars.append(
             TornadoBar(
                 input=name,

@@ -89,7 +89,9 @@ def test_annualise_compounds_monthly_rate() -> None:
 
 
 def test_payback_interpolates_and_requires_staying_positive() -> None:
-    cum = np.array([[-100.0, -50.0, 0.0, 50.0], [-100.0, 10.0, -5.0, 20.0], [-3.0, -2.0, -1.0, -0.5]])
+    cum = np.array(
+        [[-100.0, -50.0, 0.0, 50.0], [-100.0, 10.0, -5.0, 20.0], [-3.0, -2.0, -1.0, -0.5]]
+    )
     out = payback(cum)
     assert out[0] == pytest.approx(2.0)  # reaches 0 exactly at month 2
     # crosses at month 1, dips again at 2, for good from month 3: 2 + 5/25

@@ -22,7 +22,9 @@ def test_same_seed_same_numbers_other_seed_other_numbers(h800: Scenario) -> None
 
 def test_progress_reports_each_chunk(h800: Scenario) -> None:
     seen: list[tuple[int, int]] = []
-    run_montecarlo(h800, paths=2500, seed=1, chunk_size=1000, progress=lambda d, t: seen.append((d, t)))
+    run_montecarlo(
+        h800, paths=2500, seed=1, chunk_size=1000, progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(1000, 2500), (2000, 2500), (2500, 2500)]
 
 
@@ -39,7 +41,9 @@ def test_summary_quantiles_and_probabilities(h800: Scenario) -> None:
 
 
 def test_more_price_decline_means_more_losses(h800: Scenario) -> None:
-    mild = with_overrides(h800, {"montecarlo.price_decline_annual": {"dist": "fixed", "value": 0.0}})
+    mild = with_overrides(
+        h800, {"montecarlo.price_decline_annual": {"dist": "fixed", "value": 0.0}}
+    )
     harsh = with_overrides(
         h800, {"montecarlo.price_decline_annual": {"dist": "fixed", "value": 0.3}}
     )

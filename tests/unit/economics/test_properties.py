@@ -43,7 +43,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _eval(base: dict[str, Any], **extra: Any) -> Any:
-    sc: Scenario = with_overrides(BASE, {**base, **{k.replace("__", "."): v for k, v in extra.items()}})
+    sc: Scenario = with_overrides(
+        BASE, {**base, **{k.replace("__", "."): v for k, v in extra.items()}}
+    )
     return evaluate(sc, with_breakeven=False)
 
 
