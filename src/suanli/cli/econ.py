@@ -115,7 +115,7 @@ def evaluate_cmd(
     if chart is not None:
         rows = result.table()
         charts.cumulative_cash_flow(
-            [r["month"] for r in rows],
+            [int(r["month"]) for r in rows],
             [r["cumulative"] for r in rows],
             [r["discounted_cumulative"] for r in rows],
             result.static_payback_months,
@@ -322,7 +322,7 @@ def montecarlo_cmd(
     if json_out:
         print_json({"scenario": sc.name, **summary})
         return
-    flat = []
+    flat: list[dict[str, str]] = []
     for k, v in summary.items():
         if isinstance(v, dict):
             flat.extend({"statistic": f"{k} {q}", "value": _fmt(x)} for q, x in v.items())

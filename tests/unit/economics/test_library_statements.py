@@ -7,6 +7,8 @@ states the statement, the assumptions (written in the bundled scenario files) an
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -102,7 +104,7 @@ def test_tianfeng_h100_case() -> None:
     margins = [y.net_margin for y in result.yearly]
     assert all(m is not None for m in margins)
     np.testing.assert_allclose(margins, [0.32, 0.34, 0.35, 0.36, 0.37], atol=0.01)
-    assert all(b > a for a, b in zip(margins, margins[1:], strict=False))  # type: ignore[operator]
+    assert all(b > a for a, b in itertools.pairwise(margins))  # type: ignore[operator]
     assert result.static_payback_months is not None
     assert 30 <= result.static_payback_months <= 42
 

@@ -8,7 +8,7 @@ CPU-bound endpoints are plain ``def`` so they run in the worker thread pool.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -30,7 +30,7 @@ MAX_API_PATHS = 200_000
 class _CodedValidationRoute(APIRoute):
     """Turns request validation failures into ``scenario.invalid`` with clean field paths."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
