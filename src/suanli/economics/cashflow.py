@@ -209,6 +209,53 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
     )
 
 
+def project_cash(plan: Plan, draws: Draws) -> tuple[Array, Array]:
+    """``(fcf, net_income)`` of :func:`project` with fewer passes over memory: the lines that
+    are linear in the delivered share are folded into two vectors first. The Monte Carlo hot
+    path; tests check it equals :func:`project` on the same draws."""
+    delivered = draws.delivered
+    p, f = plan.prop, plan.fixed
+    fixed = np.full(plan.months + 1, plan.fixed_monthly)
+    fixed[0] = 0.0
+    # EBT = revenue - bad debt - variable power - (costs linear in delivered share)
+    lin_prop = plan.active_prop * (
+        plan.power_full * plan.idle_load_factor + plan.cabinet_per_server
+    )
+    lin_prop = lin_prop + p.om + p.depreciation + p.interest
+    lin_fixed = fixed + f.om + f.depreciation + f.interest
+    occupied = np.minimum(plan.ramp_a + draws.level * plan.ramp_b, plan.ceiling)
+    occupied *= plan.active_prop
+    occupied *= delivered
+    price = contract_price(plan, draws.price_factor)
+    price *= plan.unit_revenue / plan.vat_divisor
+    price += plan.pass_through / plan.vat_divisor
+    billed = occupied * price
+    billed *= 1.0 - draws.bad_debt_pct
+    ebt = billed - occupied * (plan.power_full * (plan.load_factor - plan.idle_load_factor))
+    ebt -= delivered * lin_prop
+    ebt -= lin_fixed
+    _, net_income = after_tax(ebt, plan.income_tax_rate)
+    # FCF = NI + depreciation + (collected - billed) - capex + (interest | financing)
+    if plan.equity_basis:
+        cash_prop = p.depreciation - p.capex + p.loan_draw - p.principal
+        cash_fixed = f.depreciation - f.capex + f.loan_draw - f.principal
+    else:
+        cash_prop = p.depreciation - p.capex + p.interest
+        cash_fixed = f.depreciation - f.capex + f.interest
+    collected = lag(billed, plan.receivable_lag_months)
+    collected[:, -1] += billed.sum(axis=1) - collected.sum(axis=1)
+    fcf = net_income + collected
+    fcf -= billed
+    fcf += delivered * cash_prop
+    fcf += cash_fixed
+    fcf[:, -1] += plan.resale_prop * delivered[:, 0]
+    return fcf, net_income
+
+
+def discounted_cumulative(fcf: Array, monthly: float) -> Array:
+    return _discount(fcf, monthly)
+
+
 def project_investment(plan: InvestmentPlan, shortfall: Array) -> CashFlows:
     """Cash flows of an investment; ``shortfall`` (P, years) is the fraction of the committed
     profit missed each year (deterministic: the expected value ``p * pct``)."""

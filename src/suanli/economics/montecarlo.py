@@ -5,6 +5,9 @@ summary statistics. Each chunk of paths is one call of the same vectorised
 :func:`~suanli.economics.cashflow.project` the deterministic engine uses, so a spec with only
 ``fixed`` distributions reproduces the deterministic result on every path.
 
+The hot path is :func:`~suanli.economics.cashflow.project_cash`, the same cash flows as
+``project`` with the lines linear in the delivered share folded together (tested equal).
+
 Determinism: chunk ``i`` draws from ``numpy.random.default_rng([seed, i])``; the same seed,
 path count and chunk size give the same numbers, byte for byte.
 
@@ -23,12 +26,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from suanli.economics.cashflow import Draws, market_price, project, project_investment
+from suanli.economics.cashflow import (
+    Draws,
+    discounted_cumulative,
+    market_price,
+    project_cash,
+    project_investment,
+)
 from suanli.economics.metrics import payback
 from suanli.economics.plan import Array, InvestmentPlan, Plan, build_investment_plan, build_plan
 from suanli.economics.scenario import Dist, Investment, MonteCarloSpec, Scenario
 
-DEFAULT_CHUNK = 4096
+DEFAULT_CHUNK = 1024  # ~1 MB per (chunk x 121 months) array: stays in cache
 FAN_PATHS = 2000
 QUANTILES = (0.1, 0.5, 0.9)
 Progress = Callable[[int, int], None]
@@ -150,16 +159,21 @@ def run_montecarlo(
         rng = np.random.default_rng([seed, chunk])
         if iplan is not None:
             flows = project_investment(iplan, _investment_shortfall(iplan, rng, n))
+            fcf, net_income = flows.fcf, flows.net_income
+            monthly = iplan.discount_monthly
         else:
             assert oplan is not None
-            flows = project(oplan, _operating_chunk(oplan, spec, rng, n))
+            fcf, net_income = project_cash(oplan, _operating_chunk(oplan, spec, rng, n))
+            monthly = oplan.discount_monthly
+        cumulative = np.cumsum(fcf, axis=1)
+        discounted = discounted_cumulative(fcf, monthly)
         sl = slice(done, done + n)
-        npv[sl] = flows.discounted_cumulative[:, -1]
-        static[sl] = payback(flows.cumulative)
-        dynamic[sl] = payback(flows.discounted_cumulative)
-        income[sl] = flows.net_income.sum(axis=1)
+        npv[sl] = discounted[:, -1]
+        static[sl] = payback(cumulative)
+        dynamic[sl] = payback(discounted)
+        income[sl] = net_income.sum(axis=1)
         if done < FAN_PATHS:
-            fan_rows.append(flows.cumulative[: FAN_PATHS - done].copy())
+            fan_rows.append(cumulative[: FAN_PATHS - done].copy())
         done += n
         chunk += 1
         if progress is not None:

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from suanli.core.catalog import default_catalog
-from suanli.economics.cashflow import COLUMNS, after_tax, lag
+from suanli.economics.cashflow import COLUMNS, after_tax, lag, project, project_cash
 from suanli.economics.evaluate import evaluate, flows_of
 from suanli.economics.loader import with_overrides
-from suanli.economics.montecarlo import run_montecarlo
+from suanli.economics.montecarlo import _operating_chunk, run_montecarlo
+from suanli.economics.plan import build_plan
 from suanli.economics.scenario import Scenario
 
 
@@ -161,3 +162,33 @@ def test_montecarlo_with_fixed_inputs_reproduces_deterministic(h800: Scenario) -
     mc = run_montecarlo(fixed, paths=50, seed=3, chunk_size=16)
     np.testing.assert_allclose(mc.npv, det.npv, rtol=1e-12)
     np.testing.assert_allclose(mc.static_payback, det.static_payback_months, rtol=1e-12)
+
+
+@pytest.mark.parametrize("basis", ["project", "equity"])
+def test_fast_path_equals_full_table(h800: Scenario, basis: str) -> None:
+    """The Monte Carlo hot path (project_cash) gives the full table's FCF and net income."""
+    sc = with_overrides(
+        h800,
+        {
+            "cash_flow_basis": basis,
+            "financing.loan_share": 0.5,
+            "financing.rate_annual": 0.07,
+            "capex.network_install_amount": 5e6,
+            "form.pass_through_per_server_month": 3000,
+            "depreciation.resale_pct_at_end": 0.1,
+            "form.receivable_days": 75,
+        },
+    )
+    plan = build_plan(sc)
+    spec = sc.montecarlo
+    assert spec is not None
+    draws = _operating_chunk(
+        plan,
+        spec.model_copy(update={"price_shock_probability_annual": 2.0}),
+        np.random.default_rng(1),
+        64,
+    )
+    full = project(plan, draws)
+    fcf, income = project_cash(plan, draws)
+    np.testing.assert_allclose(fcf, full.fcf, rtol=1e-9, atol=1e-3)
+    np.testing.assert_allclose(income, full.net_income, rtol=1e-9, atol=1e-3)
