@@ -25,11 +25,12 @@ MINIMAL: dict[str, Any] = {
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
-    data = yaml.safe_load(yaml.safe_dump(MINIMAL))
+    """MINIMAL with ``path`` set to ``value`` (missing tables are created)."""
+    data: dict[str, Any] = yaml.safe_load(yaml.safe_dump(MINIMAL))
     node = data
     parts = path.split(".")
     for p in parts[:-1]:
-        node = node[p]
+        node = node.setdefault(p, {})
     node[parts[-1]] = value
     return data
 
@@ -47,12 +48,8 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     ],
 )
 def test_bad_input_is_a_validation_error_naming_the_field(path: str, value: Any) -> None:
-    data = _with(path, value) if path.split(".")[0] in MINIMAL else {**MINIMAL}
-    if path.split(".")[0] not in MINIMAL:
-        section, field = path.split(".")
-        data = {**MINIMAL, section: {field: value}}
     with pytest.raises(ValidationError) as info:
-        scenario_from_mapping(data)
+        scenario_from_mapping(_with(path, value))
     assert info.value.code == "scenario.invalid"
     assert path in info.value.fields
     assert info.value.status == 422
