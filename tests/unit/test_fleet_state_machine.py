@@ -72,7 +72,7 @@ def test_leaving_the_racked_states_releases_the_cabinet(
 
 def test_terminal_states_have_no_exit() -> None:
     for terminal in (S.RETIRED, S.CANCELLED):
-        with pytest.raises(ConflictError, match="terminal|cannot"):
+        with pytest.raises(ConflictError, match=r"terminal|cannot"):
             decide_transition(terminal, S.AVAILABLE, has_cabinet=True)
 
 

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from typing import Any
@@ -139,8 +140,13 @@ def _check(errors: list[RowError], line: int, column: str, fn: Callable[[], Any]
         return None
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _parse_date(value: str, field: str) -> date:
     try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise ValidationError(
@@ -277,15 +283,15 @@ def _validate_order(
     currency: str,
     errors: list[RowError],
 ) -> None:
+    """Validate each line on its own so that every bad row is reported, not just the first."""
+    found: set[RowError] = set()
+    for (line, _), new_line in zip(rows, spec.lines, strict=True):
+        try:
+            validate_order(catalog, replace(spec, lines=[new_line]), currency)
+        except SuanliError as exc:
+            found.add(RowError(line, _field_of(exc, "number"), exc.message))
+    errors.extend(sorted(found, key=lambda e: (e.line, e.column)))
     first_line = rows[0][0]
-    try:
-        validate_order(catalog, spec, currency)
-    except SuanliError as exc:
-        key = next(iter(exc.fields), "")
-        line = first_line
-        if key.startswith("lines["):
-            line = rows[int(key[6 : key.index("]")])][0]
-        errors.append(RowError(line, _field_of(exc, "number"), exc.message))
     if not s.scalars(select(SupplierRow.id).where(SupplierRow.name == spec.supplier)).first():
         errors.append(RowError(first_line, "supplier", f"no supplier {spec.supplier!r}"))
     if s.scalars(select(PurchaseOrderRow.id).where(PurchaseOrderRow.number == spec.number)).first():
