@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from suanli.core.catalog import Catalog, PConvention
 
@@ -26,6 +27,8 @@ class Supplier:
 
 @dataclass(frozen=True, slots=True)
 class OrderLine:
+    __json_properties__: ClassVar[tuple[str, ...]] = ("outstanding",)
+
     line_no: int
     sku: str
     quantity: int

@@ -56,7 +56,7 @@ def non_negative_money(value: object, field: str) -> Decimal:
         raise ValidationError(
             "money.too_precise", f"{field} has more than 2 decimals", {field: "2 decimals at most"}
         )
-    return amount
+    return amount.quantize(Decimal("0.01"))
 
 
 def currency_code(value: str | None, default: str) -> str:

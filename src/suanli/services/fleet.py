@@ -339,7 +339,7 @@ class FleetService:
         with transaction(self.sessions) as s:
             site_row = get_site_row(s, require_text(site, "site", 64))
             code = require_text(code, "code", 64)
-            budget = to_decimal(power_budget_kw, "power_budget_kw")
+            budget = to_decimal(power_budget_kw, "power_budget_kw").quantize(Decimal("0.001"))
             if budget <= 0:
                 raise ValidationError(
                     "cabinet.invalid_budget",
