@@ -15,6 +15,7 @@ transaction (deliveries, CSV import, leasing); the :class:`FleetService` methods
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -178,6 +179,16 @@ def get_server_row(s: Session, serial: str) -> ServerRow:
     return row
 
 
+def existing_serials(s: Session, serials: Sequence[str]) -> set[str]:
+    """Which of ``serials`` are already in the fleet (one query per 500)."""
+    found: set[str] = set()
+    unique = sorted(set(serials))
+    for i in range(0, len(unique), 500):
+        chunk = unique[i : i + 500]
+        found.update(s.scalars(select(ServerRow.serial).where(ServerRow.serial.in_(chunk))))
+    return found
+
+
 def get_supplier_row(s: Session, name: str) -> SupplierRow:
     row = s.scalars(select(SupplierRow).where(SupplierRow.name == name)).one_or_none()
     if row is None:
@@ -221,9 +232,20 @@ def record_transition(
 
 
 def create_server_in(
-    s: Session, clock: Clock, catalog: Catalog, spec: NewServer, actor: str, reason: str
+    s: Session,
+    clock: Clock,
+    catalog: Catalog,
+    spec: NewServer,
+    actor: str,
+    reason: str,
+    *,
+    check_unique: bool = True,
 ) -> ServerRow:
-    """Register one server in an initial state (``ordered`` or ``delivered``)."""
+    """Register one server in an initial state (``ordered`` or ``delivered``).
+
+    Nothing is flushed here, so bulk callers can batch inserts; ``check_unique=False`` is for
+    callers that already checked every serial against the database in one query.
+    """
     serial = require_text(spec.serial, "serial", 128)
     if spec.state not in INITIAL_STATES:
         raise ValidationError(
@@ -239,7 +261,7 @@ def create_server_in(
     if spec.purchase_price is not None and str(spec.purchase_price).strip() != "":
         price = non_negative_money(spec.purchase_price, "purchase_price")
     supplier = get_supplier_row(s, spec.supplier) if spec.supplier else None
-    if s.scalars(select(ServerRow.id).where(ServerRow.serial == serial)).first() is not None:
+    if check_unique and s.scalars(select(ServerRow.id).where(ServerRow.serial == serial)).first():
         raise ConflictError(
             "server.serial_exists", f"a server {serial!r} exists", {"serial": "unique"}
         )
@@ -259,7 +281,6 @@ def create_server_in(
         updated_at=now,
     )
     s.add(row)
-    s.flush()
     record_transition(s, clock, row, None, spec.state, actor, reason)
     return row
 
@@ -287,6 +308,7 @@ def transition_in(
     if decision.needs_cabinet:
         assert cabinet is not None
         cab = get_cabinet_row(s, cabinet, lock=True)
+        s.flush()  # the budget must count servers racked earlier in this transaction
         used, _ = cabinet_load(s, cab.id)
         check_power_budget(cab.power_budget_kw, used, server.nameplate_kw)
         server.cabinet_id = cab.id

@@ -35,10 +35,16 @@ from suanli.core.clock import Clock
 from suanli.core.errors import SuanliError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.services.common import currency_code, non_negative_money
-from suanli.services.fleet import NewServer, create_server_in, get_cabinet_row, transition_in
+from suanli.services.fleet import (
+    NewServer,
+    create_server_in,
+    existing_serials,
+    get_cabinet_row,
+    transition_in,
+)
 from suanli.services.procurement import NewLine, NewOrder, create_order_in, validate_order
 from suanli.store.db import SessionFactory, transaction
-from suanli.store.models import PurchaseOrderRow, ServerRow, SupplierRow
+from suanli.store.models import PurchaseOrderRow, SupplierRow
 
 SERVER_COLUMNS = (
     "serial",
@@ -171,7 +177,12 @@ def _parse_int(value: str, field: str) -> int:
 
 
 def _validate_server_row(
-    s: Session, catalog: Catalog, line: int, row: dict[str, str], seen: dict[str, int]
+    s: Session,
+    catalog: Catalog,
+    line: int,
+    row: dict[str, str],
+    seen: dict[str, int],
+    in_db: set[str],
 ) -> list[RowError]:
     errors: list[RowError] = []
     serial = row["serial"]
@@ -179,7 +190,7 @@ def _validate_server_row(
         errors.append(RowError(line, "serial", "required"))
     elif serial in seen:
         errors.append(RowError(line, "serial", f"duplicate of line {seen[serial]}"))
-    elif s.scalars(select(ServerRow.id).where(ServerRow.serial == serial)).first():
+    elif serial in in_db:
         errors.append(RowError(line, "serial", f"server {serial!r} already exists"))
     seen.setdefault(serial, line)
     if row["sku"] not in catalog.servers:
@@ -228,12 +239,11 @@ def _write_server_row(
         network_group=row.get("network_group") or None,
         state=initial,
     )
-    server = create_server_in(s, clock, catalog, spec, actor, reason)
+    server = create_server_in(s, clock, catalog, spec, actor, reason, check_unique=False)
     if target in (ServerState.BURN_IN, ServerState.AVAILABLE):
         transition_in(s, clock, server, ServerState.BURN_IN, actor, reason, row["cabinet"])
     if target is ServerState.AVAILABLE:
         transition_in(s, clock, server, ServerState.AVAILABLE, actor, reason)
-    s.flush()
     return server.serial
 
 
@@ -322,16 +332,20 @@ class ImportService:
             rows = list(_read(text, "servers", SERVER_COLUMNS, SERVER_REQUIRED))
             errors: list[RowError] = []
             seen: dict[str, int] = {}
+            in_db = existing_serials(s, [row["serial"] for _, row in rows])
             for line, row in rows:
-                errors += _validate_server_row(s, self.catalog, line, row, seen)
+                errors += _validate_server_row(s, self.catalog, line, row, seen, in_db)
             if errors:
                 raise ImportRejected("servers", errors)
             created: list[str] = []
-            for line, row in rows:
-                write = partial(_write_server_row, s, self.clock, self.catalog, row, actor, reason)
-                serial = _check(errors, line, "cabinet", write)
-                if serial:
-                    created.append(serial)
+            with s.no_autoflush:  # batch the inserts; racking flushes before its power check
+                for line, row in rows:
+                    write = partial(
+                        _write_server_row, s, self.clock, self.catalog, row, actor, reason
+                    )
+                    serial = _check(errors, line, "cabinet", write)
+                    if serial:
+                        created.append(serial)
             if errors:
                 raise ImportRejected("servers", errors)
             return ImportResult("servers", len(rows), created)

@@ -49,6 +49,7 @@ from suanli.services.common import (
 from suanli.services.fleet import (
     NewServer,
     create_server_in,
+    existing_serials,
     get_supplier_row,
     transition_in,
 )
@@ -260,52 +261,72 @@ def deliver_in(
             {"serials": f"at most {outstanding}"},
         )
     reason = f"delivered on {number} line {line_no}"
+    actor = require_text(actor, "actor", 128)
+    known = existing_serials(s, clean)
     servers: list[ServerRow] = []
-    for serial in clean:
-        existing = s.scalars(select(ServerRow).where(ServerRow.serial == serial)).one_or_none()
-        if existing is None:
-            spec = NewServer(
-                serial=serial,
-                sku=line.sku,
-                purchase_price=line.unit_price,
-                currency=order.currency,
-                supplier=order.supplier.name,
-                network_group=network_group,
-                state=ServerState.DELIVERED,
-                po_line_id=line.id,
+    with s.no_autoflush:  # batch the inserts of a large delivery
+        for serial in clean:
+            server = _receive(
+                s, clock, catalog, order, line, serial, known, actor, reason, network_group
             )
-            server = create_server_in(s, clock, catalog, spec, actor, reason)
-        elif existing.state == ServerState.ORDERED and existing.po_line_id in (None, line.id):
-            if existing.sku != line.sku:
-                raise ConflictError(
-                    "delivery.sku_mismatch",
-                    f"server {serial} is a {existing.sku}, line {line_no} orders {line.sku}",
-                    {"serials": serial},
+            s.add(
+                DeliveryRow(
+                    line=line,
+                    server=server,
+                    serial=serial,
+                    delivered_on=delivered_on,
+                    actor=actor,
+                    created_at=clock.now(),
                 )
-            existing.po_line_id = line.id
-            existing.supplier_id = order.supplier_id
-            existing.purchase_price = existing.purchase_price or line.unit_price
-            transition_in(s, clock, existing, ServerState.DELIVERED, actor, reason)
-            server = existing
-        else:
-            raise ConflictError(
-                "delivery.serial_exists",
-                f"serial {serial} is already in the fleet ({existing.state})",
-                {"serials": serial},
             )
-        s.add(
-            DeliveryRow(
-                line_id=line.id,
-                server_id=server.id,
-                serial=serial,
-                delivered_on=delivered_on,
-                actor=require_text(actor, "actor", 128),
-                created_at=clock.now(),
-            )
-        )
-        servers.append(server)
+            servers.append(server)
     s.flush()
     return servers
+
+
+def _receive(
+    s: Session,
+    clock: Clock,
+    catalog: Catalog,
+    order: PurchaseOrderRow,
+    line: PurchaseOrderLineRow,
+    serial: str,
+    known: set[str],
+    actor: str,
+    reason: str,
+    network_group: str | None,
+) -> ServerRow:
+    """The server for one delivered serial: a new one, or a pre-registered ``ordered`` one."""
+    if serial not in known:
+        spec = NewServer(
+            serial=serial,
+            sku=line.sku,
+            purchase_price=line.unit_price,
+            currency=order.currency,
+            supplier=order.supplier.name,
+            network_group=network_group,
+            state=ServerState.DELIVERED,
+            po_line_id=line.id,
+        )
+        return create_server_in(s, clock, catalog, spec, actor, reason, check_unique=False)
+    existing = s.scalars(select(ServerRow).where(ServerRow.serial == serial)).one()
+    if existing.state != ServerState.ORDERED or existing.po_line_id not in (None, line.id):
+        raise ConflictError(
+            "delivery.serial_exists",
+            f"serial {serial} is already in the fleet ({existing.state})",
+            {"serials": serial},
+        )
+    if existing.sku != line.sku:
+        raise ConflictError(
+            "delivery.sku_mismatch",
+            f"server {serial} is a {existing.sku}, line {line.line_no} orders {line.sku}",
+            {"serials": serial},
+        )
+    existing.po_line_id = line.id
+    existing.supplier_id = order.supplier_id
+    existing.purchase_price = existing.purchase_price or line.unit_price
+    transition_in(s, clock, existing, ServerState.DELIVERED, actor, reason)
+    return existing
 
 
 def cancel_in(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -17,6 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suanli.store.base import Base, Money, UTCDateTime
+
+if TYPE_CHECKING:
+    from suanli.store.models.fleet import ServerRow
 
 
 class SupplierRow(Base):
@@ -86,3 +90,4 @@ class DeliveryRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     line: Mapped[PurchaseOrderLineRow] = relationship(back_populates="deliveries")
+    server: Mapped[ServerRow] = relationship()
