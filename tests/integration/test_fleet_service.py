@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,7 +14,8 @@ from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.services.fleet import FleetService, NewServer, ServerFilter
 from suanli.services.procurement import ProcurementService
-from suanli.store.db import SessionFactory
+from suanli.store.base import Base
+from suanli.store.db import SessionFactory, make_engine, make_session_factory
 from suanli.store.models import ServerRow, ServerTransitionRow
 
 S = ServerState
@@ -156,3 +158,38 @@ def test_list_filters_and_pagination(fleet: FleetService, sessions: SessionFacto
         fleet.list_servers(limit=0)
     with pytest.raises(ValidationError):
         fleet.list_servers(offset=-1)
+
+
+@pytest.mark.postgres
+def test_concurrent_racking_respects_the_budget(pg_migrated_url: str) -> None:
+    """Two racking transactions race for the last slot: the cabinet row lock lets one win."""
+    engine = make_engine(pg_migrated_url, pool_size=4)
+    try:
+        fleet = FleetService(make_session_factory(engine), SimClock())
+        fleet.add_site("RACE", "race")
+        fleet.add_cabinet("RACE", "C1", "10.2")  # room for exactly one H800 server
+        for serial in ("R1", "R2"):
+            fleet.add_server(NewServer(serial, "HGX-H800-8", state=S.DELIVERED), actor="a")
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def rack(serial: str) -> None:
+            barrier.wait()
+            try:
+                fleet.transition(serial, S.BURN_IN, "a", "rack", cabinet="RACE/C1")
+                outcomes.append("ok")
+            except ConflictError as exc:
+                outcomes.append(exc.code)
+
+        threads = [threading.Thread(target=rack, args=(s,)) for s in ("R1", "R2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["cabinet.power_budget_exceeded", "ok"]
+        assert fleet.get_cabinet("RACE/C1").servers == 1
+    finally:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        engine.dispose()

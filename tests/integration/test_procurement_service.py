@@ -177,3 +177,21 @@ def test_preregistered_ordered_servers(
     with pytest.raises(ConflictError):
         po.add_supplier("Other")
     assert [s.name for s in po.list_suppliers()] == ["New H3C", "Other"]
+
+
+def test_cancelling_a_line_cancels_its_ordered_servers(
+    po: ProcurementService, sessions: SessionFactory, clock: SimClock
+) -> None:
+    po.create_order(_order(qty=3))
+    fleet = FleetService(sessions, clock)
+    fleet.add_server(NewServer("PRE-1", "HGX-H800-8"), actor="a")
+    fleet.add_server(NewServer("PRE-2", "HGX-H800-8"), actor="a")
+    po.deliver("PO-1", 1, ["PRE-1"], actor="wh", delivered_on=date(2024, 1, 1))
+    with sessions.begin() as s:  # PRE-2 announced on the line but never shipped
+        s.scalars(select(ServerRow).where(ServerRow.serial == "PRE-2")).one().po_line_id = 1
+    po.cancel_remainder("PO-1", 1, reason="short shipment", actor="buyer")
+    assert fleet.get_server("PRE-2").state is ServerState.CANCELLED
+    assert fleet.get_server("PRE-1").state is ServerState.DELIVERED
+    assert fleet.transitions("PRE-2").items[-1].reason == "short shipment"
+    with pytest.raises(NotFoundError):
+        po.cancel_remainder("PO-1", 9, reason="x", actor="buyer")
