@@ -12,7 +12,7 @@ from typing import Annotated
 import click
 import typer
 
-from suanli.cli import catalog, econ, serve
+from suanli.cli import catalog, db, econ, fleet, po, serve
 from suanli.cli.render import err_console
 from suanli.core.errors import SuanliError
 
@@ -24,6 +24,9 @@ app = typer.Typer(
 )
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(econ.app, name="econ")
+app.add_typer(db.app, name="db")
+app.add_typer(fleet.app, name="fleet")
+app.add_typer(po.app, name="po")
 app.command("serve")(serve.serve)
 
 _state = {"debug": False}
