@@ -101,7 +101,16 @@ def _clean_slurm(conf: str) -> SlurmBackend:
         if n.state is NodeState.DOWN:
             _script("start-node", n.name)
         backend.resume(n.name)
-    _poll(lambda: all(n.state is NodeState.IDLE for n in backend.nodes()), 30)
+    def clean() -> bool:
+        return all(n.state is NodeState.IDLE for n in backend.nodes())
+
+    try:
+        _poll(clean, 10)
+    except AssertionError:
+        # Slurm 22.05 can keep a failed node's GPUs counted as used after its jobs are gone;
+        # a reconfigure recounts them.
+        runner.run(["scontrol", "reconfigure"])
+        _poll(clean, 20)
     return SlurmBackend(runner, SystemClock(), cluster="suanli-dev")
 
 

@@ -107,7 +107,10 @@ class SlurmBackend:
     # --- inventory -------------------------------------------------------------------------------
 
     def nodes(self) -> list[Node]:
-        return parse_nodes(self._check(self._run("sinfo", "--json")).stdout)
+        nodes = parse_nodes(self._check(self._run("sinfo", "--json")).stdout)
+        for node in nodes:
+            self._observe_node(node)
+        return nodes
 
     def _node(self, name: str) -> Node:
         for n in self.nodes():
@@ -205,7 +208,10 @@ class SlurmBackend:
     # --- jobs -------------------------------------------------------------------------------------------
 
     def _our_jobs(self) -> dict[str, SlurmJob]:
-        return parse_jobs(self._check(self._run("squeue", "--json")).stdout)
+        jobs = parse_jobs(self._check(self._run("squeue", "--json")).stdout)
+        for job in sorted(jobs.values(), key=lambda j: j.engine_id):
+            self._observe_job(job)
+        return jobs
 
     def launch(self, job: JobSpec, placement: Placement) -> JobInfo:
         check_placement_fits(job, placement)
@@ -309,7 +315,8 @@ class SlurmBackend:
         if found.state is not JobState.RUNNING:
             return
         result = self._run("scontrol", "requeuehold", str(found.engine_id))
-        if not result.ok and self.job(job_id).state is JobState.RUNNING:
+        settled = ("pending", "completing", "already")  # requeued a moment ago: nothing to do
+        if not result.ok and not any(w in result.stderr.lower() for w in settled):
             self._check(result)
 
     # --- events and usage ----------------------------------------------------------------------------
@@ -319,17 +326,19 @@ class SlurmBackend:
         return [e for e in self._events if e.seq > since]
 
     def poll(self) -> None:
-        """Observe nodes and jobs once and log what changed since the previous observation."""
-        for node in self.nodes():
-            down = node.state is NodeState.DOWN
-            before = self._seen_nodes.get(node.name)
-            if down and before is not True:
-                self._emit(EventKind.NODE_DOWN, node.name, node.reason)
-            elif not down and before is True:
-                self._emit(EventKind.NODE_UP, node.name)
-            self._seen_nodes[node.name] = down
-        for job in sorted(self._our_jobs().values(), key=lambda j: j.engine_id):
-            self._observe_job(job)
+        """Observe nodes and jobs once. Every read of ``sinfo``/``squeue`` (also through
+        ``nodes()``, ``job()``, ``jobs()``) logs what changed since the previous read."""
+        self.nodes()
+        self._our_jobs()
+
+    def _observe_node(self, node: Node) -> None:
+        down = node.state is NodeState.DOWN
+        before = self._seen_nodes.get(node.name)
+        if down and before is not True:
+            self._emit(EventKind.NODE_DOWN, node.name, node.reason)
+        elif not down and before is True:
+            self._emit(EventKind.NODE_UP, node.name)
+        self._seen_nodes[node.name] = down
 
     def _observe_job(self, job: SlurmJob) -> None:
         before = self._seen_jobs.get(job.job_id)
