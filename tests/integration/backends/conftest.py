@@ -101,6 +101,7 @@ def _clean_slurm(conf: str) -> SlurmBackend:
         if n.state is NodeState.DOWN:
             _script("start-node", n.name)
         backend.resume(n.name)
+
     def clean() -> bool:
         return all(n.state is NodeState.IDLE for n in backend.nodes())
 

@@ -216,13 +216,19 @@ class SlurmBackend:
     def launch(self, job: JobSpec, placement: Placement) -> JobInfo:
         check_placement_fits(job, placement)
         existing = self._our_jobs().get(job.id)
-        if existing is None:
-            self._submit(job, placement)
-        elif not existing.state.terminal:
-            self._relaunch(existing, placement)
-        return self.job(job.id)
+        if existing is not None:
+            if not existing.state.terminal:
+                self._relaunch(existing, placement)
+            return self.job(job.id)
+        engine_id = self._submit(job, placement)
+        found = self._our_jobs().get(job.id)
+        if found is not None:
+            return _info(found)
+        return JobInfo(
+            job.id, engine_id, job.tenant, JobState.PENDING, placement.nodes, placement.gpus
+        )
 
-    def _submit(self, job: JobSpec, placement: Placement) -> None:
+    def _submit(self, job: JobSpec, placement: Placement) -> str:
         args = [
             "sbatch", "--parsable",
             f"--job-name={job_name(job.id, placement.gpus_per_node)}",
@@ -258,6 +264,7 @@ class SlurmBackend:
                     {"placement": "fits the nodes"},
                 )
             self._check(result)
+        return result.stdout.strip().split(";")[0]
 
     def _relaunch(self, existing: SlurmJob, placement: Placement) -> None:
         """Same job id again: a no-op, or a pending/requeued job released onto ``placement``."""
