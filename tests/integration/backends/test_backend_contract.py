@@ -25,7 +25,7 @@ from suanli.backends.base import (
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from conftest import Harness  # tests/integration/backends/conftest.py
+    from backend_harness import Harness
 
 
 def sleeper(job_id: str, tenant: str, gpus: int, seconds: int, **kw: object) -> JobSpec:

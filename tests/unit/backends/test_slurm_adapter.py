@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fake_runner import FakeRunner
 
-from conftest import FakeRunner
 from suanli.backends.base import (
     BackendError,
     EventKind,
