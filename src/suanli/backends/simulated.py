@@ -79,6 +79,7 @@ class _SimJob:
 class _State:
     nodes: dict[str, _SimNode]
     jobs: dict[str, _SimJob] = field(default_factory=dict)
+    live: dict[str, _SimJob] = field(default_factory=dict)  # not terminal: the only ones scanned
     reservations: dict[str, Reservation] = field(default_factory=dict)
     events: list[BackendEvent] = field(default_factory=list)
     usage: list[UsageRecord] = field(default_factory=list)
@@ -123,7 +124,7 @@ class SimulatedBackend:
     def _gpus_used(self, node: str) -> int:
         return sum(
             j.placement.gpus_per_node
-            for j in self._s.jobs.values()
+            for j in self._s.live.values()
             if j.state is JobState.RUNNING and node in j.placement.nodes
         )
 
@@ -206,6 +207,7 @@ class SimulatedBackend:
             sj = _SimJob(job, placement, str(self._s.next_engine_id))
             self._s.next_engine_id += 1
             self._s.jobs[job.id] = sj
+            self._s.live[job.id] = sj
         else:
             sj = existing
             if sj.state.terminal or sj.placement == placement:
@@ -256,6 +258,7 @@ class SimulatedBackend:
         if sj.state is JobState.RUNNING:
             self._end_run(sj, now, JobState.CANCELLED)
         sj.state, sj.ended_at = JobState.CANCELLED, now
+        del self._s.live[sj.spec.id]
         self._emit(now, EventKind.JOB_CANCELLED, sj.spec.id)
         self._start_pending(now)
 
@@ -307,7 +310,7 @@ class SimulatedBackend:
         now = self._clock.now()
         n.down, n.reason = True, "not responding"
         self._emit(now, EventKind.NODE_DOWN, node, n.reason)
-        for sj in self._s.jobs.values():
+        for sj in list(self._s.live.values()):
             if sj.state is JobState.RUNNING and node in sj.placement.nodes:
                 self._end_run(sj, now, JobState.FAILED)
                 sj.state, sj.restarts, sj.reason = JobState.PENDING, sj.restarts + 1, "node failure"
@@ -332,7 +335,7 @@ class SimulatedBackend:
         while True:
             due = [
                 (t, j.engine_id, j)
-                for j in self._s.jobs.values()
+                for j in self._s.live.values()
                 if (t := j.end_time()) and t <= now
             ]
             if not due:
@@ -344,6 +347,7 @@ class SimulatedBackend:
             final = JobState.FAILED if timed_out else JobState.COMPLETED
             self._end_run(sj, when, final)
             sj.state, sj.ended_at = final, when
+            del self._s.live[sj.spec.id]
             sj.reason = "time limit" if timed_out else ""
             kind = EventKind.JOB_FAILED if timed_out else EventKind.JOB_FINISHED
             self._emit(when, kind, sj.spec.id, sj.reason)
@@ -352,7 +356,7 @@ class SimulatedBackend:
 
     def _start_pending(self, at: datetime) -> None:
         pending = sorted(
-            (j for j in self._s.jobs.values() if j.state is JobState.PENDING),
+            (j for j in self._s.live.values() if j.state is JobState.PENDING),
             key=lambda j: int(j.engine_id),
         )
         for sj in pending:
