@@ -366,6 +366,9 @@ class SimulatedBackend:
                 self._emit(at, EventKind.JOB_STARTED, sj.spec.id, ",".join(sj.placement.nodes))
 
     def _can_start(self, sj: _SimJob, at: datetime) -> bool:
+        own = self._s.reservations.get(sj.spec.reservation or "")
+        if sj.spec.reservation and (own is None or not own.window.contains(at)):
+            return False  # like Slurm: a job of a reservation waits for its window
         for name in sj.placement.nodes:
             n = self._s.nodes[name]
             if n.down or n.drained or self._gpus_used(name) + sj.placement.gpus_per_node > n.gpus:

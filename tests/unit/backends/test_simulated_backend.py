@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suanli.backends.base import EventKind, JobSpec, JobState, Placement
+from suanli.backends.base import EventKind, JobSpec, JobState, Placement, Window
 from suanli.backends.simulated import SimulatedBackend
 from suanli.core.clock import SimClock
 
@@ -95,3 +95,13 @@ def test_gpus_are_never_over_allocated_and_runs_are_conserved(
     assert sorted(u.job_id for u in completed) == sorted(f"j{i}" for i in range(len(jobs)))
     for u in completed:
         assert u.gpu_seconds == u.gpus * jobs[int(u.job_id[1:])][2] * 60
+
+
+def test_a_job_of_a_future_reservation_waits_for_its_window() -> None:
+    clock = SimClock(T0)
+    b = SimulatedBackend.uniform(clock, 1)
+    r = b.reserve(["gn1"], "acme", Window(T0 + timedelta(hours=1), T0 + timedelta(hours=2)))
+    b.launch(job("in-lease", 8, 10, reservation=r.name), Placement(("gn1",), 8))
+    assert b.job("in-lease").state is JobState.PENDING
+    clock.advance(timedelta(hours=1))
+    assert b.job("in-lease").started_at == T0 + timedelta(hours=1)

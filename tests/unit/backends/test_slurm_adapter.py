@@ -189,3 +189,25 @@ def test_jobcomp_location_comes_from_the_config_when_not_given(runner: FakeRunne
     )
     SlurmBackend(runner, SimClock(NOW)).usage()
     assert runner.called("cat") == [("cat", "/var/jc.txt")]
+
+
+def test_sbatch_refusals_become_coded_errors(runner: FakeRunner) -> None:
+    runner.on(
+        "sbatch",
+        rc=1,
+        stderr="sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified",
+    )
+    with pytest.raises(ValidationError) as err:
+        backend(runner).launch(JobSpec("n1", "ghost", "x", 8), Placement(("gn1",), 8))
+    assert (err.value.code, err.value.fields) == ("backend.invalid_tenant", {"job.tenant": "ghost"})
+    runner.on(
+        "sbatch",
+        rc=1,
+        stderr="sbatch: error: Batch job submission failed: Access denied to requested reservation",
+    )
+    with pytest.raises(ConflictError) as cerr:
+        backend(runner).launch(
+            JobSpec("n2", "beta", "x", 8, reservation="lease-1"), Placement(("gn4",), 8)
+        )
+    assert cerr.value.code == "backend.reservation_denied"
+    assert "--comment=suanli class=guaranteed" in runner.called("sbatch")[0]

@@ -239,6 +239,7 @@ class SlurmBackend:
             "--requeue",
             f"--chdir={self._workdir}",
             f"--output={self._output}",
+            f"--comment=suanli class={job.job_class.value}",
         ]  # fmt: skip
         if self._partition:
             args.append(f"--partition={self._partition}")
@@ -249,11 +250,17 @@ class SlurmBackend:
         result = self._run(*args, "--wrap", job.command)
         if not result.ok:
             text = result.stderr + result.stdout
-            if "reservation" in text.lower() or "account" in text.lower():
+            if job.reservation and ("reservation" in text.lower() or "account" in text.lower()):
                 raise ConflictError(
                     "backend.reservation_denied",
                     f"job {job.id}: {text.strip()}",
                     {"job.reservation": job.reservation},
+                )
+            if "Invalid account" in text:
+                raise ValidationError(
+                    "backend.invalid_tenant",
+                    f"job {job.id}: Slurm does not accept account {job.tenant!r}",
+                    {"job.tenant": job.tenant},
                 )
             if "Invalid node name" in text:
                 raise unknown_node(",".join(placement.nodes))
