@@ -46,9 +46,19 @@ class Harness:
         return self.backend.job(job_id).state
 
 
+# The test cluster keeps accounts in slurmdbd on the local MariaDB (sacct); set
+# SUANLI_SLURM_DBD=0 to test against a jobcomp-only cluster.
+SCRIPT_ENV = {**os.environ, "SUANLI_SLURM_DBD": os.environ.get("SUANLI_SLURM_DBD", "1")}
+
+
 def script(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(SCRIPT), *args], capture_output=True, text=True, timeout=180, check=False
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=SCRIPT_ENV,
     )
 
 

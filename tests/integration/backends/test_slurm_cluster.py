@@ -44,3 +44,23 @@ def test_a_new_adapter_instance_finds_jobs_and_usage_by_name(
     assert ours == [u for u in first.usage() if u.job_id == job_id]
     assert len(ours) == 1 and ours[0].gpus == 8
     assert timedelta(0) <= ours[0].end - ours[0].start <= timedelta(seconds=5)
+
+
+@pytest.mark.parametrize("harness", ["slurm"], indirect=True)
+def test_sacct_and_jobcomp_give_the_same_usage_records(harness: Harness) -> None:
+    b = harness.backend
+    assert isinstance(b, SlurmBackend)
+    if not b.accounting:
+        pytest.fail("the test cluster runs without slurmdbd; restart it with SUANLI_SLURM_DBD=1")
+    job_id = harness.jid("metered")
+    b.launch(JobSpec(job_id, "tenant-m", "sleep 1", 16), Placement(("gn3", "gn4"), 8))
+    harness.until(lambda: any(u.job_id == job_id for u in b.usage_from_sacct()), 15)
+    harness.until(lambda: any(u.job_id == job_id for u in b.usage_from_jobcomp()), 5)
+    (from_sacct,) = [u for u in b.usage_from_sacct() if u.job_id == job_id]
+    (from_jobcomp,) = [u for u in b.usage_from_jobcomp() if u.job_id == job_id]
+    assert from_sacct == from_jobcomp
+    assert (from_sacct.tenant, from_sacct.gpus, from_sacct.nodes) == (
+        "tenant-m",
+        16,
+        ("gn3", "gn4"),
+    )

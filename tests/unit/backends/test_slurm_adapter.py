@@ -25,7 +25,9 @@ NOW = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
 
 
 def backend(runner: FakeRunner) -> SlurmBackend:
-    return SlurmBackend(runner, SimClock(NOW), jobcomp_path="/x/jobcomp.txt", cluster="dev")
+    return SlurmBackend(
+        runner, SimClock(NOW), jobcomp_path="/x/jobcomp.txt", cluster="dev", accounting=False
+    )
 
 
 def test_gang_launch_submits_exact_nodes_and_gres(runner: FakeRunner) -> None:
@@ -211,3 +213,31 @@ def test_sbatch_refusals_become_coded_errors(runner: FakeRunner) -> None:
         )
     assert cerr.value.code == "backend.reservation_denied"
     assert "--comment=suanli class=guaranteed" in runner.called("sbatch")[0]
+
+
+def test_with_slurmdbd_tenants_become_accounts_once_and_usage_comes_from_sacct(
+    runner: FakeRunner, recorded: dict[str, str]
+) -> None:
+    runner.on("sacctmgr", "-n", "-P", "list", stdout="").on(
+        "sacctmgr", "-i", rc=1, stderr="Nothing new added."
+    )
+    runner.on("sbatch", stdout="50\n").on("sacct", stdout=recorded["sacct"])
+    b = SlurmBackend(runner, SimClock(NOW), cluster="dev", accounting=True, user="ops")
+    with pytest.raises(BackendError) as err:  # the fake never shows the association
+        b.launch(JobSpec("n1", "newco", "x", 8), Placement(("gn1",), 8))
+    assert err.value.code == "backend.command_failed"
+    assert runner.called("sacctmgr", "-i") == [
+        ("sacctmgr", "-i", "add", "account", "newco"),
+        ("sacctmgr", "-i", "add", "user", "ops", "account=newco"),
+    ]
+    runner.on("sacctmgr", "-n", "-P", "list", stdout="newco\n")
+    b.launch(JobSpec("n1", "newco", "x", 8), Placement(("gn1",), 8))
+    b.launch(JobSpec("n2", "newco", "x", 8), Placement(("gn1",), 8))
+    assert len(runner.called("sacctmgr", "-n")) == 3  # cached after the first success
+    usage = b.usage()
+    assert {(u.job_id, u.gpus, u.state) for u in usage} >= {
+        ("g2", 16, JobState.COMPLETED),
+        ("rq", 4, JobState.REQUEUED),
+    }
+    (sacct,) = runner.called("sacct")
+    assert {"-X", "-D", "-a"} <= set(sacct)

@@ -16,6 +16,7 @@ from suanli.backends.slurm.parse import (
     parse_jobs,
     parse_nodes,
     parse_reservations,
+    parse_sacct,
 )
 
 
@@ -116,3 +117,15 @@ def test_usage_from_jobcomp_one_record_per_run_of_our_jobs(recorded: dict[str, s
     assert ("spot", "requeued") in states and ("victim", "failed") in states
     assert len({r.usage_id for r in records}) == len(records)
     assert parse_jobcomp(recorded["jobcomp"] * 2, "dev") == records  # duplicates collapse
+
+
+def test_usage_from_sacct_has_exact_gpus_and_one_record_per_run(recorded: dict[str, str]) -> None:
+    records = parse_sacct(recorded["sacct"], "dev")
+    runs = sorted((r.job_id, r.state.value, r.gpus, r.nodes) for r in records)
+    assert runs == [
+        ("a1", "completed", 8, ("gn2",)),
+        ("g2", "completed", 16, ("gn1", "gn2")),
+        ("rq", "cancelled", 4, ("gn1",)),
+        ("rq", "requeued", 4, ("gn1",)),
+    ]  # the never-started job 2 has no record
+    assert all(r.usage_id.startswith("dev:") and r.end >= r.start for r in records)

@@ -20,6 +20,7 @@ instance observed. It never runs inside a database transaction (see base.py).
 
 from __future__ import annotations
 
+import getpass
 import math
 from collections.abc import Sequence
 from datetime import timedelta
@@ -52,6 +53,7 @@ from suanli.backends.slurm.parse import (
     parse_jobs,
     parse_nodes,
     parse_reservations,
+    parse_sacct,
     slurm_time,
 )
 from suanli.backends.slurm.runner import CommandResult, CommandRunner
@@ -72,6 +74,9 @@ class SlurmBackend:
         partition: str | None = None,
         workdir: str = "/tmp",
         output: str = "/dev/null",
+        accounting: bool | None = None,
+        user: str | None = None,
+        usage_lookback: timedelta = timedelta(days=35),
     ) -> None:
         self._run_cmd = runner
         self._clock = clock
@@ -80,6 +85,11 @@ class SlurmBackend:
         self._partition = partition
         self._workdir = workdir
         self._output = output
+        self._accounting = accounting  # None: ask scontrol show config
+        self._user = user
+        self._usage_lookback = usage_lookback
+        self._config_cache: dict[str, str] | None = None
+        self._accounts: set[str] = set()
         self._events: list[BackendEvent] = []
         self._seen_nodes: dict[str, bool] = {}  # name -> down
         self._seen_jobs: dict[
@@ -148,6 +158,7 @@ class SlurmBackend:
             raise ValidationError(
                 "backend.invalid_window", "the window has already ended", {"window.end": "future"}
             )
+        self._ensure_account(tenant)
         start = "now" if window.start <= now else slurm_time(window.start)
         result = self._run(
             "scontrol", "create", "reservation",
@@ -229,6 +240,7 @@ class SlurmBackend:
         )
 
     def _submit(self, job: JobSpec, placement: Placement) -> str:
+        self._ensure_account(job.tenant)
         args = [
             "sbatch", "--parsable",
             f"--job-name={job_name(job.id, placement.gpus_per_node)}",
@@ -380,8 +392,20 @@ class SlurmBackend:
         )
 
     def usage(self) -> list[UsageRecord]:
-        """Finished runs of our jobs from the jobcomp file (``[]`` if none has finished yet)."""
-        path = self._jobcomp or self._jobcomp_from_config()
+        """Finished runs of our jobs: from ``sacct`` when slurmdbd accounting is configured
+        (exact GPU allocation), else from the jobcomp file. Both give the same ``usage_id``s."""
+        return self.usage_from_sacct() if self.accounting else self.usage_from_jobcomp()
+
+    def usage_from_jobcomp(self) -> list[UsageRecord]:
+        path = self._jobcomp or self._config().get("JobCompLoc", "")
+        if not path or (
+            self._jobcomp is None and self._config().get("JobCompType") != "jobcomp/filetxt"
+        ):
+            raise BackendError(
+                "backend.no_accounting",
+                "usage needs slurmdbd or JobCompType=jobcomp/filetxt (or pass jobcomp_path)",
+                {"JobCompType": self._config().get("JobCompType", "")},
+            )
         result = self._run("cat", path)
         if not result.ok:
             if "No such file" in result.stderr:
@@ -389,21 +413,54 @@ class SlurmBackend:
             self._check(result)
         return parse_jobcomp(result.stdout, self._cluster)
 
-    def _jobcomp_from_config(self) -> str:
-        config = self._check(self._run("scontrol", "show", "config")).stdout
-        values = dict(
-            (k.strip(), v.strip())
-            for k, _, v in (line.partition("=") for line in config.splitlines())
-            if v
+    def usage_from_sacct(self) -> list[UsageRecord]:
+        since = slurm_time(self._clock.now() - self._usage_lookback)
+        result = self._check(self._run("sacct", "--json", "-X", "-D", "-a", f"--starttime={since}"))
+        return parse_sacct(result.stdout, self._cluster)
+
+    # --- configuration and accounts ------------------------------------------------------------
+
+    def _config(self) -> dict[str, str]:
+        if self._config_cache is None:
+            text = self._check(self._run("scontrol", "show", "config")).stdout
+            pairs = (line.partition("=") for line in text.splitlines())
+            self._config_cache = {k.strip(): v.strip() for k, sep, v in pairs if sep}
+        return self._config_cache
+
+    @property
+    def accounting(self) -> bool:
+        """True when the cluster keeps accounts in slurmdbd (then tenants must exist as accounts)."""
+        if self._accounting is None:
+            storage = self._config().get("AccountingStorageType", "")
+            self._accounting = storage == "accounting_storage/slurmdbd"
+        return self._accounting
+
+    def _ensure_account(self, tenant: str) -> None:
+        """With slurmdbd, a reservation's account and a job's account must exist, and the
+        submitting user must belong to it; create both once per tenant (idempotent)."""
+        if not self.accounting or tenant in self._accounts:
+            return
+        user = self._user or getpass.getuser()
+        listing = (
+            "sacctmgr",
+            "-n",
+            "-P",
+            "list",
+            "association",
+            f"account={tenant}",
+            f"user={user}",
+            "format=account",
         )
-        if values.get("JobCompType") != "jobcomp/filetxt" or not values.get("JobCompLoc"):
-            raise BackendError(
-                "backend.no_accounting",
-                "usage needs JobCompType=jobcomp/filetxt (or pass jobcomp_path)",
-                {"JobCompType": values.get("JobCompType", "")},
-            )
-        self._jobcomp = values["JobCompLoc"]
-        return self._jobcomp
+        if not self._check(self._run(*listing)).stdout.strip():
+            self._run("sacctmgr", "-i", "add", "account", tenant)  # "nothing new" when it exists
+            self._run("sacctmgr", "-i", "add", "user", user, f"account={tenant}")
+            if not self._check(self._run(*listing)).stdout.strip():
+                raise BackendError(
+                    "backend.command_failed",
+                    f"could not create Slurm account {tenant!r}",
+                    {"tenant": tenant},
+                )
+        self._accounts.add(tenant)
 
 
 def _info(job: SlurmJob) -> JobInfo:

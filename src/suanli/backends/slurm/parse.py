@@ -295,3 +295,42 @@ def parse_jobcomp(text: str, cluster: str = "slurm") -> list[UsageRecord]:
             nodes=nodes,
         )
     return list(records.values())
+
+
+def parse_sacct(text: str, cluster: str = "slurm") -> list[UsageRecord]:
+    """Usage records from ``sacct --json -X -D`` (slurmdbd accounting): one per run that held
+    nodes, with the exact ``gres/gpu`` allocation. Ids match :func:`parse_jobcomp`'s."""
+    records: dict[str, UsageRecord] = {}
+    for raw in load_json(text, "sacct --json").get("jobs", []):
+        parsed = parse_job_name(str(raw.get("name", "")))
+        times = raw.get("time") or {}
+        start, end = from_epoch(times.get("start")), from_epoch(times.get("end"))
+        nodes = expand_hostlist(str(raw.get("nodes", "")))
+        if (
+            parsed is None
+            or start is None
+            or end is None
+            or not nodes
+            or nodes == ("None assigned",)
+        ):
+            continue
+        tres = (raw.get("tres") or {}).get("allocated") or []
+        gpus = sum(
+            int(t.get("count") or 0)
+            for t in tres
+            if t.get("type") == "gres" and t.get("name") == "gpu"
+        )
+        state = str((raw.get("state") or {}).get("current", ""))
+        usage_id = f"{cluster}:{raw['job_id']}:{int(start.timestamp())}"
+        records[usage_id] = UsageRecord(
+            usage_id=usage_id,
+            job_id=parsed[0],
+            engine_id=str(raw["job_id"]),
+            tenant=str(raw.get("account", "")),
+            gpus=gpus,
+            start=start,
+            end=end,
+            state=_USAGE_STATE.get(state, JobState.FAILED),
+            nodes=nodes,
+        )
+    return list(records.values())
