@@ -397,7 +397,7 @@ class BillingService:
             if customer_id:
                 stmt = stmt.where(UsageRecordRow.customer_id == customer_id)
             usage: dict[int, list[UsageItem]] = defaultdict(list)
-            for cid, started, sku, klass, seconds in s.execute(stmt).tuples():
+            for cid, started, sku, klass, seconds in s.execute(stmt).all():
                 usage[cid].append(UsageItem(started, sku, klass, seconds))
             for cid in set(by_customer) | set(usage):
                 mine = by_customer.get(cid, [])

@@ -414,10 +414,10 @@ class LedgerService:
                 select(PaymentRow.kind, func.sum(PaymentRow.amount))
                 .where(PaymentRow.received_on >= period.start, PaymentRow.received_on < period.end)
                 .group_by(PaymentRow.kind)
-            ).tuples())  # fmt: skip
+            ).all())  # fmt: skip
             received = dict(s.execute(
                 select(PaymentRow.kind, func.sum(PaymentRow.amount)).where(PaymentRow.received_on < period.end).group_by(PaymentRow.kind)
-            ).tuples())  # fmt: skip
+            ).all())  # fmt: skip
             applied = Decimal(
                 s.scalar(
                     select(func.coalesce(func.sum(PaymentAllocationRow.amount), 0)).where(
@@ -426,11 +426,11 @@ class LedgerService:
                 )
                 or 0
             )
-            notes_in = dict(s.execute(
-                select(InvoiceRow.issue_date < period.start, func.sum(InvoiceRow.net))
-                .where(InvoiceRow.kind == "credit_note", InvoiceRow.issue_date < period.end)
-                .group_by(InvoiceRow.issue_date < period.start)
-            ).tuples())  # fmt: skip
+            notes = select(func.coalesce(func.sum(InvoiceRow.net), 0)).where(InvoiceRow.kind == "credit_note")
+            notes_in = {
+                True: s.scalar(notes.where(InvoiceRow.issue_date < period.start)),
+                False: s.scalar(notes.where(InvoiceRow.issue_date >= period.start, InvoiceRow.issue_date < period.end)),
+            }  # fmt: skip
         by_kind = self.billing.revenue(period)
         by_kind["credit_notes"] = Decimal(notes_in.get(False, 0) or 0)
         recognised = sum(by_kind.values(), ZERO)

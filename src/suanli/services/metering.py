@@ -99,7 +99,11 @@ def load_prices(s: Session) -> PriceBook:
 
 def _insert_ignoring_duplicates(engine: Engine) -> Any:
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(UsageRecordRow).on_conflict_do_nothing(index_elements=["event_id"])
+    return (
+        dialect.insert(UsageRecordRow)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(UsageRecordRow.id)
+    )
 
 
 def _dt(value: object) -> datetime:
@@ -189,7 +193,7 @@ class MeteringService:
             customers = dict(
                 s.execute(
                     select(CustomerRow.code, CustomerRow.id).where(CustomerRow.code.in_(codes))
-                ).tuples()
+                ).all()
             )
             prices = load_prices(s)
             reserved = self._reserved_windows(s, customers.values())
@@ -212,8 +216,8 @@ class MeteringService:
             if rows:
                 stmt = _insert_ignoring_duplicates(s.get_bind())  # type: ignore[arg-type]
                 for i in range(0, len(rows), 5000):
-                    result = s.execute(stmt, rows[i : i + 5000])
-                    inserted += max(result.rowcount, 0)  # type: ignore[attr-defined]
+                    result = s.connection().execute(stmt, rows[i : i + 5000])
+                    inserted += len(result.all())
         accepted = len(records) - len(rejected)
         return IngestResult(len(records), inserted, accepted - inserted, rejected)
 

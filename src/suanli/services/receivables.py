@@ -25,18 +25,18 @@ def outstanding_by_invoice(s: Session, invoice_ids: Iterable[int]) -> dict[int, 
     if not ids:
         return {}
     gross = dict(
-        s.execute(select(InvoiceRow.id, InvoiceRow.gross).where(InvoiceRow.id.in_(ids))).tuples()
+        s.execute(select(InvoiceRow.id, InvoiceRow.gross).where(InvoiceRow.id.in_(ids))).all()
     )
     credits = s.execute(
         select(InvoiceRow.credited_invoice_id, func.sum(InvoiceRow.gross))
         .where(InvoiceRow.credited_invoice_id.in_(ids))
         .group_by(InvoiceRow.credited_invoice_id)
-    ).tuples()
+    ).all()
     paid = s.execute(
         select(PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount))
         .where(PaymentAllocationRow.invoice_id.in_(ids))
         .group_by(PaymentAllocationRow.invoice_id)
-    ).tuples()
+    ).all()
     out = {i: Decimal(g) for i, g in gross.items()}
     for i, amount in credits:
         if i is not None:
