@@ -181,7 +181,11 @@ def next_number(s: Session, series: str) -> int:
     got = s.execute(stmt).scalar_one_or_none()
     if got is None:  # first use of the series: create the counter, tolerating a racing creator
         dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-        s.execute(dialect.insert(InvoiceSeriesRow).values(series=series, last_number=0).on_conflict_do_nothing())
+        s.execute(
+            dialect.insert(InvoiceSeriesRow)
+            .values(series=series, last_number=0)
+            .on_conflict_do_nothing()
+        )
         got = s.execute(stmt).scalar_one()
     return int(got)
 

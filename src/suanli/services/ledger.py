@@ -426,7 +426,9 @@ class LedgerService:
                 )
                 or 0
             )
-            notes = select(func.coalesce(func.sum(InvoiceRow.net), 0)).where(InvoiceRow.kind == "credit_note")
+            notes = select(func.coalesce(func.sum(InvoiceRow.net), 0)).where(
+                InvoiceRow.kind == "credit_note"
+            )
             notes_in = {
                 True: s.scalar(notes.where(InvoiceRow.issue_date < period.start)),
                 False: s.scalar(notes.where(InvoiceRow.issue_date >= period.start, InvoiceRow.issue_date < period.end)),

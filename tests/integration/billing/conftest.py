@@ -19,7 +19,9 @@ class World:
     svc: Services
     clock: SimClock
 
-    def servers(self, n: int, sku: str = "HGX-H800-8", prefix: str = "SN", cabinet: str = "BJ1/A01") -> list[str]:
+    def servers(
+        self, n: int, sku: str = "HGX-H800-8", prefix: str = "SN", cabinet: str = "BJ1/A01"
+    ) -> list[str]:
         """``n`` servers racked and available."""
         serials = [f"{prefix}{i:03d}" for i in range(n)]
         for serial in serials:

@@ -36,7 +36,8 @@ def setup_april(world) -> None:  # type: ignore[no-untyped-def]
         LeaseSpec("acme", "HGX-H800-8", "70000", date(2024, 4, 16), 12, count=2,
                   cabinet_fee="3000", om_fee="1500"), actor="sales")  # fmt: skip
     m.leasing.create_reserved(
-        ReservedSpec("beta", "HGX-H800-8", 16, "10", date(2024, 4, 1), 3, min_commitment="0.5"), actor="sales"
+        ReservedSpec("beta", "HGX-H800-8", 16, "10", date(2024, 4, 1), 3, min_commitment="0.5"),
+        actor="sales",
     )
     world.clock.set(datetime(2024, 4, 20, tzinfo=UTC))
     m.leasing.server_failed("SN000", "noc", "PSU")
@@ -64,7 +65,13 @@ def test_invoice_run_figures(world) -> None:  # type: ignore[no-untyped-def]
         ("rent", 30, D("70000.00"), D("0.13"), D("9100.00")),  # 2 servers × 15 days
         ("fee", 30, D("3000.00"), D("0.06"), D("180.00")),
         ("fee", 30, D("1500.00"), D("0.06"), D("90.00")),
-        ("sla_credit", D("30.000"), D("-2916.67"), D("0.13"), D("-379.17")),  # 30 h > 3.6 h allowance
+        (
+            "sla_credit",
+            D("30.000"),
+            D("-2916.67"),
+            D("0.13"),
+            D("-379.17"),
+        ),  # 30 h > 3.6 h allowance
         ("usage", D("1.000"), D("6.00"), D("0.06"), D("0.36")),  # spot sorts before standard
         ("usage", D("12.000"), D("180.00"), D("0.06"), D("10.80")),  # 43200.5 s × 15 / 3600
     ]
@@ -145,7 +152,9 @@ def test_issued_invoices_are_immutable_and_corrected_by_credit_notes(world, engi
     m.billing.run(APRIL)
     sessions = make_session_factory(engine)
     for stmt in (
-        update(InvoiceRow).where(InvoiceRow.number == "INV-2024-000001").values(net=D("1.00"), gross=D("1.00"), tax=0),
+        update(InvoiceRow)
+        .where(InvoiceRow.number == "INV-2024-000001")
+        .values(net=D("1.00"), gross=D("1.00"), tax=0),
         update(InvoiceLineRow).where(InvoiceLineRow.line_no == 1).values(description="edited"),
     ):
         with pytest.raises(Exception, match="immutable"), transaction(sessions) as s:
@@ -194,11 +203,15 @@ def test_undelivered_and_down_servers_earn_nothing(world) -> None:  # type: igno
     m = world.svc.money
     m.tenancy.create_customer("acme", "Acme AI")
     world.svc.fleet.add_server(NewServer("LATE1", "HGX-H800-8"), actor="ops")
-    m.leasing.create_lease(LeaseSpec("acme", "HGX-H800-8", "30000", date(2024, 4, 1), 6, serials=("LATE1",)), actor="s")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "30000", date(2024, 4, 1), 6, serials=("LATE1",)), actor="s"
+    )
     assert m.billing.revenue(APRIL) == {}  # never delivered in April: no revenue
     world.clock.set(datetime(2024, 5, 11, 8, tzinfo=UTC))
     for state in (S.DELIVERED, S.BURN_IN, S.AVAILABLE):
-        world.svc.fleet.transition("LATE1", state, "ops", "x", cabinet="BJ1/A01" if state is S.BURN_IN else None)
+        world.svc.fleet.transition(
+            "LATE1", state, "ops", "x", cabinet="BJ1/A01" if state is S.BURN_IN else None
+        )
     m.leasing.deliver("LATE1", "ops")
     # in service from 11 May 08:00: full days 12..31 = 20 of 31 → 30000 × 20 / 31
     assert m.billing.revenue(MAY)["rent"] == D("19354.84")

@@ -22,8 +22,16 @@ from suanli.store.db import make_engine, make_session_factory, transaction
 from suanli.store.models import LeaseAllocationRow, ServerRow
 
 
-def lease(customer: str = "acme", count: int | None = 2, serials: tuple[str, ...] = (), **kw) -> LeaseSpec:  # type: ignore[no-untyped-def]
-    base = dict(customer=customer, sku="HGX-H800-8", monthly_rent="70000", start=date(2024, 4, 1), term_months=12)
+def lease(
+    customer: str = "acme", count: int | None = 2, serials: tuple[str, ...] = (), **kw
+) -> LeaseSpec:  # type: ignore[no-untyped-def]
+    base = dict(
+        customer=customer,
+        sku="HGX-H800-8",
+        monthly_rent="70000",
+        start=date(2024, 4, 1),
+        term_months=12,
+    )
     base.update(kw)
     return LeaseSpec(count=count, serials=serials, **base)  # type: ignore[arg-type]
 
@@ -37,7 +45,9 @@ def test_lease_by_count_moves_servers_to_leased(world) -> None:  # type: ignore[
     assert world.svc.fleet.transitions(c.servers[0]).items[-1].reason == "lease L-000001"
     with pytest.raises(ConflictError) as info:
         world.svc.money.leasing.create_lease(lease(count=2), actor="sales")
-    assert info.value.code == "lease.capacity_unavailable" and info.value.fields == {"count": "at most 1"}
+    assert info.value.code == "lease.capacity_unavailable" and info.value.fields == {
+        "count": "at most 1"
+    }
     # the failed attempt left nothing behind: the last server is still free
     assert world.svc.money.leasing.create_lease(lease(count=1), actor="sales").number == "L-000002"
 
@@ -56,7 +66,12 @@ def test_named_serials_and_bad_input(world) -> None:  # type: ignore[no-untyped-
     with pytest.raises(NotFoundError) as info:
         leasing.create_lease(lease(customer="ghost"), actor="sales")
     assert info.value.code == "customer.not_found"
-    for bad in (dict(monthly_rent="-1"), dict(term_months=0), dict(sla_uptime="1.5"), dict(sku="NOPE")):
+    for bad in (
+        dict(monthly_rent="-1"),
+        dict(term_months=0),
+        dict(sla_uptime="1.5"),
+        dict(sku="NOPE"),
+    ):
         with pytest.raises(ValidationError):
             leasing.create_lease(lease(**bad), actor="sales")
     with pytest.raises(ValidationError) as info:
@@ -72,14 +87,22 @@ def test_database_refuses_overlapping_allocations(world, engine) -> None:  # typ
     sessions = make_session_factory(engine)
     with transaction(sessions) as s:
         alloc = s.scalars(select(LeaseAllocationRow)).one()
-        row = dict(contract_id=alloc.contract_id, customer_id=alloc.customer_id, server_id=alloc.server_id)
+        row = dict(
+            contract_id=alloc.contract_id, customer_id=alloc.customer_id, server_id=alloc.server_id
+        )
     start = datetime(2024, 6, 1, tzinfo=UTC)
     with pytest.raises(IntegrityError), transaction(sessions) as s:
-        s.execute(insert(LeaseAllocationRow), [dict(row, starts_at=start, ends_at=start + timedelta(days=1))])
+        s.execute(
+            insert(LeaseAllocationRow),
+            [dict(row, starts_at=start, ends_at=start + timedelta(days=1))],
+        )
     # adjacent periods do not overlap ([start, end) semantics)
     after = datetime(2025, 4, 1, tzinfo=UTC)
     with transaction(sessions) as s:
-        s.execute(insert(LeaseAllocationRow), [dict(row, starts_at=after, ends_at=after + timedelta(days=30))])
+        s.execute(
+            insert(LeaseAllocationRow),
+            [dict(row, starts_at=after, ends_at=after + timedelta(days=30))],
+        )
     # ... so renewing into that booked month is refused as a double booking
     with pytest.raises(ConflictError) as info:
         world.svc.money.leasing.renew(c.number, 1)
@@ -123,7 +146,9 @@ def test_terminate_with_notice_and_penalty_then_release(world) -> None:  # type:
     world.servers(2)
     world.svc.money.tenancy.create_customer("acme", "Acme AI")
     leasing = world.svc.money.leasing
-    c = leasing.create_lease(lease(count=2, notice_days=30, early_termination_months="2"), actor="sales")
+    c = leasing.create_lease(
+        lease(count=2, notice_days=30, early_termination_months="2"), actor="sales"
+    )
     world.clock.set(datetime(2024, 5, 1, tzinfo=UTC))
     with pytest.raises(ConflictError) as info:
         leasing.terminate(c.number, date(2024, 5, 15), "sales", "budget cut")
@@ -135,13 +160,23 @@ def test_terminate_with_notice_and_penalty_then_release(world) -> None:  # type:
     assert leasing.release_due("ops") == 2
     assert world.svc.fleet.get_server("SN000").state is S.AVAILABLE
     # the servers are free again from June on
-    assert leasing.create_lease(lease(count=2, start=date(2024, 6, 1)), actor="sales").server_count == 2
+    assert (
+        leasing.create_lease(lease(count=2, start=date(2024, 6, 1)), actor="sales").server_count
+        == 2
+    )
 
 
 def test_reserved_capacity_contract(world) -> None:  # type: ignore[no-untyped-def]
     world.svc.money.tenancy.create_customer("acme", "Acme AI")
     r = world.svc.money.leasing.create_reserved(
-        ReservedSpec("acme", "HGX-H800-8", committed_gpus=64, gpu_hour_rate="12.5", start=date(2024, 4, 1), term_months=6),
+        ReservedSpec(
+            "acme",
+            "HGX-H800-8",
+            committed_gpus=64,
+            gpu_hour_rate="12.5",
+            start=date(2024, 4, 1),
+            term_months=6,
+        ),
         actor="sales",
     )
     assert r.number == "R-000001" and r.kind == "reserved" and r.min_commitment == Decimal("0.8")
