@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import Engine
 
 from suanli.core.catalog import default_catalog
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState as S
 from suanli.services.container import Services, build_services
 from suanli.services.fleet import NewServer
-from sqlalchemy import Engine
 
 
 @dataclass

@@ -10,7 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
-from suanli.core.clock import SimClock
 from suanli.settings import load_settings
 
 V1 = "/api/v1"
