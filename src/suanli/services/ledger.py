@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select
@@ -437,8 +437,8 @@ class LedgerService:
         by_kind["credit_notes"] = Decimal(notes_in.get(False, 0) or 0)
         recognised = sum(by_kind.values(), ZERO)
         cumulative = Decimal(notes_in.get(True, 0) or 0) + recognised
-        month = first
-        while month is not None and month.start < period.start:
+        month, last = first, self._last_day(self.sessions)
+        while month is not None and month.start < period.start and month.start <= last:
             cumulative += sum(self.billing.revenue(month).values(), ZERO)
             month = month.next()
         cash = sum((Decimal(v) for k, v in received.items() if k != "deposit"), ZERO)
@@ -450,6 +450,16 @@ class LedgerService:
             Decimal(received.get("deposit", 0) or 0), cum_billed, cumulative,
             max(gap, ZERO), max(-gap, ZERO) + (cash - applied),
         )  # fmt: skip
+
+    def _last_day(self, sessions: SessionFactory) -> date:
+        """After this day nothing earns revenue (contracts ended, no usage), so no month is summed."""
+        with transaction(sessions) as s:
+            ends = [
+                s.scalar(select(func.max(ContractRow.end_date))),
+                s.scalar(select(func.max(UsageRecordRow.started_at))),
+            ]
+        days = [d.date() if isinstance(d, datetime) else d for d in ends if d is not None]
+        return max(days) if days else date.min
 
     def _first_month(self, s: Session) -> Period | None:
         starts = [
