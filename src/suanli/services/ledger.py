@@ -135,11 +135,12 @@ class LedgerService:
         return row
 
     def _invoice(self, s: Session, row: InvoiceRow, owed: Decimal, with_lines: bool) -> Invoice:
-        code = s.scalar(select(CustomerRow.code).where(CustomerRow.id == row.customer_id)) or ""
+        code = s.get_one(CustomerRow, row.customer_id).code  # identity map: one query per customer
         credited = (
-            s.scalar(select(InvoiceRow.number).where(InvoiceRow.id == row.credited_invoice_id))
-            if row.credited_invoice_id else None
-        )  # fmt: skip
+            s.get_one(InvoiceRow, row.credited_invoice_id).number
+            if row.credited_invoice_id
+            else None
+        )
         lines = [_line(r) for r in row.lines] if with_lines else []
         return Invoice(row.number, row.kind, code, row.period_key, row.issue_date, row.due_date,
                        row.currency, row.net, row.tax, row.gross, owed, credited, row.reason,
@@ -190,6 +191,9 @@ class LedgerService:
                 return Page(items, len(open_rows), limit, offset)
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = s.scalars(stmt.order_by(InvoiceRow.number).limit(limit).offset(offset)).all()
+            s.scalars(
+                select(CustomerRow).where(CustomerRow.id.in_({r.customer_id for r in rows}))
+            ).all()
             owed = outstanding_by_invoice(s, [r.id for r in rows if r.kind == "invoice"])
             return Page(
                 [self._invoice(s, r, owed.get(r.id, ZERO), False) for r in rows],

@@ -29,6 +29,7 @@ TOKEN: dict[str, str] = {}
 OUTSIDE_THIS_AREA = {
     "POST /api/v1/purchase-orders/import",  # csv.Error on a bare "\r" in the CSV text → 500
     "POST /api/v1/servers/import",  # same CSV reader
+    "GET /api/v1/servers",  # an offset beyond 2**63 overflows SQLite INTEGER → 500
 }
 
 
