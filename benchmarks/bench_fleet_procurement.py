@@ -14,9 +14,11 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import insert
 
@@ -26,8 +28,10 @@ from suanli.services.procurement import NewLine, NewOrder
 from suanli.store.db import make_engine, upgrade
 from suanli.store.models import ServerRow
 
+T = TypeVar("T")
 
-def _timed(fn):  # type: ignore[no-untyped-def]
+
+def _timed(fn: Callable[[], T]) -> tuple[float, T]:
     t0 = time.perf_counter()
     result = fn()
     return time.perf_counter() - t0, result

@@ -4,7 +4,9 @@ pagination, and errors as {code, message, fields} with 422 / 409 / 404."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,16 +23,16 @@ def client(db_url: str, clock: SimClock) -> Iterator[TestClient]:
         yield c
 
 
-def _ok(resp, status: int = 200):  # type: ignore[no-untyped-def]
+def _ok(resp: httpx.Response, status: int = 200) -> Any:
     assert resp.status_code == status, resp.text
     return resp.json()
 
 
-def _err(resp, status: int, code: str) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def _err(resp: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert resp.status_code == status, resp.text
     body = resp.json()
     assert set(body) == {"code", "message", "fields"} and body["code"] == code
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def test_fleet_endpoints(client: TestClient) -> None:
@@ -130,7 +132,7 @@ def test_procurement_errors(client: TestClient) -> None:
     _err(client.post(f"{V1}/purchase-orders", json=order), 409, "po.exists")
     bad = {**order, "number": "PO-2", "supplier": "Nobody"}
     _err(client.post(f"{V1}/purchase-orders", json=bad), 404, "supplier.not_found")
-    bad = {**order, "number": "PO-2", "lines": [{**order["lines"][0], "quantity": -1}]}  # type: ignore[index, dict-item]
+    bad = {**order, "number": "PO-2", "lines": [{**order["lines"][0], "quantity": -1}]}
     body = _err(client.post(f"{V1}/purchase-orders", json=bad), 422, "po.invalid_quantity")
     assert body["fields"] == {"lines[0].quantity": "> 0"}
     _err(client.post(f"{V1}/purchase-orders", json={**order, "ordered_on": "soon"}), 422, "request.invalid")  # fmt: skip

@@ -4,6 +4,7 @@ commands and one-line coded errors (SQLite; the services are tested on both engi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from suanli.store.db import head_revision
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
     monkeypatch.setenv("SUANLI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
 
     def run(*argv: str) -> tuple[int, str, str]:

@@ -4,6 +4,7 @@ and the gate that refuses an unmigrated database."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -67,7 +68,7 @@ def test_naive_datetimes_are_refused(db_url: str) -> None:
     engine.dispose()
 
 
-def test_sqlite_pragmas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_pragmas(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/p.db")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

@@ -6,8 +6,8 @@ budget); this module applies them inside one transaction per call and records ev
 transition (who, when, why) in ``server_transitions``. A rejected call writes nothing.
 
 Cabinets are named ``SITE/CABINET`` (e.g. ``BJ1/A01``) wherever one reference is needed.
-Racking locks the cabinet row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has one writer)
-so two concurrent rackings cannot both pass the power check.
+Racking locks the cabinet row (``SELECT ... FOR UPDATE`` on PostgreSQL; a no-op ``UPDATE`` that
+takes the write lock on SQLite) so two concurrent rackings cannot both pass the power check.
 
 Session-level functions (``*_in``) let other services compose these steps inside their own
 transaction (deliveries, CSV import, leasing); the :class:`FleetService` methods wrap them.
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from suanli.core.catalog import Catalog, default_catalog
@@ -166,6 +166,14 @@ def get_cabinet_row(s: Session, ref: str, *, lock: bool = False) -> CabinetRow:
     if row is None:
         raise NotFoundError(
             "cabinet.not_found", f"no cabinet {ref!r}", {"cabinet": "an existing SITE/CABINET"}
+        )
+    if lock and s.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE; a no-op write takes the database write lock (waiting up to
+        # the busy timeout), so the power check that follows reads the latest committed state.
+        s.execute(
+            update(CabinetRow)
+            .where(CabinetRow.id == row.id)
+            .values(power_budget_kw=CabinetRow.power_budget_kw)
         )
     return row
 
