@@ -42,7 +42,7 @@ from suanli.core.billing import (
     usage_amount,
 )
 from suanli.core.clock import Clock
-from suanli.services.leasing import next_number, serialise_writes
+from suanli.services.leasing import next_number, serialise_writes, sync_downtime_in
 from suanli.services.metering import PriceBook, load_prices
 from suanli.services.receivables import apply_unapplied
 from suanli.store.db import SessionFactory, transaction
@@ -295,6 +295,8 @@ class BillingService:
         """Invoice every customer with service in ``p`` (or unbilled usage before its end)."""
         hooks = hooks or NoHooks()
         now = self.clock.now()
+        with transaction(self.sessions) as s:
+            sync_downtime_in(s)  # failures entered through the fleet service directly
         with transaction(self.sessions) as s:
             customers = self._customers_to_bill(s, p, customer)
             contracts = overlapping_contracts(

@@ -44,6 +44,7 @@ from suanli.store.models import (
     InvoiceSeriesRow,
     LeaseAllocationRow,
     ServerRow,
+    ServerTransitionRow,
     SlaEventRow,
 )
 
@@ -205,6 +206,62 @@ def _double_booked(exc: IntegrityError) -> ConflictError:
         "a server is already allocated for part of that period",
         {"serials": "servers free for the whole term"},
     )
+
+
+def _outages(steps: list[ServerTransitionRow]) -> list[tuple[datetime, datetime | None, str]]:
+    """``[down_from, down_until)`` of each failure of a leased server in a transition history."""
+    out: list[tuple[datetime, datetime | None, str]] = []
+    down: tuple[datetime, str] | None = None
+    for t in steps:
+        if (
+            down is None
+            and t.from_state == ServerState.LEASED.value
+            and t.to_state == ServerState.FAILED.value
+        ):
+            down = (t.at, t.reason)
+        elif down is not None and t.to_state == ServerState.LEASED.value:
+            out.append((down[0], t.at, down[1]))
+            down = None
+    if down is not None:
+        out.append((down[0], None, down[1]))
+    return out
+
+
+def sync_downtime_in(s: Session) -> int:
+    changed = 0
+    failed_servers = select(ServerTransitionRow.server_id).where(
+        ServerTransitionRow.to_state == ServerState.FAILED.value,
+        ServerTransitionRow.from_state == ServerState.LEASED.value,
+    )
+    allocations = s.scalars(
+        select(LeaseAllocationRow).where(LeaseAllocationRow.server_id.in_(failed_servers))
+    ).all()
+    for alloc in allocations:
+        steps = list(
+            s.scalars(
+                select(ServerTransitionRow)
+                .where(
+                    ServerTransitionRow.server_id == alloc.server_id,
+                    ServerTransitionRow.at >= alloc.starts_at,
+                    ServerTransitionRow.at < alloc.ends_at,
+                )
+                .order_by(ServerTransitionRow.at, ServerTransitionRow.id)
+            )
+        )
+        known = {
+            e.down_from: e
+            for e in s.scalars(select(SlaEventRow).where(SlaEventRow.allocation_id == alloc.id))
+        }
+        for down_from, down_until, reason in _outages(steps):
+            event = known.get(down_from)
+            if event is None:
+                s.add(SlaEventRow(allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
+                                  server_id=alloc.server_id, down_from=down_from, down_until=down_until, reason=reason))  # fmt: skip
+                changed += 1
+            elif event.down_until is None and down_until is not None:
+                event.down_until = down_until
+                changed += 1
+    return changed
 
 
 class LeasingService:
@@ -536,9 +593,19 @@ class LeasingService:
                     "sla.no_open_downtime", f"{serial} has no open downtime", {"serial": serial}
                 )
             for target in (ServerState.REPAIRED, ServerState.AVAILABLE, ServerState.LEASED):
-                transition_in(s, self.clock, server, target, actor, reason)
-            event.down_until = self.clock.now()
+                step = transition_in(s, self.clock, server, target, actor, reason)
+            event.down_until = step.at
             return self._event(s, event)
+
+    def sync_downtime(self) -> int:
+        """Record SLA downtime for failures entered through the fleet service directly.
+
+        The fleet's transition log is the source of truth: a leased server that went
+        ``leased → failed`` during an allocation is down until it is ``leased`` again. Missing
+        downtime records are created and open ones closed; returns how many changed.
+        """
+        with transaction(self.sessions) as s:
+            return sync_downtime_in(s)
 
     def _event(self, s: Session, row: SlaEventRow) -> SlaEvent:
         number = s.scalar(select(ContractRow.number).where(ContractRow.id == row.contract_id)) or ""

@@ -227,3 +227,25 @@ def test_fifty_clients_race_for_the_last_ten_servers(pg_migrated_url: str) -> No
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         engine.dispose()
+
+
+def test_failure_entered_through_the_fleet_still_creates_downtime(world) -> None:  # type: ignore[no-untyped-def]
+    """The fleet's transition log is the source of truth; leasing derives the SLA record."""
+    world.servers(1)
+    world.svc.money.tenancy.create_customer("acme", "Acme AI")
+    leasing = world.svc.money.leasing
+    leasing.create_lease(lease(count=1), actor="sales")
+    world.clock.set(datetime(2024, 4, 10, tzinfo=UTC))
+    world.svc.fleet.transition("SN000", S.FAILED, "noc", "fans")
+    assert leasing.sync_downtime() == 1 and leasing.sync_downtime() == 0
+    event = leasing.list_sla_events().items[0]
+    assert (event.down_from, event.down_until, event.reason) == (
+        datetime(2024, 4, 10, tzinfo=UTC),
+        None,
+        "fans",
+    )
+    world.clock.set(datetime(2024, 4, 12, tzinfo=UTC))
+    for target in (S.REPAIRED, S.AVAILABLE, S.LEASED):
+        world.svc.fleet.transition("SN000", target, "noc", "fixed")
+    assert leasing.sync_downtime() == 1
+    assert leasing.list_sla_events().items[0].down_until == datetime(2024, 4, 12, tzinfo=UTC)
