@@ -42,8 +42,9 @@ from suanli.core.billing import (
     usage_amount,
 )
 from suanli.core.clock import Clock
-from suanli.services.leasing import next_number, serialise_writes, sync_downtime_in
+from suanli.services.downtime import sync_downtime_in
 from suanli.services.metering import PriceBook, load_prices
+from suanli.services.numbering import next_number, serialise_writes
 from suanli.services.receivables import apply_unapplied
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (

@@ -24,7 +24,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,16 +34,16 @@ from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.core.money import round_money, to_decimal
 from suanli.services.common import Page, check_paging, non_negative_money, require_text
+from suanli.services.downtime import sync_downtime_in
 from suanli.services.fleet import get_server_row, transition_in
+from suanli.services.numbering import next_number, serialise_writes
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     ContractRow,
     CustomerRow,
-    InvoiceSeriesRow,
     LeaseAllocationRow,
     ServerRow,
-    ServerTransitionRow,
     SlaEventRow,
 )
 
@@ -162,35 +161,6 @@ def positive_int(value: int, field_name: str, high: int) -> int:
     return value
 
 
-def serialise_writes(s: Session) -> None:
-    """SQLite: take the database write lock now (``BEGIN IMMEDIATE``), before any read.
-
-    PostgreSQL needs nothing here: row locks and the exclusion constraint do the work.
-    """
-    if s.get_bind().dialect.name == "sqlite":
-        s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def next_number(s: Session, series: str) -> int:
-    """Take the next number of ``series`` (row-locked until commit: gap-free)."""
-    stmt = (
-        update(InvoiceSeriesRow)
-        .where(InvoiceSeriesRow.series == series)
-        .values(last_number=InvoiceSeriesRow.last_number + 1)
-        .returning(InvoiceSeriesRow.last_number)
-    )
-    got = s.execute(stmt).scalar_one_or_none()
-    if got is None:  # first use of the series: create the counter, tolerating a racing creator
-        dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-        s.execute(
-            dialect.insert(InvoiceSeriesRow)
-            .values(series=series, last_number=0)
-            .on_conflict_do_nothing()
-        )
-        got = s.execute(stmt).scalar_one()
-    return int(got)
-
-
 def get_contract_row(s: Session, number: str, principal: Principal = SYSTEM) -> ContractRow:
     row = s.scalars(select(ContractRow).where(ContractRow.number == number)).one_or_none()
     if row is None or not principal.sees(row.customer_id):
@@ -206,62 +176,6 @@ def _double_booked(exc: IntegrityError) -> ConflictError:
         "a server is already allocated for part of that period",
         {"serials": "servers free for the whole term"},
     )
-
-
-def _outages(steps: list[ServerTransitionRow]) -> list[tuple[datetime, datetime | None, str]]:
-    """``[down_from, down_until)`` of each failure of a leased server in a transition history."""
-    out: list[tuple[datetime, datetime | None, str]] = []
-    down: tuple[datetime, str] | None = None
-    for t in steps:
-        if (
-            down is None
-            and t.from_state == ServerState.LEASED.value
-            and t.to_state == ServerState.FAILED.value
-        ):
-            down = (t.at, t.reason)
-        elif down is not None and t.to_state == ServerState.LEASED.value:
-            out.append((down[0], t.at, down[1]))
-            down = None
-    if down is not None:
-        out.append((down[0], None, down[1]))
-    return out
-
-
-def sync_downtime_in(s: Session) -> int:
-    changed = 0
-    failed_servers = select(ServerTransitionRow.server_id).where(
-        ServerTransitionRow.to_state == ServerState.FAILED.value,
-        ServerTransitionRow.from_state == ServerState.LEASED.value,
-    )
-    allocations = s.scalars(
-        select(LeaseAllocationRow).where(LeaseAllocationRow.server_id.in_(failed_servers))
-    ).all()
-    for alloc in allocations:
-        steps = list(
-            s.scalars(
-                select(ServerTransitionRow)
-                .where(
-                    ServerTransitionRow.server_id == alloc.server_id,
-                    ServerTransitionRow.at >= alloc.starts_at,
-                    ServerTransitionRow.at < alloc.ends_at,
-                )
-                .order_by(ServerTransitionRow.at, ServerTransitionRow.id)
-            )
-        )
-        known = {
-            e.down_from: e
-            for e in s.scalars(select(SlaEventRow).where(SlaEventRow.allocation_id == alloc.id))
-        }
-        for down_from, down_until, reason in _outages(steps):
-            event = known.get(down_from)
-            if event is None:
-                s.add(SlaEventRow(allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
-                                  server_id=alloc.server_id, down_from=down_from, down_until=down_until, reason=reason))  # fmt: skip
-                changed += 1
-            elif event.down_until is None and down_until is not None:
-                event.down_until = down_until
-                changed += 1
-    return changed
 
 
 class LeasingService:
