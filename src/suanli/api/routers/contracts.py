@@ -216,3 +216,10 @@ def list_prices(
     sku: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     return {"items": out(svc.money.metering.list_prices(sku))}
+
+
+@router.post("/leasing/release")
+def release_due(svc: ServicesDep, principal: PrincipalDep) -> Any:
+    """Return the servers of ended or terminated leases to ``available``."""
+    principal.require(Role.OPERATOR)
+    return {"released": svc.money.leasing.release_due(principal.name)}
