@@ -103,7 +103,7 @@ def seed(url: str, customers: int, per_customer: int) -> None:
                  monthly_rent=Decimal("70000"), cabinet_fee=Decimal("3000"), om_fee=Decimal("1500"),
                  fees_as_agent=False, deposit=Decimal(0), prepayment=Decimal(0), notice_days=30, auto_renew=False,
                  early_termination_months=Decimal(3), sla_uptime=Decimal("0.995"), vat_rate=Decimal("0.13"),
-                 fee_vat_rate=Decimal("0.06"), committed_gpus=0, gpu_hour_rate=Decimal(0), min_commitment=Decimal(0),
+                 fee_vat_rate=Decimal("0.06"), committed_gpus=0, gpu_hour_rate=Decimal(0), min_commitment=Decimal(0), renewal_months=12,
                  created_at=now)
             for i in range(customers)
         ])  # fmt: skip

@@ -237,7 +237,7 @@ class LeasingService:
                 row = ContractRow(
                     number=number, customer_id=customer.id, kind="lease", status="active", sku=sku,
                     server_count=len(servers), start_date=spec.start, term_months=term, end_date=end,
-                    notice_days=spec.notice_days, auto_renew=spec.auto_renew, committed_gpus=0,
+                    notice_days=spec.notice_days, auto_renew=spec.auto_renew, renewal_months=term, committed_gpus=0,
                     gpu_hour_rate=Decimal(0), min_commitment=Decimal(0),
                     fees_as_agent=spec.fees_as_agent, created_at=self.clock.now(), **values,
                 )  # fmt: skip
@@ -331,7 +331,7 @@ class LeasingService:
                 cabinet_fee=Decimal(0), om_fee=Decimal(0), fees_as_agent=False,
                 deposit=non_negative_money(spec.deposit, "deposit"),
                 prepayment=non_negative_money(spec.prepayment, "prepayment"), notice_days=0,
-                auto_renew=False, early_termination_months=Decimal(0), sla_uptime=Decimal(1),
+                auto_renew=False, renewal_months=term, early_termination_months=Decimal(0), sla_uptime=Decimal(1),
                 vat_rate=ratio(spec.vat_rate, "vat_rate"), fee_vat_rate=Decimal(0),
                 committed_gpus=gpus, gpu_hour_rate=rate,
                 min_commitment=ratio(spec.min_commitment, "min_commitment"),
@@ -403,21 +403,41 @@ class LeasingService:
             raise _double_booked(exc) from None
 
     def release_due(self, actor: str) -> int:
-        """Return the servers of ended or terminated leases to ``available``; how many."""
+        """At the end of a term: auto-renewing leases are extended by their initial term (if
+        every server is still free for it); the others end and their servers return to
+        ``available``. Returns how many servers were released."""
         now = self.clock.now()
         released = 0
         with transaction(self.sessions) as s:
+            serialise_writes(s)
             rows = s.scalars(
                 select(ContractRow).where(
                     ContractRow.kind == "lease", ContractRow.status != "ended"
                 )
             ).all()
             for row in rows:
+                if row.status == "active" and row.auto_renew and midnight(row.end_date) <= now:
+                    self._auto_renew(s, row, now)
                 end = row.terminated_on or row.end_date
                 if midnight(end) <= now:
                     released += self._release(s, row, actor)
                     row.status = "ended" if row.status == "active" else row.status
         return released
+
+    def _auto_renew(self, s: Session, row: ContractRow, now: datetime) -> None:
+        while midnight(row.end_date) <= now:
+            end = add_months(row.start_date, row.term_months + row.renewal_months)
+            try:
+                with s.begin_nested():  # a server booked by someone else: no renewal
+                    s.execute(
+                        update(LeaseAllocationRow)
+                        .where(LeaseAllocationRow.contract_id == row.id)
+                        .values(ends_at=midnight(end))
+                    )
+            except IntegrityError:
+                return
+            row.term_months += row.renewal_months
+            row.end_date = end
 
     def _release(self, s: Session, contract: ContractRow, actor: str) -> int:
         servers = s.scalars(

@@ -249,3 +249,21 @@ def test_failure_entered_through_the_fleet_still_creates_downtime(world) -> None
         world.svc.fleet.transition("SN000", target, "noc", "fixed")
     assert leasing.sync_downtime() == 1
     assert leasing.list_sla_events().items[0].down_until == datetime(2024, 4, 12, tzinfo=UTC)
+
+
+def test_auto_renewal_at_the_end_of_the_term(world) -> None:  # type: ignore[no-untyped-def]
+    world.servers(2)
+    world.svc.money.tenancy.create_customer("acme", "Acme AI")
+    leasing = world.svc.money.leasing
+    auto = leasing.create_lease(lease(count=1, term_months=3, auto_renew=True), actor="sales")
+    plain = leasing.create_lease(lease(count=1, term_months=3), actor="sales")
+    world.clock.set(datetime(2024, 7, 1, tzinfo=UTC))
+    assert leasing.release_due("ops") == 1  # only the plain lease ends
+    renewed = leasing.get_contract(auto.number)
+    assert (renewed.status, renewed.end_date, renewed.term_months) == (
+        "active",
+        date(2024, 10, 1),
+        6,
+    )
+    assert leasing.get_contract(plain.number).status == "ended"
+    assert world.svc.fleet.get_server(renewed.servers[0]).state is S.LEASED
