@@ -190,7 +190,7 @@ def bench_invoice_run(url: str, customers: int) -> dict[str, float]:
     engine = make_engine(url, pool_size=5)
     svc = build_services(engine, SimClock(datetime(2024, 4, 1, 3, tzinfo=UTC)))
     period = parse_period("2024-03")
-    sample = [f"c{i:05d}" for i in range(min(50, customers))]
+    sample = [f"c{i:05d}" for i in range(max(1, min(50, customers // 10)))]
     t0 = time.perf_counter()
     for code in sample:  # baseline: one customer per call
         svc.money.billing.run(period, customer=code)
