@@ -267,3 +267,45 @@ def test_auto_renewal_at_the_end_of_the_term(world) -> None:  # type: ignore[no-
     )
     assert leasing.get_contract(plain.number).status == "ended"
     assert world.svc.fleet.get_server(renewed.servers[0]).state is S.LEASED
+
+
+def test_sqlite_serialised_path_under_threads(tmp_path, sqlite_template) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: 10 threads race for the last 3 servers; BEGIN IMMEDIATE serialises them."""
+    import shutil
+
+    path = tmp_path / "race.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        svc = build_services(engine, SimClock(datetime(2024, 4, 1, tzinfo=UTC)))
+        svc.fleet.add_site("RACE", "race")
+        svc.fleet.add_cabinet("RACE", "C1", "100000")
+        for n in range(3):
+            svc.fleet.add_server(NewServer(f"R{n}", "HGX-H800-8", state=S.DELIVERED), actor="ops")
+            svc.fleet.transition(f"R{n}", S.BURN_IN, "ops", "rack", cabinet="RACE/C1")
+            svc.fleet.transition(f"R{n}", S.AVAILABLE, "ops", "ok")
+        svc.money.tenancy.create_customer("c", "C")
+        barrier = threading.Barrier(10)
+        outcomes: list[str] = []
+
+        def race() -> None:
+            barrier.wait()
+            try:
+                svc.money.leasing.create_lease(lease(customer="c", count=1), actor="race")
+                outcomes.append("ok")
+            except ConflictError as exc:
+                outcomes.append(exc.code)
+            except Exception as exc:
+                outcomes.append(repr(exc))
+
+        threads = [threading.Thread(target=race) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["lease.capacity_unavailable"] * 7 + ["ok"] * 3, outcomes
+        with transaction(make_session_factory(engine)) as s:
+            servers = s.scalars(select(LeaseAllocationRow.server_id)).all()
+        assert sorted(servers) == [1, 2, 3]
+    finally:
+        engine.dispose()
