@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from suanli.scheduling.jobs.cycle import CyclePlan, Snapshot, schedule
+from suanli.scheduling.jobs.cycle import CyclePlan, Snapshot, admissible_gpus, schedule
 from suanli.scheduling.jobs.model import ClusterSpec, JobTable, NodeState
 from suanli.scheduling.jobs.placement import Placement
 from suanli.scheduling.jobs.policies import Policy, next_las_threshold, pending_rank
@@ -78,6 +78,7 @@ class JobSimulator:
         preempt_overhead: float = 0.0,
         timer: Callable[[], float] | None = None,
         progress: Callable[[int], None] | None = None,
+        log: list[tuple[str, float, int, Placement]] | None = None,
     ) -> None:
         cluster.validate()
         # A job that fits inside the largest node stays on one node.
@@ -86,6 +87,7 @@ class JobSimulator:
         self.failures = failures
         self.preempt_overhead = preempt_overhead
         self.timer, self.progress_cb = timer, progress
+        self.log = log
         self.ev = EventQueue(seed)
         n, nodes = len(jobs), cluster.nodes
         self.cap = cluster.node_gpus.astype(np.int64)
@@ -108,7 +110,8 @@ class JobSimulator:
         self.finish = np.full(n, np.nan)
         self.preemptions = np.zeros(n, np.int64)
         self.restarts = np.zeros(n, np.int64)
-        self.dropped = jobs.gpus > cluster.total_gpus
+        limit = np.array(admissible_gpus(policy, len(jobs.tenant_names), cluster.total_gpus))
+        self.dropped = jobs.gpus > limit[jobs.tenant]
         self.tenant_usage = np.zeros(len(jobs.tenant_names), np.int64)
         self.tenant_gs = np.zeros(len(jobs.tenant_names))
         self.gpus = jobs.gpus.tolist()
@@ -187,8 +190,10 @@ class JobSimulator:
         rank = pending_rank(self.policy, self.jobs, job, 0.0, 0.0)
         self.queues.push(job, int(self.jobs.tenant[job]), self.gpus[job], rank)
 
-    def _release(self, job: int) -> Placement:
+    def _release(self, job: int, why: str) -> Placement:
         placement = self.running.pop(job)
+        if self.log is not None:
+            self.log.append((why, self.ev.now, job, placement))
         for node, count in placement:
             self.alloc[node] -= count
             self.node_jobs[node].discard(job)
@@ -218,7 +223,7 @@ class JobSimulator:
 
     def _finish(self, job: int) -> None:
         self._close_run(job, self.duration[job] - float(self.progress[job]))
-        self._release(job)
+        self._release(job, "finish")
         self.finish[job] = self.ev.now
 
     def _requeue(self, job: int, startup: float, failure: bool) -> None:
@@ -234,7 +239,7 @@ class JobSimulator:
         useful = max(0.0, elapsed - float(self.startup[job]))
         useful = min(useful, self.duration[job] - float(self.progress[job]))
         self._close_run(job, useful)
-        self._release(job)
+        self._release(job, "preempt")
         self.preemptions[job] += 1
         self._requeue(job, self.preempt_overhead, failure=False)
 
@@ -248,7 +253,7 @@ class JobSimulator:
             useful = kept - float(self.progress[job])  # may be negative: rolled back
             self.startup_failure[job] = True  # the whole run's loss is the failure's
             self._close_run(job, useful)
-            self._release(job)
+            self._release(job, "fail")
             self.restarts[job] += 1
             self._requeue(job, self.failures.restart_overhead, failure=True)
         self.state[node] = int(NodeState.DOWN)
@@ -275,7 +280,7 @@ class JobSimulator:
     def _cycle(self) -> None:
         if not self.queues:
             return
-        if self.busy >= self.cluster.total_gpus and not self.policy.preemptive:
+        if self.busy >= self.cluster.total_gpus and not self.policy.can_evict:
             return
         self.cycles += 1
         snap = Snapshot(
@@ -317,6 +322,8 @@ class JobSimulator:
                 self.node_jobs[node].add(job)
             g = self.gpus[job]
             self.running[job] = a.placement
+            if self.log is not None:
+                self.log.append(("start", now, job, a.placement))
             self.busy += g
             self.tenant_usage[self.jobs.tenant[job]] += g
             self.run_start[job] = now

@@ -90,15 +90,38 @@ class Snapshot:
     total_gpus: int
 
 
+def tenant_quotas(policy: Policy, tenants: int, total_gpus: int) -> list[TenantQuota]:
+    """Quota of every tenant: the policy's, else an equal part of the capacity not given to
+    tenants with an explicit quota (at least 1 GPU)."""
+    given = {t: q for t, q in policy.quotas.items() if 0 <= t < tenants}
+    rest = tenants - len(given)
+    spare = max(total_gpus - sum(q.nominal for q in given.values()), 0)
+    default = TenantQuota(nominal=max(1, math.ceil(spare / rest))) if rest else None
+    return [given.get(t) or default or TenantQuota(1) for t in range(tenants)]
+
+
+def admissible_gpus(policy: Policy, tenants: int, total_gpus: int) -> list[int]:
+    """Largest job each tenant can ever start under ``policy`` (quotas and cohorts)."""
+    if not policy.by_tenant:
+        return [total_gpus] * tenants
+    quotas = tenant_quotas(policy, tenants, total_gpus)
+    cohort_total: dict[str, int] = {}
+    for q in quotas:
+        cohort_total[q.cohort] = cohort_total.get(q.cohort, 0) + q.nominal
+    out = []
+    for q in quotas:
+        limit = cohort_total[q.cohort]
+        if q.borrowing_limit is not None:
+            limit = min(limit, q.nominal + q.borrowing_limit)
+        out.append(min(max(limit, q.nominal), total_gpus))
+    return out
+
+
 class _Fair:
     """Tenant quotas for DRF ordering and Kueue-style borrowing inside a cohort."""
 
     def __init__(self, policy: Policy, snap: Snapshot) -> None:
-        n = len(snap.jobs.tenant_names)
-        total = snap.total_gpus
-        quotas = policy.quotas or {}
-        default = TenantQuota(nominal=max(1, math.ceil(total / max(n, 1))))
-        self.quota = [quotas.get(t, default) for t in range(n)]
+        self.quota = tenant_quotas(policy, len(snap.jobs.tenant_names), snap.total_gpus)
         self.usage = snap.tenant_usage.astype(np.int64).copy()
         cohorts = sorted({q.cohort for q in self.quota})
         self.cohort = [cohorts.index(q.cohort) for q in self.quota]

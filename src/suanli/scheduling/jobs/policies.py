@@ -78,6 +78,11 @@ class Policy:
         return self.name in (PolicyName.SRTF, PolicyName.LAS, PolicyName.PRIORITY)
 
     @property
+    def can_evict(self) -> bool:
+        """Whether a cycle may preempt at all (preemptive policies, fair share's reclaim)."""
+        return self.preemptive or (self.by_tenant and self.reclaim)
+
+    @property
     def by_tenant(self) -> bool:
         return self.name is PolicyName.FAIR
 
