@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jobs_helpers import check_log
 
 from suanli.scheduling.jobs.model import ClusterSpec, JobTable, TenantQuota
 from suanli.scheduling.jobs.placement import Strategy
 from suanli.scheduling.jobs.policies import PolicyName, make_policy
 from suanli.simulation.failures import FailureModel
 from suanli.simulation.jobsim import JobSimulator
-
-from jobs_helpers import check_log
 
 
 @st.composite

@@ -9,13 +9,12 @@ import math
 
 import numpy as np
 import pytest
+from jobs_helpers import check_log
 
 from suanli.core.errors import ValidationError
 from suanli.scheduling.jobs.model import ClusterSpec, JobTable, PriorityClass, TenantQuota
 from suanli.scheduling.jobs.policies import make_policy
 from suanli.simulation.jobsim import JobSimulator
-
-from jobs_helpers import check_log
 
 
 def run(jobs: JobTable, nodes: int, policy: str, **knobs: object) -> tuple[list, object]:
@@ -53,7 +52,7 @@ def test_sjf_skips_blocked_heads_in_duration_order() -> None:
 def test_easy_backfill_only_jobs_that_do_not_delay_the_head() -> None:
     # B is the blocked head; its shadow time is 10 (A's end) and it then takes the whole node.
     # C (ends 22 > 10) may not jump it; D (3 + 4 = 7 <= 10) may: D 3-7. B 10-15, C 15-35.
-    sched, result = run(HEAD_BLOCKING, 1, "backfill")
+    sched, _result = run(HEAD_BLOCKING, 1, "backfill")
     assert sched == [(0, 10), (10, 15), (15, 35), (3, 7)]
     # With estimates that lie (D asks for 20 s), D is refused too.
     lying = JobTable.build([0, 1, 2, 3], [10, 5, 20, 4], [6, 8, 2, 2], estimate=[10, 5, 20, 20])
@@ -111,7 +110,7 @@ def test_fair_share_reclaims_borrowed_quota() -> None:
         [0, 0, 0, 0, 10], [100] * 5, [4, 4, 4, 4, 8], tenant=["a", "a", "a", "a", "b"]
     )
     quotas = {0: TenantQuota(8), 1: TenantQuota(8)}
-    sched, result = run(jobs, 2, "fair", quotas=quotas)
+    sched, _result = run(jobs, 2, "fair", quotas=quotas)
     assert sched == [(0, 100), (0, 100), ((0, 100), 190), ((0, 100), 190), (10, 110)]
     # Without reclaim b waits for a's jobs: all four end at 100, b 100-200.
     sched, _ = run(jobs, 2, "fair", quotas=quotas, reclaim=False)
