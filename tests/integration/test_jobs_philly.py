@@ -36,7 +36,9 @@ def test_protocol_counts(philly_dir: Path) -> None:
 def test_native_fifo_queues_about_two_minutes(philly_dir: Path) -> None:
     # Issue 5: at its native rate "a plain FIFO replay queues jobs for only about 2 minutes on
     # average". Tolerance: 1-4 minutes.
-    results = [simulate(v.jobs, v.cluster, make_policy("fifo")) for v in load_philly(philly_dir).vcs]
+    results = [
+        simulate(v.jobs, v.cluster, make_policy("fifo")) for v in load_philly(philly_dir).vcs
+    ]
     figures = overall(results)
     assert figures["unfinished"] == 0
     assert 60.0 <= figures["avg_queue"] <= 240.0

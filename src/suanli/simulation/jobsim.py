@@ -28,7 +28,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from suanli.scheduling.jobs.cycle import CyclePlan, Snapshot, admissible_gpus, schedule
+from suanli.scheduling.jobs.cycle import (
+    CyclePlan,
+    QuotaBook,
+    Snapshot,
+    admissible_gpus,
+    schedule,
+)
 from suanli.scheduling.jobs.model import ClusterSpec, JobTable, NodeState
 from suanli.scheduling.jobs.placement import Placement
 from suanli.scheduling.jobs.policies import Policy, next_las_threshold, pending_rank
@@ -112,6 +118,11 @@ class JobSimulator:
         self.restarts = np.zeros(n, np.int64)
         limit = np.array(admissible_gpus(policy, len(jobs.tenant_names), cluster.total_gpus))
         self.dropped = jobs.gpus > limit[jobs.tenant]
+        self.quota_book = (
+            QuotaBook.build(policy, len(jobs.tenant_names), cluster.total_gpus)
+            if policy.by_tenant
+            else None
+        )
         self.tenant_usage = np.zeros(len(jobs.tenant_names), np.int64)
         self.tenant_gs = np.zeros(len(jobs.tenant_names))
         self.gpus = jobs.gpus.tolist()
@@ -298,6 +309,7 @@ class JobSimulator:
             end_heap=self.end_heap,
             tenant_usage=self.tenant_usage,
             total_gpus=self.cluster.total_gpus,
+            quotas=self.quota_book,
         )
         if self.timer is not None:
             t0 = self.timer()

@@ -88,6 +88,7 @@ class Snapshot:
     end_heap: Sequence[tuple[float, int]]
     tenant_usage: IntArray
     total_gpus: int
+    quotas: QuotaBook | None = None
 
 
 def tenant_quotas(policy: Policy, tenants: int, total_gpus: int) -> list[TenantQuota]:
@@ -117,28 +118,46 @@ def admissible_gpus(policy: Policy, tenants: int, total_gpus: int) -> list[int]:
     return out
 
 
+@dataclass(frozen=True)
+class QuotaBook:
+    """Quotas resolved once per run: per tenant nominal, borrowing limit and cohort index."""
+
+    quota: tuple[TenantQuota, ...]
+    cohort: tuple[int, ...]
+    cohort_nominal: tuple[int, ...]
+
+    @staticmethod
+    def build(policy: Policy, tenants: int, total_gpus: int) -> QuotaBook:
+        quota = tenant_quotas(policy, tenants, total_gpus)
+        names = sorted({q.cohort for q in quota})
+        cohort = tuple(names.index(q.cohort) for q in quota)
+        nominal = [0] * len(names)
+        for t, q in enumerate(quota):
+            nominal[cohort[t]] += q.nominal
+        return QuotaBook(tuple(quota), cohort, tuple(nominal))
+
+
 class _Fair:
-    """Tenant quotas for DRF ordering and Kueue-style borrowing inside a cohort."""
+    """Tenant usage during one cycle, for DRF ordering and Kueue-style cohort borrowing."""
 
     def __init__(self, policy: Policy, snap: Snapshot) -> None:
-        self.quota = tenant_quotas(policy, len(snap.jobs.tenant_names), snap.total_gpus)
-        self.usage = snap.tenant_usage.astype(np.int64).copy()
-        cohorts = sorted({q.cohort for q in self.quota})
-        self.cohort = [cohorts.index(q.cohort) for q in self.quota]
-        self.cohort_nominal = [0] * len(cohorts)
-        self.cohort_usage = [0] * len(cohorts)
-        for t, q in enumerate(self.quota):
-            self.cohort_nominal[self.cohort[t]] += q.nominal
-            self.cohort_usage[self.cohort[t]] += int(self.usage[t])
+        book = snap.quotas or QuotaBook.build(policy, len(snap.jobs.tenant_names), snap.total_gpus)
+        self.quota = book.quota
+        self.cohort = book.cohort
+        self.cohort_nominal = book.cohort_nominal
+        self.usage: list[int] = snap.tenant_usage.tolist()
+        self.cohort_usage = [0] * len(book.cohort_nominal)
+        for t, used in enumerate(self.usage):
+            self.cohort_usage[self.cohort[t]] += used
 
     def key(self, tenant: int, gpus: int) -> tuple[int, float]:
         q = self.quota[tenant]
-        used = int(self.usage[tenant])
+        used = self.usage[tenant]
         return (int(used + gpus > q.nominal), used / max(q.nominal, 1))
 
     def allowed(self, tenant: int, gpus: int) -> bool:
         q = self.quota[tenant]
-        used = int(self.usage[tenant]) + gpus
+        used = self.usage[tenant] + gpus
         if used <= q.nominal:
             return True
         if q.borrowing_limit is not None and used > q.nominal + q.borrowing_limit:
@@ -147,7 +166,7 @@ class _Fair:
         return self.cohort_usage[c] + gpus <= self.cohort_nominal[c]
 
     def within_nominal(self, tenant: int, gpus: int) -> bool:
-        return int(self.usage[tenant]) + gpus <= self.quota[tenant].nominal
+        return self.usage[tenant] + gpus <= self.quota[tenant].nominal
 
     def add(self, tenant: int, gpus: int) -> None:
         self.usage[tenant] += gpus
@@ -182,7 +201,7 @@ class _Victims:
                 t = int(self.tenant[j])
                 if j in self.gone or fair.cohort[t] != cohort:
                     continue
-                if int(fair.usage[t]) > fair.quota[t].nominal:
+                if fair.usage[t] > fair.quota[t].nominal:
                     out.append(j)
             return out
         threshold = victim_threshold(policy, rank)

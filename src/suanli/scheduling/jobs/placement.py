@@ -59,9 +59,11 @@ def _single(free: IntArray, gpus: int, strategy: Strategy) -> Placement | None:
     if strategy is Strategy.SPREAD:
         node = int(np.argmax(free))
         return ((node, gpus),) if int(free[node]) >= gpus else None
-    score = np.where(free >= gpus, free, _BIG)
-    node = int(np.argmin(score))
-    return ((node, gpus),) if int(score[node]) < _BIG else None
+    # Leftover after placing, read as unsigned: a node that is too small wraps to a huge
+    # number, so one argmin finds the tightest node that fits (lowest index on ties).
+    leftover = (free - gpus).view(np.uint64)
+    node = int(np.argmin(leftover))
+    return ((node, gpus),) if int(free[node]) >= gpus else None
 
 
 def _take_in_order(free: IntArray, order: IntArray, gpus: int) -> Placement | None:
