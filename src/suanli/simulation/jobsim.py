@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -85,15 +85,19 @@ class JobSimulator:
         timer: Callable[[], float] | None = None,
         progress: Callable[[int], None] | None = None,
         log: list[tuple[str, float, int, Placement]] | None = None,
+        scripted_failures: Sequence[tuple[float, int, float]] = (),
     ) -> None:
         cluster.validate()
         # A job that fits inside the largest node stays on one node.
         policy = replace(policy, single_node=cluster.max_node_gpus)
         self.jobs, self.cluster, self.policy = jobs, cluster, policy
-        self.failures = failures
+        self.failures: FailureModel | None = failures
         self.preempt_overhead = preempt_overhead
         self.timer, self.progress_cb = timer, progress
         self.log = log
+        self.scripted = list(scripted_failures)
+        if self.scripted and failures is None:
+            self.failures = failures = FailureModel(rate_per_1000_node_days=0.0)
         self.ev = EventQueue(seed)
         n, nodes = len(jobs), cluster.nodes
         self.cap = cluster.node_gpus.astype(np.int64)
@@ -149,7 +153,11 @@ class JobSimulator:
         self._last = start
         if self.failures is not None and self.failures.rate_per_second > 0:
             for node in range(self.cluster.nodes):
-                ev.push(start + self.failures.time_to_failure(ev.rng), FAILURE, FAILURE, node)
+                ev.push(
+                    start + self.failures.time_to_failure(ev.rng), FAILURE, FAILURE, (node, None)
+                )
+        for at, node, repair in self.scripted:  # (time, node, repair seconds): tests, what-ifs
+            ev.push(max(at, start), FAILURE, FAILURE, (node, repair))
         ptr, n_arr = 0, len(arrivals)
         pending_work = n_arr
         dirty = False
@@ -173,9 +181,9 @@ class JobSimulator:
                         self._finish(job)
                         pending_work -= 1
                 elif kind == FAILURE:
-                    self._fail(payload)
+                    self._fail(*payload)
                 elif kind == REPAIR:
-                    self._repair(payload)
+                    self._repair(*payload)
                 # DEMOTE needs no handling: the job's rank changed, so a cycle must run.
             self.events += 1
             dirty = True
@@ -254,8 +262,12 @@ class JobSimulator:
         self.preemptions[job] += 1
         self._requeue(job, self.preempt_overhead, failure=False)
 
-    def _fail(self, node: int) -> None:
+    def _fail(self, node: int, repair: float | None) -> None:
         assert self.failures is not None
+        if self.state[node] == int(NodeState.DOWN):
+            if repair is None:  # keep this node's random failure process going
+                self._next_failure(node)
+            return
         self.node_failures += 1
         for job in sorted(self.node_jobs[node]):
             elapsed = self.ev.now - float(self.run_start[job])
@@ -270,16 +282,23 @@ class JobSimulator:
         self.state[node] = int(NodeState.DOWN)
         self.usable[node] = False
         self.free[node] = 0
-        self.ev.push(self.ev.now + self.failures.repair_time(self.ev.rng), REPAIR, REPAIR, node)
+        scripted = repair is not None
+        if repair is None:
+            repair = self.failures.repair_time(self.ev.rng)
+        self.ev.push(self.ev.now + repair, REPAIR, REPAIR, (node, scripted))
 
-    def _repair(self, node: int) -> None:
-        assert self.failures is not None
+    def _repair(self, node: int, scripted: bool) -> None:
         self.state[node] = int(NodeState.UP)
         self.usable[node] = True
         self.free[node] = self.cap[node] - self.alloc[node]
+        if not scripted:
+            self._next_failure(node)
+
+    def _next_failure(self, node: int) -> None:
+        assert self.failures is not None
         nxt = self.ev.now + self.failures.time_to_failure(self.ev.rng)
         if math.isfinite(nxt):
-            self.ev.push(nxt, FAILURE, FAILURE, node)
+            self.ev.push(nxt, FAILURE, FAILURE, (node, None))
 
     def drain(self, node: int) -> None:
         """Take no new work on ``node``; jobs on it run to the end."""
