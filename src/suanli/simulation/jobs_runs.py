@@ -8,7 +8,8 @@ newly finished so an interface can draw a progress bar; nothing here prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,14 @@ from suanli.scheduling.jobs.model import ClusterSpec, JobTable
 from suanli.scheduling.jobs.policies import Policy
 from suanli.simulation.failures import FailureModel
 from suanli.simulation.jobsim import JobSimulator, SimResult
-from suanli.simulation.metrics import allocation_series, fairness, overall, summary
+from suanli.simulation.metrics import (
+    DEFAULT_PRICES,
+    allocation_series,
+    fairness,
+    overall,
+    revenue,
+    summary,
+)
 from suanli.simulation.traces.philly import load_philly
 
 Progress = Callable[[int], None]
@@ -65,11 +73,13 @@ def run_philly(
         results[vc.vc] = r
         figures = summary(r)
         figures["dropped"] += vc.dropped
+        figures["revenue_cny"] = revenue(r, DEFAULT_PRICES)
         per_vc[vc.vc] = figures
     all_figures = overall(list(results.values()))
     all_figures["dropped"] = sum(v["dropped"] for v in per_vc.values())
     all_figures["excluded_jobs"] = trace.excluded_jobs
     all_figures["excluded_vcs"] = list(trace.excluded_vcs)
+    all_figures["revenue_cny"] = _sum_revenue(v["revenue_cny"] for v in per_vc.values())
     largest = trace.vcs[0].vc if trace.vcs else None
     return {
         "trace": "philly",
@@ -95,15 +105,28 @@ def run_trace(
     """One user trace on one cluster: the same JSON shape with a single "VC"."""
     r = _run_one(jobs, cluster, policy, failures, seed, progress)
     figures = summary(r)
+    figures["revenue_cny"] = revenue(r, DEFAULT_PRICES)
     return {
         "trace": "file",
         "policy": policy.name.value,
         "failures": failures is not None,
         "vcs": {name: figures},
-        "overall": {**overall([r]), "dropped": figures["dropped"]},
+        "overall": {
+            **overall([r]),
+            "dropped": figures["dropped"],
+            "revenue_cny": figures["revenue_cny"],
+        },
         "fairness": fairness(r, policy.quotas or None),
         "allocation": {name: allocation_series(r)},
     }
+
+
+def _sum_revenue(parts: Iterable[dict[str, str]]) -> dict[str, str]:
+    total: dict[str, Decimal] = {}
+    for part in parts:
+        for k, v in part.items():
+            total[k] = total.get(k, Decimal("0")) + Decimal(v)
+    return {k: str(v) for k, v in total.items()}
 
 
 def sweep_philly(

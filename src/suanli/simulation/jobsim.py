@@ -282,6 +282,8 @@ class JobSimulator:
         self.state[node] = int(NodeState.DOWN)
         self.usable[node] = False
         self.free[node] = 0
+        if self.log is not None:
+            self.log.append(("node_down", self.ev.now, node, ()))
         scripted = repair is not None
         if repair is None:
             repair = self.failures.repair_time(self.ev.rng)
@@ -291,6 +293,8 @@ class JobSimulator:
         self.state[node] = int(NodeState.UP)
         self.usable[node] = True
         self.free[node] = self.cap[node] - self.alloc[node]
+        if self.log is not None:
+            self.log.append(("node_up", self.ev.now, node, ()))
         if not scripted:
             self._next_failure(node)
 

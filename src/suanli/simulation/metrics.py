@@ -27,6 +27,13 @@ from suanli.simulation.jobsim import SimResult
 
 CENT = Decimal("0.01")
 
+#: Default GPU-hour prices (CNY): reserved at the middle of the 12-17 CNY/GPU-h H100/H800 rent
+#: range (shared/reference §1, "Energy cost per GPU-hour" note); spot at half of it.
+DEFAULT_PRICES: dict[PriorityClass, Decimal] = {
+    PriorityClass.RESERVED: Decimal("15.00"),
+    PriorityClass.SPOT: Decimal("7.50"),
+}
+
 
 def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0

@@ -53,9 +53,21 @@ def test_failure_elsewhere_moves_the_job_to_a_healthy_node() -> None:
     assert [(k, t, p) for k, t, _, p in log] == [
         ("start", 0.0, ((0, 4),)),
         ("fail", 10.0, ((0, 4),)),
+        ("node_down", 10.0, ()),
         ("start", 10.0, ((1, 4),)),
         ("finish", 55.0, ((1, 4),)),
     ]
+
+
+def test_a_draining_node_takes_no_new_work() -> None:
+    jobs = JobTable.build([0, 0], [10, 10], [8, 8])
+    sim = JobSimulator(jobs, ClusterSpec.uniform(2), make_policy("fifo"))
+    sim.drain(0)
+    log: list = []
+    sim.log = log
+    result = sim.run()
+    assert [p for k, _, _, p in log if k == "start"] == [((1, 8),), ((1, 8),)]
+    assert result.finish.tolist() == [10.0, 20.0]
 
 
 def test_node_failure_rate_matches_llama3_default() -> None:
