@@ -246,19 +246,19 @@ def _markdown(result: dict[str, Any]) -> str:
         if not runs:
             continue
         names = [r["policy"].upper() for r in runs]
-        lines.append(f"\n**Load {load:g}×** — average JCT / average queueing delay (hours)\n")
+        lines.append(f"\n**Load {load:g}×** — average JCT (hours) / average queueing delay (minutes)\n")
         lines.append("| VC | GPUs | jobs | " + " | ".join(names) + " |")
         lines.append("|---|---:|---:|" + "---:|" * len(names))
         for vc_name, fig in runs[0]["vcs"].items():
             cells = [
-                f"{r['vcs'][vc_name]['avg_jct'] / 3600:.2f} / {r['vcs'][vc_name]['avg_queue'] / 3600:.2f}"
+                f"{r['vcs'][vc_name]['avg_jct'] / 3600:.2f} / {r['vcs'][vc_name]['avg_queue'] / 60:.1f}"
                 for r in runs
             ]
             lines.append(
                 f"| {vc_name} | {fig['gpus']} | {fig['jobs']} | " + " | ".join(cells) + " |"
             )
         cells = [
-            f"{r['overall']['avg_jct'] / 3600:.2f} / {r['overall']['avg_queue'] / 3600:.2f}"
+            f"{r['overall']['avg_jct'] / 3600:.2f} / {r['overall']['avg_queue'] / 60:.1f}"
             for r in runs
         ]
         total = runs[0]["overall"]["jobs"]

@@ -13,8 +13,9 @@ they wait; ranks of running jobs are computed at cycle time from the snapshot.
 | ``priority`` | class (reserved < spot), then submit | no | spot jobs, for reserved ones | no |
 | ``backfill`` | submit time + EASY backfill around the blocked head | estimates | no | yes, with backfill |
 
-``backfill`` is also a flag: ``fair`` with ``backfill=True`` reserves for its best blocked head
-and backfills the rest (the large-scale benchmark runs that combination).
+``backfill`` is also a flag: with ``backfill=True`` any policy admits in its own order until the
+first head that does not fit, reserves for that head and only backfills behind it (``fair``
+with backfill is what the large-scale benchmark runs).
 
 Level ranks (LAS, priority) are ``level * LEVEL + submit``: a job may preempt only a running job
 of a strictly worse *level*, never a peer in its own level, so equal jobs do not thrash.
@@ -65,9 +66,7 @@ class Policy:
     @property
     def strict(self) -> bool:
         """Head-of-line blocking: nothing behind a blocked head starts (except backfill)."""
-        return self.name in (PolicyName.FIFO, PolicyName.BACKFILL) or (
-            self.backfill and self.name is not PolicyName.FAIR
-        )
+        return self.name in (PolicyName.FIFO, PolicyName.BACKFILL) or self.backfill
 
     @property
     def uses_backfill(self) -> bool:
