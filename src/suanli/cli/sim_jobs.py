@@ -246,7 +246,9 @@ def _markdown(result: dict[str, Any]) -> str:
         if not runs:
             continue
         names = [r["policy"].upper() for r in runs]
-        lines.append(f"\n**Load {load:g}×** — average JCT (hours) / average queueing delay (minutes)\n")
+        lines.append(
+            f"\n**Load {load:g}×** — average JCT (hours) / average queueing delay (minutes)\n"
+        )
         lines.append("| VC | GPUs | jobs | " + " | ".join(names) + " |")
         lines.append("|---|---:|---:|" + "---:|" * len(names))
         for vc_name, fig in runs[0]["vcs"].items():

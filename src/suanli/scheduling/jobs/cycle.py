@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +89,8 @@ class Snapshot:
     tenant_usage: IntArray
     total_gpus: int
     quotas: QuotaBook | None = None
+    node_jobs: Sequence[Collection[int]] | None = None
+    tenant_running: Sequence[dict[int, None]] | None = None
 
 
 def tenant_quotas(policy: Policy, tenants: int, total_gpus: int) -> list[TenantQuota]:
@@ -174,9 +176,20 @@ class _Fair:
 
 
 class _Victims:
-    """Running jobs in eviction order, with their ranks, computed once per cycle on demand."""
+    """Running jobs in eviction order, computed once per cycle on demand.
+
+    Preemptive policies rank all running jobs (worst first, so the eligible ones are a
+    prefix). Fair-share reclaim walks the running jobs of tenants above their quota, most
+    recently started first, lazily — on a large cluster it usually needs only a few.
+    """
 
     def __init__(self, policy: Policy, snap: Snapshot) -> None:
+        self.snap = snap
+        self.gone: set[int] = set()
+        self.idx: IntArray = np.zeros(0, dtype=np.int64)
+        self.ranks: FloatArray = np.zeros(0)
+        if policy.name is PolicyName.FAIR:
+            return
         idx = np.fromiter(snap.running.keys(), dtype=np.int64, count=len(snap.running))
         jobs = snap.jobs
         elapsed = snap.now - snap.run_start[idx]
@@ -184,29 +197,35 @@ class _Victims:
         remaining = jobs.duration[idx] - done
         attained = snap.attained[idx] + jobs.gpus[idx] * elapsed
         ranks = running_ranks(policy, jobs, idx, remaining, attained)
-        if policy.name is PolicyName.FAIR:
-            order = np.lexsort((-idx, -snap.run_start[idx]))
-        else:
-            order = np.lexsort((-idx, -ranks))
+        order = np.lexsort((-idx, -ranks))
         self.idx = idx[order]
         self.ranks = ranks[order]
-        self.tenant = jobs.tenant
-        self.gone: set[int] = set()
 
-    def eligible(self, policy: Policy, rank: float, fair: _Fair | None, tenant: int) -> list[int]:
+    def eligible(
+        self, policy: Policy, rank: float, fair: _Fair | None, tenant: int
+    ) -> Iterable[int]:
         if fair is not None:
-            cohort = fair.cohort[tenant]
-            out = []
-            for j in self.idx.tolist():
-                t = int(self.tenant[j])
-                if j in self.gone or fair.cohort[t] != cohort:
-                    continue
-                if fair.usage[t] > fair.quota[t].nominal:
-                    out.append(j)
-            return out
+            return self._borrowers(fair, fair.cohort[tenant])
         threshold = victim_threshold(policy, rank)
         k = int(np.searchsorted(-self.ranks, -threshold, side="left"))
         return [j for j in self.idx[:k].tolist() if j not in self.gone]
+
+    def _borrowers(self, fair: _Fair, cohort: int) -> Iterator[int]:
+        snap = self.snap
+        over = [
+            t
+            for t in range(len(fair.quota))
+            if fair.cohort[t] == cohort and fair.usage[t] > fair.quota[t].nominal
+        ]
+        if snap.tenant_running is not None:
+            start = snap.run_start
+            lanes = [reversed(snap.tenant_running[t]) for t in over]
+            merged: Iterable[int] = heapq.merge(*lanes, key=lambda j: -float(start[j]))
+        else:
+            tenant = snap.jobs.tenant
+            ids = [j for j in snap.running if int(tenant[j]) in over]
+            merged = sorted(ids, key=lambda j: (-float(snap.run_start[j]), -j))
+        return (j for j in merged if j not in self.gone)
 
 
 def schedule(snap: Snapshot, queues: PendingQueues, policy: Policy) -> CyclePlan:
@@ -295,6 +314,7 @@ def schedule(snap: Snapshot, queues: PendingQueues, policy: Policy) -> CyclePlan
             snap.running,
             policy.strategy,
             policy.single_node,
+            snap.node_jobs,
         )
         reservation = Reserve(blocked[0], res.shadow)
         cursor[blocked[1]] = blocked[2] + 1
