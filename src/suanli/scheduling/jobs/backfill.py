@@ -116,8 +116,8 @@ def reserve(
     return Reservation(job, math.inf, None, {})
 
 
-CANDIDATE_NODES = 16
-CANDIDATE_ENDS = 64
+CANDIDATE_NODES = 8
+CANDIDATE_ENDS = 16
 
 
 def _reserve_single(

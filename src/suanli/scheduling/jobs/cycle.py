@@ -235,9 +235,11 @@ def schedule(snap: Snapshot, queues: PendingQueues, policy: Policy) -> CyclePlan
     fair = _Fair(policy, snap) if policy.by_tenant else None
 
     # Phase 1 — heads: one heap entry per lane, (order key, lane, position in lane).
+    # Lanes whose tenant is out of quota cannot start anything this cycle: left out.
     heap: list[tuple[tuple[float, ...], LaneKey, int]] = []
     for key, lane in queues.lanes():
-        heap.append((_order(fair, lane[0], key), key, 0))
+        if fair is None or fair.allowed(key[0], key[1]):
+            heap.append((_order(fair, lane[0], key), key, 0))
     heapq.heapify(heap)
 
     # Phase 2 — snapshot: scratch state the cycle may change.
