@@ -348,6 +348,9 @@ class JobSimulator:
         self._apply(plan)
 
     def _apply(self, plan: CyclePlan) -> None:
+        res = plan.reservation
+        if self.log is not None and res is not None and math.isfinite(res.at):
+            self.log.append(("reserve", res.at, res.job, ()))
         for p in plan.preempts:
             self._preempt(p.job)
         now = self.ev.now
