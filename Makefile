@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PY_DIRS := $(wildcard src tests benchmarks scripts)
 
 .PHONY: install run test test-all lint format bench clean
 
@@ -23,14 +24,14 @@ run: install
 	$(BIN)/suanli serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: install
-	$(BIN)/ruff check --fix src tests benchmarks scripts
-	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix $(PY_DIRS)
+	$(BIN)/ruff format $(PY_DIRS)
 
 # Essential suites: unit + integration on SQLite and PostgreSQL + dataset subsets. Slow suites
 # (marked `slow`) run with `make test-all`.

@@ -1,18 +1,41 @@
-"""The FastAPI application factory. Routers live in ``api/routers/``, one per resource."""
+"""The FastAPI application factory. Routers live in ``api/routers/``, one per resource.
+
+``create_app`` opens the configured database and refuses to start on one that is not migrated
+(``db.not_migrated``: run ``suanli db upgrade``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from suanli import __version__
 from suanli.api.errors import install_error_handlers
-from suanli.api.routers import catalog
+from suanli.api.routers import catalog, economics, fleet, procurement
+from suanli.core.clock import Clock, SystemClock
+from suanli.services.container import build_services
 from suanli.settings import Settings
+from suanli.store.db import ensure_migrated, make_engine
 
 
-def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="Suanli", version=__version__, docs_url="/docs")
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    engine = make_engine(settings.database_url)
+    try:
+        ensure_migrated(engine)
+    except Exception:
+        engine.dispose()
+        raise
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Suanli", version=__version__, docs_url="/docs", lifespan=lifespan)
     app.state.settings = settings
+    app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["meta"])
@@ -20,4 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(catalog.router, prefix="/api/v1")
+    app.include_router(economics.router, prefix="/api/v1")
+    app.include_router(fleet.router, prefix="/api/v1")
+    app.include_router(procurement.router, prefix="/api/v1")
     return app

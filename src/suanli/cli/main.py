@@ -12,7 +12,7 @@ from typing import Annotated
 import click
 import typer
 
-from suanli.cli import catalog, serve, sim_jobs
+from suanli.cli import catalog, db, econ, fleet, po, serve, sim_jobs
 from suanli.cli.render import err_console
 from suanli.core.errors import SuanliError
 
@@ -23,6 +23,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(econ.app, name="econ")
+app.add_typer(db.app, name="db")
+app.add_typer(fleet.app, name="fleet")
+app.add_typer(po.app, name="po")
 app.add_typer(sim_jobs.app, name="sim-jobs")
 app.command("serve")(serve.serve)
 

@@ -1,0 +1,127 @@
+"""/api/v1/economics: evaluate, sensitivity and Monte Carlo over scenarios (no database).
+
+Bodies use the scenario schema of the scenario files (:class:`~suanli.economics.scenario.Scenario`).
+Invalid bodies answer 422 ``{"code": "scenario.invalid", "fields": {"fleet.sku": ...}}`` with
+dotted field paths as the CLI prints them (the business-form tag is dropped from the path).
+CPU-bound endpoints are plain ``def`` so they run in the worker thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+
+from suanli.core.errors import ValidationError
+from suanli.economics.evaluate import evaluate
+from suanli.economics.library import load_bundled, scenario_names
+from suanli.economics.loader import field_path
+from suanli.economics.montecarlo import DEFAULT_CHUNK, run_montecarlo
+from suanli.economics.scenario import Scenario
+from suanli.economics.sensitivity import grid, tornado
+
+MAX_API_PATHS = 200_000
+
+
+class _CodedValidationRoute(APIRoute):
+    """Turns request validation failures into ``scenario.invalid`` with clean field paths."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except RequestValidationError as exc:
+                fields = {
+                    field_path(p for p in err["loc"] if p != "body"): err["msg"]
+                    for err in exc.errors()
+                }
+                raise ValidationError(
+                    "scenario.invalid", f"invalid request: {', '.join(sorted(fields))}", fields
+                ) from None
+
+        return handler
+
+
+router = APIRouter(prefix="/economics", tags=["economics"], route_class=_CodedValidationRoute)
+
+
+class GridSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    x: str
+    x_values: Annotated[list[float], Field(min_length=1, max_length=50)]
+    y: str
+    y_values: Annotated[list[float], Field(min_length=1, max_length=50)]
+
+
+class SensitivityRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: Scenario
+    inputs: list[str] | None = None
+    delta: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2
+    metric: str = "npv"
+    grid: GridSpec | None = None
+
+
+class MonteCarloRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: Scenario
+    paths: Annotated[int, Field(ge=1, le=MAX_API_PATHS)] = 10_000
+    seed: int = 0
+    chunk_size: Annotated[int, Field(ge=1, le=65_536)] = DEFAULT_CHUNK
+
+
+@router.get("/scenarios")
+def list_scenarios() -> dict[str, Any]:
+    items = []
+    for name in scenario_names():
+        sc = load_bundled(name)
+        items.append({"name": name, "kind": sc.form.kind, "description": sc.description})
+    return {"items": items}
+
+
+@router.get("/scenarios/{name}")
+def get_scenario(name: str) -> dict[str, Any]:
+    """A bundled scenario, resolved, in the request-body schema."""
+    return load_bundled(name).model_dump(mode="json", exclude_none=True)
+
+
+@router.post("/evaluate")
+def evaluate_scenario(
+    scenario: Scenario,
+    criterion: Literal["npv", "profit"] = "npv",
+    table: Annotated[bool, Query(description="Include the monthly cash-flow table.")] = False,
+) -> dict[str, Any]:
+    result = evaluate(scenario, criterion)
+    out = result.summary()
+    if table:
+        out["table"] = result.table()
+    return out
+
+
+@router.post("/sensitivity")
+def sensitivity(body: SensitivityRequest) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "tornado": tornado(body.scenario, body.inputs, body.delta, body.metric).to_dict()
+    }
+    if body.grid is not None:
+        g = body.grid
+        out["grid"] = grid(body.scenario, g.x, g.x_values, g.y, g.y_values, body.metric).to_dict()
+    return out
+
+
+@router.post("/montecarlo")
+def montecarlo(body: MonteCarloRequest) -> dict[str, Any]:
+    result = run_montecarlo(body.scenario, body.paths, body.seed, chunk_size=body.chunk_size)
+    return {
+        **result.summary(),
+        "fan": {
+            "months": result.fan_months.astype(int).tolist(),
+            **{k: v.tolist() for k, v in result.fan.items()},
+        },
+    }

@@ -1,0 +1,135 @@
+"""Charts for the CLI (matplotlib, Agg backend): cash flows, tornado, grid, Monte Carlo.
+
+Owns drawing only: functions take the values the economics engine returned and a path, write a
+PNG, and return nothing. Nothing here computes economics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+from numpy.typing import NDArray
+
+MILLION = 1e6
+
+
+def cumulative_cash_flow(
+    months: Sequence[int],
+    cumulative: Sequence[float],
+    discounted: Sequence[float],
+    static_payback: float | None,
+    dynamic_payback: float | None,
+    title: str,
+    out: Path,
+    currency: str = "CNY",
+) -> None:
+    fig, ax = plt.subplots(figsize=(9, 5))
+    ax.plot(months, np.asarray(cumulative) / MILLION, label="cumulative cash flow")
+    ax.plot(months, np.asarray(discounted) / MILLION, "--", label="discounted cumulative")
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    for value, label, color in (
+        (static_payback, "static payback", "tab:green"),
+        (dynamic_payback, "dynamic payback", "tab:orange"),
+    ):
+        if value is not None:
+            ax.axvline(value, color=color, linestyle=":", label=f"{label}: {value:.1f} months")
+    ax.set_xlabel("month")
+    ax.set_ylabel(f"M {currency}")
+    ax.set_title(title)
+    ax.legend(loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def tornado(
+    bars: Sequence[Mapping[str, object]], base: float | None, metric: str, out: Path
+) -> None:
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(bars) + 1.5))
+    names = [str(b["input"]) for b in bars][::-1]
+    base_v = 0.0 if base is None else base
+    for i, b in enumerate(bars[::-1]):
+        for key, color in (("low_metric", "tab:red"), ("high_metric", "tab:blue")):
+            v = b[key]
+            if isinstance(v, float | int):
+                ax.barh(i, float(v) - base_v, left=base_v, color=color, alpha=0.7)
+    ax.set_yticks(range(len(names)), names)
+    ax.axvline(base_v, color="black", linewidth=0.8)
+    ax.set_xlabel(f"{metric} (red: input -delta, blue: input +delta)")
+    ax.set_title(f"Tornado: {metric}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def grid_heatmap(
+    x: str,
+    xs: Sequence[float],
+    y: str,
+    ys: Sequence[float],
+    values: Sequence[Sequence[float | None]],
+    metric: str,
+    out: Path,
+) -> None:
+    data = np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
+    fig, ax = plt.subplots(figsize=(9, 6))
+    im = ax.imshow(data, origin="lower", aspect="auto", cmap="RdYlGn")
+    ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs], rotation=45)
+    ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            if np.isfinite(data[i, j]):
+                ax.text(
+                    j,
+                    i,
+                    f"{data[i, j] / MILLION:.0f}M"
+                    if abs(data[i, j]) > 1e5
+                    else f"{data[i, j]:.2g}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                )
+    fig.colorbar(im, ax=ax, label=metric)
+    ax.set_title(f"{metric}: {y} x {x}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def montecarlo(
+    npv: NDArray[np.float64],
+    months: NDArray[np.float64],
+    fan: Mapping[str, NDArray[np.float64]],
+    title: str,
+    out: Path,
+    currency: str = "CNY",
+) -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    left.hist(npv / MILLION, bins=60, color="tab:blue", alpha=0.8)
+    left.axvline(0.0, color="black", linewidth=0.8)
+    left.set_xlabel(f"NPV (M {currency})")
+    left.set_ylabel("paths")
+    left.set_title(f"NPV distribution, P(NPV<0) = {float(np.mean(npv < 0)):.0%}")
+    right.fill_between(
+        months, fan["p10"] / MILLION, fan["p90"] / MILLION, alpha=0.3, label="P10-P90"
+    )
+    right.plot(months, fan["p50"] / MILLION, label="P50")
+    right.axhline(0.0, color="black", linewidth=0.8)
+    right.set_xlabel("month")
+    right.set_ylabel(f"cumulative cash flow (M {currency})")
+    right.set_title("cumulative cash flow fan")
+    right.legend(loc="best")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,220 @@
+"""Resolution of a :class:`Scenario` into numbers on the monthly grid (a :class:`Plan`).
+
+Owns everything that does not vary between Monte Carlo paths: the delivery schedule turned into
+active servers, capex, depreciation, loan draws, interest and principal (all *linear* in the
+capex series, so a path's delivery shortfall only scales them), the occupancy ramp shape, the
+deterministic market-price path and the unit economics (revenue per server-month at full
+occupancy, power per server-month, cabinet fee per server-month).
+
+Grid: index ``t = 0 .. H`` (``H`` = horizon in months). Month 0 carries only capex paid at
+signing/delivery; servers delivered in month ``d`` earn and cost from month ``d + 1``.
+Capex-derived series come in two parts: ``*_prop`` (proportional to delivered servers) and
+``*_fixed`` (the network/installation amount, which does not depend on deliveries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from suanli.core.catalog import default_catalog
+from suanli.economics.scenario import (
+    BareMetal,
+    CabinetUnit,
+    ComputingCenter,
+    Investment,
+    Scenario,
+)
+
+Array = NDArray[np.float64]
+DAYS_PER_MONTH = 365.0 / 12.0
+
+
+@dataclass(frozen=True, slots=True)
+class CapexSeries:
+    """Series derived from one capex series (all linear in it)."""
+
+    capex: Array
+    depreciation: Array
+    loan_draw: Array
+    interest: Array
+    principal: Array
+    om: Array
+
+    @staticmethod
+    def zeros(n: int) -> CapexSeries:
+        z = np.zeros(n)
+        return CapexSeries(z, z, z, z, z, z)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Path-independent numbers of an operating scenario (bare metal or computing center)."""
+
+    kind: str
+    months: int
+    discount_monthly: float
+    active_prop: Array  # active servers per month for the full schedule (fraction 1)
+    prop: CapexSeries
+    fixed: CapexSeries
+    resale_prop: float  # cash at t = H per unit of delivered fraction
+    delivered_fraction: float
+    gpus_per_server: int
+    hours_per_month: float
+    unit_revenue: float  # CNY per server-month at occupancy 1 and price factor 1 (as quoted)
+    pass_through: float  # CNY per occupied server-month (not subject to price decline)
+    vat_divisor: float  # quoted prices / vat_divisor = revenue net of VAT
+    power_full: float  # CNY per server-month at load 1.0
+    load_factor: float
+    idle_load_factor: float
+    cabinet_per_server: float
+    fixed_monthly: float  # staff + bandwidth + platform, CNY per month from month 1
+    ramp_a: Array  # occupancy[t] = ramp_a[t] + level * ramp_b[t]
+    ramp_b: Array
+    level: float
+    ceiling: float
+    price_decline_annual: float
+    shock_factor: Array  # product of scheduled step shocks in force at t
+    contract_months: int
+    receivable_lag_months: float
+    bad_debt_pct: float
+    income_tax_rate: float
+    equity_basis: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InvestmentPlan:
+    months: int
+    discount_monthly: float
+    form: Investment
+    income_tax_rate: float
+
+
+def monthly_rate(annual: float) -> float:
+    return float((1.0 + annual) ** (1.0 / 12.0) - 1.0)
+
+
+def _capex_series(capex: Array, sc: Scenario) -> CapexSeries:
+    """Depreciation, loan and O&M series of a capex series on the grid (all linear in capex)."""
+    n = capex.size
+    cum = np.cumsum(capex)
+    before = np.concatenate(([0.0], cum[:-1]))  # capex installed before month t
+    life = max(1, round(sc.depreciation.years * 12))
+    lagged = np.concatenate((np.zeros(min(life, n)), before))[:n]
+    depreciation = (before - lagged) * (1.0 - sc.depreciation.salvage_pct) / life
+    om = before * sc.opex.om_pct_capex_annual / 12.0
+
+    fin = sc.financing
+    draw = capex * fin.loan_share
+    r = monthly_rate(fin.rate_annual) if fin.rate_annual > 0 else 0.0
+    term = fin.term_months
+    k = np.arange(1, term + 1, dtype=np.float64)
+    if r > 0:
+        payment = r / (1.0 - (1.0 + r) ** -term)
+        balance_before = (1.0 + r) ** (k - 1) - payment * ((1.0 + r) ** (k - 1) - 1.0) / r
+    else:
+        payment = 1.0 / term
+        balance_before = 1.0 - payment * (k - 1)
+    int_kernel = np.concatenate(([0.0], r * balance_before))
+    pri_kernel = np.concatenate(([0.0], payment - r * balance_before))
+    interest = np.convolve(draw, int_kernel)[:n]
+    principal = np.convolve(draw, pri_kernel)[:n]
+    principal[-1] += draw.sum() - principal.sum()  # balloon: repay what is left at the horizon
+    return CapexSeries(capex, depreciation, draw, interest, principal, om)
+
+
+def _price_shocks(sc: Scenario, n: int) -> Array:
+    factor = np.ones(n)
+    form = sc.form
+    assert not isinstance(form, Investment)
+    for shock in form.price_shocks:
+        if shock.month < n:
+            factor[shock.month :] *= 1.0 + shock.pct
+    return factor
+
+
+def build_plan(sc: Scenario) -> Plan:
+    """Resolve an operating scenario (``bare_metal`` or ``computing_center``)."""
+    form = sc.form
+    fleet = sc.fleet
+    if isinstance(form, Investment) or fleet is None:
+        raise TypeError("build_plan needs an operating scenario; use build_investment_plan")
+    sku = default_catalog().sku(fleet.sku)
+    n = sc.horizon_months + 1
+    t = np.arange(n, dtype=np.float64)
+
+    delivered = np.zeros(n)
+    for d in fleet.schedule():
+        delivered[d.month] += d.count
+    active = np.concatenate(([0.0], np.cumsum(delivered)[:-1]))
+    server_capex = delivered * fleet.unit_price
+    prop = _capex_series(server_capex * (1.0 + sc.capex.network_install_pct), sc)
+    fixed_capex = np.zeros(n)
+    fixed_capex[0] = sc.capex.network_install_amount
+    fixed = _capex_series(fixed_capex, sc) if fixed_capex[0] > 0 else CapexSeries.zeros(n)
+
+    w = np.minimum(1.0, t / form.ramp_months) if form.ramp_months > 0 else np.ones(n)
+    w[0] = 0.0
+    ramp_a = form.initial_occupancy * (1.0 - w)
+    ramp_a[0] = 0.0
+
+    if isinstance(form, BareMetal):
+        unit_revenue = form.rent_per_server_month
+        pass_through = form.pass_through_per_server_month
+        platform = 0.0
+    else:
+        assert isinstance(form, ComputingCenter)
+        unit_revenue = form.gpu_hour_price * sku.gpus * sc.opex.hours_per_month
+        pass_through = 0.0
+        platform = form.platform_cost_per_month + form.platform_staff_per_month
+
+    opex = sc.opex
+    cabinet = {
+        CabinetUnit.SERVER_MONTH: opex.cabinet_fee,
+        CabinetUnit.CABINET_MONTH: opex.cabinet_fee / opex.servers_per_cabinet,
+        CabinetUnit.KW_MONTH: opex.cabinet_fee * sku.nameplate_kw,
+    }[opex.cabinet_fee_unit]
+    return Plan(
+        kind=form.kind,
+        months=sc.horizon_months,
+        discount_monthly=monthly_rate(sc.discount_rate_annual),
+        active_prop=active,
+        prop=prop,
+        fixed=fixed,
+        resale_prop=float(server_capex.sum() * sc.depreciation.resale_pct_at_end),
+        delivered_fraction=fleet.delivered_fraction,
+        gpus_per_server=sku.gpus,
+        hours_per_month=opex.hours_per_month,
+        unit_revenue=unit_revenue,
+        pass_through=pass_through,
+        vat_divisor=1.0 + sc.taxes.vat_rate if sc.taxes.prices_include_vat else 1.0,
+        power_full=sku.nameplate_kw * opex.pue * opex.hours_per_month * opex.power_price_kwh,
+        load_factor=opex.load_factor,
+        idle_load_factor=opex.idle_load_factor,
+        cabinet_per_server=cabinet,
+        fixed_monthly=opex.staff_per_month + opex.bandwidth_per_month + platform,
+        ramp_a=ramp_a,
+        ramp_b=w,
+        level=form.level(),
+        ceiling=form.ceiling(),
+        price_decline_annual=form.price_decline_annual,
+        shock_factor=_price_shocks(sc, n),
+        contract_months=form.contract_months,
+        receivable_lag_months=form.receivable_days / DAYS_PER_MONTH,
+        bad_debt_pct=form.bad_debt_pct,
+        income_tax_rate=sc.taxes.income_tax_rate,
+        equity_basis=sc.cash_flow_basis == "equity",
+    )
+
+
+def build_investment_plan(sc: Scenario) -> InvestmentPlan:
+    if not isinstance(sc.form, Investment):
+        raise TypeError("build_investment_plan needs form.kind = 'investment'")
+    return InvestmentPlan(
+        months=sc.horizon_months,
+        discount_monthly=monthly_rate(sc.discount_rate_annual),
+        form=sc.form,
+        income_tax_rate=sc.taxes.income_tax_rate,
+    )

@@ -1,0 +1,283 @@
+"""The scenario: every assumption of one economics case, validated (pydantic v2).
+
+Owns the schema of scenario files (TOML/YAML) and of the economics API bodies. A scenario is a
+fleet (a catalog SKU, count, unit price, delivery schedule that may fall short), capex extras,
+financing, opex, taxes, depreciation, horizon and discount rate, plus exactly one business form
+(``form.kind``): ``bare_metal`` leasing, ``computing_center`` (GPU-hour metering) or
+``investment`` with a performance commitment. An optional ``montecarlo`` section gives the
+distributions of the uncertain inputs.
+
+Units are explicit in field names: amounts in ``currency`` (default CNY), rates as fractions
+(0.13 = 13 %), ``*_annual`` per year, ``*_months`` in months, power in kW, energy in kWh.
+Projections are floats (DESIGN.md: floats are fine for projections, never for the ledger).
+
+Invariants checked here, each failure naming its field: prices and amounts >= 0, occupancy and
+other fractions in [0, 1], the SKU exists in the catalog, horizon >= 1 month, delivery months
+inside the horizon, target occupancy not above the form's ceiling.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from suanli.core.catalog import default_catalog
+from suanli.core.errors import NotFoundError
+
+NonNeg = Annotated[float, Field(ge=0.0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+HOURS_PER_MONTH = 730.0  # 8,760 h / 12
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Delivery(_Model):
+    month: Annotated[int, Field(ge=0)]
+    count: Annotated[int, Field(ge=0)]
+
+
+class Fleet(_Model):
+    """Servers bought. ``delivery`` defaults to the whole ``count`` at month 0."""
+
+    sku: str
+    count: Annotated[int, Field(ge=1)]
+    unit_price: NonNeg
+    delivery: list[Delivery] | None = None
+    delivered_fraction: Fraction = 1.0  # share of each scheduled batch that actually arrives
+
+    @field_validator("sku")
+    @classmethod
+    def _known_sku(cls, value: str) -> str:
+        try:
+            default_catalog().sku(value)
+        except NotFoundError as exc:
+            raise ValueError(f"{exc.message}; expected {exc.fields.get('sku')}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_matches_count(self) -> Fleet:
+        if self.delivery is not None and sum(d.count for d in self.delivery) != self.count:
+            raise ValueError("delivery counts must add up to fleet.count")
+        return self
+
+    def schedule(self) -> list[Delivery]:
+        return self.delivery if self.delivery is not None else [Delivery(month=0, count=self.count)]
+
+
+class Capex(_Model):
+    """Network and installation on top of the servers: a share of server capex and/or an amount."""
+
+    network_install_pct: NonNeg = 0.0
+    network_install_amount: NonNeg = 0.0  # paid at month 0
+
+
+class Financing(_Model):
+    """Share of capex financed by an amortising (annuity) loan drawn at each delivery."""
+
+    loan_share: Fraction = 0.0
+    rate_annual: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    term_months: Annotated[int, Field(ge=1, le=600)] = 60
+
+
+class CabinetUnit(StrEnum):
+    SERVER_MONTH = "server_month"
+    CABINET_MONTH = "cabinet_month"
+    KW_MONTH = "kw_month"
+
+
+class Opex(_Model):
+    """Running costs. Power = kW x load x PUE x hours x price; idle servers draw ``idle_load_factor``."""
+
+    power_price_kwh: NonNeg = 0.5
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] = 1.3
+    load_factor: Fraction = 0.8
+    idle_load_factor: Fraction = 0.3
+    hours_per_month: Annotated[float, Field(gt=0.0, le=744.0)] = HOURS_PER_MONTH
+    cabinet_fee: NonNeg = 0.0
+    cabinet_fee_unit: CabinetUnit = CabinetUnit.SERVER_MONTH
+    servers_per_cabinet: Annotated[int, Field(ge=1)] = 1
+    om_pct_capex_annual: Fraction = 0.0
+    staff_per_month: NonNeg = 0.0
+    bandwidth_per_month: NonNeg = 0.0
+
+
+class Taxes(_Model):
+    """VAT on the services sold (13 % movable-property lease, 6 % IT service) and income tax."""
+
+    vat_rate: Fraction = 0.13
+    prices_include_vat: bool = True
+    income_tax_rate: Fraction = 0.25
+
+
+class Depreciation(_Model):
+    years: Annotated[float, Field(gt=0.0, le=30.0)] = 5.0
+    salvage_pct: Fraction = 0.0
+    resale_pct_at_end: Fraction = 0.0  # market value of the servers at the horizon, % of price
+
+
+class PriceShock(_Model):
+    month: Annotated[int, Field(ge=1)]
+    pct: Annotated[float, Field(gt=-1.0, le=10.0)]  # -0.2 = prices fall 20 % from this month
+
+
+class _Operating(_Model):
+    """Inputs common to the two forms that run servers."""
+
+    initial_occupancy: Fraction = 0.0
+    ramp_months: Annotated[int, Field(ge=0)] = 0
+    contract_months: Annotated[int, Field(ge=1, le=120)] = 1
+    price_decline_annual: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
+    price_shocks: list[PriceShock] = Field(default_factory=list)
+    receivable_days: Annotated[float, Field(ge=0.0, le=720.0)] = 30.0
+    bad_debt_pct: Fraction = 0.0
+
+    def level(self) -> float:
+        raise NotImplementedError
+
+    def ceiling(self) -> float:
+        raise NotImplementedError
+
+
+class BareMetal(_Operating):
+    """Whole servers rented per month; ``occupancy`` is the steady share of servers let."""
+
+    kind: Literal["bare_metal"] = "bare_metal"
+    rent_per_server_month: NonNeg
+    occupancy: Fraction
+    occupancy_ceiling: Fraction = 0.95
+    pass_through_per_server_month: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _under_ceiling(self) -> BareMetal:
+        if self.occupancy > self.occupancy_ceiling:
+            raise ValueError("occupancy above occupancy_ceiling")
+        return self
+
+    def level(self) -> float:
+        return self.occupancy
+
+    def ceiling(self) -> float:
+        return self.occupancy_ceiling
+
+
+class ComputingCenter(_Operating):
+    """Networked cluster metered per GPU-hour; pooled demand allows a higher utilization ceiling."""
+
+    kind: Literal["computing_center"] = "computing_center"
+    gpu_hour_price: NonNeg
+    utilization: Fraction
+    utilization_ceiling: Fraction = 0.98
+    platform_cost_per_month: NonNeg = 0.0
+    platform_staff_per_month: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _under_ceiling(self) -> ComputingCenter:
+        if self.utilization > self.utilization_ceiling:
+            raise ValueError("utilization above utilization_ceiling")
+        return self
+
+    def level(self) -> float:
+        return self.utilization
+
+    def ceiling(self) -> float:
+        return self.utilization_ceiling
+
+
+class Investment(_Model):
+    """Money put into a compute firm for ``stake`` of it, against a committed yearly profit.
+
+    Each year the target earns the committed profit, or with ``shortfall_probability`` falls
+    short by ``shortfall_pct``; the investor receives ``payout_ratio`` of its share as
+    dividends, and ``compensation_recovery`` of the committed-minus-actual gap as compensation.
+    ``exit_value`` is received at the horizon, scaled by realised / committed profit.
+    """
+
+    kind: Literal["investment"] = "investment"
+    amount: NonNeg
+    stake: Annotated[float, Field(gt=0.0, le=1.0)]
+    committed_profit_annual: NonNeg
+    payout_ratio: Fraction = 1.0
+    shortfall_probability: Fraction = 0.0
+    shortfall_pct: Fraction = 0.0
+    compensation_recovery: Fraction = 0.0
+    exit_value: NonNeg = 0.0
+    dividends_taxable: bool = False  # dividends between resident enterprises are exempt in China
+
+
+Form = Annotated[BareMetal | ComputingCenter | Investment, Field(discriminator="kind")]
+
+
+class Dist(_Model):
+    """A distribution: ``fixed`` (value), ``uniform`` (low, high), ``triangular`` (low, mode,
+    high) or ``normal`` (mean, sd, clipped to [low, high] when given)."""
+
+    dist: Literal["fixed", "uniform", "triangular", "normal"]
+    value: float | None = None
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: Annotated[float, Field(ge=0.0)] | None = None
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Dist:
+        need = {
+            "fixed": ("value",),
+            "uniform": ("low", "high"),
+            "triangular": ("low", "mode", "high"),
+            "normal": ("mean", "sd"),
+        }[self.dist]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"{self.dist} distribution needs {', '.join(missing)}")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("low must not exceed high")
+        if self.dist == "triangular" and not (self.low <= self.mode <= self.high):  # type: ignore[operator]
+            raise ValueError("triangular needs low <= mode <= high")
+        return self
+
+
+class MonteCarloSpec(_Model):
+    """Uncertain inputs. Unset ones stay at the scenario's value. ``occupancy`` is the steady
+    level (occupancy or utilization), clipped to [0, ceiling]."""
+
+    occupancy: Dist | None = None
+    price_decline_annual: Dist | None = None
+    delivery_shortfall: Dist | None = None  # share of the schedule never delivered, clipped [0,1]
+    bad_debt_pct: Dist | None = None
+    price_shock_probability_annual: Fraction = 0.0
+    price_shock_size: Dist | None = None  # e.g. uniform(-0.3, -0.1)
+
+
+class Scenario(_Model):
+    name: str = "scenario"
+    description: str = ""
+    currency: str = "CNY"
+    horizon_months: Annotated[int, Field(ge=1, le=600)]
+    discount_rate_annual: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.10
+    # Cash flows the metrics use: "project" (before financing: capex paid in full, interest
+    # added back) or "equity" (after loan draws, interest and principal). Equal without a loan.
+    cash_flow_basis: Literal["project", "equity"] = "project"
+    fleet: Fleet | None = None
+    capex: Capex = Capex()
+    financing: Financing = Financing()
+    opex: Opex = Opex()
+    taxes: Taxes = Taxes()
+    depreciation: Depreciation = Depreciation()
+    form: Form
+    montecarlo: MonteCarloSpec | None = None
+    assumptions: list[str] = Field(default_factory=list)  # sources and reasoning, for humans
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.form.kind != "investment" and self.fleet is None:
+            raise ValueError(f"fleet is required for form.kind = {self.form.kind!r}")
+        if self.fleet is not None:
+            late = [d.month for d in self.fleet.schedule() if d.month >= self.horizon_months]
+            if late:
+                raise ValueError(f"fleet.delivery month {late[0]} is not inside the horizon")
+        return self

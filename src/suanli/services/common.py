@@ -1,0 +1,68 @@
+"""Helpers shared by services: pagination, text checks and the ``Page`` result type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from suanli.core.errors import ValidationError
+from suanli.core.money import to_decimal
+
+T = TypeVar("T")
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def check_paging(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(
+            "request.invalid_limit", f"limit must be 1..{MAX_LIMIT}", {"limit": f"1..{MAX_LIMIT}"}
+        )
+    if offset < 0:
+        raise ValidationError("request.invalid_offset", "offset must be >= 0", {"offset": ">= 0"})
+
+
+def require_text(value: str | None, field: str, max_len: int = 200) -> str:
+    """Strip ``value``; raise ``<field>`` validation errors when empty or too long."""
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError("input.required", f"{field} is required", {field: "non-empty text"})
+    if len(text) > max_len:
+        raise ValidationError(
+            "input.too_long", f"{field} is longer than {max_len}", {field: f"<= {max_len} chars"}
+        )
+    return text
+
+
+def optional_text(value: str | None, field: str, max_len: int = 200) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return require_text(value, field, max_len)
+
+
+def non_negative_money(value: object, field: str) -> Decimal:
+    amount = to_decimal(value, field)
+    if amount < 0:
+        raise ValidationError("money.negative", f"{field} must be >= 0", {field: ">= 0"})
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError(
+            "money.too_precise", f"{field} has more than 2 decimals", {field: "2 decimals at most"}
+        )
+    return amount.quantize(Decimal("0.01"))
+
+
+def currency_code(value: str | None, default: str) -> str:
+    code = (value or default).strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValidationError(
+            "money.invalid_currency", f"not a currency code: {code!r}", {"currency": "ISO 4217"}
+        )
+    return code

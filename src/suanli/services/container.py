@@ -1,0 +1,40 @@
+"""The service bundle built once per process (CLI command or API app) and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from suanli.core.catalog import Catalog, default_catalog
+from suanli.core.clock import Clock
+from suanli.services.fleet import FleetService
+from suanli.services.imports import ImportService
+from suanli.services.procurement import ProcurementService
+from suanli.store.db import SessionFactory, make_session_factory
+
+
+@dataclass(frozen=True)
+class Services:
+    engine: Engine
+    sessions: SessionFactory
+    clock: Clock
+    catalog: Catalog
+    fleet: FleetService
+    procurement: ProcurementService
+    imports: ImportService
+
+
+def build_services(engine: Engine, clock: Clock, currency: str = "CNY") -> Services:
+    """Wire every service to one session factory and one clock."""
+    sessions = make_session_factory(engine)
+    catalog = default_catalog()
+    return Services(
+        engine=engine,
+        sessions=sessions,
+        clock=clock,
+        catalog=catalog,
+        fleet=FleetService(sessions, clock, catalog),
+        procurement=ProcurementService(sessions, clock, catalog, currency),
+        imports=ImportService(sessions, clock, catalog, currency),
+    )

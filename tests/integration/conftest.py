@@ -1,0 +1,112 @@
+"""Database fixtures for integration suites: every test here runs on SQLite and PostgreSQL.
+
+``db_url`` is parametrised over ``sqlite`` (a copy of a migrated template file per test) and
+``postgres`` (the session database of ``pg_url``, migrated once, tables truncated after each
+test). Tests that need an empty, unmigrated database use ``blank_db_url``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from suanli.core.clock import SimClock
+from suanli.store import models  # noqa: F401  (all tables on Base.metadata)
+from suanli.store.base import Base
+from suanli.store.db import SessionFactory, make_engine, make_session_factory, upgrade
+
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+PG_ADMIN_URL = os.environ.get(
+    "SUANLI_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated_url(pg_url: str) -> str:
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    engine.dispose()
+    return pg_url
+
+
+def _truncate_all(url: str) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a migrated, empty database on the parametrised engine."""
+    if request.param == "sqlite":
+        path = tmp_path / "suanli.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_migrated_url")
+    try:
+        yield url
+    finally:
+        _truncate_all(url)
+
+
+@pytest.fixture(params=ENGINES)
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty database without any schema (a fresh PostgreSQL database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.db'}"
+        return
+    name = f"suanli_blank_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> SessionFactory:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def clock() -> SimClock:
+    return SimClock(datetime(2024, 4, 1, 9, 0, tzinfo=UTC))
