@@ -123,7 +123,7 @@ def _read(
     try:
         yield from _read_rows(reader, kind, columns, required)
     except csv.Error as exc:
-        where = max(reader.line_num, 1)
+        where = max(reader.reader.line_num, 1)  # the line being read, not the last good one
         raise ImportRejected(kind, [RowError(where, "*", f"malformed CSV: {exc}")]) from None
 
 
