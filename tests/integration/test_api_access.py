@@ -205,5 +205,27 @@ def test_csv_imports_accept_any_line_ending_and_reject_malformed_files(site: Sit
         body = post(f"{V1}/{path}", json={"csv": text}, headers=op)
         assert body.status_code == 422 and body.json()["code"] == "import.invalid_rows", body.text
         row = body.json()["fields"]["rows"][0]
-        assert row["column"] == "*" and "malformed CSV" in row["reason"] and row["line"] == (3 if path.startswith("servers") else 2)
+        assert (
+            row["column"] == "*"
+            and "malformed CSV" in row["reason"]
+            and row["line"] == (3 if path.startswith("servers") else 2)
+        )
     assert _ok(site.get("servers", "olga", sku=H800))["total"] == 8  # nothing half-imported
+
+
+def test_text_the_database_cannot_store_is_a_422_not_a_500(site: Site) -> None:
+    """PostgreSQL refuses NUL characters in text; SQLite stores them. Neither answers 5xx."""
+    post, op = site.client.post, site.h["olga"]
+    answers = [
+        post(f"{V1}/suppliers", json={"name": "nul\x00"}, headers=op),
+        post(f"{V1}/servers/import", json={"csv": f"serial,sku\nN\x00,{H800}\n"}, headers=op),
+        site.get("servers", "olga", sku="a\x00"),
+        site.client.get(f"{V1}/servers/a%00", headers=op),
+        site.client.get(f"{V1}/purchase-orders/a%00", headers=op),
+    ]
+    for resp in answers:
+        assert resp.status_code < 500, resp.text
+        if resp.status_code == 422 and resp.json()["code"] == "request.invalid_value":
+            assert "NUL" in resp.json()["message"]
+    if site.client.app.state.settings.database_url.startswith("postgresql"):  # type: ignore[attr-defined]
+        assert {r.status_code for r in answers} == {422}
