@@ -9,6 +9,10 @@ Cabinets are named ``SITE/CABINET`` (e.g. ``BJ1/A01``) wherever one reference is
 Racking locks the cabinet row (``SELECT ... FOR UPDATE`` on PostgreSQL; a no-op ``UPDATE`` that
 takes the write lock on SQLite) so two concurrent rackings cannot both pass the power check.
 
+Tenant scope: ``leased_to`` (a customer id) on :class:`ServerFilter` and
+:meth:`FleetService.get_server` limits answers to servers that are or were allocated to that
+customer's leases (``lease_allocations``); any other serial is ``server.not_found``.
+
 Session-level functions (``*_in``) let other services compose these steps inside their own
 transaction (deliveries, CSV import, leasing); the :class:`FleetService` methods wrap them.
 """
