@@ -10,6 +10,7 @@ from suanli.store.models.billing import (
     PaymentAllocationRow,
     PaymentRow,
 )
+from suanli.store.models.cluster import CloudJobRow, ClusterNodeRow
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
 from suanli.store.models.leasing import (
     ContractRow,
@@ -29,6 +30,8 @@ from suanli.store.models.tenancy import ApiTokenRow, CustomerRow, IdempotencyKey
 __all__ = [
     "ApiTokenRow",
     "CabinetRow",
+    "CloudJobRow",
+    "ClusterNodeRow",
     "ContractRow",
     "CustomerRow",
     "DeliveryRow",

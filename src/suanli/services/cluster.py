@@ -1,0 +1,367 @@
+"""The ledger ↔ cluster-engine wiring for inventory, leases, maintenance and failures.
+
+Owns ``cluster_nodes`` (engine node name → fleet server) and the engine-side effects of ledger
+facts. The fleet service stays the single writer of server states and the leasing service the
+single writer of SLA downtime: this module calls them, it never writes their tables itself.
+
+**No backend call inside a transaction.** Every use-case has three steps: (1) read what it needs
+in one short transaction and commit; (2) call the backend (processes, seconds) with no session
+open; (3) record the outcome in a new short transaction. A crash between (2) and (3) leaves the
+engine ahead of the ledger; every use-case is idempotent and level-triggered (it compares states,
+not events), so running it again converges.
+
+**Hooks.** Issue 2/6 services are unchanged. After a lease is created, terminated or released,
+or a server enters/leaves maintenance, the caller (CLI, API, a timer) calls :meth:`reconcile`
+(or the narrower :meth:`lease_changed`); it makes the engine match the ledger: a reservation
+``lease-<contract>`` of exactly the lease's nodes for the customer's account while the lease is
+active, none otherwise; drained nodes for servers in maintenance, resumed ones otherwise.
+``suanli cluster reconcile`` runs it, so a missed hook is repaired by the next run.
+
+**Failures** (:meth:`watch`): a node the engine reports ``down`` moves its server to ``failed``
+(a leased one through :meth:`LeasingService.server_failed`, which opens SLA downtime); a node up
+again whose server was failed *by this module* goes ``failed → repaired → available`` (leased:
+:meth:`LeasingService.server_restored`, which closes the downtime). Failures entered by people
+are left to people.
+
+Vocabulary: *tenant* = the customer's code, used as the engine account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from suanli.backends.base import Backend, Node, NodeState, Window
+from suanli.backends.sync import Drift, DriftKind, ExpectedServer, ExpectedStatus, find_drift
+from suanli.core.catalog import Catalog
+from suanli.core.clock import Clock
+from suanli.core.errors import SuanliError, ValidationError
+from suanli.core.fleet import ServerState
+from suanli.services.fleet import NewServer, create_server_in, get_server_row, transition_in
+from suanli.services.leasing import LeasingService
+from suanli.store.db import SessionFactory, transaction
+from suanli.store.models import (
+    ClusterNodeRow,
+    ContractRow,
+    CustomerRow,
+    LeaseAllocationRow,
+    ServerRow,
+    ServerTransitionRow,
+)
+
+ACTOR = "cluster-sync"
+DOWN_REASON = "engine reports node down"
+LEASE_PREFIX = "lease-"
+
+_STATUS = {
+    ServerState.AVAILABLE: ExpectedStatus.AVAILABLE,
+    ServerState.CLOUD_POOL: ExpectedStatus.AVAILABLE,
+    ServerState.LEASED: ExpectedStatus.LEASED,
+    ServerState.MAINTENANCE: ExpectedStatus.MAINTENANCE,
+    ServerState.BURN_IN: ExpectedStatus.MAINTENANCE,
+    ServerState.REPAIRED: ExpectedStatus.MAINTENANCE,
+    ServerState.FAILED: ExpectedStatus.FAILED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerNode:
+    """A fleet server that is an engine node, as the ledger sees it now."""
+
+    node: str
+    serial: str
+    sku: str
+    gpus: int
+    gpu_type: str
+    state: ServerState
+    lease: str | None = None  # contract number of the current allocation
+    tenant: str | None = None
+    window: Window | None = None
+
+    def expected(self) -> ExpectedServer | None:
+        status = _STATUS.get(self.state)
+        if status is None:
+            return None
+        return ExpectedServer(
+            self.node, self.gpus, self.gpu_type, status, self.tenant, self.window
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    created: tuple[str, ...] = ()  # serials of new servers
+    updated: tuple[str, ...] = ()  # serials whose SKU changed
+    drift: tuple[Drift, ...] = ()
+    applied: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    reserved: tuple[str, ...] = ()
+    released: tuple[str, ...] = ()
+    drained: tuple[str, ...] = ()
+    resumed: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchReport:
+    failed: tuple[str, ...] = ()  # serials moved to failed
+    restored: tuple[str, ...] = ()  # serials back in service
+    downtime_opened: tuple[str, ...] = ()  # contract numbers
+    downtime_closed: tuple[str, ...] = ()
+
+
+@dataclass
+class ClusterConfig:
+    """``gres_skus`` maps an engine GPU type (Slurm gres type, e.g. ``h800``) to a catalog SKU;
+    unmapped types match a SKU whose GPU model key starts with the type and has the node's GPU
+    count. New servers are racked in ``cabinet`` (``SITE/CODE``) when given."""
+
+    cluster: str = "default"
+    gres_skus: Mapping[str, str] = field(default_factory=dict)
+    cabinet: str | None = None
+
+
+class ClusterService:
+    def __init__(
+        self,
+        sessions: SessionFactory,
+        clock: Clock,
+        catalog: Catalog,
+        backend: Backend,
+        config: ClusterConfig | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.catalog = catalog
+        self.backend = backend
+        self.config = config or ClusterConfig()
+        self.leasing = LeasingService(sessions, clock, catalog)
+
+    # --- mapping ------------------------------------------------------------------------------
+
+    def sku_for(self, gres_type: str, gpus: int) -> str:
+        mapped = self.config.gres_skus.get(gres_type.lower())
+        if mapped is not None:
+            return self.catalog.sku(mapped).key
+        for sku in self.catalog.servers.values():
+            if sku.gpus == gpus and sku.gpu.key.lower().split("-")[0] == gres_type.lower():
+                return sku.key
+        raise ValidationError(
+            "cluster.unknown_gres",
+            f"no catalog SKU for {gpus} x {gres_type!r}; map it in gres_skus",
+            {"gres_skus": gres_type},
+        )
+
+    def _gpu_type(self, sku: str) -> str:
+        return self.catalog.sku(sku).gpu.key.lower().split("-")[0]
+
+    def ledger_nodes(self, s: Session) -> list[LedgerNode]:
+        now = self.clock.now()
+        rows = s.execute(
+            select(ClusterNodeRow.node, ServerRow)
+            .join(ServerRow, ServerRow.id == ClusterNodeRow.server_id)
+            .where(ClusterNodeRow.cluster == self.config.cluster)
+            .order_by(ClusterNodeRow.node)
+        ).all()
+        leases = {
+            server_id: (number, code, Window(a, b))
+            for server_id, number, code, a, b in s.execute(
+                select(
+                    LeaseAllocationRow.server_id,
+                    ContractRow.number,
+                    CustomerRow.code,
+                    LeaseAllocationRow.starts_at,
+                    LeaseAllocationRow.ends_at,
+                )
+                .join(ContractRow, ContractRow.id == LeaseAllocationRow.contract_id)
+                .join(CustomerRow, CustomerRow.id == LeaseAllocationRow.customer_id)
+                .where(LeaseAllocationRow.starts_at <= now, LeaseAllocationRow.ends_at > now)
+            ).all()
+        }
+        out = []
+        for node, server in rows:
+            number, tenant, window = leases.get(server.id, (None, None, None))
+            out.append(
+                LedgerNode(
+                    node, server.serial, server.sku, server.gpu_count, self._gpu_type(server.sku),
+                    ServerState(server.state), number, tenant, window,
+                )
+            )  # fmt: skip
+        return out
+
+    def node_of(self, s: Session, serial: str) -> str | None:
+        return s.scalar(
+            select(ClusterNodeRow.node)
+            .join(ServerRow, ServerRow.id == ClusterNodeRow.server_id)
+            .where(ServerRow.serial == serial, ClusterNodeRow.cluster == self.config.cluster)
+        )
+
+    # --- inventory ----------------------------------------------------------------------------
+
+    def drift(self) -> list[Drift]:
+        with transaction(self.sessions) as s:
+            ledger = self.ledger_nodes(s)
+        nodes, reservations = self.backend.nodes(), self.backend.reservations()  # no session open
+        expected = [e for n in ledger if (e := n.expected()) is not None]
+        return find_drift(expected, nodes, reservations)
+
+    def sync(self, apply: bool = False) -> SyncReport:
+        """Engine nodes ↔ fleet servers. ``apply`` creates servers for unknown nodes (serial =
+        node name, walked ``delivered → burn_in → available`` when a cabinet is configured) and
+        corrects the SKU of servers whose GPUs differ; without it only drift is reported."""
+        nodes = self.backend.nodes()
+        if not apply:
+            return SyncReport(drift=tuple(self.drift()))
+        created: list[str] = []
+        updated: list[str] = []
+        with transaction(self.sessions) as s:
+            known = {n.node: n for n in self.ledger_nodes(s)}
+            for node in nodes:
+                sku = self.sku_for(node.gpu_type, node.gpus)
+                have = known.get(node.name)
+                if have is None:
+                    created.append(self._adopt(s, node, sku))
+                elif have.sku != sku:
+                    row = get_server_row(s, have.serial)
+                    row.sku, row.gpu_count = sku, node.gpus
+                    row.updated_at = self.clock.now()
+                    updated.append(have.serial)
+        return SyncReport(tuple(created), tuple(updated), tuple(self.drift()), True)
+
+    def _adopt(self, s: Session, node: Node, sku: str) -> str:
+        server = s.scalars(select(ServerRow).where(ServerRow.serial == node.name)).one_or_none()
+        if server is None:
+            server = create_server_in(
+                s, self.clock, self.catalog,
+                NewServer(serial=node.name, sku=sku, state=ServerState.DELIVERED),
+                ACTOR, f"found in cluster {self.config.cluster}",
+            )  # fmt: skip
+            s.flush()
+            if self.config.cabinet:
+                transition_in(
+                    s, self.clock, server, ServerState.BURN_IN, ACTOR, "racked (cluster sync)",
+                    cabinet=self.config.cabinet,
+                )  # fmt: skip
+                transition_in(
+                    s, self.clock, server, ServerState.AVAILABLE, ACTOR, "in service in cluster"
+                )
+        s.add(
+            ClusterNodeRow(
+                cluster=self.config.cluster, node=node.name, server_id=server.id,
+                gres_type=node.gpu_type, created_at=self.clock.now(),
+            )
+        )  # fmt: skip
+        s.flush()
+        return server.serial
+
+    # --- leases and maintenance ---------------------------------------------------------------
+
+    def _wanted_reservations(self, ledger: Sequence[LedgerNode]) -> dict[str, tuple[str, Window, list[str]]]:
+        want: dict[str, tuple[str, Window, list[str]]] = {}
+        for n in ledger:
+            if n.lease and n.tenant and n.window and n.state is ServerState.LEASED:
+                _, _, nodes = want.setdefault(LEASE_PREFIX + n.lease, (n.tenant, n.window, []))
+                nodes.append(n.node)
+        return want
+
+    def reconcile(self) -> ReconcileReport:
+        """Make the engine match the ledger: lease reservations, drains. Idempotent."""
+        with transaction(self.sessions) as s:
+            ledger = self.ledger_nodes(s)
+        want = self._wanted_reservations(ledger)
+        have = {r.name: r for r in self.backend.reservations()}
+        reserved, released, drained, resumed, errors = [], [], [], [], []
+        for name, r in have.items():
+            if name.startswith(LEASE_PREFIX) and (
+                name not in want or set(r.nodes) != set(want[name][2])
+            ):
+                self.backend.release(name)
+                released.append(name)
+        for name, (tenant, window, nodes) in sorted(want.items()):
+            if name in have and name not in released:
+                continue
+            try:
+                self.backend.reserve(sorted(nodes), tenant, window, name=name)
+                reserved.append(name)
+            except ValidationError as exc:  # e.g. a lease whose window already ended
+                errors.append(f"{name}: {exc.code}")
+            except SuanliError as exc:  # report and keep reconciling the rest
+                errors.append(f"{name}: {exc.code}")
+        engine = {n.name: n for n in self.backend.nodes()}
+        for n in ledger:
+            e = engine.get(n.node)
+            if e is None:
+                continue
+            is_drained = e.state in (NodeState.DRAINED, NodeState.DRAINING)
+            if n.state is ServerState.MAINTENANCE and not is_drained and e.state is not NodeState.DOWN:
+                self.backend.drain(n.node, f"maintenance of {n.serial} (ledger)")
+                drained.append(n.node)
+            elif n.state is not ServerState.MAINTENANCE and is_drained:
+                self.backend.resume(n.node)
+                resumed.append(n.node)
+        return ReconcileReport(
+            tuple(reserved), tuple(released), tuple(drained), tuple(resumed), tuple(errors)
+        )
+
+    lease_changed = reconcile  # the hook after a lease service call commits
+
+    # --- failures -----------------------------------------------------------------------------
+
+    def watch(self) -> WatchReport:
+        """One poll: engine ``down`` nodes → ledger ``failed`` (+ SLA downtime); back up →
+        ``repaired → available`` (leased: back into the lease, downtime closed)."""
+        engine = {n.name: n for n in self.backend.nodes()}  # no session open
+        with transaction(self.sessions) as s:
+            ledger = self.ledger_nodes(s)
+            ours = {n.serial for n in ledger if n.state is ServerState.FAILED and self._failed_by_us(s, n.serial)}
+        failed, restored, opened, closed = [], [], [], []
+        for n in ledger:
+            e = engine.get(n.node)
+            if e is None:
+                continue
+            down = e.state is NodeState.DOWN
+            if down and n.state in (ServerState.AVAILABLE, ServerState.CLOUD_POOL, ServerState.MAINTENANCE):
+                self._fleet_step(n.serial, (ServerState.FAILED,), f"{DOWN_REASON}: {e.reason}")
+                failed.append(n.serial)
+            elif down and n.state is ServerState.LEASED:
+                event = self.leasing.server_failed(n.serial, ACTOR, f"{DOWN_REASON}: {e.reason}")
+                failed.append(n.serial)
+                opened.append(event.contract)
+            elif not down and n.serial in ours:
+                if n.lease:
+                    event = self.leasing.server_restored(n.serial, ACTOR, "engine reports node up")
+                    closed.append(event.contract)
+                else:
+                    self._fleet_step(
+                        n.serial, (ServerState.REPAIRED, ServerState.AVAILABLE), "engine reports node up"
+                    )
+                restored.append(n.serial)
+        return WatchReport(tuple(failed), tuple(restored), tuple(opened), tuple(closed))
+
+    def _failed_by_us(self, s: Session, serial: str) -> bool:
+        last = s.scalars(
+            select(ServerTransitionRow)
+            .join(ServerRow, ServerRow.id == ServerTransitionRow.server_id)
+            .where(ServerRow.serial == serial)
+            .order_by(ServerTransitionRow.id.desc())
+            .limit(1)
+        ).first()
+        return last is not None and last.actor == ACTOR and last.to_state == ServerState.FAILED.value
+
+    def _fleet_step(self, serial: str, targets: Sequence[ServerState], reason: str) -> None:
+        with transaction(self.sessions) as s:
+            row = get_server_row(s, serial)
+            for target in targets:
+                transition_in(s, self.clock, row, target, ACTOR, reason)
+
+
+def drift_json(drift: Sequence[Drift]) -> list[dict[str, str]]:
+    return [{"node": d.node, "kind": d.kind.value, "detail": d.detail} for d in drift]
+
+
+__all__ = ["ClusterConfig", "ClusterService", "DriftKind", "drift_json"]

@@ -1,0 +1,56 @@
+"""Cluster-engine tables: which engine node is which fleet server, and cloud jobs.
+
+- ``cluster_nodes``: one row per engine node known to the ledger (``cluster``, ``node``) →
+  ``servers.id`` (unique both ways). Written only by :mod:`suanli.services.cluster`.
+- ``cloud_jobs``: jobs submitted through ``suanli job submit``; their admission state, the
+  placement our scheduler decided and what the engine last reported. Written only by
+  :mod:`suanli.services.cloud_jobs`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from suanli.store.base import Base, UTCDateTime
+
+
+class ClusterNodeRow(Base):
+    __tablename__ = "cluster_nodes"
+    __table_args__ = (UniqueConstraint("cluster", "node"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(64))
+    node: Mapped[str] = mapped_column(String(128))
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id"), unique=True)
+    gres_type: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CloudJobRow(Base):
+    __tablename__ = "cloud_jobs"
+    __table_args__ = (
+        CheckConstraint("gpus >= 1", name="gpus_positive"),
+        CheckConstraint("job_class IN ('reserved', 'spot')", name="job_class_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    cluster: Mapped[str] = mapped_column(String(64))
+    job_class: Mapped[str] = mapped_column(String(16))
+    gpus: Mapped[int] = mapped_column(Integer)
+    command: Mapped[str] = mapped_column(Text)
+    sku: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    nodes: Mapped[str] = mapped_column(String(1000), default="")
+    gpus_per_node: Mapped[int] = mapped_column(Integer, default=0)
+    engine_id: Mapped[str | None] = mapped_column(String(64))
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    preemptions: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
