@@ -238,8 +238,8 @@ class CloudJobService:
                 before = (row.state, row.restarts, row.nodes)
                 row.restarts = max(row.restarts, info.restarts)
                 row.started_at = row.started_at or info.started_at
-                if state != "queued":
-                    row.state = state
+                if state != "queued" and (row.state == "running" or info.state.terminal):
+                    row.state = state  # a job we put back in the queue stays there
                 if info.state.terminal:
                     row.ended_at = info.ended_at or self.clock.now()
                     row.reason = info.reason or info.state.value
