@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     currency: str = "CNY"
     debug: bool = False
+    # cluster engine (issue 8): slurm.conf of the cluster, its name, where synced servers are
+    # racked (SITE/CODE) and Slurm gres type -> catalog SKU overrides (e.g. {"h800": "HGX-H800-8"})
+    slurm_conf: str = "/etc/slurm/slurm.conf"
+    cluster_name: str = "default"
+    cluster_cabinet: str | None = None
+    gres_skus: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

@@ -26,6 +26,8 @@ from suanli.cli import (
     sim_jobs,
     usage,
 )
+from suanli.cli import cluster as cluster_cli
+from suanli.cli import job as job_cli
 from suanli.cli.render import err_console
 from suanli.core.errors import SuanliError
 
@@ -48,6 +50,8 @@ app.add_typer(customer.app, name="customer")
 app.add_typer(contract.app, name="contract")
 app.add_typer(usage.app, name="usage")
 app.add_typer(invoice.app, name="invoice")
+app.add_typer(cluster_cli.app, name="cluster")
+app.add_typer(job_cli.app, name="job")
 
 _state = {"debug": False}
 

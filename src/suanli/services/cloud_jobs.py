@@ -37,6 +37,7 @@ from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
+from suanli.scheduling.jobs.model import IntArray
 from suanli.scheduling.jobs.placement import place
 from suanli.scheduling.jobs.preemption import select_victims
 from suanli.services.cluster import ClusterService
@@ -127,7 +128,9 @@ class CloudJobService:
     ) -> CloudJob:
         command = require_text(command, "command", 20000)
         if job_class not in CLASSES:
-            raise ValidationError("job.invalid_class", "class is reserved or spot", {"class": "reserved|spot"})
+            raise ValidationError(
+                "job.invalid_class", "class is reserved or spot", {"class": "reserved|spot"}
+            )
         if not 1 <= gpus <= 4096 or (gpus > PER_NODE_MAX and gpus % PER_NODE_MAX):
             raise ValidationError(
                 "job.invalid_gpus",
@@ -187,7 +190,7 @@ class CloudJobService:
             raise NotFoundError("job.not_found", f"no job {ref}", {"job": ref})
         return got[0], got[1]
 
-    def list(
+    def list_jobs(
         self, principal: Principal = SYSTEM, customer: str | None = None, state: str | None = None,
         limit: int = 50, offset: int = 0,
     ) -> Page[CloudJob]:  # fmt: skip
@@ -259,7 +262,10 @@ class CloudJobService:
             rows = s.execute(
                 select(CloudJobRow, CustomerRow.code)
                 .join(CustomerRow)
-                .where(CloudJobRow.state.in_(ACTIVE), CloudJobRow.cluster == self.cluster.config.cluster)
+                .where(
+                    CloudJobRow.state.in_(ACTIVE),
+                    CloudJobRow.cluster == self.cluster.config.cluster,
+                )
             ).all()
             quotas = {cid: self._quota(s, cid) for cid in {r.customer_id for r, _ in rows}}
             jobs = {r.id: (r.customer_id, code, r.job_class, r.gpus, r.state, r.nodes, r.gpus_per_node,
@@ -301,11 +307,17 @@ class CloudJobService:
             got = place(view, leaf, gpus)
             victims: tuple[int, ...] = ()
             if got is None and klass == "reserved":
-                spot = sorted((j for j in placements if jobs[j][2] == "spot" and j not in preempts), reverse=True)
+                spot = sorted(
+                    (j for j in placements if jobs[j][2] == "spot" and j not in preempts),
+                    reverse=True,
+                )
                 usable = np.ones(len(names), dtype=bool)
-                choice = select_victims(free, leaf, usable, gpus, spot, placements) if not whole else None
+                choice: tuple[tuple[tuple[int, int], ...], tuple[int, ...]] | None
                 if whole:
                     choice = self._whole_node_victims(free, gpus, spot, placements)
+                else:
+                    found = select_victims(free, leaf, usable, gpus, spot, placements)
+                    choice = (found.placement, found.victims) if found else None
                 if choice is not None:
                     got, victims = choice
             if got is None:
@@ -327,7 +339,10 @@ class CloudJobService:
 
     @staticmethod
     def _whole_node_victims(
-        free: np.ndarray, gpus: int, spot: list[int], placements: dict[int, tuple[tuple[int, int], ...]]
+        free: IntArray,
+        gpus: int,
+        spot: list[int],
+        placements: dict[int, tuple[tuple[int, int], ...]],
     ) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]] | None:
         scratch = free.copy()
         taken: list[int] = []

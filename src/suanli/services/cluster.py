@@ -85,9 +85,7 @@ class LedgerNode:
         status = _STATUS.get(self.state)
         if status is None:
             return None
-        return ExpectedServer(
-            self.node, self.gpus, self.gpu_type, status, self.tenant, self.window
-        )
+        return ExpectedServer(self.node, self.gpus, self.gpu_type, status, self.tenant, self.window)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +259,9 @@ class ClusterService:
 
     # --- leases and maintenance ---------------------------------------------------------------
 
-    def _wanted_reservations(self, ledger: Sequence[LedgerNode]) -> dict[str, tuple[str, Window, list[str]]]:
+    def _wanted_reservations(
+        self, ledger: Sequence[LedgerNode]
+    ) -> dict[str, tuple[str, Window, list[str]]]:
         want: dict[str, tuple[str, Window, list[str]]] = {}
         for n in ledger:
             if n.lease and n.tenant and n.window and n.state is ServerState.LEASED:
@@ -298,7 +298,11 @@ class ClusterService:
             if e is None:
                 continue
             is_drained = e.state in (NodeState.DRAINED, NodeState.DRAINING)
-            if n.state is ServerState.MAINTENANCE and not is_drained and e.state is not NodeState.DOWN:
+            if (
+                n.state is ServerState.MAINTENANCE
+                and not is_drained
+                and e.state is not NodeState.DOWN
+            ):
                 self.backend.drain(n.node, f"maintenance of {n.serial} (ledger)")
                 drained.append(n.node)
             elif n.state is not ServerState.MAINTENANCE and is_drained:
@@ -318,14 +322,22 @@ class ClusterService:
         engine = {n.name: n for n in self.backend.nodes()}  # no session open
         with transaction(self.sessions) as s:
             ledger = self.ledger_nodes(s)
-            ours = {n.serial for n in ledger if n.state is ServerState.FAILED and self._failed_by_us(s, n.serial)}
+            ours = {
+                n.serial
+                for n in ledger
+                if n.state is ServerState.FAILED and self._failed_by_us(s, n.serial)
+            }
         failed, restored, opened, closed = [], [], [], []
         for n in ledger:
             e = engine.get(n.node)
             if e is None:
                 continue
             down = e.state is NodeState.DOWN
-            if down and n.state in (ServerState.AVAILABLE, ServerState.CLOUD_POOL, ServerState.MAINTENANCE):
+            if down and n.state in (
+                ServerState.AVAILABLE,
+                ServerState.CLOUD_POOL,
+                ServerState.MAINTENANCE,
+            ):
                 self._fleet_step(n.serial, (ServerState.FAILED,), f"{DOWN_REASON}: {e.reason}")
                 failed.append(n.serial)
             elif down and n.state is ServerState.LEASED:
@@ -338,7 +350,9 @@ class ClusterService:
                     closed.append(event.contract)
                 else:
                     self._fleet_step(
-                        n.serial, (ServerState.REPAIRED, ServerState.AVAILABLE), "engine reports node up"
+                        n.serial,
+                        (ServerState.REPAIRED, ServerState.AVAILABLE),
+                        "engine reports node up",
                     )
                 restored.append(n.serial)
         return WatchReport(tuple(failed), tuple(restored), tuple(opened), tuple(closed))
@@ -351,7 +365,9 @@ class ClusterService:
             .order_by(ServerTransitionRow.id.desc())
             .limit(1)
         ).first()
-        return last is not None and last.actor == ACTOR and last.to_state == ServerState.FAILED.value
+        return (
+            last is not None and last.actor == ACTOR and last.to_state == ServerState.FAILED.value
+        )
 
     def _fleet_step(self, serial: str, targets: Sequence[ServerState], reason: str) -> None:
         with transaction(self.sessions) as s:

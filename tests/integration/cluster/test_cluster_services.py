@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import Wired
 
+from conftest import Wired
 from suanli.backends.base import JobState, NodeState
 from suanli.backends.sync import DriftKind
 from suanli.core.billing import month_of
@@ -118,9 +118,11 @@ def test_spot_preempted_for_reserved(wired: Wired) -> None:
     assert states.count("queued") == 2
     victims = [s.id for s, st in zip(spots, states, strict=True) if st == "queued"]
     assert all(wired.backend.job(v).state is JobState.REQUEUED for v in victims)
-    assert set(wired.jobs.get(big.id).nodes) == {
-        n for v in victims for n in wired.backend.job(v).nodes
-    } or len(wired.jobs.get(big.id).nodes) == 2
+    assert (
+        set(wired.jobs.get(big.id).nodes)
+        == {n for v in victims for n in wired.backend.job(v).nodes}
+        or len(wired.jobs.get(big.id).nodes) == 2
+    )
 
 
 def test_node_failure_fails_server_records_downtime_and_requeues(wired: Wired) -> None:
@@ -188,3 +190,12 @@ def test_cancel_stops_the_engine_job(wired: Wired) -> None:
     with pytest.raises(ConflictError):
         wired.jobs.cancel(job.id)
     assert date  # keeps the import used
+
+
+def test_single_node_preemption_picks_one_spot_victim(wired: Wired) -> None:
+    wired.cluster.sync(apply=True)
+    _customer(wired, "cheap")
+    _customer(wired, "prio", reserved_gpus=8)
+    spots = [wired.jobs.submit("cheap", 8, "spot", "s") for _ in range(4)]
+    wired.jobs.submit("prio", 8, "reserved", "r")
+    assert [wired.jobs.get(s.id).state for s in spots].count("queued") == 1

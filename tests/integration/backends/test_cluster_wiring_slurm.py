@@ -1,0 +1,170 @@
+"""The ledger wiring (services.cluster, services.cloud_jobs) against the real dev Slurm cluster.
+
+One SQLite ledger per test; the cluster is the session's (see conftest.py), locked and cleaned.
+Waits are scaled with ``SUANLI_SLURM_WAIT_SCALE`` (backend_harness.poll).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from backend_harness import clean_slurm, poll, script
+
+from suanli.backends.base import JobState, NodeState
+from suanli.backends.slurm import SlurmBackend, SubprocessRunner
+from suanli.core.billing import month_of
+from suanli.core.clock import SimClock, SystemClock
+from suanli.core.fleet import ServerState
+from suanli.services.cloud_jobs import CloudJobService
+from suanli.services.cluster import ClusterConfig, ClusterService
+from suanli.services.container import Services, build_services
+from suanli.services.leasing import LeaseSpec, ReservedSpec
+from suanli.store.db import make_engine, upgrade
+
+pytestmark = pytest.mark.slurm
+
+
+@dataclass
+class Live:
+    svc: Services
+    backend: SlurmBackend
+    cluster: ClusterService
+    jobs: CloudJobService
+
+
+@pytest.fixture
+def live(slurm_conf: str, slurm_lock: None, tmp_path: Path) -> Iterator[Live]:
+    backend = clean_slurm(slurm_conf)
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    upgrade(engine)
+    svc = build_services(engine, SimClock(SystemClock().now()), "CNY")
+    svc.fleet.add_site("DEV", "dev cluster")
+    svc.fleet.add_cabinet("DEV", "R1", "1000")
+    cluster = ClusterService(
+        svc.sessions, svc.clock, svc.catalog, backend, ClusterConfig("suanli-dev", cabinet="DEV/R1")
+    )
+    cluster.sync(apply=True)
+    yield Live(
+        svc, backend, cluster, CloudJobService(svc.sessions, svc.clock, svc.catalog, cluster)
+    )
+    SubprocessRunner(slurm_conf).run(["scancel", "--partition=gpu"])
+    for r in backend.reservations():
+        backend.release(r.name)
+    engine.dispose()
+
+
+def _customer(live: Live, code: str, reserved_gpus: int = 0) -> None:
+    live.svc.money.tenancy.create_customer(code, code.title())
+    if reserved_gpus:
+        today = live.svc.clock.now().date()
+        live.svc.money.leasing.create_reserved(
+            ReservedSpec(code, "HGX-H800-8", reserved_gpus, "20", today, 12), "ops"
+        )
+
+
+def test_sync_lease_reservation_and_maintenance(live: Live) -> None:
+    assert {live.svc.fleet.get_server(n).state for n in ("gn1", "gn2", "gn3", "gn4")} == {
+        ServerState.AVAILABLE
+    }
+    assert live.cluster.drift() == []
+    _customer(live, "acme")
+    today = live.svc.clock.now().date()
+    lease = live.svc.money.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "1000", today, 1, serials=("gn3", "gn4"), notice_days=0),
+        "ops",
+    )
+    assert live.cluster.reconcile().reserved == (f"lease-{lease.number}",)
+    (res,) = live.backend.reservations()
+    assert (set(res.nodes), res.tenant) == ({"gn3", "gn4"}, "acme")
+    assert live.cluster.drift() == []
+    live.svc.fleet.transition("gn2", ServerState.MAINTENANCE, "ops", "fan")
+    assert live.cluster.reconcile().drained == ("gn2",)
+    poll(lambda: {n.name: n.state for n in live.backend.nodes()}["gn2"] is NodeState.DRAINED, 10)
+    live.svc.fleet.transition("gn2", ServerState.AVAILABLE, "ops", "fixed")
+    live.svc.money.leasing.terminate(lease.number, today + timedelta(days=1), "ops", "end")
+    assert isinstance(live.svc.clock, SimClock)
+    live.svc.clock.advance(timedelta(days=2))  # the ledger's clock only
+    live.svc.money.leasing.release_due("ops")
+    report = live.cluster.reconcile()
+    assert report.released == (f"lease-{lease.number}",) and report.resumed == ("gn2",)
+    assert live.backend.reservations() == []
+
+
+def test_gang_job_spot_preemption_and_invoice(live: Live) -> None:
+    _customer(live, "cheap")
+    _customer(live, "prio", reserved_gpus=16)
+    start = live.svc.clock.now().date().replace(day=1)
+    live.svc.money.metering.set_price("HGX-H800-8", "spot", "12", start)
+    spots = [live.jobs.submit("cheap", 8, "spot", "sleep 300") for _ in range(4)]
+    assert all(s.state == "running" for s in spots)
+    poll(lambda: all(live.backend.job(s.id).state is JobState.RUNNING for s in spots), 20)
+    gang = live.jobs.submit("prio", 16, "reserved", "sleep 3")
+    assert gang.state == "running" and len(gang.nodes) == 2
+    victims = [s.id for s in spots if live.jobs.get(s.id).state == "queued"]
+    assert len(victims) == 2
+    assert all(live.backend.job(v).state is JobState.REQUEUED for v in victims)
+
+    def gang_done() -> bool:
+        live.jobs.refresh()
+        return live.jobs.get(gang.id).state == "completed"
+
+    poll(gang_done, 30)
+    assert live.backend.job(gang.id).gpus == 16
+    for s in spots:
+        live.jobs.cancel(s.id)
+    poll(lambda: any(u.job_id == spots[0].id for u in live.backend.usage()), 30)
+    result = live.jobs.meter()
+    assert result.accepted >= 1 and not result.rejected
+    assert live.jobs.meter().accepted == 0  # idempotent
+    live.svc.money.billing.run(month_of(live.svc.clock.now().date()))
+    lines = [
+        line
+        for inv in live.svc.money.ledger.list_invoices().items
+        for line in live.svc.money.ledger.get_invoice(inv.number).lines
+    ]
+    assert any("spot" in line.description.lower() and line.net >= Decimal(0) for line in lines)
+
+
+def test_node_failure_fails_server_and_requeues(live: Live) -> None:
+    _customer(live, "acme", reserved_gpus=8)
+    today = live.svc.clock.now().date()
+    lease = live.svc.money.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "1000", today, 1, serials=("gn4",)), "ops"
+    )
+    live.cluster.reconcile()
+    job = live.jobs.submit("acme", 8, "reserved", "sleep 300")
+    node = job.nodes[0]
+    poll(lambda: live.backend.job(job.id).state is JobState.RUNNING, 20)
+    try:
+        assert script("kill-node", node).returncode == 0
+        assert script("kill-node", "gn4").returncode == 0
+        poll(lambda: len(live.cluster.watch().failed) > 0 or _both_failed(live, node), 40)
+        poll(lambda: bool(live.cluster.watch()) and _both_failed(live, node), 40)
+        (event,) = live.svc.money.leasing.list_sla_events().items
+        assert event.contract == lease.number and event.down_until is None
+        assert live.jobs.requeue_lost() == 1
+        decision = live.jobs.schedule()
+        assert [f"j{a[0]}" for a in decision.admits] == [job.id]
+        assert node not in live.jobs.get(job.id).nodes
+    finally:
+        script("start-node", node)
+        script("start-node", "gn4")
+    poll(lambda: bool(live.cluster.watch()) and _both_back(live, node), 60)
+    (event,) = live.svc.money.leasing.list_sla_events().items
+    assert event.down_until is not None
+
+
+def _both_failed(live: Live, node: str) -> bool:
+    return {live.svc.fleet.get_server(n).state for n in (node, "gn4")} == {ServerState.FAILED}
+
+
+def _both_back(live: Live, node: str) -> bool:
+    return (
+        live.svc.fleet.get_server(node).state is ServerState.AVAILABLE
+        and live.svc.fleet.get_server("gn4").state is ServerState.LEASED
+    )
