@@ -70,6 +70,7 @@ class CloudJob:
     state: str
     nodes: tuple[str, ...]
     engine_id: str | None
+    engine_name: str  # the job's name in the engine, unique across ledgers and resets
     restarts: int
     preemptions: int
     reason: str
@@ -99,7 +100,7 @@ def _job(row: CloudJobRow, customer: str) -> CloudJob:
     nodes = tuple(n for n in row.nodes.split(",") if n)
     return CloudJob(
         job_ref(row.id), customer, row.job_class, row.gpus, row.command, row.state, nodes,
-        row.engine_id, row.restarts, row.preemptions, row.reason, row.submitted_at,
+        row.engine_id, row.engine_name, row.restarts, row.preemptions, row.reason, row.submitted_at,
         row.started_at, row.ended_at,
     )  # fmt: skip
 
@@ -149,10 +150,11 @@ class CloudJobService:
             row = CloudJobRow(
                 customer_id=cust.id, cluster=self.cluster.config.cluster, job_class=job_class,
                 gpus=gpus, command=command, state="queued", nodes="", gpus_per_node=0,
-                restarts=0, preemptions=0, reason="submitted", submitted_at=now, updated_at=now,
+                restarts=0, preemptions=0, reason="submitted", engine_name="", submitted_at=now, updated_at=now,
             )  # fmt: skip
             s.add(row)
             s.flush()
+            row.engine_name = f"{job_ref(row.id)}-{int(now.timestamp() * 1000)}"
             job_id = row.id
         if schedule:
             self.schedule()
@@ -213,7 +215,7 @@ class CloudJobService:
             if row.state not in ACTIVE:
                 raise ConflictError("job.finished", f"{ref} is {row.state}", {"job": ref})
         if launched:
-            self.backend.cancel(job_ref(row.id))  # no session open
+            self.backend.cancel(row.engine_name)  # no session open
         with transaction(self.sessions) as s:
             row, _ = self._row(s, ref)
             row.state, row.reason = "cancelled", "cancelled on request"
@@ -234,7 +236,7 @@ class CloudJobService:
                 )
             ).all()
             for row in rows:
-                info = engine.get(job_ref(row.id))
+                info = engine.get(row.engine_name)
                 if info is None:
                     continue
                 state = _ENGINE_TO_OURS[info.state]
@@ -269,7 +271,7 @@ class CloudJobService:
             ).all()
             quotas = {cid: self._quota(s, cid) for cid in {r.customer_id for r, _ in rows}}
             jobs = {r.id: (r.customer_id, code, r.job_class, r.gpus, r.state, r.nodes, r.gpus_per_node,
-                           r.command, r.engine_id) for r, code in rows}  # fmt: skip
+                           r.command, r.engine_name) for r, code in rows}  # fmt: skip
         usable_nodes = [
             n for n in nodes
             if n.name in ledger
@@ -359,7 +361,7 @@ class CloudJobService:
 
     def _apply(self, decision: Decision, jobs: dict[int, tuple]) -> None:  # type: ignore[type-arg]
         for v in decision.preempts:  # victims first: their GPUs go to the admitted jobs
-            self.backend.requeue(job_ref(v))
+            self.backend.requeue(jobs[v][8])
             with transaction(self.sessions) as s:
                 row = s.get_one(CloudJobRow, v)
                 row.state, row.reason = "queued", "preempted by a reserved job"
@@ -368,7 +370,7 @@ class CloudJobService:
         for jid, nodes, per_node in decision.admits:
             _, code, klass, gpus, _, _, _, command, _ = jobs[jid]
             spec = JobSpec(
-                job_ref(jid), code, command, gpus,
+                jobs[jid][8], code, command, gpus,
                 JobClass.SPOT if klass == "spot" else JobClass.GUARANTEED,
                 expected_runtime=self.expected_runtime,
             )  # fmt: skip
@@ -406,7 +408,7 @@ class CloudJobService:
         usage = self.backend.usage()  # no session open
         with transaction(self.sessions) as s:
             rows = {
-                job_ref(r.id): (r.job_class, r.sku, code)
+                r.engine_name: (r.job_class, r.sku, code)
                 for r, code in s.execute(select(CloudJobRow, CustomerRow.code).join(CustomerRow))
             }
         records = []

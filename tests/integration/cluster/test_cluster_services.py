@@ -84,7 +84,7 @@ def test_gang_job_admitted_on_two_whole_nodes_and_metered(wired: Wired) -> None:
     _customer(wired, reserved_gpus=16)
     job = wired.jobs.submit("acme", 16, "reserved", "train.sh")
     assert job.state == "running" and len(job.nodes) == 2
-    assert wired.backend.job(job.id).gpus == 16
+    assert wired.backend.job(job.engine_name).gpus == 16
     wired.clock.advance(timedelta(minutes=11))
     wired.jobs.refresh()
     assert wired.jobs.get(job.id).state == "completed"
@@ -116,7 +116,7 @@ def test_spot_preempted_for_reserved(wired: Wired) -> None:
     assert big.state == "running"
     states = [wired.jobs.get(s.id).state for s in spots]
     assert states.count("queued") == 2
-    victims = [s.id for s, st in zip(spots, states, strict=True) if st == "queued"]
+    victims = [s.engine_name for s, st in zip(spots, states, strict=True) if st == "queued"]
     assert all(wired.backend.job(v).state is JobState.REQUEUED for v in victims)
     assert (
         set(wired.jobs.get(big.id).nodes)
@@ -178,7 +178,7 @@ def test_usage_reaches_the_invoice(wired: Wired) -> None:
     assert usage, [line.description for line in lines]
     # 4 GPUs x 10 simulated minutes at 12 per GPU-hour
     assert usage[0].net == Decimal("8.00"), usage[0]
-    assert job.id in {u.job_id for u in wired.svc.money.metering.list_usage().items}
+    assert job.engine_name in {u.job_id for u in wired.svc.money.metering.list_usage().items}
 
 
 def test_cancel_stops_the_engine_job(wired: Wired) -> None:
@@ -186,7 +186,7 @@ def test_cancel_stops_the_engine_job(wired: Wired) -> None:
     _customer(wired)
     job = wired.jobs.submit("acme", 2, "spot", "x")
     assert wired.jobs.cancel(job.id).state == "cancelled"
-    assert wired.backend.job(job.id).state is JobState.CANCELLED
+    assert wired.backend.job(job.engine_name).state is JobState.CANCELLED
     with pytest.raises(ConflictError):
         wired.jobs.cancel(job.id)
     assert date  # keeps the import used

@@ -47,6 +47,7 @@ class CloudJobRow(Base):
     nodes: Mapped[str] = mapped_column(String(1000), default="")
     gpus_per_node: Mapped[int] = mapped_column(Integer, default=0)
     engine_id: Mapped[str | None] = mapped_column(String(64))
+    engine_name: Mapped[str] = mapped_column(String(64))
     restarts: Mapped[int] = mapped_column(Integer, default=0)
     preemptions: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str] = mapped_column(String(500), default="")

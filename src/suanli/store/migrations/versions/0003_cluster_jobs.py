@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("nodes", sa.String(length=1000), nullable=False),
         sa.Column("gpus_per_node", sa.Integer(), nullable=False),
         sa.Column("engine_id", sa.String(length=64), nullable=True),
+        sa.Column("engine_name", sa.String(length=64), nullable=False),
         sa.Column("restarts", sa.Integer(), nullable=False),
         sa.Column("preemptions", sa.Integer(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
