@@ -72,20 +72,23 @@ def watch(
     interval: Annotated[float, typer.Option(help="Seconds between polls.", min=1)] = 10.0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Poll Slurm: down nodes → failed servers (+SLA downtime), their jobs requeued and
+    """Poll Slurm: reconcile leases/drains; down nodes → failed servers (+SLA downtime), their jobs requeued and
     relaunched; nodes back up → servers back in service; finished jobs metered."""
     with open_wiring() as w:
         while True:
+            reconciled = w.cluster.reconcile()  # lease/maintenance changes since the last poll
             report = w.cluster.watch()
             lost = w.jobs.requeue_lost()
             decision = w.jobs.schedule()
             metered = w.jobs.meter()
             data = {
                 **to_jsonable(report),
+                "reconciled": to_jsonable(reconciled),
                 "requeued": lost,
                 "launched": len(decision.admits),
                 "preempted": len(decision.preempts),
                 "usage_records": metered.accepted,
+                "usage_rejected": [r.reason for r in metered.rejected],
             }
             if json_out:
                 print_json(data)
