@@ -91,7 +91,7 @@ def job_ref(job_id: int) -> str:
 
 def parse_ref(ref: str) -> int:
     text = ref[1:] if ref.startswith("j") else ref
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 12:
         raise ValidationError("job.invalid_id", f"not a job id: {ref!r}", {"job": "j<number>"})
     return int(text)
 
