@@ -284,8 +284,18 @@ class CloudJobService:
         leaf = np.zeros(len(names), dtype=np.int64)
         placements: dict[int, tuple[tuple[int, int], ...]] = {}
         used_reserved: dict[int, int] = {}
+        # nodes taken out of the cloud pool (leased, maintenance): our jobs there are evicted,
+        # so that the lease reservation or the drain can take effect (reconcile retries it)
+        withdrawn = {
+            n for n, ln in ledger.items()
+            if ln.state in (ServerState.LEASED, ServerState.MAINTENANCE)
+        }  # fmt: skip
+        evicted: list[int] = []
         for jid, (cid, _, klass, gpus, state, jnodes, gpn, _, _) in jobs.items():
             if state != "running":
+                continue
+            if withdrawn & set(jnodes.split(",")):
+                evicted.append(jid)
                 continue
             if klass == "reserved":
                 used_reserved[cid] = used_reserved.get(cid, 0) + gpus
@@ -295,11 +305,11 @@ class CloudJobService:
             placements[jid] = placed
         free = np.maximum(free, 0)
         queued = sorted(
-            (jid for jid, j in jobs.items() if j[4] == "queued"),
+            (jid for jid, j in jobs.items() if j[4] == "queued" or jid in evicted),
             key=lambda jid: (CLASSES.index(jobs[jid][2]), jid),
         )
         admits: list[tuple[int, tuple[str, ...], int]] = []
-        preempts: list[int] = []
+        preempts: list[int] = list(evicted)
         for jid in queued:
             cid, _, klass, gpus = jobs[jid][:4]
             if klass == "reserved" and used_reserved.get(cid, 0) + gpus > quotas.get(cid, 0):
@@ -364,7 +374,7 @@ class CloudJobService:
             self.backend.requeue(jobs[v][8])
             with transaction(self.sessions) as s:
                 row = s.get_one(CloudJobRow, v)
-                row.state, row.reason = "queued", "preempted by a reserved job"
+                row.state, row.reason = "queued", "preempted (reserved job, lease or maintenance)"
                 row.preemptions += 1
                 row.updated_at = self.clock.now()
         for jid, nodes, per_node in decision.admits:

@@ -202,3 +202,22 @@ def test_single_node_preemption_picks_one_spot_victim(wired: Wired) -> None:
     spots = [wired.jobs.submit("cheap", 8, "spot", "s") for _ in range(4)]
     wired.jobs.submit("prio", 8, "reserved", "r")
     assert [wired.jobs.get(s.id).state for s in spots].count("queued") == 1
+
+
+def test_lease_of_a_busy_node_evicts_cloud_jobs_then_reserves(wired: Wired) -> None:
+    wired.cluster.sync(apply=True)
+    _customer(wired, "cheap")
+    _customer(wired, "acme")
+    job = wired.jobs.submit("cheap", 8, "spot", "s")
+    (node,) = job.nodes
+    today = wired.clock.now().date()
+    lease = wired.svc.money.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "1000", today, 1, serials=(node,)), "ops"
+    )
+    first = wired.cluster.reconcile()
+    assert first.reserved == () and first.errors == (f"lease-{lease.number}: backend.nodes_busy",)
+    decision = wired.jobs.schedule()  # evicts the job and relaunches it on another node
+    assert decision.preempts == (int(job.id[1:]),)
+    moved = wired.jobs.get(job.id)
+    assert moved.state == "running" and node not in moved.nodes
+    assert wired.cluster.reconcile().reserved == (f"lease-{lease.number}",)
