@@ -1,0 +1,1 @@
+"""Trace loaders: turn published workload traces into scheduling tables."""
