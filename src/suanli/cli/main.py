@@ -12,7 +12,7 @@ from typing import Annotated
 import click
 import typer
 
-from suanli.cli import catalog, serve
+from suanli.cli import catalog, serve, sim, traces
 from suanli.cli.render import err_console
 from suanli.core.errors import SuanliError
 
@@ -23,6 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(sim.app, name="sim")
+app.add_typer(traces.app, name="traces")
 app.command("serve")(serve.serve)
 
 _state = {"debug": False}

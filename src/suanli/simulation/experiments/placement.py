@@ -18,6 +18,7 @@ With ``GoRand`` the draws are Go's, including the simulator's stray draws (1 bef
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,3 +214,53 @@ def run_placement(
     log = simulate(workload.nodes, workload.pods, impl, rng, typical)
     curves = discretise(log, int(nodes.gpu_count.sum()))
     return RunResult(impl.name, seed, rng_kind, len(workload.pods), curves)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"42-51"``, ``"42,45,50"`` or a mix -> sorted unique seeds."""
+    seeds: set[int] = set()
+    try:
+        for part in text.split(","):
+            lo, dash, hi = part.strip().partition("-")
+            first, last = int(lo), int(hi) if dash else int(lo)
+            if last < first:
+                raise ValueError
+            seeds.update(range(first, last + 1))
+    except ValueError:
+        raise ValidationError(
+            "placement.bad_seeds",
+            f"seeds must look like 42-51 or 42,43; got {text!r}",
+            {"seeds": text},
+        ) from None
+    return sorted(seeds)
+
+
+def _points(values: FloatArray) -> list[float | None]:
+    return [None if np.isnan(v) else round(float(v), 4) for v in values]
+
+
+def summarise(results: list[RunResult]) -> dict[str, object]:
+    """JSON-ready: per policy, per seed the curves at x = 0..130 and the median over seeds."""
+    policies: dict[str, dict[str, object]] = {}
+    for policy in dict.fromkeys(r.policy for r in results):
+        mine = sorted((r for r in results if r.policy == policy), key=lambda r: r.seed)
+        alloc = np.array([r.curves.alloc for r in mine])
+        frag = np.array([r.curves.frag_amount for r in mine])
+        with warnings.catch_warnings():  # x points no seed reached stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median_alloc = np.nanmedian(alloc, axis=0) if len(mine) else alloc
+            median_frag = np.nanmedian(frag, axis=0) if len(mine) else frag
+        policies[policy] = {
+            "seeds": {
+                str(r.seed): {
+                    "n_pods": r.n_pods,
+                    "alloc": _points(r.curves.alloc),
+                    "frag_amount": _points(r.curves.frag_amount),
+                    "frag_ratio": _points(r.curves.frag_ratio),
+                    "failed_pods": _points(r.curves.failed),
+                }
+                for r in mine
+            },
+            "median": {"alloc": _points(median_alloc), "frag_amount": _points(median_frag)},
+        }
+    return {"x": list(range(X_MAX + 1)), "policies": policies}

@@ -185,17 +185,17 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verify(name: str, data: bytes) -> str:
+def verify(name: str, data: bytes, checksums: Mapping[str, str] = CHECKSUMS) -> str:
     """The SHA-256 of ``data`` if it is the published ``name``; else ``trace.checksum_mismatch``."""
-    if name not in CHECKSUMS:
+    if name not in checksums:
         raise ValidationError(
             "trace.unknown_file", f"not an openb file: {name}", fields={"name": name}
         )
     digest = sha256(data)
-    if digest != CHECKSUMS[name]:
+    if digest != checksums[name]:
         raise ValidationError(
             "trace.checksum_mismatch",
-            f"{name}: SHA-256 {digest} differs from the published {CHECKSUMS[name]}",
+            f"{name}: SHA-256 {digest} differs from the published {checksums[name]}",
             fields={"name": name, "sha256": digest},
         )
     return digest
