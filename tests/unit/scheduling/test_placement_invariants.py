@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from suanli.scheduling.cluster import GPU_MILLI, ClusterState, NodeTable, PodRequest, PodTable
+from suanli.scheduling.cluster import GPU_MILLI, ClusterState, NodeTable, PodTable
 from suanli.scheduling.gorand import GoRand, NumpyRand
 from suanli.scheduling.placement import POLICY_NAMES, TypicalPods, decide, make_policy
 

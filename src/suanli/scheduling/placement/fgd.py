@@ -252,9 +252,8 @@ class Fgd:
             self._cache[pod.shape] = cache
         return cache
 
-    def choose(
-        self, state: ClusterState, pod: PodRequest, feasible: BoolArray, rng: PlacementRng
-    ) -> int:
+    def scores(self, state: ClusterState, pod: PodRequest, feasible: BoolArray) -> IntArray:
+        """FGD score of every node; −1 where infeasible. Only changed nodes are recomputed."""
         self.frag_model(state)
         cache = self._shape_cache(state, pod)
         stale = np.flatnonzero(feasible & (cache.stamp != state.version))
@@ -263,8 +262,12 @@ class Fgd:
             cache.score[stale] = score
             cache.gpu[stale] = gpu
             cache.stamp[stale] = state.version[stale]
-        masked = np.where(feasible, cache.score, -1)
-        return int(np.argmax(masked))
+        return np.where(feasible, cache.score, -1)
+
+    def choose(
+        self, state: ClusterState, pod: PodRequest, feasible: BoolArray, rng: PlacementRng
+    ) -> int:
+        return int(np.argmax(self.scores(state, pod, feasible)))
 
     def select_gpus(
         self, state: ClusterState, node: int, pod: PodRequest, rng: PlacementRng
