@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from suanli.scheduling.placement import POLICY_NAMES
+from suanli.scheduling.placement import ALL_POLICY_NAMES
 from suanli.simulation.experiments.placement import RunResult, run_placement
 from suanli.simulation.traces.openb import GPU_NODES, load_nodes, load_pods, pod_file
 
@@ -91,10 +91,11 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=shared_dir() / "data" / "openb")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rng", default="go", choices=("go", "numpy"))
-    parser.add_argument("--policies", default=",".join(POLICY_NAMES))
+    parser.add_argument("--policies", default=",".join(ALL_POLICY_NAMES))
     parser.add_argument("--traces", default=",".join(TRACES))
     parser.add_argument("--seeds", default="42-51")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--tag", default="", help="suffix of the output file names")
     opts = parser.parse_args()
     lo, _, hi = opts.seeds.partition("-")
     seeds = list(range(int(lo), int(hi or lo) + 1))
@@ -121,7 +122,7 @@ def main() -> int:
             exact_seeds = 0
             with_reference = 0
             for r, _ in mine:
-                key = (trace, PAPER_NAME[policy], r.seed)
+                key = (trace, PAPER_NAME.get(policy, policy), r.seed)
                 seed_ok = True
                 for name, ours in (
                     ("alloc", r.curves.alloc),
@@ -138,9 +139,9 @@ def main() -> int:
                 exact_seeds += seed_ok
                 with_reference += key in expected["allo"]
             paper = [
-                expected["allo"][(trace, PAPER_NAME[policy], s)][100]
+                expected["allo"][(trace, PAPER_NAME.get(policy, ""), s)][100]
                 for s in seeds
-                if (trace, PAPER_NAME[policy], s) in expected["allo"]
+                if (trace, PAPER_NAME.get(policy, ""), s) in expected["allo"]
             ]
             table.setdefault(trace, {})[policy] = {
                 "median_alloc_100": round(float(np.median(at100)), 3),
@@ -164,8 +165,12 @@ def main() -> int:
         "table": table,
     }
     opts.out.mkdir(parents=True, exist_ok=True)
-    (opts.out / f"placement-table-{opts.rng}.json").write_text(json.dumps(report, indent=1) + "\n")
-    (opts.out / f"placement-table-{opts.rng}.md").write_text(markdown(report, policies, traces))
+    (opts.out / f"placement-table-{opts.rng}{opts.tag}.json").write_text(
+        json.dumps(report, indent=1) + "\n"
+    )
+    (opts.out / f"placement-table-{opts.rng}{opts.tag}.md").write_text(
+        markdown(report, policies, traces)
+    )
     json.dump(report, sys.stdout, indent=1)
     print()
     return 0

@@ -202,3 +202,24 @@ def test_fgd_scores_50_when_frag_does_not_change_and_picks_first_best_gpu() -> N
     placement = decide(state, SHARE, fgd, GoRand(1))
     # filling the half-used GPU of node 1 removes its fragment: node 1, GPU 2
     assert placement is not None and (placement.node, placement.gpus) == (1, (2,))
+
+
+def test_fgdplus_keeps_idle_nodes_whole_and_fills_the_tightest_gpu() -> None:
+    table = pods(*[(1000, 1, 1, 500, "")] * 3, (1000, 1, 0, 0, ""))
+    typical = TypicalPods.from_pods(table, threshold=1.0)
+    state = ClusterState.empty(nodes(*[(64000, 10**6, 4, "G2")] * 3))
+    state.bind(2, (), PodRequest(1000, 0, 0, 0, ""))
+    state.bind(2, (1,), PodRequest(0, 0, 1, 1000, ""))  # node 2 busy, GPUs 0, 2, 3 free
+    cpu_only = PodRequest(1000, 0, 0, 0, "")
+    fgd, plus = Fgd(typical), make_policy("fgdplus", typical)
+    # all nodes score 50 for a CPU-only pod: FGD takes priority order, FGD+ the busy node
+    assert decide(state, cpu_only, fgd, GoRand(1)).node == 0  # type: ignore[union-attr]
+    assert decide(state, cpu_only, plus, GoRand(1)).node == 2  # type: ignore[union-attr]
+    # two GPUs reach the best score: FGD takes the lower index, FGD+ the one with less room
+    state = ClusterState.empty(nodes((64000, 10**6, 4, "G2")))
+    state.bind(0, (0,), PodRequest(0, 0, 1, 300, ""))  # GPU 0: 700 left
+    state.bind(0, (2,), PodRequest(0, 0, 1, 400, ""))  # GPU 2: 600 left
+    small = PodRequest(1000, 0, 1, 100, "")
+    tiny = TypicalPods.from_pods(pods((1000, 1, 1, 100, "")), threshold=1.0)  # nothing fragments
+    assert Fgd(tiny).select_gpus(state, 0, small, GoRand(1)) == (0,)
+    assert make_policy("fgdplus", tiny).select_gpus(state, 0, small, GoRand(1)) == (2,)

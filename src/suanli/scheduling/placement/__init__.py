@@ -8,6 +8,7 @@ from __future__ import annotations
 from suanli.core.errors import ValidationError
 from suanli.scheduling.placement.base import Placement, Policy, decide
 from suanli.scheduling.placement.fgd import Fgd, FragModel, TypicalPods
+from suanli.scheduling.placement.fgdplus import FgdPlus
 from suanli.scheduling.placement.policies import (
     BestFit,
     DotProd,
@@ -17,6 +18,10 @@ from suanli.scheduling.placement.policies import (
 )
 
 POLICY_NAMES = ("random", "dotprod", "gpuclustering", "gpupacking", "bestfit", "fgd")
+"""The FGD paper's six policies, in its order."""
+OUR_POLICY_NAMES = ("fgdplus",)
+"""Policies beyond the paper."""
+ALL_POLICY_NAMES = POLICY_NAMES + OUR_POLICY_NAMES
 
 
 def make_policy(name: str, typical: TypicalPods) -> Policy:
@@ -34,18 +39,23 @@ def make_policy(name: str, typical: TypicalPods) -> Policy:
         return BestFit()
     if key == "fgd":
         return Fgd(typical)
+    if key == "fgdplus":
+        return FgdPlus(typical)
     raise ValidationError(
         "placement.unknown_policy",
-        f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}",
+        f"unknown policy {name!r}; choose from {', '.join(ALL_POLICY_NAMES)}",
         fields={"policy": name},
     )
 
 
 __all__ = [
+    "ALL_POLICY_NAMES",
+    "OUR_POLICY_NAMES",
     "POLICY_NAMES",
     "BestFit",
     "DotProd",
     "Fgd",
+    "FgdPlus",
     "FragModel",
     "GpuClustering",
     "GpuPacking",

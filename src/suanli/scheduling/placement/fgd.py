@@ -169,9 +169,9 @@ class FragModel:
         return out
 
 
-def sigmoid_score(before: FloatArray, after: FloatArray) -> IntArray:
-    """``trunc(100 · sigmoid((before − after) / 1000))``."""
-    x = (before - after) / 1000.0
+def sigmoid_score(before: FloatArray, after: FloatArray, scale: float = 1000.0) -> IntArray:
+    """``trunc(100 · sigmoid((before − after) / scale))``; the paper's scale is 1000 milli."""
+    x = (before - after) / scale
     return np.trunc(100.0 * (1.0 / (1.0 + np.exp(-x)))).astype(np.int64)
 
 
@@ -187,8 +187,14 @@ class Fgd:
 
     name = "fgd"
 
-    def __init__(self, typical: TypicalPods) -> None:
+    def __init__(
+        self, typical: TypicalPods, tight_gpu: bool = False, scale: float = 1000.0
+    ) -> None:
+        """``tight_gpu``: among a node's best GPUs take the one with least room left (the paper
+        takes the lowest index); ``scale``: the sigmoid's scale in milli (paper: 1000)."""
         self.typical = typical
+        self.tight_gpu = tight_gpu
+        self.scale = scale
         self._model: FragModel | None = None
         self._before: FloatArray = np.zeros(0)
         self._before_stamp: IntArray = np.zeros(0, dtype=np.int64)
@@ -225,20 +231,24 @@ class Fgd:
             after_gpu = gpus[rows]
             after_gpu[np.arange(rows.size), cols] -= pod.gpu_milli
             after = model.frag(cpu_after[rows], after_gpu, codes[rows])
-            cand = sigmoid_score(before[rows], after)
+            cand = sigmoid_score(before[rows], after, self.scale)
             starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
             best = np.maximum.reduceat(cand, starts)  # every node has a fitting GPU (feasible)
             hits = np.flatnonzero(cand == np.repeat(best, np.diff(np.r_[starts, rows.size])))
-            _, first = np.unique(rows[hits], return_index=True)  # first fitting GPU at the max
+            h_rows, h_cols = rows[hits], cols[hits]
+            if self.tight_gpu:  # among the best GPUs, the one with the least room left
+                order = np.lexsort((h_cols, gpus[h_rows, h_cols], h_rows))
+                h_rows, h_cols = h_rows[order], h_cols[order]
+            _, first = np.unique(h_rows, return_index=True)  # first fitting GPU at the max
             first_per_row = np.full(nodes.size, -1, dtype=np.int64)
-            first_per_row[rows[hits[first]]] = cols[hits[first]]
+            first_per_row[h_rows[first]] = h_cols[first]
             return best.astype(np.int64), first_per_row
         if pod.gpu_milli > 0:  # whole GPUs: the lowest-index fully free ones
             free = gpus == GPU_MILLI
             take = free & (np.cumsum(free, axis=1) <= pod.num_gpu)
             gpus = gpus - GPU_MILLI * take
         after = model.frag(cpu_after, gpus, codes)
-        return sigmoid_score(before, after), np.full(nodes.size, -1, dtype=np.int64)
+        return sigmoid_score(before, after, self.scale), np.full(nodes.size, -1, dtype=np.int64)
 
     def _shape_cache(self, state: ClusterState, pod: PodRequest) -> _ShapeCache:
         cache = self._cache.get(pod.shape)
