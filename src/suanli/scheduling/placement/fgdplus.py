@@ -1,6 +1,6 @@
-"""FGD+ (ours): FGD with a tighter GPU choice and idle nodes kept whole on ties.
+"""FGD+ (ours): FGD whose ties go to tight GPUs, busy nodes, and for CPU pods GPU-poor nodes.
 
-Owns: :class:`FgdPlus`. Two changes to FGD, both only where FGD is indifferent:
+Owns: :class:`FgdPlus`. Three changes to FGD, all only where FGD is indifferent:
 
 1. **GPU inside the node.** Among the GPUs that reach the node's best FGD score, a sharing pod
    takes the one with the least room left (FGD takes the lowest index). Small leftovers get
@@ -8,6 +8,9 @@ Owns: :class:`FgdPlus`. Two changes to FGD, both only where FGD is indifferent:
 2. **Ties between nodes.** FGD's integer score ties often (an unchanged frag scores exactly 50).
    Among the top-scoring nodes FGD+ prefers a node with a GPU in use over one whose GPUs are all
    free, then the run's node priority as before. Idle GPU nodes stay whole for multi-GPU pods.
+3. **CPU-only pods** usually leave every node's frag unchanged (score 50 everywhere). Among the
+   top-scoring nodes FGD+ puts them where the least GPU milli is idle, so their CPU is not taken
+   from nodes whose GPUs GPU pods still need.
 
 Everything else (typical pods, frag, score, filter) is FGD's. See docs/placement.md for the
 numbers against FGD on every trace.
@@ -23,7 +26,7 @@ from suanli.scheduling.placement.fgd import Fgd, TypicalPods
 
 
 class FgdPlus(Fgd):
-    """FGD, tie-broken towards busy nodes and tight GPUs."""
+    """FGD, tie-broken towards tight GPUs, busy nodes and (CPU pods) GPU-poor nodes."""
 
     name = "fgdplus"
 
@@ -35,5 +38,8 @@ class FgdPlus(Fgd):
     ) -> int:
         scores = self.scores(state, pod, feasible)
         top = scores == scores.max()
-        gpus_idle = state.free_gpus == state.gpu_count
-        return int(np.argmax(np.where(top, np.where(gpus_idle, 0, 1), -1)))
+        if pod.gpu_milli <= 0:
+            prefer = -state.gpu_total_left
+        else:
+            prefer = np.where(state.free_gpus == state.gpu_count, 0, 1)
+        return int(np.argmax(np.where(top, prefer, np.iinfo(np.int64).min)))
