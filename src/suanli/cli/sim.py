@@ -29,7 +29,7 @@ from suanli.simulation.experiments.placement import (
 )
 from suanli.simulation.traces.openb import load_nodes, load_pods
 
-app = typer.Typer(help="Simulations: placement experiments.", no_args_is_help=True)
+app = typer.Typer(help="Trace-driven simulations.", no_args_is_help=True)
 
 REPORT_POINTS = (80, 90, 95, 100, 110, 120, 130)
 
