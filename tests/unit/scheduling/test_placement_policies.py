@@ -208,13 +208,16 @@ def test_fgdplus_keeps_idle_nodes_whole_and_fills_the_tightest_gpu() -> None:
     table = pods(*[(1000, 1, 1, 500, "")] * 3, (1000, 1, 0, 0, ""))
     typical = TypicalPods.from_pods(table, threshold=1.0)
     state = ClusterState.empty(nodes(*[(64000, 10**6, 4, "G2")] * 3))
-    state.bind(2, (), PodRequest(1000, 0, 0, 0, ""))
-    state.bind(2, (1,), PodRequest(0, 0, 1, 1000, ""))  # node 2 busy, GPUs 0, 2, 3 free
-    cpu_only = PodRequest(1000, 0, 0, 0, "")
+    state.bind(2, (1,), PodRequest(1000, 0, 1, 1000, ""))  # node 2: GPU 1 taken, 3 GPUs free
     fgd, plus = Fgd(typical), make_policy("fgdplus", typical)
-    # all nodes score 50 for a CPU-only pod: FGD takes priority order, FGD+ the busy node
-    assert decide(state, cpu_only, fgd, GoRand(1)).node == 0  # type: ignore[union-attr]
-    assert decide(state, cpu_only, plus, GoRand(1)).node == 2  # type: ignore[union-attr]
+    # every node scores 50 for these pods, so FGD follows the node priority (node 0)
+    for pod, plus_node in (
+        (PodRequest(1000, 0, 0, 0, ""), 2),  # CPU-only: FGD+ takes the node with least idle GPU
+        (SHARE, 2),  # sharing: FGD+ takes a node with a GPU in use
+        (PodRequest(1000, 0, 1, 1000, ""), 0),  # whole GPU: FGD's order
+    ):
+        assert decide(state, pod, fgd, GoRand(1)).node == 0  # type: ignore[union-attr]
+        assert decide(state, pod, plus, GoRand(1)).node == plus_node  # type: ignore[union-attr]
     # two GPUs reach the best score: FGD takes the lower index, FGD+ the one with less room
     state = ClusterState.empty(nodes((64000, 10**6, 4, "G2")))
     state.bind(0, (0,), PodRequest(0, 0, 1, 300, ""))  # GPU 0: 700 left

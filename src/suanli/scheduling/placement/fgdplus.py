@@ -5,9 +5,10 @@ Owns: :class:`FgdPlus`. Three changes to FGD, all only where FGD is indifferent:
 1. **GPU inside the node.** Among the GPUs that reach the node's best FGD score, a sharing pod
    takes the one with the least room left (FGD takes the lowest index). Small leftovers get
    filled first, so fewer GPUs end up partly used.
-2. **Ties between nodes.** FGD's integer score ties often (an unchanged frag scores exactly 50).
-   Among the top-scoring nodes FGD+ prefers a node with a GPU in use over one whose GPUs are all
-   free, then the run's node priority as before. Idle GPU nodes stay whole for multi-GPU pods.
+2. **Ties between nodes, sharing pods.** FGD's integer score ties often (an unchanged frag scores
+   exactly 50). Among the top-scoring nodes FGD+ puts a sharing pod on a node with a GPU in use
+   rather than one whose GPUs are all free, then follows the run's node priority as before. Idle
+   GPU nodes stay whole for whole-GPU pods, whose own ties keep FGD's order.
 3. **CPU-only pods** usually leave every node's frag unchanged (score 50 everywhere). Among the
    top-scoring nodes FGD+ puts them where the least GPU milli is idle, so their CPU is not taken
    from nodes whose GPUs GPU pods still need.
@@ -40,6 +41,8 @@ class FgdPlus(Fgd):
         top = scores == scores.max()
         if pod.gpu_milli <= 0:
             prefer = -state.gpu_total_left
-        else:
+        elif pod.is_sharing:
             prefer = np.where(state.free_gpus == state.gpu_count, 0, 1)
+        else:  # whole-GPU pods keep FGD's order
+            return int(np.argmax(scores))
         return int(np.argmax(np.where(top, prefer, np.iinfo(np.int64).min)))
