@@ -23,7 +23,8 @@ from suanli.cli import (
     invoice,
     po,
     serve,
-    sim_jobs,
+    sim,
+    traces,
     usage,
 )
 from suanli.cli.render import err_console
@@ -40,7 +41,8 @@ app.add_typer(econ.app, name="econ")
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")
-app.add_typer(sim_jobs.app, name="sim-jobs")
+app.add_typer(sim.app, name="sim")
+app.add_typer(traces.app, name="traces")
 app.command("serve")(serve.serve)
 app.command("init")(access.init)
 app.add_typer(access.user_app, name="user")
