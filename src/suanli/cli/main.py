@@ -12,7 +12,7 @@ from typing import Annotated
 import click
 import typer
 
-from suanli.cli import catalog, db, econ, fleet, po, serve
+from suanli.cli import catalog, db, demo, econ, fleet, po, serve
 from suanli.cli.render import err_console
 from suanli.core.errors import SuanliError
 
@@ -28,6 +28,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")
 app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
 
 _state = {"debug": False}
 

@@ -1,0 +1,147 @@
+"""The simulation page: curves from placement and job-simulation result files.
+
+Result files are JSON in the simulations folder (``app.state.simulation_dir`` when the app was
+given one, else ``<user data dir>/suanli/simulations``). Recognised shapes:
+
+- a placement experiment summary (``suanli sim placement --json``): ``{"x": [...],
+  "policies": {name: {"median": {"alloc": ..., "frag_amount": ...}}}}``, drawn as GPU
+  allocation and fragmentation against arrived workload, one line per policy;
+- generic curves: ``{"title", "x_label", "y_label", "series": [{"name", "x", "y"}]}`` or
+  ``{"charts": [<that>, ...]}`` (what the job simulator's exporter writes).
+
+Anything else is listed as not recognised; a broken file never breaks the page.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from platformdirs import user_data_dir
+
+from suanli.web.render import chart, page
+
+router = APIRouter(include_in_schema=False)
+MAX_FILES = 20
+MAX_BYTES = 20_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Curves:
+    title: str
+    x_label: str
+    y_label: str
+    series: list[tuple[str, list[float], list[float | None]]]
+
+
+@dataclass(slots=True)
+class ResultFile:
+    name: str
+    kind: str  # placement | curves | unrecognised | unreadable
+    charts: list[Curves] = field(default_factory=list)
+    note: str = ""
+
+
+def simulation_dir(request: Request) -> Path:
+    configured = getattr(request.app.state, "simulation_dir", None)
+    if configured is not None:
+        return Path(configured)
+    return Path(user_data_dir("suanli", appauthor=False)) / "simulations"
+
+
+def _points(value: Any, xs: list[float]) -> tuple[list[float], list[float | None]]:
+    if isinstance(value, dict):
+        pairs = sorted((float(k), v) for k, v in value.items())
+        return [k for k, _ in pairs], [None if v is None else float(v) for _, v in pairs]
+    ys = [None if v is None else float(v) for v in value]
+    return (xs[: len(ys)] if xs else [float(i) for i in range(len(ys))]), ys
+
+
+def placement_curves(doc: dict[str, Any]) -> list[Curves]:
+    xs = [float(x) for x in doc.get("x", [])]
+    out = []
+    for metric, label in (("alloc", "GPU allocation %"), ("frag_amount", "fragmented GPUs %")):
+        series = []
+        for policy, data in doc["policies"].items():
+            median = data.get("median", {})
+            if metric in median:
+                series.append((policy, *_points(median[metric], xs)))
+        if series:
+            out.append(
+                Curves(
+                    f"Placement: {label} (median over seeds)",
+                    "arrived workload % of GPU capacity",
+                    label,
+                    series,
+                )
+            )
+    return out
+
+
+def generic_curves(doc: dict[str, Any]) -> Curves:
+    series = [
+        (
+            str(s.get("name", f"series {i}")),
+            [float(x) for x in s["x"]],
+            [None if y is None else float(y) for y in s["y"]],
+        )
+        for i, s in enumerate(doc["series"])
+    ]
+    return Curves(
+        str(doc.get("title", "")),
+        str(doc.get("x_label", "x")),
+        str(doc.get("y_label", "y")),
+        series,
+    )
+
+
+def read_result(path: Path) -> ResultFile:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return ResultFile(path.name, "unreadable", note="larger than 20 MB")
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return ResultFile(path.name, "unreadable", note=str(exc)[:200])
+    try:
+        if isinstance(doc, dict) and isinstance(doc.get("policies"), dict):
+            return ResultFile(path.name, "placement", placement_curves(doc))
+        if isinstance(doc, dict) and isinstance(doc.get("series"), list):
+            return ResultFile(path.name, "curves", [generic_curves(doc)])
+        if isinstance(doc, dict) and isinstance(doc.get("charts"), list):
+            return ResultFile(path.name, "curves", [generic_curves(c) for c in doc["charts"]])
+    except (KeyError, TypeError, ValueError) as exc:
+        return ResultFile(path.name, "unreadable", note=f"unexpected content: {exc}"[:200])
+    return ResultFile(path.name, "unrecognised", note="not a placement summary or curves file")
+
+
+def load_results(folder: Path) -> list[ResultFile]:
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.json"), key=lambda p: p.name)[:MAX_FILES]
+    return [read_result(p) for p in files]
+
+
+def spec(c: Curves) -> str:
+    data = [
+        {"type": "scatter", "mode": "lines", "name": name, "x": xs, "y": ys}
+        for name, xs, ys in c.series
+    ]
+    return chart(data, c.title, c.x_label, c.y_label)
+
+
+@router.get("/simulation", response_class=HTMLResponse)
+def simulation_page(request: Request) -> HTMLResponse:
+    folder = simulation_dir(request)
+    results = load_results(folder)
+    charts = [
+        (f"chart-sim-{i}-{j}", spec(c), c.title)
+        for i, r in enumerate(results)
+        for j, c in enumerate(r.charts)
+    ]
+    return page(
+        request, "simulation.html", "simulation", folder=folder, results=results, charts=charts
+    )
