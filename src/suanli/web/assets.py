@@ -29,7 +29,7 @@ FAVICON = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
     '<rect width="32" height="32" rx="6" fill="#1f4e79"/>'
     '<text x="16" y="22" font-size="16" text-anchor="middle" fill="#fff" '
-    'font-family="sans-serif">算</text></svg>'
+    'font-family="sans-serif">S</text></svg>'
 )
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from suanli.core.catalog import PConvention
 from suanli.core.errors import NotFoundError, SuanliError
 from suanli.core.fleet import ServerState, Transition, parse_state
 from suanli.services.container import Services
@@ -166,6 +167,8 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         history=history,
         timeline=_timeline(history, svc.clock.now()),
         sku=svc.catalog.sku(server.sku),
+        p_sparse=svc.catalog.sku(server.sku).petaflops(PConvention.FP16_SPARSE),
+        p_dense=svc.catalog.sku(server.sku).petaflops(PConvention.BF16_DENSE),
     )
 
 

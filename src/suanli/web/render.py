@@ -73,11 +73,20 @@ def p(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def num(value: float | int | None) -> str:
+    """A form value without a trailing ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def months(value: float | None) -> str:
     return "never" if value is None else f"{value:.1f}"
 
 
-TEMPLATES.env.filters.update(money=money, mega=mega, pct=pct, p=p, months=months)
+TEMPLATES.env.filters.update(money=money, mega=mega, pct=pct, p=p, months=months, num=num)
 TEMPLATES.env.globals.update(version=__version__, nav=NAV, state_colors=STATE_COLORS)
 
 
@@ -89,8 +98,8 @@ def chart(data: list[dict[str, Any]], title: str, x: str, y: str, **layout: Any)
             "title": {"text": title, "font": {"size": 15}},
             "xaxis": {"title": {"text": x}},
             "yaxis": {"title": {"text": y}},
-            "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-            "legend": {"orientation": "h", "y": -0.2},
+            "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+            "legend": {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
             "colorway": list(COLORS),
             **layout,
         },
