@@ -105,7 +105,8 @@ def seed_demo(svc: Services, clock: SimClock) -> DemoSummary:
     )
 
 
-Step = tuple[datetime, int, Callable[[Services], None]]
+Action = Callable[[Services], object]
+Step = tuple[datetime, int, Action]
 
 
 def _day(d: date, hour: int = 9) -> datetime:
@@ -133,7 +134,7 @@ def _story() -> list[Step]:
     steps: list[Step] = []
     seq = iter(range(1_000_000))
 
-    def at(when: datetime, action: Callable[[Services], None]) -> None:
+    def at(when: datetime, action: Action) -> None:
         steps.append((when, next(seq), action))
 
     at(_day(date(2025, 1, 10)), lambda s: s.procurement.create_order(ORDERS[0]))
@@ -195,7 +196,7 @@ BATCHES = (
 
 
 def _delivery_steps(
-    at: Callable[[datetime, Callable[[Services], None]], None],
+    at: Callable[[datetime, Action], None],
     number: str,
     line: int,
     prefix: str,
@@ -230,7 +231,7 @@ def _delivery_steps(
         at(_day(day + timedelta(days=8)), accept_all)
 
 
-def _place(gpu: str, n: int, target: ServerState, reason: str) -> Callable[[Services], None]:
+def _place(gpu: str, n: int, target: ServerState, reason: str) -> Action:
     def place(s: Services) -> None:
         free = s.fleet.list_servers(
             ServerFilter(state=S.AVAILABLE, sku=f"HGX-{gpu}-8"), limit=n
