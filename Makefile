@@ -30,7 +30,9 @@ HTMX_VERSION := 2.0.11
 HTMX := $(VENV)/share/suanli-web/node_modules/htmx.org/dist/htmx.min.js
 web-deps: $(HTMX)
 $(HTMX): | install
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/share/suanli-web htmx.org@$(HTMX_VERSION)
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/share/suanli-web htmx.org@$(HTMX_VERSION); \
+	else echo "web-deps: npm not found; dashboard forms fall back to full page loads (apt-get install -y npm)"; fi
 
 # Debian's chromium for the browser tests (Playwright drives it; never `playwright install`).
 browser-deps:

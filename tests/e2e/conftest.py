@@ -23,6 +23,7 @@ from suanli.api.app import create_app
 from suanli.cli.demo import prepare
 from suanli.services.demo import DemoClock
 from suanli.settings import load_settings
+from suanli.web.assets import htmx_js
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -94,6 +95,10 @@ def api(base_url: str) -> Iterator[httpx.Client]:
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail("/usr/bin/chromium is missing: run scripts/browser-deps.sh (make browser-deps)")
+    if htmx_js() is None:
+        pytest.fail(
+            "htmx is not installed: run `make web-deps` (npm install htmx.org into the venv)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
