@@ -12,7 +12,20 @@ from typing import Annotated
 import click
 import typer
 
-from suanli.cli import catalog, db, demo, econ, fleet, po, serve
+from suanli.cli import (
+    access,
+    catalog,
+    contract,
+    customer,
+    db,
+    demo,
+    econ,
+    fleet,
+    invoice,
+    po,
+    serve,
+    usage,
+)
 from suanli.cli.render import err_console
 from suanli.core.errors import SuanliError
 
@@ -29,6 +42,12 @@ app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
+app.command("init")(access.init)
+app.add_typer(access.user_app, name="user")
+app.add_typer(customer.app, name="customer")
+app.add_typer(contract.app, name="contract")
+app.add_typer(usage.app, name="usage")
+app.add_typer(invoice.app, name="invoice")
 
 _state = {"debug": False}
 

@@ -10,6 +10,7 @@ from suanli.core.catalog import Catalog, default_catalog
 from suanli.core.clock import Clock
 from suanli.services.fleet import FleetService
 from suanli.services.imports import ImportService
+from suanli.services.money import MoneyServices, build_money_services
 from suanli.services.procurement import ProcurementService
 from suanli.store.db import SessionFactory, make_session_factory
 
@@ -23,6 +24,7 @@ class Services:
     fleet: FleetService
     procurement: ProcurementService
     imports: ImportService
+    money: MoneyServices
 
 
 def build_services(engine: Engine, clock: Clock, currency: str = "CNY") -> Services:
@@ -37,4 +39,5 @@ def build_services(engine: Engine, clock: Clock, currency: str = "CNY") -> Servi
         fleet=FleetService(sessions, clock, catalog),
         procurement=ProcurementService(sessions, clock, catalog, currency),
         imports=ImportService(sessions, clock, catalog, currency),
+        money=build_money_services(sessions, clock, catalog, currency),
     )

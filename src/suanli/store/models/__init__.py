@@ -3,21 +3,50 @@
 Rows are persistence only; services convert them to the domain types of ``suanli.core``.
 """
 
+from suanli.store.models.billing import (
+    InvoiceLineRow,
+    InvoiceRow,
+    InvoiceSeriesRow,
+    PaymentAllocationRow,
+    PaymentRow,
+)
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
+from suanli.store.models.leasing import (
+    ContractRow,
+    LeaseAllocationRow,
+    PriceRow,
+    SlaEventRow,
+    UsageRecordRow,
+)
 from suanli.store.models.procurement import (
     DeliveryRow,
     PurchaseOrderLineRow,
     PurchaseOrderRow,
     SupplierRow,
 )
+from suanli.store.models.tenancy import ApiTokenRow, CustomerRow, IdempotencyKeyRow, UserRow
 
 __all__ = [
+    "ApiTokenRow",
     "CabinetRow",
+    "ContractRow",
+    "CustomerRow",
     "DeliveryRow",
+    "IdempotencyKeyRow",
+    "InvoiceLineRow",
+    "InvoiceRow",
+    "InvoiceSeriesRow",
+    "LeaseAllocationRow",
+    "PaymentAllocationRow",
+    "PaymentRow",
+    "PriceRow",
     "PurchaseOrderLineRow",
     "PurchaseOrderRow",
     "ServerRow",
     "ServerTransitionRow",
     "SiteRow",
+    "SlaEventRow",
     "SupplierRow",
+    "UsageRecordRow",
+    "UserRow",
 ]

@@ -1,0 +1,160 @@
+"""/api/v1: invoice runs, invoices and credit notes, payments, and the finance reports (AR aging,
+revenue, reconciliation)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import BaseModel, Field
+
+from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
+from suanli.api.deps import ServicesDep, out
+from suanli.core.billing import parse_period
+from suanli.services.tenancy import Role
+
+router = APIRouter(tags=["invoices"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+PeriodKey = Annotated[
+    str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM", examples=["2024-04"])
+]
+Money = Annotated[Decimal, Field(gt=0, le=Decimal("1e15"), decimal_places=2)]
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+
+
+class RunIn(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{"period": "2024-04"}]}}
+    period: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
+    customer: str | None = Field(default=None, max_length=64)
+
+
+class CreditNoteIn(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"reason": "goodwill for the outage", "lines": {"1": "1000.00"}}]
+        }
+    }
+    reason: str = Field(max_length=2000)
+    lines: (
+        dict[int, Annotated[Decimal, Field(ge=0, le=Decimal("1e15"), decimal_places=2)]] | None
+    ) = Field(
+        default=None,
+        description="line number → net amount to credit; omit to credit the whole invoice",
+    )
+
+
+class FapiaoIn(BaseModel):
+    fapiao_number: str = Field(max_length=64)
+
+
+class PaymentIn(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "customer": "acme",
+                    "amount": "50000.00",
+                    "received_on": "2024-05-10",
+                    "reference": "bank 8812",
+                }
+            ]
+        }
+    }
+    customer: str = Field(max_length=64)
+    amount: Money
+    received_on: Day
+    kind: Literal["payment", "prepayment", "deposit"] = "payment"
+    reference: str | None = Field(default=None, max_length=200)
+    contract: str | None = Field(default=None, max_length=32)
+
+
+@router.post("/invoice-runs", status_code=status.HTTP_201_CREATED)
+def run(
+    body: RunIn,
+    request: Request,
+    svc: ServicesDep,
+    principal: PrincipalDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    """Invoice a month; running it again creates nothing for customers already invoiced."""
+    principal.require(Role.FINANCE)
+    period = parse_period(body.period)
+    return idempotent(request, svc, principal, key, body.model_dump(),
+                      lambda: svc.money.billing.run(period, customer=body.customer))  # fmt: skip
+
+
+@router.get("/invoices")
+def list_invoices(
+    svc: ServicesDep, principal: PrincipalDep,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    kind: Literal["invoice", "credit_note"] | None = None,
+    unpaid: bool = False, limit: Limit = 50, offset: Offset = 0,
+) -> Any:  # fmt: skip
+    return out(
+        svc.money.ledger.list_invoices(principal, customer, period, kind, unpaid, limit, offset)
+    )
+
+
+@router.get("/invoices/{number}")
+def get_invoice(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
+    return out(svc.money.ledger.get_invoice(number, principal))
+
+
+@router.post("/invoices/{number}/credit-notes", status_code=status.HTTP_201_CREATED)
+def credit_note(number: str, body: CreditNoteIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
+    principal.require(Role.FINANCE)
+    lines = {k: v for k, v in body.lines.items()} if body.lines is not None else None
+    return out(svc.money.ledger.credit_note(number, body.reason, lines))  # type: ignore[arg-type]
+
+
+@router.put("/invoices/{number}/fapiao")
+def set_fapiao(number: str, body: FapiaoIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
+    principal.require(Role.FINANCE)
+    return out(svc.money.ledger.set_fapiao(number, body.fapiao_number))
+
+
+@router.post("/payments", status_code=status.HTTP_201_CREATED)
+def record_payment(body: PaymentIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
+    principal.require(Role.FINANCE)
+    return out(
+        svc.money.ledger.record_payment(
+            body.customer, body.amount, body.received_on, body.kind, body.reference, body.contract
+        )
+    )
+
+
+@router.get("/payments")
+def list_payments(
+    svc: ServicesDep, principal: PrincipalDep, customer: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50, offset: Offset = 0,
+) -> Any:  # fmt: skip
+    return out(svc.money.ledger.list_payments(principal, customer, limit, offset))
+
+
+@router.get("/reports/aging")
+def aging(
+    svc: ServicesDep, principal: PrincipalDep, as_of: Annotated[date, Query(ge=date(2000, 1, 1), le=date(2100, 12, 31))],
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+) -> Any:  # fmt: skip
+    """Open receivables in buckets of 0–30, 31–60, 61–90 and 90+ days since the invoice date."""
+    return {
+        "as_of": as_of.isoformat(),
+        "items": out(svc.money.ledger.aging(as_of, principal, customer)),
+    }
+
+
+@router.get("/reports/revenue")
+def revenue(svc: ServicesDep, principal: PrincipalDep, period: PeriodKey) -> Any:
+    principal.require(Role.FINANCE)
+    return {"period": period, "by_kind": out(svc.money.billing.revenue(parse_period(period)))}
+
+
+@router.get("/reports/reconciliation")
+def reconciliation(svc: ServicesDep, principal: PrincipalDep, period: PeriodKey) -> Any:
+    """Billed, recognised and collected in the month, with receivables and deferred revenue."""
+    principal.require(Role.FINANCE)
+    return out(svc.money.ledger.reconcile(parse_period(period)))

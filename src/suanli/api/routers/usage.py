@@ -1,0 +1,64 @@
+"""/api/v1: metered usage: bulk ingestion (idempotent by event id) and listing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import BaseModel, Field
+
+from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
+from suanli.api.deps import ServicesDep, out
+from suanli.services.metering import MAX_BATCH
+from suanli.services.tenancy import Role
+
+router = APIRouter(tags=["usage"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10**9)]
+
+EXAMPLE = {
+    "event_id": "job-42/2024-04-02T00", "customer": "acme", "sku": "HGX-H800-8",
+    "priority_class": "standard", "job_id": "job-42", "started_at": "2024-04-02T00:00:00Z",
+    "ended_at": "2024-04-02T01:00:00Z", "gpu_seconds": "28800",
+}  # fmt: skip
+
+
+class UsageBatchIn(BaseModel):
+    """Records are checked one by one: bad ones come back in ``rejected`` with row and reason."""
+
+    model_config = {"json_schema_extra": {"examples": [{"records": [EXAMPLE]}]}}  # type: ignore[list-item]
+    records: list[dict[str, Any]] = Field(
+        max_length=MAX_BATCH,
+        description="each: event_id, customer, sku, priority_class (reserved|high|standard|spot), "
+        "job_id, started_at, ended_at (ISO 8601), gpu_seconds (decimal string, >= 0)",
+    )
+
+
+@router.post("/usage/batches", status_code=status.HTTP_201_CREATED)
+def ingest(
+    body: UsageBatchIn,
+    request: Request,
+    svc: ServicesDep,
+    principal: PrincipalDep,
+    key: IdempotencyKey = None,
+) -> Any:
+    """Bulk ingestion; sending a batch again changes nothing (idempotent by ``event_id``)."""
+    principal.require(Role.OPERATOR)
+    return idempotent(
+        request, svc, principal, key, body.records, lambda: svc.money.metering.ingest(body.records)
+    )
+
+
+@router.get("/usage")
+def list_usage(
+    svc: ServicesDep, principal: PrincipalDep,
+    customer: Annotated[str | None, Query(max_length=64)] = None,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    job_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: datetime | None = None, until: datetime | None = None,
+    limit: Limit = 50, offset: Offset = 0,
+) -> Any:  # fmt: skip
+    return out(
+        svc.money.metering.list_usage(principal, customer, sku, job_id, since, until, limit, offset)
+    )

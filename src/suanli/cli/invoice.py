@@ -1,0 +1,155 @@
+"""`suanli invoice`: the monthly invoice run, invoices, credit notes, payments and reports."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from suanli.cli.context import open_services, parse_date
+from suanli.cli.render import console, print_json, print_table
+from suanli.core.billing import AGING_BUCKETS, parse_period
+from suanli.core.serialize import to_jsonable
+
+app = typer.Typer(
+    help="Invoices, credit notes, payments, AR aging and revenue reports.", no_args_is_help=True
+)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+class _Progress:
+    def __init__(self, progress: Progress, task: int) -> None:
+        self.progress, self.task = progress, task
+
+    def before_commit(self, customer: str, number: str) -> None:
+        self.progress.update(self.task, advance=1, description=f"{number} {customer}")  # type: ignore[arg-type]
+
+
+@app.command("run")
+def run(period: Annotated[str, typer.Argument(help="YYYY-MM")], customer: Annotated[str | None, typer.Option()] = None,
+        json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Invoice PERIOD for every customer (again: creates nothing for those already invoiced)."""
+    p = parse_period(period)
+    with (
+        open_services() as svc,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description} ({task.completed} invoices)"),
+            console=console,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task("invoicing", total=None)
+        result = svc.money.billing.run(p, hooks=_Progress(bar, task), customer=customer)
+    if json_out:
+        print_json(to_jsonable(result))
+    else:
+        console.print(
+            f"{p.key}: {len(result.created)} invoices created, {len(result.skipped)} already invoiced, {len(result.empty)} with nothing to bill",
+            highlight=False,
+        )
+
+
+@app.command("list")
+def list_(customer: Annotated[str | None, typer.Option()] = None, period: Annotated[str | None, typer.Option()] = None,
+          unpaid: bool = False, limit: int = 50, offset: int = 0, json_out: JsonOpt = False) -> None:  # fmt: skip
+    """List invoices and credit notes."""
+    with open_services() as svc:
+        page = to_jsonable(
+            svc.money.ledger.list_invoices(
+                customer=customer, period=period, unpaid=unpaid, limit=limit, offset=offset
+            )
+        )
+    cols = [
+        "number",
+        "kind",
+        "customer",
+        "period",
+        "issue_date",
+        "due_date",
+        "net",
+        "tax",
+        "gross",
+        "outstanding",
+    ]
+    print_json(page) if json_out else print_table(
+        page["items"], cols, f"Invoices ({page['total']})"
+    )
+
+
+@app.command("show")
+def show(number: str, json_out: JsonOpt = False) -> None:
+    """Show an invoice with its lines."""
+    with open_services() as svc:
+        inv = to_jsonable(svc.money.ledger.get_invoice(number))
+    if json_out:
+        print_json(inv)
+        return
+    print_table(inv["lines"], ["line_no", "description", "quantity", "unit", "unit_price", "net", "vat_rate", "tax", "gross"],
+                f"{inv['number']} {inv['customer']} {inv['period'] or ''}")  # fmt: skip
+    console.print(
+        f"net {inv['net']} + VAT {inv['tax']} = {inv['gross']} {inv['currency']}; outstanding {inv['outstanding']}",
+        highlight=False,
+    )
+
+
+@app.command("credit")
+def credit(number: str, reason: Annotated[str, typer.Option()],
+           line: Annotated[list[str] | None, typer.Option(help="LINE_NO=NET (repeatable); none credits everything")] = None) -> None:  # fmt: skip
+    """Issue a credit note against invoice NUMBER."""
+    lines = None
+    if line:
+        lines = {int(k): Decimal(v) for k, v in (item.split("=", 1) for item in line)}
+    with open_services() as svc:
+        note = svc.money.ledger.credit_note(number, reason, lines)  # type: ignore[arg-type]
+    console.print(
+        f"{note.number}: net {note.net}, VAT {note.tax}, gross {note.gross}", highlight=False
+    )
+
+
+@app.command("pay")
+def pay(customer: str, amount: str, received_on: Annotated[str, typer.Option("--on", help="YYYY-MM-DD")],
+        kind: Annotated[str, typer.Option(help="payment | prepayment | deposit")] = "payment",
+        reference: Annotated[str | None, typer.Option()] = None) -> None:  # fmt: skip
+    """Record money received from CUSTOMER (applied to open invoices, oldest first)."""
+    day = parse_date(received_on, "received_on")
+    assert day is not None
+    with open_services() as svc:
+        p = svc.money.ledger.record_payment(customer, amount, day, kind, reference)
+    console.print(
+        f"{p.kind} {p.amount} from {p.customer}: {p.applied} applied to invoices", highlight=False
+    )
+
+
+@app.command("aging")
+def aging(
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")], json_out: JsonOpt = False
+) -> None:
+    """Accounts receivable in buckets of 0–30, 31–60, 61–90 and 90+ days."""
+    day = parse_date(as_of, "as_of")
+    assert day is not None
+    with open_services() as svc:
+        rows = to_jsonable(svc.money.ledger.aging(day))
+    if json_out:
+        print_json(rows)
+        return
+    print_table([{"customer": r["customer"], **r["buckets"], "total": r["total"]} for r in rows],
+                ["customer", *AGING_BUCKETS, "total"], f"AR aging as of {day}")  # fmt: skip
+
+
+@app.command("reconcile")
+def reconcile(period: str, json_out: JsonOpt = False) -> None:
+    """Billed, recognised and collected in PERIOD, and the balances that bridge them."""
+    with open_services() as svc:
+        rec = to_jsonable(svc.money.ledger.reconcile(parse_period(period)))
+    if json_out:
+        print_json(rec)
+        return
+    rows = [
+        {"item": k, "amount": v}
+        for k, v in rec.items()
+        if not isinstance(v, dict) and k != "period"
+    ]
+    print_table(rows, ["item", "amount"], f"Reconciliation {rec['period']}")

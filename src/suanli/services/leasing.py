@@ -1,0 +1,606 @@
+"""Contracts: bare-metal leases and reserved GPU capacity; server allocation; SLA downtime.
+
+Single writer of ``contracts``, ``lease_allocations`` and ``sla_events``. Server states are
+changed only through :func:`suanli.services.fleet.transition_in` (the fleet service stays the
+single writer of ``servers.state``): leasing moves servers ``available → leased``, a failure of a
+leased server ``leased → failed`` opens an SLA downtime record, the repair walks
+``failed → repaired → available → leased`` and closes it.
+
+No double booking, guaranteed by the database: on PostgreSQL the exclusion constraint
+``ex_lease_allocations_no_overlap`` rejects two allocations of one server whose periods overlap;
+allocation by SKU picks servers with ``FOR UPDATE SKIP LOCKED`` so concurrent leases never wait on
+each other's rows. On SQLite the transaction starts with ``BEGIN IMMEDIATE`` (one allocating
+writer at a time) and a trigger rejects overlaps. Any overlap surfaces as
+``lease.double_booked``; too few free servers as ``lease.capacity_unavailable``.
+
+A server named by serial may be leased before it is delivered: its allocation has no
+``delivered_at`` and earns nothing until :meth:`LeasingService.deliver` puts it in service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suanli.core.billing import add_months, midnight
+from suanli.core.catalog import Catalog
+from suanli.core.clock import Clock
+from suanli.core.errors import ConflictError, NotFoundError, ValidationError
+from suanli.core.fleet import ServerState
+from suanli.core.money import round_money, to_decimal
+from suanli.services.common import Page, check_paging, non_negative_money, require_text
+from suanli.services.fleet import get_server_row, transition_in
+from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
+from suanli.store.db import SessionFactory, transaction
+from suanli.store.models import (
+    ContractRow,
+    CustomerRow,
+    InvoiceSeriesRow,
+    LeaseAllocationRow,
+    ServerRow,
+    SlaEventRow,
+)
+
+PENDING_STATES = frozenset(
+    {ServerState.ORDERED, ServerState.DELIVERED, ServerState.BURN_IN, ServerState.REPAIRED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseSpec:
+    customer: str
+    sku: str
+    monthly_rent: Decimal | str
+    start: date
+    term_months: int
+    count: int | None = None
+    serials: tuple[str, ...] = ()
+    cabinet_fee: Decimal | str = Decimal(0)
+    om_fee: Decimal | str = Decimal(0)
+    fees_as_agent: bool = False
+    deposit: Decimal | str = Decimal(0)
+    prepayment: Decimal | str = Decimal(0)
+    notice_days: int = 30
+    auto_renew: bool = False
+    early_termination_months: Decimal | str = Decimal(3)
+    sla_uptime: Decimal | str = Decimal("0.995")
+    vat_rate: Decimal | str = Decimal("0.13")
+    fee_vat_rate: Decimal | str = Decimal("0.06")
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedSpec:
+    customer: str
+    sku: str
+    committed_gpus: int
+    gpu_hour_rate: Decimal | str
+    start: date
+    term_months: int
+    min_commitment: Decimal | str = Decimal("0.8")
+    deposit: Decimal | str = Decimal(0)
+    prepayment: Decimal | str = Decimal(0)
+    vat_rate: Decimal | str = Decimal("0.06")
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    number: str
+    customer: str
+    kind: str
+    status: str
+    sku: str
+    server_count: int
+    start_date: date
+    end_date: date
+    term_months: int
+    monthly_rent: Decimal
+    cabinet_fee: Decimal
+    om_fee: Decimal
+    fees_as_agent: bool
+    deposit: Decimal
+    prepayment: Decimal
+    notice_days: int
+    auto_renew: bool
+    early_termination_months: Decimal
+    sla_uptime: Decimal
+    vat_rate: Decimal
+    fee_vat_rate: Decimal
+    committed_gpus: int
+    gpu_hour_rate: Decimal
+    min_commitment: Decimal
+    terminated_on: date | None
+    termination_penalty: Decimal | None
+    servers: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaEvent:
+    id: int
+    contract: str
+    serial: str
+    down_from: datetime
+    down_until: datetime | None
+    reason: str
+
+
+def contract_from_row(row: ContractRow, code: str, servers: list[str]) -> Contract:
+    return Contract(
+        row.number, code, row.kind, row.status, row.sku, row.server_count, row.start_date,
+        row.end_date, row.term_months, row.monthly_rent, row.cabinet_fee, row.om_fee,
+        row.fees_as_agent, row.deposit, row.prepayment, row.notice_days, row.auto_renew,
+        row.early_termination_months, row.sla_uptime, row.vat_rate, row.fee_vat_rate,
+        row.committed_gpus, row.gpu_hour_rate, row.min_commitment, row.terminated_on,
+        row.termination_penalty, servers,
+    )  # fmt: skip
+
+
+def ratio(
+    value: object, field_name: str, low: Decimal = Decimal(0), high: Decimal = Decimal(1)
+) -> Decimal:
+    number = to_decimal(value, field_name)
+    if not low <= number <= high:
+        raise ValidationError(
+            "input.out_of_range",
+            f"{field_name} must be {low}..{high}",
+            {field_name: f"{low}..{high}"},
+        )
+    return number
+
+
+def positive_int(value: int, field_name: str, high: int) -> int:
+    if not 1 <= value <= high:
+        raise ValidationError(
+            "input.out_of_range", f"{field_name} must be 1..{high}", {field_name: f"1..{high}"}
+        )
+    return value
+
+
+def serialise_writes(s: Session) -> None:
+    """SQLite: take the database write lock now (``BEGIN IMMEDIATE``), before any read.
+
+    PostgreSQL needs nothing here: row locks and the exclusion constraint do the work.
+    """
+    if s.get_bind().dialect.name == "sqlite":
+        s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def next_number(s: Session, series: str) -> int:
+    """Take the next number of ``series`` (row-locked until commit: gap-free)."""
+    stmt = (
+        update(InvoiceSeriesRow)
+        .where(InvoiceSeriesRow.series == series)
+        .values(last_number=InvoiceSeriesRow.last_number + 1)
+        .returning(InvoiceSeriesRow.last_number)
+    )
+    got = s.execute(stmt).scalar_one_or_none()
+    if got is None:  # first use of the series: create the counter, tolerating a racing creator
+        dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+        s.execute(
+            dialect.insert(InvoiceSeriesRow)
+            .values(series=series, last_number=0)
+            .on_conflict_do_nothing()
+        )
+        got = s.execute(stmt).scalar_one()
+    return int(got)
+
+
+def get_contract_row(s: Session, number: str, principal: Principal = SYSTEM) -> ContractRow:
+    row = s.scalars(select(ContractRow).where(ContractRow.number == number)).one_or_none()
+    if row is None or not principal.sees(row.customer_id):
+        raise NotFoundError("contract.not_found", f"no contract {number!r}", {"contract": number})
+    return row
+
+
+def _double_booked(exc: IntegrityError) -> ConflictError:
+    if "no_overlap" not in str(exc.orig) and "double_booked" not in str(exc.orig):
+        raise exc
+    return ConflictError(
+        "lease.double_booked",
+        "a server is already allocated for part of that period",
+        {"serials": "servers free for the whole term"},
+    )
+
+
+class LeasingService:
+    """Contract use-cases; each public method is one transaction."""
+
+    def __init__(self, sessions: SessionFactory, clock: Clock, catalog: Catalog) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.catalog = catalog
+
+    # --- creating contracts -----------------------------------------------------------------
+
+    def _sku(self, key: str) -> str:
+        try:
+            return self.catalog.sku(key).key
+        except NotFoundError as exc:
+            raise ValidationError(exc.code, exc.message, exc.fields) from None
+
+    def create_lease(self, spec: LeaseSpec, actor: str) -> Contract:
+        """Allocate servers (given serials, or ``count`` free ones of the SKU) and sign a lease."""
+        sku = self._sku(spec.sku)
+        term = positive_int(spec.term_months, "term_months", 120)
+        if (spec.count is None) == (not spec.serials):
+            raise ValidationError(
+                "lease.servers_required", "give either count or serials", {"count": "or serials"}
+            )
+        if spec.count is not None:
+            positive_int(spec.count, "count", 10000)
+        if len(set(spec.serials)) != len(spec.serials):
+            raise ValidationError(
+                "lease.duplicate_serials", "a serial is listed twice", {"serials": "unique"}
+            )
+        values = dict(
+            monthly_rent=non_negative_money(spec.monthly_rent, "monthly_rent"),
+            cabinet_fee=non_negative_money(spec.cabinet_fee, "cabinet_fee"),
+            om_fee=non_negative_money(spec.om_fee, "om_fee"),
+            deposit=non_negative_money(spec.deposit, "deposit"),
+            prepayment=non_negative_money(spec.prepayment, "prepayment"),
+            early_termination_months=ratio(spec.early_termination_months, "early_termination_months", high=Decimal(120)),
+            sla_uptime=ratio(spec.sla_uptime, "sla_uptime", Decimal("0.5")),
+            vat_rate=ratio(spec.vat_rate, "vat_rate"),
+            fee_vat_rate=ratio(spec.fee_vat_rate, "fee_vat_rate"),
+        )  # fmt: skip
+        if not 0 <= spec.notice_days <= 365:
+            raise ValidationError(
+                "input.out_of_range", "notice_days must be 0..365", {"notice_days": "0..365"}
+            )
+        end = add_months(spec.start, term)
+        try:
+            with transaction(self.sessions) as s:
+                serialise_writes(s)
+                customer = get_customer_row(s, spec.customer)
+                servers = (
+                    self._pick_servers(s, sku, spec.count)
+                    if spec.count is not None
+                    else self._named_servers(s, sku, spec.serials)
+                )
+                number = f"L-{next_number(s, 'contract'):06d}"
+                row = ContractRow(
+                    number=number, customer_id=customer.id, kind="lease", status="active", sku=sku,
+                    server_count=len(servers), start_date=spec.start, term_months=term, end_date=end,
+                    notice_days=spec.notice_days, auto_renew=spec.auto_renew, committed_gpus=0,
+                    gpu_hour_rate=Decimal(0), min_commitment=Decimal(0),
+                    fees_as_agent=spec.fees_as_agent, created_at=self.clock.now(), **values,
+                )  # fmt: skip
+                s.add(row)
+                s.flush()
+                for server in servers:
+                    self._allocate(s, row, server, actor)
+                s.flush()
+                return contract_from_row(row, customer.code, [sv.serial for sv in servers])
+        except IntegrityError as exc:
+            raise _double_booked(exc) from None
+
+    def _pick_servers(self, s: Session, sku: str, count: int) -> list[ServerRow]:
+        stmt = (
+            select(ServerRow)
+            .where(ServerRow.sku == sku, ServerRow.state == ServerState.AVAILABLE.value)
+            .order_by(ServerRow.id)
+            .limit(count)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list(s.scalars(stmt))
+        if len(rows) < count:
+            raise ConflictError(
+                "lease.capacity_unavailable",
+                f"{count} {sku} servers requested, {len(rows)} available",
+                {"count": f"at most {len(rows)}"},
+            )
+        return rows
+
+    def _named_servers(self, s: Session, sku: str, serials: tuple[str, ...]) -> list[ServerRow]:
+        rows = {
+            r.serial: r
+            for r in s.scalars(
+                select(ServerRow)
+                .where(ServerRow.serial.in_(serials))
+                .order_by(ServerRow.id)
+                .with_for_update()
+            )
+        }
+        for serial in serials:
+            row = rows.get(serial)
+            if row is None:
+                raise NotFoundError(
+                    "server.not_found", f"no server {serial!r}", {"serials": serial}
+                )
+            if row.sku != sku:
+                raise ValidationError(
+                    "lease.sku_mismatch", f"{serial} is a {row.sku}", {"serials": serial}
+                )
+            state = ServerState(row.state)
+            if state is not ServerState.AVAILABLE and state not in PENDING_STATES:
+                raise ConflictError(
+                    "lease.capacity_unavailable", f"{serial} is {state.value}", {"serials": serial}
+                )
+        return [rows[serial] for serial in serials]
+
+    def _allocate(self, s: Session, contract: ContractRow, server: ServerRow, actor: str) -> None:
+        starts = midnight(contract.start_date)
+        available = ServerState(server.state) is ServerState.AVAILABLE
+        s.add(
+            LeaseAllocationRow(
+                contract_id=contract.id, customer_id=contract.customer_id, server_id=server.id,
+                starts_at=starts, ends_at=midnight(contract.end_date),
+                delivered_at=starts if available else None,
+            )
+        )  # fmt: skip
+        if available:
+            transition_in(
+                s, self.clock, server, ServerState.LEASED, actor, f"lease {contract.number}"
+            )
+
+    def create_reserved(self, spec: ReservedSpec, actor: str) -> Contract:
+        """Reserved GPU capacity: committed GPUs at a GPU-hour rate with a minimum commitment."""
+        sku = self._sku(spec.sku)
+        require_text(actor, "actor", 128)
+        term = positive_int(spec.term_months, "term_months", 120)
+        gpus = positive_int(spec.committed_gpus, "committed_gpus", 100000)
+        rate = to_decimal(spec.gpu_hour_rate, "gpu_hour_rate")
+        if rate < 0 or rate != rate.quantize(Decimal("0.00000001")):
+            raise ValidationError(
+                "money.invalid",
+                "gpu_hour_rate must be >= 0, 8 decimals at most",
+                {"gpu_hour_rate": ">= 0"},
+            )
+        with transaction(self.sessions) as s:
+            customer = get_customer_row(s, spec.customer)
+            row = ContractRow(
+                number=f"R-{next_number(s, 'contract'):06d}", customer_id=customer.id,
+                kind="reserved", status="active", sku=sku, server_count=0, start_date=spec.start,
+                term_months=term, end_date=add_months(spec.start, term), monthly_rent=Decimal(0),
+                cabinet_fee=Decimal(0), om_fee=Decimal(0), fees_as_agent=False,
+                deposit=non_negative_money(spec.deposit, "deposit"),
+                prepayment=non_negative_money(spec.prepayment, "prepayment"), notice_days=0,
+                auto_renew=False, early_termination_months=Decimal(0), sla_uptime=Decimal(1),
+                vat_rate=ratio(spec.vat_rate, "vat_rate"), fee_vat_rate=Decimal(0),
+                committed_gpus=gpus, gpu_hour_rate=rate,
+                min_commitment=ratio(spec.min_commitment, "min_commitment"),
+                created_at=self.clock.now(),
+            )  # fmt: skip
+            s.add(row)
+            s.flush()
+            return contract_from_row(row, customer.code, [])
+
+    # --- changing contracts -----------------------------------------------------------------
+
+    def terminate(self, number: str, effective: date, actor: str, reason: str) -> Contract:
+        """End a lease early on ``effective`` (after the notice period); bills the penalty."""
+        require_text(reason, "reason", 2000)
+        today = self.clock.now().date()
+        with transaction(self.sessions) as s:
+            serialise_writes(s)
+            row = get_contract_row(s, number)
+            if row.status != "active":
+                raise ConflictError(
+                    "contract.not_active", f"{number} is {row.status}", {"contract": number}
+                )
+            if (effective - today).days < row.notice_days:
+                raise ConflictError(
+                    "contract.notice_too_short",
+                    f"{number} needs {row.notice_days} days' notice",
+                    {"effective": f">= today + {row.notice_days} days"},
+                )
+            if not row.start_date < effective < row.end_date:
+                raise ValidationError(
+                    "contract.invalid_termination", "effective date must fall inside the term",
+                    {"effective": f"after {row.start_date} and before {row.end_date}"},
+                )  # fmt: skip
+            row.status = "terminated"
+            row.terminated_on = effective
+            row.termination_penalty = round_money(
+                row.early_termination_months * row.monthly_rent * row.server_count
+            )
+            s.execute(
+                update(LeaseAllocationRow)
+                .where(LeaseAllocationRow.contract_id == row.id)
+                .values(ends_at=midnight(effective))
+            )
+            if effective <= today:
+                self._release(s, row, actor)
+            return self._contract(s, row)
+
+    def renew(self, number: str, months: int) -> Contract:
+        """Extend a lease by ``months``; refused when a server is booked in the extension."""
+        positive_int(months, "months", 120)
+        try:
+            with transaction(self.sessions) as s:
+                serialise_writes(s)
+                row = get_contract_row(s, number)
+                if row.status != "active":
+                    raise ConflictError(
+                        "contract.not_active", f"{number} is {row.status}", {"contract": number}
+                    )
+                row.term_months += months
+                row.end_date = add_months(row.start_date, row.term_months)
+                s.execute(
+                    update(LeaseAllocationRow)
+                    .where(LeaseAllocationRow.contract_id == row.id)
+                    .values(ends_at=midnight(row.end_date))
+                )
+                s.flush()
+                return self._contract(s, row)
+        except IntegrityError as exc:
+            raise _double_booked(exc) from None
+
+    def release_due(self, actor: str) -> int:
+        """Return the servers of ended or terminated leases to ``available``; how many."""
+        now = self.clock.now()
+        released = 0
+        with transaction(self.sessions) as s:
+            rows = s.scalars(
+                select(ContractRow).where(
+                    ContractRow.kind == "lease", ContractRow.status != "ended"
+                )
+            ).all()
+            for row in rows:
+                end = row.terminated_on or row.end_date
+                if midnight(end) <= now:
+                    released += self._release(s, row, actor)
+                    row.status = "ended" if row.status == "active" else row.status
+        return released
+
+    def _release(self, s: Session, contract: ContractRow, actor: str) -> int:
+        servers = s.scalars(
+            select(ServerRow)
+            .join(LeaseAllocationRow, LeaseAllocationRow.server_id == ServerRow.id)
+            .where(
+                LeaseAllocationRow.contract_id == contract.id,
+                ServerRow.state == ServerState.LEASED.value,
+            )
+        ).all()
+        for server in servers:
+            transition_in(
+                s,
+                self.clock,
+                server,
+                ServerState.AVAILABLE,
+                actor,
+                f"lease {contract.number} ended",
+            )
+        return len(servers)
+
+    # --- service delivery and SLA -------------------------------------------------------------
+
+    def _current_allocation(self, s: Session, server: ServerRow) -> LeaseAllocationRow:
+        now = self.clock.now()
+        row = s.scalars(
+            select(LeaseAllocationRow).where(
+                LeaseAllocationRow.server_id == server.id,
+                LeaseAllocationRow.starts_at <= now,
+                LeaseAllocationRow.ends_at > now,
+            )
+        ).one_or_none()
+        if row is None:
+            raise ConflictError(
+                "lease.not_leased",
+                f"{server.serial} is not under a lease now",
+                {"serial": server.serial},
+            )
+        return row
+
+    def deliver(self, serial: str, actor: str) -> Contract:
+        """Put a server leased before delivery into service (``available → leased``)."""
+        with transaction(self.sessions) as s:
+            server = get_server_row(s, serial)
+            alloc = self._current_allocation(s, server)
+            if alloc.delivered_at is not None:
+                raise ConflictError(
+                    "lease.already_delivered", f"{serial} is in service", {"serial": serial}
+                )
+            contract = s.get_one(ContractRow, alloc.contract_id)
+            transition_in(
+                s,
+                self.clock,
+                server,
+                ServerState.LEASED,
+                actor,
+                f"delivered for lease {contract.number}",
+            )
+            alloc.delivered_at = self.clock.now()
+            return self._contract(s, contract)
+
+    def server_failed(self, serial: str, actor: str, reason: str) -> SlaEvent:
+        """A leased server failed: ``leased → failed`` and an open SLA downtime record."""
+        with transaction(self.sessions) as s:
+            server = get_server_row(s, serial)
+            alloc = self._current_allocation(s, server)
+            transition_in(s, self.clock, server, ServerState.FAILED, actor, reason)
+            event = SlaEventRow(
+                allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
+                server_id=server.id, down_from=self.clock.now(), reason=reason,
+            )  # fmt: skip
+            s.add(event)
+            s.flush()
+            return self._event(s, event)
+
+    def server_restored(self, serial: str, actor: str, reason: str = "repaired") -> SlaEvent:
+        """Repair a failed leased server back into the lease and close its downtime record."""
+        with transaction(self.sessions) as s:
+            server = get_server_row(s, serial)
+            event = s.scalars(
+                select(SlaEventRow).where(
+                    SlaEventRow.server_id == server.id, SlaEventRow.down_until.is_(None)
+                )
+            ).one_or_none()
+            if event is None:
+                raise ConflictError(
+                    "sla.no_open_downtime", f"{serial} has no open downtime", {"serial": serial}
+                )
+            for target in (ServerState.REPAIRED, ServerState.AVAILABLE, ServerState.LEASED):
+                transition_in(s, self.clock, server, target, actor, reason)
+            event.down_until = self.clock.now()
+            return self._event(s, event)
+
+    def _event(self, s: Session, row: SlaEventRow) -> SlaEvent:
+        number = s.scalar(select(ContractRow.number).where(ContractRow.id == row.contract_id)) or ""
+        serial = s.scalar(select(ServerRow.serial).where(ServerRow.id == row.server_id)) or ""
+        return SlaEvent(row.id, number, serial, row.down_from, row.down_until, row.reason)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _contract(self, s: Session, row: ContractRow) -> Contract:
+        code = s.scalar(select(CustomerRow.code).where(CustomerRow.id == row.customer_id)) or ""
+        serials = list(
+            s.scalars(
+                select(ServerRow.serial)
+                .join(LeaseAllocationRow, LeaseAllocationRow.server_id == ServerRow.id)
+                .where(LeaseAllocationRow.contract_id == row.id)
+                .order_by(ServerRow.serial)
+            )
+        )
+        return contract_from_row(row, code, serials)
+
+    def get_contract(self, number: str, principal: Principal = SYSTEM) -> Contract:
+        with transaction(self.sessions) as s:
+            return self._contract(s, get_contract_row(s, number, principal))
+
+    def list_contracts(
+        self,
+        principal: Principal = SYSTEM,
+        customer: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Contract]:
+        check_paging(limit, offset)
+        customer = principal.scope(customer)
+        stmt = select(ContractRow, CustomerRow.code).join(CustomerRow)
+        if customer:
+            stmt = stmt.where(CustomerRow.code == customer)
+        if kind:
+            stmt = stmt.where(ContractRow.kind == kind)
+        if status:
+            stmt = stmt.where(ContractRow.status == status)
+        with transaction(self.sessions) as s:
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = s.execute(stmt.order_by(ContractRow.number).limit(limit).offset(offset)).all()
+            return Page([contract_from_row(r, code, []) for r, code in rows], total, limit, offset)
+
+    def list_sla_events(
+        self,
+        principal: Principal = SYSTEM,
+        customer: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[SlaEvent]:
+        check_paging(limit, offset)
+        customer = principal.scope(customer)
+        stmt = select(SlaEventRow)
+        if customer:
+            stmt = stmt.join(CustomerRow, SlaEventRow.customer_id == CustomerRow.id).where(
+                CustomerRow.code == customer
+            )
+        with transaction(self.sessions) as s:
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = s.scalars(stmt.order_by(SlaEventRow.id).limit(limit).offset(offset)).all()
+            return Page([self._event(s, r) for r in rows], total, limit, offset)

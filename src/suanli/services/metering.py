@@ -1,0 +1,346 @@
+"""Metering: the on-demand price list and ingestion of usage records (GPU-seconds).
+
+Single writer of ``prices`` and ``usage_records``.
+
+- Ingestion is idempotent by ``event_id``: rows go in with ``INSERT ... ON CONFLICT (event_id)
+  DO NOTHING`` (PostgreSQL and SQLite alike), so sending a batch again changes nothing and two
+  concurrent senders of one event store it once.
+- A batch is validated row by row. Bad rows (unknown customer, negative or non-numeric
+  quantity, unknown SKU or class, ``ended_at`` before ``started_at``, no price for the class, a
+  ``reserved`` row without a reserved contract) are rejected with their row index, event id and
+  reason; good rows are stored.
+- Late and out-of-order records are normal: a record belongs to the month in which it
+  *started* (revenue), and is billed by the first invoice run after it arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from suanli.core.billing import PRIORITY_CLASSES
+from suanli.core.catalog import Catalog
+from suanli.core.clock import Clock, ensure_utc
+from suanli.core.errors import ValidationError
+from suanli.core.money import to_decimal
+from suanli.services.common import Page, check_paging
+from suanli.services.leasing import ratio
+from suanli.services.tenancy import SYSTEM, Principal
+from suanli.store.db import SessionFactory, transaction
+from suanli.store.models import ContractRow, CustomerRow, PriceRow, UsageRecordRow
+
+MAX_BATCH = 50000
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    sku: str
+    priority_class: str
+    gpu_hour_price: Decimal
+    vat_rate: Decimal
+    valid_from: date
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    event_id: str
+    customer: str
+    sku: str
+    priority_class: str
+    job_id: str
+    started_at: datetime
+    ended_at: datetime
+    gpu_seconds: Decimal
+    invoiced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    row: int
+    event_id: str | None
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    received: int
+    accepted: int
+    duplicates: int
+    rejected: list[Rejected]
+
+
+class PriceBook:
+    """Prices by (sku, class), each a list sorted by ``valid_from``."""
+
+    def __init__(self, rows: Iterable[PriceRow]) -> None:
+        self._by_key: dict[tuple[str, str], list[PriceRow]] = {}
+        for row in sorted(rows, key=lambda r: r.valid_from):
+            self._by_key.setdefault((row.sku, row.priority_class), []).append(row)
+
+    def at(self, sku: str, klass: str, day: date) -> PriceRow | None:
+        found = None
+        for row in self._by_key.get((sku, klass), []):
+            if row.valid_from <= day:
+                found = row
+        return found
+
+
+def load_prices(s: Session) -> PriceBook:
+    return PriceBook(s.scalars(select(PriceRow)))
+
+
+def _insert_ignoring_duplicates(engine: Engine) -> Any:
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return (
+        dialect.insert(UsageRecordRow)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(UsageRecordRow.id)
+    )
+
+
+def _dt(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return ensure_utc(value)
+    if isinstance(value, str):
+        return ensure_utc(datetime.fromisoformat(value))
+    raise ValueError("not a datetime")
+
+
+class MeteringService:
+    def __init__(self, sessions: SessionFactory, clock: Clock, catalog: Catalog) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.catalog = catalog
+
+    # prices
+
+    def set_price(
+        self, sku: str, priority_class: str, gpu_hour_price: Decimal | str, valid_from: date,
+        vat_rate: Decimal | str = Decimal("0.06"),
+    ) -> Price:  # fmt: skip
+        if sku not in self.catalog.servers:
+            raise ValidationError(
+                "catalog.unknown_sku", f"unknown SKU {sku!r}", {"sku": sorted(self.catalog.servers)}
+            )
+        if priority_class not in PRIORITY_CLASSES or priority_class == "reserved":
+            raise ValidationError(
+                "usage.invalid_class", f"no list price for class {priority_class!r}",
+                {"priority_class": [c for c in PRIORITY_CLASSES if c != "reserved"]},
+            )  # fmt: skip
+        price = to_decimal(gpu_hour_price, "gpu_hour_price")
+        if price < 0 or price != price.quantize(Decimal("0.00000001")):
+            raise ValidationError(
+                "money.invalid",
+                "gpu_hour_price must be >= 0 with 8 decimals at most",
+                {"gpu_hour_price": ">= 0"},
+            )
+        with transaction(self.sessions) as s:
+            row = s.scalars(
+                select(PriceRow).where(
+                    PriceRow.sku == sku,
+                    PriceRow.priority_class == priority_class,
+                    PriceRow.valid_from == valid_from,
+                )
+            ).one_or_none()
+            if row is None:
+                row = PriceRow(
+                    sku=sku,
+                    priority_class=priority_class,
+                    valid_from=valid_from,
+                    created_at=self.clock.now(),
+                )
+                s.add(row)
+            row.gpu_hour_price = price
+            row.vat_rate = ratio(vat_rate, "vat_rate")
+            s.flush()
+            return Price(
+                row.sku, row.priority_class, row.gpu_hour_price, row.vat_rate, row.valid_from
+            )
+
+    def list_prices(self, sku: str | None = None) -> list[Price]:
+        with transaction(self.sessions) as s:
+            stmt = select(PriceRow).order_by(
+                PriceRow.sku, PriceRow.priority_class, PriceRow.valid_from
+            )
+            if sku:
+                stmt = stmt.where(PriceRow.sku == sku)
+            return [
+                Price(r.sku, r.priority_class, r.gpu_hour_price, r.vat_rate, r.valid_from)
+                for r in s.scalars(stmt)
+            ]
+
+    # ingestion
+
+    def ingest(self, records: Sequence[Mapping[str, Any]]) -> IngestResult:
+        """Store the valid records of a batch (idempotent by ``event_id``); report the others."""
+        if len(records) > MAX_BATCH:
+            raise ValidationError(
+                "usage.batch_too_large",
+                f"at most {MAX_BATCH} records per batch",
+                {"records": f"<= {MAX_BATCH}"},
+            )
+        now = self.clock.now()
+        with transaction(self.sessions) as s:
+            codes = {str(r.get("customer")) for r in records}
+            customers = dict(
+                s.execute(
+                    select(CustomerRow.code, CustomerRow.id).where(CustomerRow.code.in_(codes))
+                ).all()
+            )
+            prices = load_prices(s)
+            reserved = self._reserved_windows(s, customers.values())
+            rows: list[dict[str, Any]] = []
+            rejected: list[Rejected] = []
+            seen: set[str] = set()
+            for index, record in enumerate(records):
+                try:
+                    row = self._check(record, customers, prices, reserved)
+                except ValidationError as exc:
+                    name = next(iter(exc.fields), "record")
+                    rejected.append(Rejected(index, _event_id(record), name, exc.message))
+                    continue
+                if row["event_id"] in seen:
+                    continue
+                seen.add(row["event_id"])
+                row["ingested_at"] = now
+                rows.append(row)
+            inserted = 0
+            if rows:
+                stmt = _insert_ignoring_duplicates(s.get_bind())  # type: ignore[arg-type]
+                for i in range(0, len(rows), 5000):
+                    result = s.connection().execute(stmt, rows[i : i + 5000])
+                    inserted += len(result.all())
+        accepted = len(records) - len(rejected)
+        return IngestResult(len(records), inserted, accepted - inserted, rejected)
+
+    def _reserved_windows(
+        self, s: Session, customer_ids: Iterable[int]
+    ) -> dict[tuple[int, str], list[tuple[date, date]]]:
+        windows: dict[tuple[int, str], list[tuple[date, date]]] = {}
+        ids = list(customer_ids)
+        if not ids:
+            return windows
+        rows = s.execute(
+            select(
+                ContractRow.customer_id,
+                ContractRow.sku,
+                ContractRow.start_date,
+                ContractRow.end_date,
+            ).where(ContractRow.kind == "reserved", ContractRow.customer_id.in_(ids))
+        )
+        for cid, sku, start, end in rows:
+            windows.setdefault((cid, sku), []).append((start, end))
+        return windows
+
+    def _check(
+        self,
+        record: Mapping[str, Any],
+        customers: Mapping[str, int],
+        prices: PriceBook,
+        reserved: Mapping[tuple[int, str], list[tuple[date, date]]],
+    ) -> dict[str, Any]:
+        def bad(field: str, reason: str) -> ValidationError:
+            return ValidationError("usage.invalid_record", reason, {field: reason})
+
+        event_id = _event_id(record)
+        if not event_id or len(event_id) > 128:
+            raise bad("event_id", "event_id is required (at most 128 characters)")
+        customer_id = customers.get(str(record.get("customer")))
+        if customer_id is None:
+            raise bad("customer", f"unknown customer {record.get('customer')!r}")
+        sku = str(record.get("sku"))
+        if sku not in self.catalog.servers:
+            raise bad("sku", f"unknown SKU {sku!r}")
+        klass = str(record.get("priority_class", "standard"))
+        if klass not in PRIORITY_CLASSES:
+            raise bad("priority_class", f"unknown class {klass!r}")
+        try:
+            seconds = to_decimal(record.get("gpu_seconds"), "gpu_seconds")
+        except ValidationError:
+            raise bad("gpu_seconds", "gpu_seconds must be a number") from None
+        if seconds < 0:
+            raise bad("gpu_seconds", "gpu_seconds must be >= 0")
+        if seconds >= Decimal("1e15") or seconds != seconds.quantize(Decimal("0.001")):
+            raise bad("gpu_seconds", "gpu_seconds must be < 1e15 with 3 decimals at most")
+        try:
+            started, ended = _dt(record.get("started_at")), _dt(record.get("ended_at"))
+        except (ValueError, TypeError):
+            raise bad("started_at", "started_at and ended_at must be ISO 8601 datetimes") from None
+        if ended < started:
+            raise bad("ended_at", "ended_at is before started_at")
+        day = started.date()
+        if klass == "reserved":
+            windows = reserved.get((customer_id, sku), [])
+            if not any(a <= day < b for a, b in windows):
+                raise bad("priority_class", f"no reserved {sku} contract covers {day}")
+        elif prices.at(sku, klass, day) is None:
+            raise bad("priority_class", f"no {klass} price for {sku} on {day}")
+        job = str(record.get("job_id") or "")[:128]
+        return {
+            "event_id": event_id, "customer_id": customer_id, "sku": sku, "priority_class": klass,
+            "job_id": job, "started_at": started, "ended_at": ended, "gpu_seconds": seconds,
+        }  # fmt: skip
+
+    # reading
+
+    def list_usage(
+        self,
+        principal: Principal = SYSTEM,
+        customer: str | None = None,
+        sku: str | None = None,
+        job_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[UsageRecord]:
+        check_paging(limit, offset)
+        customer = principal.scope(customer)
+        stmt = select(UsageRecordRow, CustomerRow.code).join(
+            CustomerRow, UsageRecordRow.customer_id == CustomerRow.id
+        )
+        if customer:
+            stmt = stmt.where(CustomerRow.code == customer)
+        if sku:
+            stmt = stmt.where(UsageRecordRow.sku == sku)
+        if job_id:
+            stmt = stmt.where(UsageRecordRow.job_id == job_id)
+        if since:
+            stmt = stmt.where(UsageRecordRow.started_at >= ensure_utc(since))
+        if until:
+            stmt = stmt.where(UsageRecordRow.started_at < ensure_utc(until))
+        with transaction(self.sessions) as s:
+            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = s.execute(
+                stmt.order_by(UsageRecordRow.started_at, UsageRecordRow.id)
+                .limit(limit)
+                .offset(offset)
+            )
+            items = [
+                UsageRecord(
+                    r.event_id,
+                    code,
+                    r.sku,
+                    r.priority_class,
+                    r.job_id,
+                    r.started_at,
+                    r.ended_at,
+                    r.gpu_seconds,
+                    r.invoice_id is not None,
+                )
+                for r, code in rows
+            ]
+            return Page(items, total, limit, offset)
+
+
+def _event_id(record: Mapping[str, Any]) -> str | None:
+    value = record.get("event_id")
+    return str(value).strip() if value is not None else None

@@ -1,0 +1,98 @@
+"""Receivables arithmetic inside a session: what an invoice still owes and applying cash to it.
+
+- outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it.
+- Unapplied cash of a customer = ``payment`` and ``prepayment`` amounts not yet allocated;
+  deposits are never applied. :func:`apply_unapplied` allocates it to open invoices oldest
+  first. Single writer of ``payment_allocations``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from suanli.store.models import InvoiceRow, PaymentAllocationRow, PaymentRow
+
+ZERO = Decimal("0.00")
+
+
+def outstanding_by_invoice(s: Session, invoice_ids: Iterable[int]) -> dict[int, Decimal]:
+    ids = list(invoice_ids)
+    if not ids:
+        return {}
+    gross = dict(
+        s.execute(select(InvoiceRow.id, InvoiceRow.gross).where(InvoiceRow.id.in_(ids))).all()
+    )
+    credits = s.execute(
+        select(InvoiceRow.credited_invoice_id, func.sum(InvoiceRow.gross))
+        .where(InvoiceRow.credited_invoice_id.in_(ids))
+        .group_by(InvoiceRow.credited_invoice_id)
+    ).all()
+    paid = s.execute(
+        select(PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount))
+        .where(PaymentAllocationRow.invoice_id.in_(ids))
+        .group_by(PaymentAllocationRow.invoice_id)
+    ).all()
+    out = {i: Decimal(g) for i, g in gross.items()}
+    for i, amount in credits:
+        if i is not None:
+            out[i] += Decimal(amount)
+    for i, amount in paid:
+        out[i] -= Decimal(amount)
+    return out
+
+
+def unapplied_payments(s: Session, customer_id: int) -> list[tuple[PaymentRow, Decimal]]:
+    applied = (
+        select(PaymentAllocationRow.payment_id, func.sum(PaymentAllocationRow.amount).label("used"))
+        .group_by(PaymentAllocationRow.payment_id)
+        .subquery()
+    )
+    rows = s.execute(
+        select(PaymentRow, func.coalesce(applied.c.used, 0))
+        .outerjoin(applied, applied.c.payment_id == PaymentRow.id)
+        .where(PaymentRow.customer_id == customer_id, PaymentRow.kind != "deposit")
+        .order_by(PaymentRow.received_on, PaymentRow.id)
+    ).all()
+    return [(p, p.amount - Decimal(used)) for p, used in rows if p.amount - Decimal(used) > 0]
+
+
+def apply_unapplied(s: Session, customer_id: int, on: date) -> Decimal:
+    """Allocate unapplied cash to open invoices, oldest first; the amount applied."""
+    cash = unapplied_payments(s, customer_id)
+    if not cash:
+        return ZERO
+    s.flush()
+    invoices = (
+        s.execute(
+            select(InvoiceRow.id)
+            .where(InvoiceRow.customer_id == customer_id, InvoiceRow.kind == "invoice")
+            .order_by(InvoiceRow.issue_date, InvoiceRow.id)
+        )
+        .scalars()
+        .all()
+    )
+    owed = outstanding_by_invoice(s, invoices)
+    applied = ZERO
+    for payment, free in cash:
+        for invoice_id in invoices:
+            due = owed[invoice_id]
+            if free <= 0:
+                break
+            if due <= 0:
+                continue
+            amount = min(free, due)
+            s.add(
+                PaymentAllocationRow(
+                    payment_id=payment.id, invoice_id=invoice_id, amount=amount, applied_on=on
+                )
+            )
+            owed[invoice_id] -= amount
+            free -= amount
+            applied += amount
+    s.flush()
+    return applied

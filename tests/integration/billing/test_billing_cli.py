@@ -1,0 +1,94 @@
+"""`suanli init|user|customer|contract|usage|invoice` end to end on SQLite (the services are
+tested on both engines)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suanli.cli.main import main
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SUANLI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def ok(cli: Any, *argv: str) -> str:
+    code, out, err = cli(*argv)
+    assert code == 0, err
+    return out  # type: ignore[no-any-return]
+
+
+def test_init_users_contracts_usage_invoices(cli: Any, tmp_path: Path) -> None:
+    out = ok(cli, "init")
+    token = out.strip().splitlines()[-1]
+    assert token.startswith("sl_") and len(token) > 40
+    code, _, err = cli("init")
+    assert code == 1 and "init.already_done" in err
+    ok(cli, "customer", "create", "acme", "Acme AI", "--terms", "30")
+    ok(cli, "user", "create", "ann", "--role", "customer", "--customer", "acme")
+    assert ok(cli, "user", "token", "ann", "--days", "7").strip().splitlines()[-1].startswith("sl_")
+    tokens = json.loads(ok(cli, "user", "tokens", "--json"))
+    assert {t["user"] for t in tokens} == {"admin", "ann"} and all(
+        "secret" not in t for t in tokens
+    )
+    ok(cli, "fleet", "sites", "add", "BJ1", "Beijing 1")
+    ok(cli, "fleet", "cabinets", "add", "BJ1", "A01", "--power-kw", "100")
+    for n in range(2):
+        ok(cli, "fleet", "servers", "add", f"SN{n}", "--sku", "HGX-H800-8", "--state", "delivered")
+        ok(
+            cli,
+            "fleet",
+            "servers",
+            "transition",
+            f"SN{n}",
+            "burn_in",
+            "--reason",
+            "rack",
+            "--cabinet",
+            "BJ1/A01",
+        )
+        ok(cli, "fleet", "servers", "transition", f"SN{n}", "available", "--reason", "ok")
+    ok(cli, "contract", "price", "HGX-H800-8", "standard", "15", "--valid-from", "2024-01-01")
+    lease = json.loads(ok(cli, "contract", "lease", "acme", "HGX-H800-8", "--rent", "70000", "--start", "2024-04-01",
+                          "--months", "12", "--count", "2", "--json"))  # fmt: skip
+    assert lease["number"] == "L-000001" and lease["servers"] == ["SN0", "SN1"]
+    code, _, err = cli("contract", "lease", "acme", "HGX-H800-8", "--rent", "1", "--start", "2024-04-01", "--months", "1", "--count", "1")  # fmt: skip
+    assert code == 1 and "lease.capacity_unavailable" in err
+    usage = tmp_path / "usage.csv"
+    usage.write_text(
+        "event_id,customer,sku,priority_class,job_id,started_at,ended_at,gpu_seconds\n"
+        "u1,acme,HGX-H800-8,standard,j1,2024-04-03T00:00:00+00:00,2024-04-03T01:00:00+00:00,28800\n"
+        "u2,ghost,HGX-H800-8,standard,j2,2024-04-03T00:00:00+00:00,2024-04-03T01:00:00+00:00,28800\n"
+    )
+    code, out, err = cli("usage", "ingest", str(usage))
+    assert code == 1 and "1 new" in out and "row 1 (u2): customer: unknown customer" in err
+    run = json.loads(ok(cli, "invoice", "run", "2024-04", "--json"))
+    assert len(run["created"]) == 1
+    assert json.loads(ok(cli, "invoice", "run", "2024-04", "--json"))["created"] == []
+    inv = json.loads(ok(cli, "invoice", "show", run["created"][0], "--json"))
+    assert inv["net"] == "140120.00"  # 2 × 70000 rent + 8 GPU-hours × 15
+    ok(cli, "invoice", "pay", "acme", "1000", "--on", "2024-05-05")
+    today = datetime.now(UTC).date().isoformat()  # the CLI issues invoices on the wall-clock date
+    aging = json.loads(ok(cli, "invoice", "aging", "--as-of", today, "--json"))
+    assert Decimal(aging[0]["buckets"]["0-30"]) == Decimal(inv["gross"]) - 1000
+    assert json.loads(ok(cli, "contract", "list", "--json"))["items"][0]["number"] == "L-000001"
+    rec = json.loads(ok(cli, "invoice", "reconcile", "2024-04", "--json"))
+    assert rec["recognised"] == "140120.00"
