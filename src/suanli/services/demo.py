@@ -11,13 +11,12 @@ The story (dates are fixed; the demo's "today" is :data:`DEMO_TODAY`):
   (export controls);
 - ``PO-2025-003`` New H3C: 12 × 8×H20 at 0.98 M delivered in July; 16 × 8×H800 at 2.80 M
   promised for 15 August, of which only 6 arrived (still in burn-in) and 10 are **overdue**;
-- 58 servers delivered (= 464 GPUs); each is racked, burnt in and accepted; then 20 servers
-  are leased bare-metal to eight customers (reason ``lease <customer>``), 8 H800 serve the cloud
-  pool, one leased H800 **failed** on 2025-10-12 (SLA credit once billing exists), one A800 is
-  in maintenance; the rest are available. Occupancy ≈ 54 %, below the reference break-even.
+- 58 servers delivered (= 464 GPUs); each is racked, burnt in and accepted; 8 H800 serve the
+  cloud pool from May; one A800 is in maintenance since 10-20;
+- customers, leases (20 servers), cloud usage, invoices, payments and a failed server with its
+  SLA credit: :mod:`suanli.services.demo_money`.
 
-When leasing and billing (issue 6) are part of the build, the leases, invoices, payments and the
-SLA credit are seeded through those services too (see docs/dashboard.md for what is pending).
+Occupancy ends near 52 %, below the reference break-even.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from decimal import Decimal
 
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
+from suanli.services import demo_money
 from suanli.services.container import Services
 from suanli.services.fleet import ServerFilter
 from suanli.services.procurement import NewLine, NewOrder
@@ -41,20 +41,8 @@ ACTOR = "demo"
 SITES = (("BJ1", "Beijing Yizhuang hall", "Beijing", 20), ("WH1", "Wuhu cluster hall", "Wuhu", 12))
 CABINET_KW = Decimal("21")
 SUPPLIERS = (("New H3C", "CN"), ("Inspur", "CN"), ("Sugon", "CN"))
-#: Customers and the servers each leases (SKU prefix, count, lease start).
-CUSTOMERS = (
-    ("Zhipu Research", "H800", 5, date(2025, 3, 15)),
-    ("Moonstone AI", "H800", 4, date(2025, 4, 8)),
-    ("Tsinghua Lab 7", "A800", 3, date(2025, 4, 20)),
-    ("Hefei Auto Vision", "A800", 2, date(2025, 5, 5)),
-    ("Kestrel Robotics", "H800", 2, date(2025, 5, 20)),
-    ("Jade Finance", "H20", 2, date(2025, 7, 20)),
-    ("Lingxi Media", "H800", 1, date(2025, 8, 1)),
-    ("Bamboo Bio", "H20", 1, date(2025, 9, 1)),
-)
 CLOUD_POOL = 8  # H800 servers in the cloud pool from POOL_START
 POOL_START = date(2025, 5, 1)
-FAILED_ON = datetime(2025, 10, 12, 3, 20, tzinfo=UTC)
 MAINTENANCE_ON = datetime(2025, 10, 20, 8, 0, tzinfo=UTC)
 
 
@@ -120,8 +108,11 @@ def _seed(svc: Services, clock: SimClock) -> None:
             svc.fleet.add_cabinet(code, f"{_LETTER[code]}{i:02d}", CABINET_KW)
     for name, country in SUPPLIERS:
         svc.procurement.add_supplier(name, country)
+    demo_money.setup(svc)
     # Every later step is dated; they run in date order so the SimClock only moves forward.
     for when, _, action in sorted(_story(), key=lambda step: (step[0], step[1])):
+        if when > DEMO_TODAY:  # e.g. payments not yet due
+            continue
         clock.set(when)
         action(svc)
     clock.set(DEMO_TODAY)
@@ -148,11 +139,9 @@ def _story() -> list[Step]:
             "PO-2025-002", 2, "export controls: supplier cannot ship", ACTOR
         ),
     )
-    for name, gpu, n, start in CUSTOMERS:
-        at(_day(start, 10), _place(gpu, n, S.LEASED, f"lease {name}"))
-    at(_day(POOL_START, 10), _place("H800", CLOUD_POOL, S.CLOUD_POOL, "cloud pool"))
-    at(FAILED_ON, _fail)
+    at(_day(POOL_START, 9), _place("H800", CLOUD_POOL, S.CLOUD_POOL, "cloud pool"))
     at(MAINTENANCE_ON, _maintain)
+    demo_money.story(at)
     return steps
 
 
@@ -240,13 +229,6 @@ def _place(gpu: str, n: int, target: ServerState, reason: str) -> Action:
             s.fleet.transition(server.serial, target, ACTOR, reason)
 
     return place
-
-
-def _fail(s: Services) -> None:
-    server = s.fleet.list_servers(ServerFilter(state=S.LEASED, sku="HGX-H800-8"), limit=1).items[0]
-    s.fleet.transition(
-        server.serial, S.FAILED, ACTOR, "GPU 3 fell off the bus (Xid 79); SLA incident"
-    )
 
 
 def _maintain(s: Services) -> None:
