@@ -17,7 +17,14 @@ from suanli.api.app import create_app
 from suanli.cli.render import console
 from suanli.core.clock import SimClock
 from suanli.services.container import build_services
-from suanli.services.demo import DEMO_START, DemoClock, is_seeded, seed_demo
+from suanli.services.demo import (
+    DEMO_START,
+    DEMO_TODAY,
+    DemoClock,
+    demo_logins,
+    is_seeded,
+    seed_demo,
+)
 from suanli.settings import load_settings
 from suanli.store.db import make_engine, upgrade
 
@@ -28,6 +35,15 @@ def default_demo_path() -> Path:
 
 def prepare(path: Path, reset: bool = False) -> bool:
     """Migrate and seed the demo database at ``path``; True when it was seeded just now."""
+    return _prepare(path, reset)[0]
+
+
+def prepare_with_logins(path: Path, reset: bool = False) -> tuple[bool, dict[str, str]]:
+    """:func:`prepare`, then fresh tokens for the demo's admin and one customer user."""
+    return _prepare(path, reset, logins=True)
+
+
+def _prepare(path: Path, reset: bool, logins: bool = False) -> tuple[bool, dict[str, str]]:
     if reset:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -37,11 +53,14 @@ def prepare(path: Path, reset: bool = False) -> bool:
         upgrade(engine)
         clock = SimClock(DEMO_START)
         svc = build_services(engine, clock)
-        if is_seeded(svc):
-            return False
-        with console.status("seeding the demo center ..."):
-            seed_demo(svc, clock)
-        return True
+        fresh = not is_seeded(svc)
+        if fresh:
+            with console.status("seeding the demo center ..."):
+                seed_demo(svc, clock)
+        if not logins:
+            return fresh, {}
+        clock = SimClock(DEMO_TODAY)  # tokens valid from the demo's today
+        return fresh, demo_logins(build_services(engine, clock))
     finally:
         engine.dispose()
 
@@ -57,7 +76,7 @@ def demo(
 ) -> None:
     """Seed the documented demo center (2 sites, 58 servers, an overdue order ...) and serve it."""
     path = (db or default_demo_path()).expanduser().resolve()
-    fresh = prepare(path, reset)
+    fresh, tokens = prepare_with_logins(path, reset)
     console.print(
         f"demo database {path} ({'seeded' if fresh else 'already seeded'})", highlight=False
     )
@@ -65,8 +84,10 @@ def demo(
         return
     settings = load_settings(database_url=f"sqlite:///{path}", host=host, port=port)
     app = create_app(settings, clock=DemoClock())
-    console.print(
-        f"Suanli demo: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)",
-        highlight=False,
-    )
+    url = f"http://{host}:{port}"
+    console.print(f"Suanli demo: {url}/  (API docs: {url}/docs)", highlight=False)
+    for user, token in tokens.items():
+        console.print(
+            f"  sign in as {user}: {url}/login  token {token}", highlight=False, soft_wrap=True
+        )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -236,3 +236,13 @@ def _maintain(s: Services) -> None:
         0
     ]
     s.fleet.transition(server.serial, S.MAINTENANCE, ACTOR, "firmware update and NVSwitch check")
+
+
+def demo_logins(
+    svc: Services, users: tuple[str, ...] = ("admin", "zhipu-portal")
+) -> dict[str, str]:
+    """Fresh API tokens (30 days) for the demo's users, to sign in to the dashboard with.
+
+    Tokens are stored hashed, so every start of the demo issues new ones to print.
+    """
+    return {user: svc.money.tenancy.issue_token(user, 30, "demo login").secret for user in users}

@@ -6,7 +6,7 @@ shapes them with :mod:`suanli.web.views` and renders a template. No business rul
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +17,7 @@ from suanli.core.errors import NotFoundError, SuanliError
 from suanli.core.fleet import ServerState, Transition, parse_state
 from suanli.services.container import Services
 from suanli.services.fleet import ServerFilter
+from suanli.web import money_views as mv
 from suanli.web import views
 from suanli.web.render import STATE_COLORS, chart, page, partial
 
@@ -66,20 +67,84 @@ def overview(request: Request) -> HTMLResponse:
             }
         )
     trend_chart = chart(trend_data, "Occupancy", "day", "%", yaxis={"range": [0, 100]})
+    servers = views.all_servers(svc)
+    today = svc.clock.now().date()
+    view.alerts.extend(mv.money_alerts(svc, today))
+    figures = mv.monthly(svc, today, servers)
     return page(
         request,
         "overview.html",
         "overview",
         view=view,
-        today=svc.clock.now().date(),
+        today=today,
         reference=views.REFERENCE_SCENARIO,
         state_chart=state_chart,
         trend_chart=trend_chart,
-        revenue_chart=None,
-        pending_alerts=[
-            "Contracts expiring within 60 days and receivables older than 90 days are checked "
-            "once leasing and billing (issue 6) are part of this build."
+        revenue_chart=_revenue_chart(figures),
+        figures=figures,
+        utilization_chart=_utilization_chart(svc, today, view, mv.pool_gpus(servers)),
+    )
+
+
+def _revenue_chart(figures: list[mv.MonthFigures]) -> str:
+    months = [f.period for f in figures]
+    margin = [None if f.gross_margin is None else round(f.gross_margin * 100, 1) for f in figures]
+    return chart(
+        [
+            {"type": "bar", "name": "billed", "x": months, "y": [float(f.billed) for f in figures]},
+            {
+                "type": "bar",
+                "name": "recognised",
+                "x": months,
+                "y": [float(f.recognised) for f in figures],
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": "gross margin % (est.)",
+                "x": months,
+                "y": margin,
+                "yaxis": "y2",
+            },
         ],
+        "Monthly billed and recognised revenue, gross margin",
+        "month",
+        "CNY (net of VAT)",
+        barmode="group",
+        yaxis2={"title": {"text": "%"}, "overlaying": "y", "side": "right", "range": [-100, 100]},
+        margin={"l": 60, "r": 50, "t": 40, "b": 40},
+    )
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
+def _utilization_chart(svc: Services, today: date, view: views.Overview, pool_gpus: int) -> str:
+    days = [p.day for p in view.trend][-60:]
+    util = mv.pool_utilization(svc, today, len(days), pool_gpus)
+    occ = {p.day: p.occupancy for p in view.trend}
+    return chart(
+        [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "occupancy % (fleet)",
+                "x": [d.isoformat() for d in days],
+                "y": [_pct(occ[d]) for d in days],
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "cloud pool utilization %",
+                "x": [d.isoformat() for d, _ in util],
+                "y": [_pct(u) for _, u in util],
+            },
+        ],
+        "Occupancy and cloud pool utilization, last 60 days",
+        "day",
+        "%",
+        yaxis={"range": [0, 100]},
     )
 
 
