@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from dashboard_helpers import Console
+from dashboard_helpers import Console, signed_in
 
 from suanli.api.app import create_app
-from suanli.cli.demo import prepare
+from suanli.cli.demo import prepare_with_logins
 from suanli.services.demo import DemoClock
 from suanli.settings import load_settings
 from suanli.web.assets import htmx_js
@@ -61,10 +61,21 @@ def placement_result() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("dashboard")
-    db = root / "demo.db"
-    prepare(db)
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    db = tmp_path_factory.mktemp("dashboard") / "demo.db"
+    _, tokens = prepare_with_logins(db)
+    return db, tokens
+
+
+@pytest.fixture(scope="session")
+def tokens(demo_db: tuple[Path, dict[str, str]]) -> dict[str, str]:
+    return demo_db[1]
+
+
+@pytest.fixture(scope="session")
+def base_url(demo_db: tuple[Path, dict[str, str]]) -> Iterator[str]:
+    db = demo_db[0]
+    root = db.parent
     sims = root / "simulations"
     sims.mkdir()
     (sims / "placement.json").write_text(json.dumps(placement_result()), encoding="utf-8")
@@ -86,8 +97,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def api(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{base_url}/api/v1", timeout=30) as client:
+def api(base_url: str, tokens: dict[str, str]) -> Iterator[httpx.Client]:
+    headers = {"Authorization": f"Bearer {tokens['admin']}"}
+    with httpx.Client(base_url=f"{base_url}/api/v1", timeout=30, headers=headers) as client:
         yield client
 
 
@@ -108,8 +120,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def page(browser: Any, base_url: str, tokens: dict[str, str]) -> Iterator[Any]:
+    context = signed_in(browser, base_url, tokens["admin"])
     yield context.new_page()
     context.close()
 

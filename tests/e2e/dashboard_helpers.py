@@ -20,3 +20,12 @@ class Console:
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def signed_in(
+    browser: Any, base_url: str, token: str, viewport: tuple[int, int] = (1280, 800)
+) -> Any:
+    """A browser context carrying the session cookie the login form would set."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    context.add_cookies([{"name": "suanli_session", "value": token, "url": base_url}])
+    return context

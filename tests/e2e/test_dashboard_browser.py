@@ -55,7 +55,8 @@ def test_every_page_renders_without_console_errors(
             visit(page, base_url + path)
             assert page.locator("h1").count() == 1, path
             assert page.locator("nav[aria-label='Main'] a[aria-current='page']").count() <= 1
-            for field in page.locator("main input, main select").all():  # every control labelled
+            controls = page.locator("main input:not([type=hidden]), main select")
+            for field in controls.all():  # every control labelled
                 assert field.evaluate("e => e.labels.length") >= 1, path
             # the page fits the viewport's width (tables scroll inside their own box)
             width = page.evaluate("document.documentElement.scrollWidth")
@@ -175,4 +176,54 @@ def test_simulation_page_draws_result_files(page: Any, console: Console, base_ur
     visit(page, base_url + "/simulation")
     assert page.locator("#sim-files tbody tr").count() == 1
     assert page.locator("figure.chart[data-ready]").count() == 2  # allocation and fragmentation
+    assert console.errors == []
+
+
+def test_login_form_and_customer_isolation(
+    browser: Any, base_url: str, tokens: dict[str, str]
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        page.goto(base_url + "/billing")
+        page.wait_for_url("**/login?next=%2Fbilling")
+        page.get_by_label("API token").fill(tokens["zhipu-portal"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/billing")
+        console = Console(page)
+        customers = {
+            a.inner_text() for a in page.locator("#invoices tbody td:nth-child(2) a").all()
+        }
+        assert customers == {"zhipu"}
+        nav = page.locator("nav[aria-label='Main'] a").all_inner_texts()
+        assert nav == ["Contracts", "Billing"]
+        shot(page, "customer-billing")
+        page.goto(base_url + "/fleet")  # operator pages send a customer to its own page
+        page.wait_for_url("**/customers/zhipu")
+        assert "Zhipu Research" in page.locator("h1").inner_text()
+        assert console.errors == []
+        response = page.goto(base_url + "/customers/hefei")  # another customer's page
+        assert response is not None and response.status == 404
+        assert "Hefei" not in page.locator("main").inner_text()
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/login")
+    finally:
+        context.close()
+
+
+def test_contracts_and_billing_match_the_api(
+    page: Any, console: Console, base_url: str, api: httpx.Client
+) -> None:
+    visit(page, base_url + "/contracts")
+    contracts = api.get("/contracts", params={"limit": 500}).json()
+    assert page.locator("#contracts-table tbody tr").count() == contracts["total"]
+    visit(page, base_url + "/billing")
+    aging = api.get("/reports/aging", params={"as_of": "2025-10-31"}).json()
+    rows = aging["items"] if isinstance(aging, dict) else aging
+    for row in rows:
+        for bucket, amount in row["buckets"].items():
+            cell = page.locator(f'tr[data-customer="{row["customer"]}"] td[data-bucket="{bucket}"]')
+            assert cell.inner_text().replace(",", "") == f"{float(amount):.2f}"
+    invoices = api.get("/invoices", params={"limit": 500}).json()
+    assert page.locator("#invoices tbody tr").count() == invoices["total"]
     assert console.errors == []

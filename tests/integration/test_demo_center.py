@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from suanli.api.app import create_app
-from suanli.cli.demo import prepare
+from suanli.cli.demo import prepare, prepare_with_logins
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
 from suanli.services.container import build_services
-from suanli.services.demo import BATCHES, CUSTOMERS, DEMO_START, DEMO_TODAY, DemoClock, seed_demo
+from suanli.services.demo import BATCHES, DEMO_START, DEMO_TODAY, DemoClock, seed_demo
+from suanli.services.demo_money import CUSTOMERS
 from suanli.settings import load_settings
+from suanli.web import money_views as mv
 from suanli.web import views
 
 
@@ -30,7 +33,7 @@ def test_demo_story_and_idempotence(engine: Engine) -> None:
     assert len(servers) == sum(b[4] for b in BATCHES)
     counts = Counter(s.state for s in servers)
     # every lease found free servers of its SKU when it started
-    leases = sum(n for _, _, n, _ in CUSTOMERS)
+    leases = sum(c.servers for c in CUSTOMERS)
     assert counts[ServerState.LEASED] + counts[ServerState.FAILED] == leases
     assert counts[ServerState.FAILED] == 1 and counts[ServerState.MAINTENANCE] == 1
     assert counts[ServerState.BURN_IN] == 6
@@ -41,6 +44,17 @@ def test_demo_story_and_idempotence(engine: Engine) -> None:
     history = views.all_transitions(svc)
     assert [t.at for t in history] == sorted(t.at for t in history)
     assert history[0].at >= DEMO_START and history[-1].at <= DEMO_TODAY
+    # the money side: every customer's September invoice, with the SLA credit on Zhipu's
+    september = svc.money.ledger.list_invoices(period="2025-09", limit=500).items
+    assert {i.customer for i in september} == {c.code for c in CUSTOMERS} | {"pixel", "dawn"}
+    zhipu = next(i for i in september if i.customer == "zhipu")
+    credit = [
+        ln for ln in svc.money.ledger.get_invoice(zhipu.number).lines if ln.kind == "sla_credit"
+    ]
+    assert [ln.net for ln in credit] == [Decimal("-950.00")]
+    aging = {r.customer: r for r in svc.money.ledger.aging(DEMO_TODAY.date())}
+    assert aging["hefei"].buckets["90+"] > 0
+    assert all(r.buckets["90+"] == 0 for code, r in aging.items() if code != "hefei")
     # a second run finds the demo and writes nothing
     seed_demo(svc, SimClock(DEMO_START))
     assert len(views.all_transitions(svc)) == len(history)
@@ -59,19 +73,38 @@ def test_demo_overview_figures(engine: Engine) -> None:
     kinds = [a.kind for a in view.alerts]
     assert kinds.count("overdue_delivery") == 1
     assert ("below_breakeven" in kinds) == (view.occupancy < view.breakeven_occupancy)
+    money = [a.kind for a in mv.money_alerts(svc, DEMO_TODAY.date())]
+    assert money.count("contract_expiring") == 3 and money.count("receivable_90") == 1
     # the trend's last day is today's state
     assert view.trend[-1].sold == view.sold and view.trend[-1].sellable == view.sellable
 
 
 @pytest.fixture(scope="module")
-def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     assert prepare(path) is True
-    assert prepare(path) is False  # idempotent: `make run` twice
+    fresh, tokens = prepare_with_logins(path)  # idempotent: `make run` twice
+    assert fresh is False and set(tokens) == {"admin", "zhipu-portal"}
     app = create_app(load_settings(database_url=f"sqlite:///{path}"), clock=DemoClock())
     app.state.simulation_dir = Path(path.parent / "no-such-folder")
     with TestClient(app) as c:
-        yield c
+        yield c, tokens
+
+
+@pytest.fixture
+def admin(demo: tuple[TestClient, dict[str, str]]) -> Iterator[TestClient]:
+    client, tokens = demo
+    client.cookies.set("suanli_session", tokens["admin"])
+    yield client
+    client.cookies.clear()
+
+
+@pytest.fixture
+def customer(demo: tuple[TestClient, dict[str, str]]) -> Iterator[TestClient]:
+    client, tokens = demo
+    client.cookies.set("suanli_session", tokens["zhipu-portal"])
+    yield client
+    client.cookies.clear()
 
 
 @pytest.mark.parametrize(
@@ -85,33 +118,71 @@ def demo_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
         ("/economics", "Break-even occupancy"),
         ("/economics/results?rent=75000", "NPV"),
         ("/simulation", "No result files yet"),
-        ("/contracts", "Contracts"),
-        ("/billing", "Billing"),
+        ("/contracts", "L-000008"),
+        ("/billing", "INV-2025-000001"),
+        ("/customers/hefei", "Hefei Auto Vision"),
     ],
 )
-def test_pages_render(demo_client: TestClient, path: str, text: str) -> None:
-    r = demo_client.get(path)
+def test_pages_render(admin: TestClient, path: str, text: str) -> None:
+    r = admin.get(path)
     assert r.status_code == 200, r.text[:300]
     assert r.headers["content-type"].startswith("text/html")
     assert text in r.text
 
 
-def test_page_errors(demo_client: TestClient) -> None:
-    r = demo_client.get("/fleet/NOPE")
+def test_page_errors(admin: TestClient) -> None:
+    r = admin.get("/fleet/NOPE")
     assert r.status_code == 404 and "NOPE" in r.text and "<html" in r.text
-    r = demo_client.get("/fleet?state=bogus")
+    r = admin.get("/fleet?state=bogus")
     assert r.status_code == 200 and 'role="alert"' in r.text
-    r = demo_client.get("/economics/results?occupancy=1.5")
+    r = admin.get("/economics/results?occupancy=1.5")
     assert 'id="econ-error"' in r.text and "occupancy" in r.text
-    assert demo_client.get("/static/nothing.js").status_code == 404
-    assert demo_client.get("/static/..%2Fpages.py").status_code == 404
+    assert admin.get("/static/nothing.js").status_code == 404
+    assert admin.get("/static/..%2Fpages.py").status_code == 404
 
 
-def test_assets_come_from_installed_packages(demo_client: TestClient) -> None:
-    r = demo_client.get("/static/plotly.min.js")
+def test_sign_in_and_out(demo: tuple[TestClient, dict[str, str]]) -> None:
+    client, tokens = demo
+    client.cookies.clear()
+    r = client.get("/fleet?state=leased", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Ffleet%3Fstate%3Dleased"
+    assert (
+        client.get("/fleet", headers={"HX-Request": "true"}, follow_redirects=False)
+        .headers["hx-redirect"]
+        .startswith("/login")
+    )
+    r = client.post("/login", data={"token": "sl_wrong", "next": "/fleet"}, follow_redirects=False)
+    assert r.status_code == 401 and "unknown token" in r.text
+    r = client.post(
+        "/login", data={"token": tokens["admin"], "next": "//evil.example"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/"  # no open redirect
+    assert client.get("/fleet").status_code == 200
+    r = client.post("/logout", follow_redirects=False)
+    assert r.headers["location"] == "/login"
+    client.cookies.clear()
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_customer_sees_only_its_own_pages(customer: TestClient) -> None:
+    for path in ("/", "/fleet", "/fleet/H8A001", "/procurement", "/economics", "/simulation"):
+        r = customer.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/customers/zhipu", path
+    mine = customer.get("/customers/zhipu")
+    assert mine.status_code == 200 and "SLA incidents" in mine.text and "H8A001" in mine.text
+    other = customer.get("/customers/hefei")
+    assert other.status_code == 404 and "Hefei Auto Vision" not in other.text
+    billing = customer.get("/billing").text
+    assert "/customers/zhipu" in billing and "/customers/hefei" not in billing
+    contracts = customer.get("/contracts").text
+    assert "L-000001" in contracts and "L-000004" not in contracts
+
+
+def test_assets_come_from_installed_packages(admin: TestClient) -> None:
+    r = admin.get("/static/plotly.min.js")
     assert r.status_code == 200 and len(r.content) > 1_000_000
-    assert demo_client.get("/static/app.js").status_code == 200
-    assert demo_client.get("/favicon.ico").status_code == 200
+    assert admin.get("/static/app.js").status_code == 200
+    assert admin.get("/favicon.ico").status_code == 200
 
 
 def test_demo_clock_starts_at_demo_today() -> None:
