@@ -60,6 +60,17 @@ def placement_result() -> dict[str, Any]:
     }
 
 
+def job_run_result() -> dict[str, Any]:
+    """A small file in the shape ``suanli sim-jobs jobs --json`` writes."""
+    t = [float(h * 3600) for h in range(0, 49, 4)]
+    return {
+        "trace": "file",
+        "policy": "fifo",
+        "overall": {"jobs": 120, "avg_jct": 5400.0, "p99_jct": 40000.0, "utilization": 0.61},
+        "allocation": {"cluster": {"t": t, "gpus": [min(64.0, 8.0 * i) for i in range(len(t))]}},
+    }
+
+
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     db = tmp_path_factory.mktemp("dashboard") / "demo.db"
@@ -79,6 +90,7 @@ def base_url(demo_db: tuple[Path, dict[str, str]]) -> Iterator[str]:
     sims = root / "simulations"
     sims.mkdir()
     (sims / "placement.json").write_text(json.dumps(placement_result()), encoding="utf-8")
+    (sims / "jobs-run.json").write_text(json.dumps(job_run_result()), encoding="utf-8")
     app = create_app(load_settings(database_url=f"sqlite:///{db}"), clock=DemoClock())
     app.state.simulation_dir = sims
     port = _free_port()

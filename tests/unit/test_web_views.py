@@ -87,3 +87,43 @@ def test_reads_placement_and_generic_result_files(tmp_path: Path) -> None:
     assert results[1].charts[0].title == "JCT"
     assert load_results(tmp_path / "missing") == []
     assert read_result(tmp_path / "nope.json").kind == "unreadable"
+
+
+def test_reads_job_simulator_run_and_sweep_files(tmp_path: Path) -> None:
+    run = {
+        "trace": "file",
+        "policy": "fifo",
+        "overall": {
+            "jobs": 3,
+            "avg_jct": 7200.0,
+            "p99_jct": 9000.0,
+            "utilization": 0.5,
+            "revenue_cny": {},
+        },
+        "allocation": {"cluster": {"t": [0.0, 3600.0, 7200.0], "gpus": [0.0, 8.0, 4.0]}},
+    }
+    sweep = {
+        "loads": [1, 2],
+        "runs": [
+            {"policy": "fifo", "load": 2, "overall": {"avg_jct": 7200.0}},
+            {"policy": "fifo", "load": 1, "overall": {"avg_jct": 3600.0}},
+            {"policy": "las", "load": 1, "overall": {"avg_jct": 1800.0}},
+        ],
+    }
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    (tmp_path / "sweep.json").write_text(json.dumps(sweep))
+    r, s = load_results(tmp_path)
+    assert r.kind == "job_run" and r.figures == {
+        "jobs": 3,
+        "avg_jct": 7200.0,
+        "p99_jct": 9000.0,
+        "utilization": 0.5,
+    }
+    assert r.charts[0].series[0][1] == [0.0, 1.0, 2.0] and r.charts[0].series[0][2] == [
+        0.0,
+        8.0,
+        4.0,
+    ]
+    assert s.kind == "job_sweep"
+    fifo, las = s.charts[0].series
+    assert fifo == ("fifo", [1.0, 2.0], [1.0, 2.0]) and las == ("las", [1.0], [0.5])

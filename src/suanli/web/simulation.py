@@ -6,8 +6,13 @@ given one, else ``<user data dir>/suanli/simulations``). Recognised shapes:
 - a placement experiment summary (``suanli sim placement --json``): ``{"x": [...],
   "policies": {name: {"median": {"alloc": ..., "frag_amount": ...}}}}``, drawn as GPU
   allocation and fragmentation against arrived workload, one line per policy;
+- a job-simulator run (``suanli sim-jobs jobs --json``): ``{"policy", "overall": {...},
+  "allocation": {name: {"t": [...], "gpus": [...]}}}``: allocated GPUs over time and the
+  overall figures (average and P99 JCT, queueing, utilization ...);
+- a job-simulator sweep (``suanli sim-jobs sweep --json``): ``{"loads": [...], "runs":
+  [{"policy", "load", "overall": {"avg_jct": ...}}]}``: average JCT against load per policy;
 - generic curves: ``{"title", "x_label", "y_label", "series": [{"name", "x", "y"}]}`` or
-  ``{"charts": [<that>, ...]}`` (what the job simulator's exporter writes).
+  ``{"charts": [<that>, ...]}``.
 
 Anything else is listed as not recognised; a broken file never breaks the page.
 """
@@ -41,9 +46,10 @@ class Curves:
 @dataclass(slots=True)
 class ResultFile:
     name: str
-    kind: str  # placement | curves | unrecognised | unreadable
+    kind: str  # placement | job_run | job_sweep | curves | unrecognised | unreadable
     charts: list[Curves] = field(default_factory=list)
     note: str = ""
+    figures: dict[str, float | int | str] = field(default_factory=dict)
 
 
 def simulation_dir(request: Request) -> Path:
@@ -82,6 +88,43 @@ def placement_curves(doc: dict[str, Any]) -> list[Curves]:
     return out
 
 
+JOB_FIGURES = ("jobs", "avg_jct", "p99_jct", "avg_queue", "utilization", "dropped")
+
+
+def job_run(name: str, doc: dict[str, Any]) -> ResultFile:
+    charts = []
+    for vc, series in doc.get("allocation", {}).items():
+        hours = [float(t) / 3600 for t in series.get("t", [])]
+        gpus: list[float | None] = [float(g) for g in series.get("gpus", [])]
+        charts.append(
+            Curves(f"Allocated GPUs over time: {vc} ({doc.get('policy', '?')})", "hours", "GPUs",
+                   [(vc, hours, gpus)])
+        )  # fmt: skip
+    overall = doc["overall"]
+    figures = {k: overall[k] for k in JOB_FIGURES if isinstance(overall.get(k), int | float | str)}
+    return ResultFile(name, "job_run", charts, f"policy {doc.get('policy', '?')}", figures)
+
+
+def job_sweep(doc: dict[str, Any]) -> list[Curves]:
+    by_policy: dict[str, list[tuple[float, float]]] = {}
+    for run in doc["runs"]:
+        by_policy.setdefault(str(run["policy"]), []).append(
+            (float(run["load"]), float(run["overall"]["avg_jct"]) / 3600)
+        )
+    series: list[tuple[str, list[float], list[float | None]]] = [
+        (name, [x for x, _ in sorted(pts)], [y for _, y in sorted(pts)])
+        for name, pts in by_policy.items()
+    ]
+    return [
+        Curves(
+            "Average JCT against load",
+            "load (arrival-rate multiplier)",
+            "average JCT (hours)",
+            series,
+        )
+    ]
+
+
 def generic_curves(doc: dict[str, Any]) -> Curves:
     series = [
         (
@@ -109,6 +152,10 @@ def read_result(path: Path) -> ResultFile:
     try:
         if isinstance(doc, dict) and isinstance(doc.get("policies"), dict):
             return ResultFile(path.name, "placement", placement_curves(doc))
+        if isinstance(doc, dict) and isinstance(doc.get("overall"), dict) and "policy" in doc:
+            return job_run(path.name, doc)
+        if isinstance(doc, dict) and isinstance(doc.get("runs"), list) and "loads" in doc:
+            return ResultFile(path.name, "job_sweep", job_sweep(doc))
         if isinstance(doc, dict) and isinstance(doc.get("series"), list):
             return ResultFile(path.name, "curves", [generic_curves(doc)])
         if isinstance(doc, dict) and isinstance(doc.get("charts"), list):
