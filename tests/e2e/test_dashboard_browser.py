@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_helpers import Console, shot
+from dashboard_helpers import Console, shot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +21,8 @@ PAGES = [
     "/simulation",
     "/contracts",
     "/billing",
+    "/customers/zhipu",
+    "/login",
 ]
 NOT_INSTALLED = {"ordered", "cancelled", "retired"}
 
@@ -45,14 +47,15 @@ def figure(page: Any, key: str) -> str:
 
 @pytest.mark.parametrize("viewport", [(1280, 800), (390, 844)], ids=["desktop", "mobile"])
 def test_every_page_renders_without_console_errors(
-    browser: Any, base_url: str, viewport: tuple[int, int]
+    browser: Any, base_url: str, tokens: dict[str, str], viewport: tuple[int, int]
 ) -> None:
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    context = signed_in(browser, base_url, tokens["admin"], viewport)
     page = context.new_page()
     console = Console(page)
     try:
         for path in PAGES:
             visit(page, base_url + path)
+            assert page.url == base_url + path  # signed in: no redirect to the login page
             assert page.locator("h1").count() == 1, path
             assert page.locator("nav[aria-label='Main'] a[aria-current='page']").count() <= 1
             controls = page.locator("main input:not([type=hidden]), main select")
