@@ -80,12 +80,14 @@ def parse_period(key: str, field: str = "period") -> Period:
     """``YYYY-MM`` → :class:`Period`; a coded error naming ``field`` otherwise."""
     try:
         year, month = key.split("-")
-        if len(year) != 4 or len(month) != 2:
+        if len(year) != 4 or len(month) != 2 or not 2000 <= int(year) <= 2100:
             raise ValueError
         return month_of(date(int(year), int(month), 1))
     except (ValueError, AttributeError):
         raise ValidationError(
-            "billing.invalid_period", f"{field} must be YYYY-MM, got {key!r}", {field: "YYYY-MM"}
+            "billing.invalid_period",
+            f"{field} must be YYYY-MM (2000..2100), got {key!r}",
+            {field: "YYYY-MM"},
         ) from None
 
 

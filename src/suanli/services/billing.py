@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ARRAY, Integer, any_, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -261,6 +261,25 @@ def reserved_usage(s: Session, customer_id: int, p: Period) -> dict[str, Decimal
     return out
 
 
+def mark_billed(s: Session, ids: list[int], invoice_id: int) -> None:
+    """Point the usage records ``ids`` (locked by this transaction) at their invoice."""
+    if not ids:
+        return
+    if s.get_bind().dialect.name == "postgresql":  # one array parameter instead of N binds
+        s.execute(
+            update(UsageRecordRow)
+            .where(UsageRecordRow.id == any_(literal(ids, ARRAY(Integer))))
+            .values(invoice_id=invoice_id)
+        )
+        return
+    for i in range(0, len(ids), 500):
+        s.execute(
+            update(UsageRecordRow)
+            .where(UsageRecordRow.id.in_(ids[i : i + 500]))
+            .values(invoice_id=invoice_id)
+        )
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -367,13 +386,7 @@ class BillingService:
                      service_start=d.service_start, service_end=d.service_end)
                 for i, (d, a) in enumerate(zip(lines, amounts, strict=True), start=1)
             ])  # fmt: skip
-            ids = [r[0] for r in rows]
-            for i in range(0, len(ids), 1000):
-                s.execute(
-                    update(UsageRecordRow)
-                    .where(UsageRecordRow.id.in_(ids[i : i + 1000]))
-                    .values(invoice_id=invoice.id)
-                )
+            mark_billed(s, [r[0] for r in rows], invoice.id)
             apply_unapplied(s, cid, issue)
             hooks.before_commit(code, number)
             return number

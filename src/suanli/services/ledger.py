@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select
@@ -135,11 +135,12 @@ class LedgerService:
         return row
 
     def _invoice(self, s: Session, row: InvoiceRow, owed: Decimal, with_lines: bool) -> Invoice:
-        code = s.scalar(select(CustomerRow.code).where(CustomerRow.id == row.customer_id)) or ""
+        code = s.get_one(CustomerRow, row.customer_id).code  # identity map: one query per customer
         credited = (
-            s.scalar(select(InvoiceRow.number).where(InvoiceRow.id == row.credited_invoice_id))
-            if row.credited_invoice_id else None
-        )  # fmt: skip
+            s.get_one(InvoiceRow, row.credited_invoice_id).number
+            if row.credited_invoice_id
+            else None
+        )
         lines = [_line(r) for r in row.lines] if with_lines else []
         return Invoice(row.number, row.kind, code, row.period_key, row.issue_date, row.due_date,
                        row.currency, row.net, row.tax, row.gross, owed, credited, row.reason,
@@ -190,6 +191,9 @@ class LedgerService:
                 return Page(items, len(open_rows), limit, offset)
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = s.scalars(stmt.order_by(InvoiceRow.number).limit(limit).offset(offset)).all()
+            s.scalars(
+                select(CustomerRow).where(CustomerRow.id.in_({r.customer_id for r in rows}))
+            ).all()
             owed = outstanding_by_invoice(s, [r.id for r in rows if r.kind == "invoice"])
             return Page(
                 [self._invoice(s, r, owed.get(r.id, ZERO), False) for r in rows],
@@ -437,8 +441,8 @@ class LedgerService:
         by_kind["credit_notes"] = Decimal(notes_in.get(False, 0) or 0)
         recognised = sum(by_kind.values(), ZERO)
         cumulative = Decimal(notes_in.get(True, 0) or 0) + recognised
-        month = first
-        while month is not None and month.start < period.start:
+        month, last = first, self._last_day(self.sessions)
+        while month is not None and month.start < period.start and month.start <= last:
             cumulative += sum(self.billing.revenue(month).values(), ZERO)
             month = month.next()
         cash = sum((Decimal(v) for k, v in received.items() if k != "deposit"), ZERO)
@@ -450,6 +454,16 @@ class LedgerService:
             Decimal(received.get("deposit", 0) or 0), cum_billed, cumulative,
             max(gap, ZERO), max(-gap, ZERO) + (cash - applied),
         )  # fmt: skip
+
+    def _last_day(self, sessions: SessionFactory) -> date:
+        """After this day nothing earns revenue (contracts ended, no usage), so no month is summed."""
+        with transaction(sessions) as s:
+            ends = [
+                s.scalar(select(func.max(ContractRow.end_date))),
+                s.scalar(select(func.max(UsageRecordRow.started_at))),
+            ]
+        days = [d.date() if isinstance(d, datetime) else d for d in ends if d is not None]
+        return max(days) if days else date.min
 
     def _first_month(self, s: Session) -> Period | None:
         starts = [

@@ -30,13 +30,14 @@ from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock, ensure_utc
 from suanli.core.errors import ValidationError
 from suanli.core.money import to_decimal
-from suanli.services.common import Page, check_paging
+from suanli.services.common import check_paging
 from suanli.services.leasing import ratio
 from suanli.services.tenancy import SYSTEM, Principal
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import ContractRow, CustomerRow, PriceRow, UsageRecordRow
 
 MAX_BATCH = 50000
+COUNT_CAP = 10000
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,15 @@ class UsageRecord:
     ended_at: datetime
     gpu_seconds: Decimal
     invoiced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UsagePage:
+    items: list[UsageRecord]
+    total: int
+    total_is_exact: bool
+    limit: int
+    offset: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +105,45 @@ class PriceBook:
 
 def load_prices(s: Session) -> PriceBook:
     return PriceBook(s.scalars(select(PriceRow)))
+
+
+_COLUMNS = ("event_id", "customer_id", "sku", "priority_class", "job_id", "started_at", "ended_at",
+            "gpu_seconds", "ingested_at")  # fmt: skip
+_PG_TYPES = (
+    "text",
+    "int",
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "numeric",
+    "timestamptz",
+)
+#: PostgreSQL: one statement per batch, the columns sent as arrays (no giant VALUES list to parse).
+_PG_UNNEST = (
+    f"INSERT INTO usage_records ({', '.join(_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in _PG_TYPES)}) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
+def _store(s: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert ``rows`` skipping known event ids; how many were new."""
+    if not rows:
+        return 0
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        columns = tuple([row[c] for row in rows] for c in _COLUMNS)
+        driver: Any = conn.connection.driver_connection  # psycopg 3, same transaction
+        with driver.cursor() as cur:
+            cur.execute(_PG_UNNEST, columns)
+            return int(cur.rowcount)
+    stmt = _insert_ignoring_duplicates(conn.engine)
+    inserted = 0
+    for i in range(0, len(rows), 5000):
+        inserted += len(conn.execute(stmt, rows[i : i + 5000]).all())
+    return inserted
 
 
 def _insert_ignoring_duplicates(engine: Engine) -> Any:
@@ -212,12 +261,7 @@ class MeteringService:
                 seen.add(row["event_id"])
                 row["ingested_at"] = now
                 rows.append(row)
-            inserted = 0
-            if rows:
-                stmt = _insert_ignoring_duplicates(s.get_bind())  # type: ignore[arg-type]
-                for i in range(0, len(rows), 5000):
-                    result = s.connection().execute(stmt, rows[i : i + 5000])
-                    inserted += len(result.all())
+            inserted = _store(s, rows)
         accepted = len(records) - len(rejected)
         return IngestResult(len(records), inserted, accepted - inserted, rejected)
 
@@ -301,26 +345,33 @@ class MeteringService:
         until: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
-    ) -> Page[UsageRecord]:
+    ) -> UsagePage:
+        """Usage records by start time. ``total`` is exact up to :data:`COUNT_CAP` records;
+        beyond that ``total_is_exact`` is false (counting millions of rows per page is not free)."""
         check_paging(limit, offset)
         customer = principal.scope(customer)
-        stmt = select(UsageRecordRow, CustomerRow.code).join(
-            CustomerRow, UsageRecordRow.customer_id == CustomerRow.id
-        )
-        if customer:
-            stmt = stmt.where(CustomerRow.code == customer)
-        if sku:
-            stmt = stmt.where(UsageRecordRow.sku == sku)
-        if job_id:
-            stmt = stmt.where(UsageRecordRow.job_id == job_id)
-        if since:
-            stmt = stmt.where(UsageRecordRow.started_at >= ensure_utc(since))
-        if until:
-            stmt = stmt.where(UsageRecordRow.started_at < ensure_utc(until))
+        where = []
         with transaction(self.sessions) as s:
-            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            if customer:
+                cid = s.scalar(select(CustomerRow.id).where(CustomerRow.code == customer))
+                if cid is None:
+                    return UsagePage([], 0, True, limit, offset)
+                where.append(UsageRecordRow.customer_id == cid)
+            if sku:
+                where.append(UsageRecordRow.sku == sku)
+            if job_id:
+                where.append(UsageRecordRow.job_id == job_id)
+            if since:
+                where.append(UsageRecordRow.started_at >= ensure_utc(since))
+            if until:
+                where.append(UsageRecordRow.started_at < ensure_utc(until))
+            capped = select(UsageRecordRow.id).where(*where).limit(COUNT_CAP + 1).subquery()
+            total = s.scalar(select(func.count()).select_from(capped)) or 0
             rows = s.execute(
-                stmt.order_by(UsageRecordRow.started_at, UsageRecordRow.id)
+                select(UsageRecordRow, CustomerRow.code)
+                .join(CustomerRow, UsageRecordRow.customer_id == CustomerRow.id)
+                .where(*where)
+                .order_by(UsageRecordRow.started_at, UsageRecordRow.id)
                 .limit(limit)
                 .offset(offset)
             )
@@ -338,7 +389,7 @@ class MeteringService:
                 )
                 for r, code in rows
             ]
-            return Page(items, total, limit, offset)
+            return UsagePage(items, min(total, COUNT_CAP), total <= COUNT_CAP, limit, offset)
 
 
 def _event_id(record: Mapping[str, Any]) -> str | None:

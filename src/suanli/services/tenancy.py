@@ -211,6 +211,7 @@ class TenancyService:
     def create_user(self, name: str, role: Role | str, customer: str | None = None) -> User:
         role = parse_role(role) if isinstance(role, str) else role
         name = require_text(name, "name", 128)
+        customer = optional_text(customer, "customer", 64)
         if (role is Role.CUSTOMER) != (customer is not None):
             raise ValidationError(
                 "user.customer_mismatch",

@@ -137,6 +137,7 @@ class UsageRecordRow(Base):
     __table_args__ = (
         CheckConstraint("gpu_seconds >= 0", name="gpu_seconds_non_negative"),
         Index("ix_usage_records_customer_started", "customer_id", "started_at"),
+        Index("ix_usage_records_started_id", "started_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -293,6 +293,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_usage_records_customer_started", ["customer_id", "started_at"], unique=False
         )
+        batch_op.create_index("ix_usage_records_started_id", ["started_at", "id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_usage_records_invoice_id"), ["invoice_id"], unique=False
         )
@@ -513,6 +514,7 @@ def downgrade() -> None:
     op.drop_table("payment_allocations")
     with op.batch_alter_table("usage_records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_usage_records_invoice_id"))
+        batch_op.drop_index("ix_usage_records_started_id")
         batch_op.drop_index("ix_usage_records_customer_started")
 
     op.drop_table("usage_records")
