@@ -14,16 +14,15 @@ computed from the leasing, metering and billing services (issue 6); no SQL here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from suanli.core.billing import AGING_BUCKETS, Period, month_of
 from suanli.core.fleet import Server, ServerState
 from suanli.economics.library import load_bundled
-from suanli.services.common import Page
 from suanli.services.container import Services
 from suanli.services.leasing import Contract
 from suanli.services.ledger import AgingRow, Invoice, Payment
@@ -32,6 +31,7 @@ from suanli.web.views import NOT_INSTALLED, REFERENCE_SCENARIO, Alert
 
 PAGE = 500
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 ZERO = Decimal(0)
 EXPIRY_DAYS = 60
 OLD_DAYS_BUCKET = AGING_BUCKETS[-1]  # "90+"
@@ -50,12 +50,18 @@ class MonthFigures:
         return float((self.recognised - self.cost) / self.recognised) if self.recognised else None
 
 
-def _pages(fetch: Callable[[int, int], Page[T]]) -> list[T]:
+class Paged(Protocol[T_co]):
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+
+def _pages(fetch: Callable[[int, int], Paged[T]]) -> list[T]:
+    """Every item of a paginated listing (totals may be capped, so stop on a short page)."""
     items: list[T] = []
     while True:
-        page = fetch(PAGE, len(items))
-        items.extend(page.items)
-        if len(items) >= page.total or not page.items:
+        page = list(fetch(PAGE, len(items)).items)
+        items.extend(page)
+        if len(page) < PAGE:
             return items
 
 
