@@ -24,6 +24,7 @@ from suanli.cli import (
     invoice,
     po,
     serve,
+    sim_jobs,
     usage,
 )
 from suanli.cli.render import err_console
@@ -40,6 +41,7 @@ app.add_typer(econ.app, name="econ")
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")
+app.add_typer(sim_jobs.app, name="sim-jobs")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)
 app.command("init")(access.init)

@@ -1,0 +1,57 @@
+"""`suanli sim-jobs`: user trace + cluster file to JSON and chart; Philly on one VC; errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from suanli.cli.main import main
+
+KEYS = {"avg_jct", "p99_jct", "avg_queue", "utilization", "jobs", "dropped"}
+
+
+def write_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    trace = tmp_path / "jobs.csv"
+    trace.write_text("submit,duration,gpus,tenant\n0,100,8,a\n1,10,8,b\n2,10,8,a\n3,1,16,b\n")
+    cluster = tmp_path / "cluster.toml"
+    cluster.write_text("[[pools]]\nnodes = 1\ngpus = 8\n")
+    return trace, cluster
+
+
+def test_user_trace_to_json_and_chart(tmp_path: Path) -> None:
+    trace, cluster = write_inputs(tmp_path)
+    out, png = tmp_path / "out.json", tmp_path / "out.png"
+    main(["sim-jobs", "jobs", "--trace-file", str(trace), "--cluster", str(cluster),
+          "--policy", "sjf", "--json", str(out), "--chart", str(png)])  # fmt: skip
+    data = json.loads(out.read_text())
+    assert set(data["overall"]) >= KEYS and set(data["vcs"]["cluster"]) >= KEYS
+    # One 8-GPU node: the 16-GPU job is dropped. SJF: 0-100, then the two 10 s jobs.
+    assert data["overall"]["dropped"] == 1
+    assert data["overall"]["jobs"] == 3
+    assert data["overall"]["avg_jct"] == pytest.approx((100 + 109 + 118) / 3)
+    assert png.stat().st_size > 10_000
+
+
+@pytest.mark.dataset
+def test_philly_single_vc(tmp_path: Path, shared_dir: Path) -> None:
+    out = tmp_path / "vc.json"
+    main(["sim-jobs", "jobs", "--trace", "philly", "--data", str(shared_dir / "data" / "philly"),
+          "--policy", "las", "--vc", "e13805", "--load", "2", "--json", str(out)])  # fmt: skip
+    data = json.loads(out.read_text())
+    assert list(data["vcs"]) == ["e13805"]
+    assert data["overall"]["jobs"] == 374 and data["load"] == 2.0
+
+
+def test_missing_cluster_is_a_coded_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace, _ = write_inputs(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["sim-jobs", "jobs", "--trace-file", str(trace)])
+    assert info.value.code == 1
+    assert "sim.missing_input" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sim-jobs", "jobs", "--policy", "lottery", "--trace", "synthetic"])
+    assert "sim.unknown_policy" in capsys.readouterr().err
