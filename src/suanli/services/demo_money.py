@@ -6,8 +6,9 @@ Part of the story told in :mod:`suanli.services.demo` (which runs these steps in
   month's rent; three leases end within 60 days of the demo's today (Lingxi Media on 11-01,
   Kestrel Robotics on 11-20, Zhipu Research on 12-15); Moonstone AI renewed for 12 months;
 - two cloud customers (Pixel Forge, Dawn NLP) and Zhipu Research run jobs on the 8-server H800
-  cloud pool in September and October, metered per GPU-second at the list prices below
-  (September's usage is billed by the October run, October's is recognised but not yet billed);
+  cloud pool in September and October (the job simulator on a synthetic trace:
+  :mod:`suanli.services.demo_usage`), metered at the list prices below (September's usage is
+  billed by the October run, October's is recognised but not yet billed);
 - an invoice run on the 1st of every month for the month before (April to October);
 - payments: each customer pays its open invoices a fixed number of days after each run;
   Tsinghua Lab 7 pays late (61–90 days), Hefei Auto Vision stopped paying after July's run

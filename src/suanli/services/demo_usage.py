@@ -1,85 +1,104 @@
-"""A month of metered usage on the demo's cloud pool, from a small seeded job trace.
+"""The demo cloud pool's metered usage, produced by the job simulator on a synthetic trace.
 
-PLACEHOLDER until the job simulator (issue 5) is part of the build: jobs arrive as a Poisson
-stream (gang sizes 8/16/32 GPUs, log-normal durations rounded to whole hours, classes
-standard/spot/high), are started first-come-first-served on the pool's GPUs, and each run
-becomes one usage record (GPU-seconds) of the customer that submitted it, cut at ``until``.
-Deterministic for a seed.
+A Philly-fitted synthetic trace (:func:`suanli.simulation.traces.synthetic.generate`: job
+sizes, log-normal durations, diurnal arrivals, Zipf tenants, a spot share) is cut to the
+month's arrivals and run by :class:`suanli.simulation.jobsim.JobSimulator` (FIFO, consolidated
+placement) on the pool's 8-GPU nodes. Each job holds its GPUs from its start to its finish;
+those GPU-seconds are split by day and exported as one usage record per customer, class and
+day, in whole server-hours (8 GPU-hours, rounded to the nearest), the unit in which the demo
+operator bills its cloud pool. Deterministic for a seed.
 
-Whole hours × gangs of 8 GPUs keep every usage amount a multiple of 8 GPU-hours, so with the
-demo's prices every invoice line is a multiple of 0.50 CNY (see the note on SQLite in
-docs/dashboard.md).
+Whole server-hours also keep every usage line a multiple of 0.50 CNY at the demo's prices, so
+the ledger's ``gross = net + tax`` CHECK constraints, compared in floating point on SQLite,
+hold (see docs/dashboard.md).
 """
 
 from __future__ import annotations
 
-import heapq
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from suanli.core.billing import Period
+from suanli.scheduling.jobs.model import ClusterSpec, JobTable, PriorityClass
+from suanli.scheduling.jobs.policies import make_policy
+from suanli.simulation.jobsim import JobSimulator
+from suanli.simulation.traces.synthetic import generate
 
 SKU = "HGX-H800-8"
-GANGS = (8, 16, 32)
-GANG_P = (0.5, 0.35, 0.15)
-CLASSES = ("standard", "spot", "high")
-CLASS_P = (0.7, 0.2, 0.1)
-TARGET_LOAD = 0.75  # offered GPU-hours / pool GPU-hours
+GPUS_PER_NODE = 8
+SERVER_HOUR = GPUS_PER_NODE * 3600  # GPU-seconds in one billed unit
+LOAD = 0.7
+SPOT_SHARE = 0.2
+DAY = 86_400.0
+
+
+def simulate(
+    period: Period, pool_gpus: int, tenants: int, seed: int, horizon: float
+) -> tuple[JobTable, Any]:
+    """Jobs arriving in the first ``horizon`` seconds of ``period`` and their simulated run."""
+    rng = np.random.default_rng(seed)
+    # Philly-like jobs at this load arrive at about 0.75 per GPU and day: draw twice that many.
+    n = 64 + int(1.5 * pool_gpus * horizon / DAY)
+    trace = generate(
+        n, pool_gpus, rng, load=LOAD, tenants=tenants, spot_share=SPOT_SHARE, max_gpus=pool_gpus
+    )
+    keep = trace.submit < horizon
+    jobs = JobTable.build(
+        trace.submit[keep],
+        trace.duration[keep],
+        trace.gpus[keep],
+        tenant=[trace.tenant_names[t] for t in trace.tenant[keep]],
+        pclass=trace.pclass[keep],
+        checkpoint=trace.checkpoint[keep],
+    )
+    cluster = ClusterSpec.uniform(max(1, pool_gpus // GPUS_PER_NODE), GPUS_PER_NODE)
+    return jobs, JobSimulator(jobs, cluster, make_policy("fifo"), seed=seed).run()
 
 
 def pool_usage(
     period: Period, pool_gpus: int, customers: list[str], seed: int, until: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Usage records for jobs that start within ``period`` (and before ``until``) on
-    ``pool_gpus`` GPUs, first come first served; runs still going at ``until`` are cut there."""
-    if pool_gpus <= 0:
+    """Daily usage records (per customer and class) of the pool in ``period``, up to ``until``."""
+    if pool_gpus < GPUS_PER_NODE or not customers:
         return []
-    rng = np.random.default_rng(seed)
-    hours = period.days * 24.0
-    stop = hours if until is None else min(hours, (until - period.start_at).total_seconds() / 3600)
-    mean_gpus = float(np.dot(GANGS, GANG_P))
-    median_h = 6.0
-    mean_h = median_h * float(np.exp(0.9**2 / 2))
-    rate = TARGET_LOAD * pool_gpus / (mean_gpus * mean_h)  # jobs per hour
-    n = int(rng.poisson(rate * hours))
-    arrivals = np.sort(rng.uniform(0.0, hours, n))
-    gangs = rng.choice(GANGS, n, p=GANG_P)
-    durations = np.clip(np.round(rng.lognormal(np.log(median_h), 0.9, n)), 1.0, 72.0)
-    classes = rng.choice(len(CLASSES), n, p=CLASS_P)
-    owners = rng.integers(0, len(customers), n)
-    running: list[tuple[float, int]] = []  # (end hour, gpus)
-    free = pool_gpus
-    clock = 0.0
-    records: list[dict[str, Any]] = []
-    for j in range(n):
-        gpus = int(min(gangs[j], pool_gpus))
-        clock = max(clock, float(arrivals[j]))  # FIFO: never start before an earlier job
-        while free < gpus:
-            end, g = heapq.heappop(running)
-            clock = max(clock, end)
-            free += g
-        clock = float(np.ceil(clock))  # jobs start on the hour
-        if clock >= stop:
-            break
-        end = clock + float(durations[j])
-        heapq.heappush(running, (end, gpus))
-        free -= gpus
-        start_at = period.start_at + timedelta(hours=clock)
-        run_h = min(end, float(np.floor(stop)) if until is not None else end) - clock
-        if run_h <= 0:
+    end = period.end_at if until is None else min(period.end_at, until)
+    horizon = (end - period.start_at).total_seconds()
+    jobs, result = simulate(period, pool_gpus, len(customers), seed, horizon)
+    owner = {name: customers[i] for i, name in enumerate(jobs.tenant_names)}
+    used: dict[tuple[int, str, str], float] = defaultdict(float)  # (day, customer, class)
+    for j in range(len(jobs)):
+        start = float(result.first_start[j])
+        if not np.isfinite(start) or start >= horizon:
             continue
+        finish = float(result.finish[j]) if np.isfinite(result.finish[j]) else horizon
+        stop = min(finish, horizon)
+        klass = "spot" if int(jobs.pclass[j]) == int(PriorityClass.SPOT) else "standard"
+        customer = owner[jobs.tenant_names[int(jobs.tenant[j])]]
+        t = start
+        while t < stop:  # split the run by day
+            day = int(t // DAY)
+            nxt = min(stop, (day + 1) * DAY)
+            used[(day, customer, klass)] += float(jobs.gpus[j]) * (nxt - t)
+            t = nxt
+    records = []
+    for (day, customer, klass), gpu_seconds in sorted(used.items()):
+        units = round(gpu_seconds / SERVER_HOUR)
+        if units <= 0:
+            continue
+        start_at = period.start_at + timedelta(days=day)
         records.append(
             {
-                "event_id": f"demo-pool-{period.key}-{j:05d}",
-                "customer": customers[int(owners[j])],
+                "event_id": f"demo-pool-{start_at:%Y-%m-%d}-{customer}-{klass}",
+                "customer": customer,
                 "sku": SKU,
-                "priority_class": CLASSES[int(classes[j])],
-                "job_id": f"job-{period.key}-{j:05d}",
+                "priority_class": klass,
+                "job_id": f"daily-{start_at:%Y-%m-%d}",
                 "started_at": start_at.isoformat(),
-                "ended_at": (start_at + timedelta(hours=run_h)).isoformat(),
-                "gpu_seconds": f"{gpus * run_h * 3600:.3f}",
+                "ended_at": min(start_at + timedelta(days=1), end).isoformat(),
+                "gpu_seconds": f"{units * SERVER_HOUR}.000",
             }
         )
     return records
