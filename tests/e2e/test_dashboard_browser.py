@@ -181,6 +181,12 @@ def test_simulation_page_draws_result_files(page: Any, console: Console, base_ur
     # placement: allocation and fragmentation; job run: allocated GPUs over time
     assert page.locator("figure.chart[data-ready]").count() == 3
     assert "avg_jct 5.4e+03" in page.locator("#sim-files").inner_text()
+    page.get_by_label("Policy").select_option("las")
+    page.get_by_label("Jobs").fill("400")
+    page.get_by_role("button", name="Run").click()
+    page.locator("#sim-run figure.chart[data-ready] .main-svg").first.wait_for(state="attached")
+    assert "jobs 400" in page.locator("#sim-run-figures").inner_text()
+    assert page.url.endswith("/simulation")  # swapped in place
     assert console.errors == []
 
 

@@ -130,6 +130,16 @@ def test_pages_render(admin: TestClient, path: str, text: str) -> None:
     assert text in r.text
 
 
+def test_simulation_page_runs_the_job_simulator(admin: TestClient) -> None:
+    r = admin.get("/simulation/run", params={"policy": "sjf", "jobs": 300, "nodes": 4, "load": 1.5})
+    assert r.status_code == 200 and "sim-error" not in r.text
+    assert 'data-figure="jobs">jobs 300<' in r.text and "policy sjf" in r.text
+    assert r.text.count('class="chart"') == 1  # allocated GPUs over time
+    bad = admin.get("/simulation/run", params={"jobs": 999999})
+    assert 'id="sim-error"' in bad.text and "jobs must be 10..5000" in bad.text
+    assert "unknown policy" in admin.get("/simulation/run", params={"policy": "nope"}).text
+
+
 def test_page_errors(admin: TestClient) -> None:
     r = admin.get("/fleet/NOPE")
     assert r.status_code == 404 and "NOPE" in r.text and "<html" in r.text

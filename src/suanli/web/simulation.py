@@ -15,6 +15,10 @@ given one, else ``<user data dir>/suanli/simulations``). Recognised shapes:
   ``{"charts": [<that>, ...]}``.
 
 Anything else is listed as not recognised; a broken file never breaks the page.
+
+The page can also *run* a job simulation (issue 5's simulator) on a synthetic Philly-like
+trace, with a policy, job count, node count, load and seed from a form (bounded so a run takes
+about a second); htmx swaps the curves in.
 """
 
 from __future__ import annotations
@@ -24,11 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from platformdirs import user_data_dir
 
-from suanli.web.render import chart, page
+from suanli.core.errors import SuanliError, ValidationError
+from suanli.scheduling.jobs.model import ClusterSpec
+from suanli.scheduling.jobs.policies import PolicyName, make_policy
+from suanli.simulation.jobs_runs import run_trace
+from suanli.simulation.traces.synthetic import generate
+from suanli.web.render import chart, page, partial
 
 router = APIRouter(include_in_schema=False)
 MAX_FILES = 20
@@ -190,5 +200,72 @@ def simulation_page(request: Request) -> HTMLResponse:
         for j, c in enumerate(r.charts)
     ]
     return page(
-        request, "simulation.html", "simulation", folder=folder, results=results, charts=charts
+        request, "simulation.html", "simulation", folder=folder, results=results, charts=charts,
+        policies=POLICIES, form=RunForm(),
+    )  # fmt: skip
+
+
+# --- running a job simulation from the page -------------------------------------------------
+
+POLICIES = tuple(p.value for p in PolicyName)
+LIMITS = {"jobs": (10, 5000), "nodes": (1, 64), "load": (0.1, 4.0), "seed": (0, 2**31 - 1)}
+
+
+@dataclass(frozen=True, slots=True)
+class RunForm:
+    policy: str = "fifo"
+    jobs: int = 2000
+    nodes: int = 8
+    load: float = 0.8
+    seed: int = 0
+
+
+def parse_run(params: dict[str, str]) -> RunForm:
+    """The form's values, checked; a coded error names the first bad field."""
+    policy = params.get("policy") or "fifo"
+    if policy not in POLICIES:
+        raise ValidationError(
+            "sim.unknown_policy", f"unknown policy {policy!r}", {"policy": list(POLICIES)}
+        )
+    values: dict[str, Any] = {}
+    for name, (low, high) in LIMITS.items():
+        raw = (params.get(name) or str(getattr(RunForm(), name))).strip()
+        try:
+            value = float(raw) if name == "load" else int(raw)
+        except ValueError:
+            raise ValidationError(
+                "sim.invalid", f"{name} must be a number", {name: "a number"}
+            ) from None
+        if not low <= value <= high:
+            raise ValidationError(
+                "sim.invalid", f"{name} must be {low}..{high}", {name: f"{low}..{high}"}
+            )
+        values[name] = value
+    return RunForm(policy=policy, **values)
+
+
+def run_synthetic(form: RunForm) -> ResultFile:
+    """A synthetic Philly-like trace on ``nodes`` 8-GPU nodes under ``policy`` (issue 5)."""
+    gpus = form.nodes * 8
+    jobs = generate(
+        form.jobs, gpus, np.random.default_rng(form.seed), load=form.load, max_gpus=gpus
     )
+    cluster = ClusterSpec.uniform(form.nodes, 8)
+    doc = run_trace(jobs, cluster, make_policy(form.policy), seed=form.seed, name="synthetic")
+    return job_run(f"synthetic, {form.jobs} jobs, {form.nodes} nodes, load {form.load:g}", doc)
+
+
+@router.get("/simulation/run", response_class=HTMLResponse)
+def simulation_run(request: Request) -> HTMLResponse:
+    params = dict(request.query_params)
+    try:
+        result = run_synthetic(parse_run(params))
+        error = None
+    except SuanliError as exc:
+        result, error = None, exc.message
+    charts = (
+        [(f"chart-run-{j}", spec(c), c.title) for j, c in enumerate(result.charts)]
+        if result
+        else []
+    )
+    return partial(request, "_sim_run.html", result=result, error=error, charts=charts)
