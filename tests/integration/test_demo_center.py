@@ -114,6 +114,7 @@ def customer(demo: tuple[TestClient, dict[str, str]]) -> Iterator[TestClient]:
         ("/fleet", "H8A001"),
         ("/fleet?state=failed", "failed"),
         ("/fleet/H8C001", "burn_in"),
+        ("/fleet/H8A001", "lease L-000001"),
         ("/procurement", "PO-2025-003"),
         ("/economics", "Break-even occupancy"),
         ("/economics/results?rent=75000", "NPV"),

@@ -17,6 +17,7 @@ from suanli.core.errors import NotFoundError, SuanliError
 from suanli.core.fleet import ServerState, Transition, parse_state
 from suanli.services.container import Services
 from suanli.services.fleet import ServerFilter
+from suanli.services.leasing import Contract
 from suanli.web import money_views as mv
 from suanli.web import views
 from suanli.web.render import STATE_COLORS, chart, page, partial
@@ -219,10 +220,12 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
     try:
         server = svc.fleet.get_server(serial)
     except NotFoundError as exc:
+        user = request.state.user
         return partial(
-            request, "error.html", 404, title="Not found", message=exc.message, user=None
+            request, "error.html", 404, title="Not found", message=exc.message, user=user
         )
     history = views.all_transitions(svc, serial)
+    leases = [c for c in mv.contracts(svc) if serial in c.servers]
     return page(
         request,
         "server.html",
@@ -230,16 +233,30 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         title=f"Server {serial}",
         server=server,
         history=history,
-        timeline=_timeline(history, svc.clock.now()),
+        timeline=_timeline(history, svc.clock.now(), leases),
+        leases=leases,
         sku=svc.catalog.sku(server.sku),
         p_sparse=svc.catalog.sku(server.sku).petaflops(PConvention.FP16_SPARSE),
         p_dense=svc.catalog.sku(server.sku).petaflops(PConvention.BF16_DENSE),
     )
 
 
-def _timeline(history: list[Transition], now: datetime) -> str:
-    """A Gantt of the server's states: one bar per stay in a state."""
-    bars: list[dict[str, Any]] = []
+def _timeline(history: list[Transition], now: datetime, leases: list[Contract]) -> str:
+    """A Gantt of the server's states (one bar per stay in a state) and of its leases."""
+    bars: list[dict[str, Any]] = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "base": [c.start_date.isoformat()],
+            "x": [(c.end_date - c.start_date).days * 86_400_000],
+            "y": [f"lease {c.number}"],
+            "name": c.number,
+            "marker": {"color": "#6b4fa0"},
+            "showlegend": False,
+            "hovertemplate": f"{c.number} {c.customer}: {c.start_date} → {c.end_date}<extra></extra>",
+        }
+        for c in leases
+    ]
     for i, t in enumerate(history):
         end = history[i + 1].at if i + 1 < len(history) else now
         start_ms = t.at.isoformat()
