@@ -112,8 +112,14 @@ def _revenue_chart(figures: list[mv.MonthFigures]) -> str:
         "month",
         "CNY (net of VAT)",
         barmode="group",
-        yaxis2={"title": {"text": "%"}, "overlaying": "y", "side": "right", "range": [-100, 100]},
-        margin={"l": 60, "r": 50, "t": 40, "b": 40},
+        yaxis2={
+            "title": {"text": "%"},
+            "overlaying": "y",
+            "side": "right",
+            "range": [-100, 100],
+            "dtick": 50,
+        },
+        margin={"l": 60, "r": 50, "t": 40, "b": 50},
     )
 
 
