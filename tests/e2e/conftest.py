@@ -88,7 +88,7 @@ def base_url(demo_db: tuple[Path, dict[str, str]]) -> Iterator[str]:
     db = demo_db[0]
     root = db.parent
     sims = root / "simulations"
-    sims.mkdir()
+    sims.mkdir(exist_ok=True)  # prepare() wrote the demo's cloud-pool run here
     (sims / "placement.json").write_text(json.dumps(placement_result()), encoding="utf-8")
     (sims / "jobs-run.json").write_text(json.dumps(job_run_result()), encoding="utf-8")
     app = create_app(load_settings(database_url=f"sqlite:///{db}"), clock=DemoClock())

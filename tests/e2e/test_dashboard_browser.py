@@ -177,9 +177,10 @@ def test_economics_form_updates_the_charts(
 
 def test_simulation_page_draws_result_files(page: Any, console: Console, base_url: str) -> None:
     visit(page, base_url + "/simulation")
-    assert page.locator("#sim-files tbody tr").count() == 2
-    # placement: allocation and fragmentation; job run: allocated GPUs over time
-    assert page.locator("figure.chart[data-ready]").count() == 3
+    # the demo's cloud-pool run, a job run and a placement summary
+    assert page.locator("#sim-files tbody tr").count() == 3
+    # placement: allocation and fragmentation; each job run: allocated GPUs over time
+    assert page.locator("figure.chart[data-ready]").count() == 4
     assert "avg_jct 5.4e+03" in page.locator("#sim-files").inner_text()
     page.get_by_label("Policy").select_option("las")
     page.get_by_label("Jobs").fill("400")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -86,7 +85,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     fresh, tokens = prepare_with_logins(path)  # idempotent: `make run` twice
     assert fresh is False and set(tokens) == {"admin", "zhipu-portal"}
     app = create_app(load_settings(database_url=f"sqlite:///{path}"), clock=DemoClock())
-    app.state.simulation_dir = Path(path.parent / "no-such-folder")
+    app.state.simulation_dir = path.parent / "simulations"  # where prepare() wrote the pool run
     with TestClient(app) as c:
         yield c, tokens
 
@@ -118,7 +117,7 @@ def customer(demo: tuple[TestClient, dict[str, str]]) -> Iterator[TestClient]:
         ("/procurement", "PO-2025-003"),
         ("/economics", "Break-even occupancy"),
         ("/economics/results?rent=75000", "NPV"),
-        ("/simulation", "No result files yet"),
+        ("/simulation", "demo-cloud-pool-2025-09.json"),
         ("/contracts", "L-000008"),
         ("/billing", "INV-2025-000001"),
         ("/customers/hefei", "Hefei Auto Vision"),

@@ -6,6 +6,7 @@ and just serves it. ``--reset`` starts from an empty file.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,7 @@ from suanli.services.demo import (
     is_seeded,
     seed_demo,
 )
+from suanli.services.demo_money import pool_simulation
 from suanli.settings import load_settings
 from suanli.store.db import make_engine, upgrade
 
@@ -57,12 +59,26 @@ def _prepare(path: Path, reset: bool, logins: bool = False) -> tuple[bool, dict[
         if fresh:
             with console.status("seeding the demo center ..."):
                 seed_demo(svc, clock)
+            write_simulation(simulation_dir(path))
         if not logins:
             return fresh, {}
         clock = SimClock(DEMO_TODAY)  # tokens valid from the demo's today
         return fresh, demo_logins(build_services(engine, clock))
     finally:
         engine.dispose()
+
+
+def simulation_dir(db: Path) -> Path:
+    """Result files shown on the Simulation page: ``simulations/`` beside the demo database."""
+    return db.parent / "simulations"
+
+
+def write_simulation(folder: Path) -> Path:
+    """The job-simulator run behind the cloud pool's September, as a result file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "demo-cloud-pool-2025-09.json"
+    out.write_text(json.dumps(pool_simulation()) + "\n", encoding="utf-8")
+    return out
 
 
 def demo(
@@ -84,6 +100,7 @@ def demo(
         return
     settings = load_settings(database_url=f"sqlite:///{path}", host=host, port=port)
     app = create_app(settings, clock=DemoClock())
+    app.state.simulation_dir = simulation_dir(path)
     url = f"http://{host}:{port}"
     console.print(f"Suanli demo: {url}/  (API docs: {url}/docs)", highlight=False)
     for user, token in tokens.items():

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from suanli.core.billing import month_of
 from suanli.core.fleet import ServerState
 from suanli.services.container import Services
-from suanli.services.demo_usage import pool_usage
+from suanli.services.demo_usage import pool_run, pool_usage
 from suanli.services.fleet import ServerFilter
 from suanli.services.leasing import LeaseSpec
 
@@ -164,13 +165,26 @@ def _run(run: date) -> Action:
     return lambda s: s.money.billing.run(month_of(run - timedelta(days=1)))
 
 
+POOL_CUSTOMERS = [code for code, _ in CLOUD_CUSTOMERS] + [FAILED_SERIAL_CUSTOMER]
+
+
+def usage_seed(month: date) -> int:
+    return 2025 + month.month
+
+
 def _ingest_usage(month: date, until: datetime | None) -> Action:
     def ingest(s: Services) -> object:
-        customers = [code for code, _ in CLOUD_CUSTOMERS] + [FAILED_SERIAL_CUSTOMER]
-        records = pool_usage(month_of(month), _pool_gpus(s), customers, 2025 + month.month, until)
+        records = pool_usage(
+            month_of(month), _pool_gpus(s), POOL_CUSTOMERS, usage_seed(month), until
+        )
         return s.money.metering.ingest(records)
 
     return ingest
+
+
+def pool_simulation(month: date = USAGE_MONTHS[0], pool_gpus: int = 64) -> dict[str, Any]:
+    """The job-simulator run behind a month of the pool's usage (for the Simulation page)."""
+    return pool_run(month_of(month), pool_gpus, len(POOL_CUSTOMERS), usage_seed(month))
 
 
 def _pool_gpus(s: Services) -> int:

@@ -24,6 +24,7 @@ import numpy as np
 from suanli.core.billing import Period
 from suanli.scheduling.jobs.model import ClusterSpec, JobTable, PriorityClass
 from suanli.scheduling.jobs.policies import make_policy
+from suanli.simulation.jobs_runs import run_trace
 from suanli.simulation.jobsim import JobSimulator
 from suanli.simulation.traces.synthetic import generate
 
@@ -56,6 +57,14 @@ def simulate(
     )
     cluster = ClusterSpec.uniform(max(1, pool_gpus // GPUS_PER_NODE), GPUS_PER_NODE)
     return jobs, JobSimulator(jobs, cluster, make_policy("fifo"), seed=seed).run()
+
+
+def pool_run(period: Period, pool_gpus: int, tenants: int, seed: int) -> dict[str, Any]:
+    """The pool's month as a job-simulator run document (``suanli sim-jobs jobs --json`` shape)."""
+    horizon = float(period.seconds)
+    jobs, _ = simulate(period, pool_gpus, tenants, seed, horizon)
+    cluster = ClusterSpec.uniform(max(1, pool_gpus // GPUS_PER_NODE), GPUS_PER_NODE)
+    return run_trace(jobs, cluster, make_policy("fifo"), seed=seed, name=f"cloud pool {period.key}")
 
 
 def pool_usage(
