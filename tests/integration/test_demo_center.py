@@ -3,6 +3,7 @@ pages served over it (httpx TestClient; the browser suite is tests/e2e)."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
@@ -138,6 +139,20 @@ def test_simulation_page_runs_the_job_simulator(admin: TestClient) -> None:
     bad = admin.get("/simulation/run", params={"jobs": 999999})
     assert 'id="sim-error"' in bad.text and "jobs must be 10..5000" in bad.text
     assert "unknown policy" in admin.get("/simulation/run", params={"policy": "nope"}).text
+
+
+def test_economics_offers_this_centers_figures(admin: TestClient) -> None:
+    page = admin.get("/economics").text
+    link = re.search(r'<p id="from-fleet">.*?href="([^"]+)"', page, re.S)
+    assert link is not None
+    target = link.group(1).replace("&amp;", "&")
+    h800 = [c for c in CUSTOMERS if c.gpu == "H800"]
+    rent = sum(c.rent * c.servers for c in h800) / sum(c.servers for c in h800)
+    # 30 H800 installed: 24 bought at 2.1 M and 6 at 2.8 M
+    assert "count=30" in target and "unit_price=2240000" in target and f"rent={rent:.0f}" in target
+    filled = admin.get(target).text
+    assert f'value="{rent:.0f}"' in filled and 'value="30"' in filled
+    assert 'id="econ-error"' not in filled
 
 
 def test_page_errors(admin: TestClient) -> None:

@@ -21,6 +21,9 @@ from suanli.economics.library import load_bundled, scenario_names
 from suanli.economics.loader import get_path, with_overrides
 from suanli.economics.montecarlo import run_montecarlo
 from suanli.economics.scenario import Scenario
+from suanli.services.container import Services
+from suanli.web import money_views as mv
+from suanli.web import views
 from suanli.web.render import chart, page, partial
 
 router = APIRouter(include_in_schema=False)
@@ -233,8 +236,34 @@ def economics_page(request: Request) -> HTMLResponse:
         "economics",
         fields=FIELDS,
         scenarios=bare_metal_names(),
+        from_fleet=fleet_inputs(request.app.state.services),
         **build(_params(request)),
     )
+
+
+def fleet_inputs(svc: Services, sku: str = "HGX-H800-8") -> dict[str, str] | None:
+    """This center's H800 figures as form values: servers installed, their average purchase
+    price, the average rent of active H800 leases and today's occupancy of the H800s."""
+    servers = [
+        s for s in views.all_servers(svc) if s.sku == sku and s.state not in views.NOT_INSTALLED
+    ]
+    leases = [
+        c for c in mv.contracts(svc) if c.sku == sku and c.status == "active" and c.kind == "lease"
+    ]
+    prices = [s.purchase_price for s in servers if s.purchase_price is not None]
+    sellable = [s for s in servers if s.state in views.SELLABLE]
+    if not servers or not prices or not leases or not sellable:
+        return None
+    rent = sum(c.monthly_rent * c.server_count for c in leases) / sum(
+        c.server_count for c in leases
+    )
+    sold = sum(1 for s in sellable if s.state in views.SOLD)
+    return {
+        "rent": f"{rent:.0f}",
+        "occupancy": f"{sold / len(sellable):.2f}",
+        "unit_price": f"{sum(prices) / len(prices):.0f}",
+        "count": str(len(servers)),
+    }
 
 
 @router.get("/economics/results", response_class=HTMLResponse)
