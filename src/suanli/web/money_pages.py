@@ -139,51 +139,8 @@ def billing_page(request: Request) -> HTMLResponse:
     svc, principal, today = _ctx(request)
     invoices = mv.invoices(svc, principal)
     rows, totals = mv.aging(svc, today, principal)
-    figures = None
-    flow_chart = None
-    if principal.role is not Role.CUSTOMER:
-        figures = mv.monthly(svc, today, all_servers(svc))
-        months = [f.period for f in figures]
-        flow_chart = chart(
-            [
-                {
-                    "type": "bar",
-                    "name": "billed",
-                    "x": months,
-                    "y": [float(f.billed) for f in figures],
-                },
-                {
-                    "type": "bar",
-                    "name": "recognised",
-                    "x": months,
-                    "y": [float(f.recognised) for f in figures],
-                },
-                {
-                    "type": "bar",
-                    "name": "collected",
-                    "x": months,
-                    "y": [float(f.collected) for f in figures],
-                },
-            ],
-            "Billed vs recognised vs collected (net of VAT; collected is cash)",
-            "month",
-            "CNY",
-            barmode="group",
-        )
-    aging_chart = chart(
-        [
-            {
-                "type": "bar",
-                "x": list(AGING_BUCKETS),
-                "y": [float(totals[b]) for b in AGING_BUCKETS],
-                "marker": {"color": ["#6aa84f", "#e0b04a", "#d9822b", "#b83232"]},
-                "name": "open",
-            }
-        ],
-        "Receivables by age (days since invoice)",
-        "age",
-        "CNY",
-    )
+    # The month-by-month ledger figures are company-wide: staff only.
+    figures = None if principal.role is Role.CUSTOMER else mv.monthly(svc, today, all_servers(svc))
     return page(
         request,
         "billing.html",
@@ -194,7 +151,45 @@ def billing_page(request: Request) -> HTMLResponse:
         aging_totals=totals,
         buckets=AGING_BUCKETS,
         figures=figures,
-        flow_chart=flow_chart,
-        aging_chart=aging_chart,
+        flow_chart=flow_chart(figures) if figures else None,
+        aging_chart=aging_chart(totals),
         this_month=month_of(today).key,
+    )
+
+
+def flow_chart(figures: list[mv.MonthFigures]) -> str:
+    months = [f.period for f in figures]
+    series = (("billed", "billed"), ("recognised", "recognised"), ("collected", "collected"))
+    return chart(
+        [
+            {
+                "type": "bar",
+                "name": name,
+                "x": months,
+                "y": [float(getattr(f, attr)) for f in figures],
+            }
+            for name, attr in series
+        ],
+        "Billed vs recognised vs collected (net of VAT; collected is cash)",
+        "month",
+        "CNY",
+        barmode="group",
+    )
+
+
+def aging_chart(totals: dict[str, Decimal]) -> str:
+    colors = ["#6aa84f", "#e0b04a", "#d9822b", "#b83232"]
+    return chart(
+        [
+            {
+                "type": "bar",
+                "x": list(AGING_BUCKETS),
+                "y": [float(totals[b]) for b in AGING_BUCKETS],
+                "marker": {"color": colors},
+                "name": "open",
+            }
+        ],
+        "Receivables by age (days since invoice)",
+        "age",
+        "CNY",
     )
