@@ -103,7 +103,7 @@ def seed(url: str, customers: int, per_customer: int) -> None:
                  monthly_rent=Decimal("70000"), cabinet_fee=Decimal("3000"), om_fee=Decimal("1500"),
                  fees_as_agent=False, deposit=Decimal(0), prepayment=Decimal(0), notice_days=30, auto_renew=False,
                  early_termination_months=Decimal(3), sla_uptime=Decimal("0.995"), vat_rate=Decimal("0.13"),
-                 fee_vat_rate=Decimal("0.06"), committed_gpus=0, gpu_hour_rate=Decimal(0), min_commitment=Decimal(0),
+                 fee_vat_rate=Decimal("0.06"), committed_gpus=0, gpu_hour_rate=Decimal(0), min_commitment=Decimal(0), renewal_months=12,
                  created_at=now)
             for i in range(customers)
         ])  # fmt: skip
@@ -190,7 +190,7 @@ def bench_invoice_run(url: str, customers: int) -> dict[str, float]:
     engine = make_engine(url, pool_size=5)
     svc = build_services(engine, SimClock(datetime(2024, 4, 1, 3, tzinfo=UTC)))
     period = parse_period("2024-03")
-    sample = [f"c{i:05d}" for i in range(min(50, customers))]
+    sample = [f"c{i:05d}" for i in range(max(1, min(50, customers // 10)))]
     t0 = time.perf_counter()
     for code in sample:  # baseline: one customer per call
         svc.money.billing.run(period, customer=code)

@@ -190,3 +190,11 @@ def prices(json_out: JsonOpt = False) -> None:
     print_json(rows) if json_out else print_table(
         rows, ["sku", "priority_class", "gpu_hour_price", "vat_rate", "valid_from"], "Prices"
     )
+
+
+@app.command("deliver")
+def deliver(serial: str, by: ByOpt = None) -> None:
+    """Put a server leased before its delivery into service (it earns rent from the next day)."""
+    with open_services() as svc:
+        c = svc.money.leasing.deliver(serial, by or default_actor())
+    console.print(f"{serial} in service for {c.number} ({c.customer})", highlight=False)

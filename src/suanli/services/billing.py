@@ -42,8 +42,9 @@ from suanli.core.billing import (
     usage_amount,
 )
 from suanli.core.clock import Clock
-from suanli.services.leasing import next_number, serialise_writes
+from suanli.services.downtime import sync_downtime_in
 from suanli.services.metering import PriceBook, load_prices
+from suanli.services.numbering import next_number, serialise_writes
 from suanli.services.receivables import apply_unapplied
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
@@ -261,23 +262,35 @@ def reserved_usage(s: Session, customer_id: int, p: Period) -> dict[str, Decimal
     return out
 
 
+class UsageRaced(Exception):
+    """Another transaction billed some of these usage records first; this invoice rolls back."""
+
+
 def mark_billed(s: Session, ids: list[int], invoice_id: int) -> None:
-    """Point the usage records ``ids`` (locked by this transaction) at their invoice."""
-    if not ids:
-        return
-    if s.get_bind().dialect.name == "postgresql":  # one array parameter instead of N binds
-        s.execute(
+    """Point the still-unbilled usage records ``ids`` at their invoice.
+
+    No rows are locked when they are read; the ``invoice_id IS NULL`` guard makes this UPDATE the
+    arbiter: if a concurrent run billed one of them first (its row lock is waited for, then the
+    row no longer matches), fewer rows change and :class:`UsageRaced` rolls this invoice back.
+    """
+    conn = s.connection()
+    unbilled = UsageRecordRow.invoice_id.is_(None)
+    changed = 0
+    if conn.dialect.name == "postgresql":  # one array parameter instead of N binds
+        changed = conn.execute(
             update(UsageRecordRow)
-            .where(UsageRecordRow.id == any_(literal(ids, ARRAY(Integer))))
+            .where(UsageRecordRow.id == any_(literal(ids, ARRAY(Integer))), unbilled)
             .values(invoice_id=invoice_id)
-        )
-        return
-    for i in range(0, len(ids), 500):
-        s.execute(
-            update(UsageRecordRow)
-            .where(UsageRecordRow.id.in_(ids[i : i + 500]))
-            .values(invoice_id=invoice_id)
-        )
+        ).rowcount
+    else:
+        for i in range(0, len(ids), 500):
+            changed += conn.execute(
+                update(UsageRecordRow)
+                .where(UsageRecordRow.id.in_(ids[i : i + 500]), unbilled)
+                .values(invoice_id=invoice_id)
+            ).rowcount
+    if changed != len(ids):
+        raise UsageRaced
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -295,6 +308,8 @@ class BillingService:
         """Invoice every customer with service in ``p`` (or unbilled usage before its end)."""
         hooks = hooks or NoHooks()
         now = self.clock.now()
+        with transaction(self.sessions) as s:
+            sync_downtime_in(s)  # failures entered through the fleet service directly
         with transaction(self.sessions) as s:
             customers = self._customers_to_bill(s, p, customer)
             contracts = overlapping_contracts(
@@ -315,8 +330,8 @@ class BillingService:
                 number = self._invoice_customer(
                     cid, code, terms, p, lease_data, reserved, prices, now, hooks
                 )
-            except IntegrityError:
-                number = "exists"  # a concurrent run invoiced this customer first
+            except (IntegrityError, UsageRaced):
+                number = "exists"  # a concurrent run invoiced this customer (or its usage) first
             if number is None:
                 result.empty.append(code)
             elif number == "exists":
@@ -359,7 +374,6 @@ class BillingService:
                        UsageRecordRow.priority_class, UsageRecordRow.gpu_seconds)
                 .where(UsageRecordRow.customer_id == cid, UsageRecordRow.invoice_id.is_(None),
                        UsageRecordRow.started_at < p.end_at)
-                .with_for_update()
             ).all()  # fmt: skip
             usage = [UsageItem(r[1], r[2], r[3], r[4]) for r in rows]
             used = reserved_usage(s, cid, p) if reserved else {}
@@ -386,7 +400,8 @@ class BillingService:
                      service_start=d.service_start, service_end=d.service_end)
                 for i, (d, a) in enumerate(zip(lines, amounts, strict=True), start=1)
             ])  # fmt: skip
-            mark_billed(s, [r[0] for r in rows], invoice.id)
+            if rows:
+                mark_billed(s, [r[0] for r in rows], invoice.id)
             apply_unapplied(s, cid, issue)
             hooks.before_commit(code, number)
             return number

@@ -24,7 +24,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,13 +34,14 @@ from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.core.money import round_money, to_decimal
 from suanli.services.common import Page, check_paging, non_negative_money, require_text
+from suanli.services.downtime import sync_downtime_in
 from suanli.services.fleet import get_server_row, transition_in
+from suanli.services.numbering import next_number, serialise_writes
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     ContractRow,
     CustomerRow,
-    InvoiceSeriesRow,
     LeaseAllocationRow,
     ServerRow,
     SlaEventRow,
@@ -161,35 +161,6 @@ def positive_int(value: int, field_name: str, high: int) -> int:
     return value
 
 
-def serialise_writes(s: Session) -> None:
-    """SQLite: take the database write lock now (``BEGIN IMMEDIATE``), before any read.
-
-    PostgreSQL needs nothing here: row locks and the exclusion constraint do the work.
-    """
-    if s.get_bind().dialect.name == "sqlite":
-        s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def next_number(s: Session, series: str) -> int:
-    """Take the next number of ``series`` (row-locked until commit: gap-free)."""
-    stmt = (
-        update(InvoiceSeriesRow)
-        .where(InvoiceSeriesRow.series == series)
-        .values(last_number=InvoiceSeriesRow.last_number + 1)
-        .returning(InvoiceSeriesRow.last_number)
-    )
-    got = s.execute(stmt).scalar_one_or_none()
-    if got is None:  # first use of the series: create the counter, tolerating a racing creator
-        dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-        s.execute(
-            dialect.insert(InvoiceSeriesRow)
-            .values(series=series, last_number=0)
-            .on_conflict_do_nothing()
-        )
-        got = s.execute(stmt).scalar_one()
-    return int(got)
-
-
 def get_contract_row(s: Session, number: str, principal: Principal = SYSTEM) -> ContractRow:
     row = s.scalars(select(ContractRow).where(ContractRow.number == number)).one_or_none()
     if row is None or not principal.sees(row.customer_id):
@@ -266,7 +237,7 @@ class LeasingService:
                 row = ContractRow(
                     number=number, customer_id=customer.id, kind="lease", status="active", sku=sku,
                     server_count=len(servers), start_date=spec.start, term_months=term, end_date=end,
-                    notice_days=spec.notice_days, auto_renew=spec.auto_renew, committed_gpus=0,
+                    notice_days=spec.notice_days, auto_renew=spec.auto_renew, renewal_months=term, committed_gpus=0,
                     gpu_hour_rate=Decimal(0), min_commitment=Decimal(0),
                     fees_as_agent=spec.fees_as_agent, created_at=self.clock.now(), **values,
                 )  # fmt: skip
@@ -360,7 +331,7 @@ class LeasingService:
                 cabinet_fee=Decimal(0), om_fee=Decimal(0), fees_as_agent=False,
                 deposit=non_negative_money(spec.deposit, "deposit"),
                 prepayment=non_negative_money(spec.prepayment, "prepayment"), notice_days=0,
-                auto_renew=False, early_termination_months=Decimal(0), sla_uptime=Decimal(1),
+                auto_renew=False, renewal_months=term, early_termination_months=Decimal(0), sla_uptime=Decimal(1),
                 vat_rate=ratio(spec.vat_rate, "vat_rate"), fee_vat_rate=Decimal(0),
                 committed_gpus=gpus, gpu_hour_rate=rate,
                 min_commitment=ratio(spec.min_commitment, "min_commitment"),
@@ -432,21 +403,41 @@ class LeasingService:
             raise _double_booked(exc) from None
 
     def release_due(self, actor: str) -> int:
-        """Return the servers of ended or terminated leases to ``available``; how many."""
+        """At the end of a term: auto-renewing leases are extended by their initial term (if
+        every server is still free for it); the others end and their servers return to
+        ``available``. Returns how many servers were released."""
         now = self.clock.now()
         released = 0
         with transaction(self.sessions) as s:
+            serialise_writes(s)
             rows = s.scalars(
                 select(ContractRow).where(
                     ContractRow.kind == "lease", ContractRow.status != "ended"
                 )
             ).all()
             for row in rows:
+                if row.status == "active" and row.auto_renew and midnight(row.end_date) <= now:
+                    self._auto_renew(s, row, now)
                 end = row.terminated_on or row.end_date
                 if midnight(end) <= now:
                     released += self._release(s, row, actor)
                     row.status = "ended" if row.status == "active" else row.status
         return released
+
+    def _auto_renew(self, s: Session, row: ContractRow, now: datetime) -> None:
+        while midnight(row.end_date) <= now:
+            end = add_months(row.start_date, row.term_months + row.renewal_months)
+            try:
+                with s.begin_nested():  # a server booked by someone else: no renewal
+                    s.execute(
+                        update(LeaseAllocationRow)
+                        .where(LeaseAllocationRow.contract_id == row.id)
+                        .values(ends_at=midnight(end))
+                    )
+            except IntegrityError:
+                return
+            row.term_months += row.renewal_months
+            row.end_date = end
 
     def _release(self, s: Session, contract: ContractRow, actor: str) -> int:
         servers = s.scalars(
@@ -536,9 +527,19 @@ class LeasingService:
                     "sla.no_open_downtime", f"{serial} has no open downtime", {"serial": serial}
                 )
             for target in (ServerState.REPAIRED, ServerState.AVAILABLE, ServerState.LEASED):
-                transition_in(s, self.clock, server, target, actor, reason)
-            event.down_until = self.clock.now()
+                step = transition_in(s, self.clock, server, target, actor, reason)
+            event.down_until = step.at
             return self._event(s, event)
+
+    def sync_downtime(self) -> int:
+        """Record SLA downtime for failures entered through the fleet service directly.
+
+        The fleet's transition log is the source of truth: a leased server that went
+        ``leased → failed`` during an allocation is down until it is ``leased`` again. Missing
+        downtime records are created and open ones closed; returns how many changed.
+        """
+        with transaction(self.sessions) as s:
+            return sync_downtime_in(s)
 
     def _event(self, s: Session, row: SlaEventRow) -> SlaEvent:
         number = s.scalar(select(ContractRow.number).where(ContractRow.id == row.contract_id)) or ""

@@ -28,7 +28,7 @@ from suanli.services.common import (
     optional_text,
     require_text,
 )
-from suanli.services.leasing import next_number
+from suanli.services.numbering import next_number
 from suanli.services.receivables import ZERO, apply_unapplied, outstanding_by_invoice
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction

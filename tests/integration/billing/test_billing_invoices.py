@@ -218,3 +218,46 @@ def test_undelivered_and_down_servers_earn_nothing(world) -> None:  # type: igno
     world.clock.set(datetime(2024, 6, 1, tzinfo=UTC))
     run = m.billing.run(APRIL)
     assert run.empty == ["acme"] and run.created == []
+
+
+@pytest.mark.postgres
+def test_concurrent_runs_share_one_gap_free_series(pg_migrated_url: str) -> None:
+    """Two invoice runs of the same month at once: every customer invoiced once, numbers 1..N."""
+    import threading
+
+    from suanli.core.clock import SimClock
+    from suanli.services.container import build_services
+    from suanli.store.base import Base
+    from suanli.store.db import make_engine
+
+    engine = make_engine(pg_migrated_url, pool_size=6)
+    try:
+        svc = build_services(engine, SimClock(datetime(2024, 4, 1, tzinfo=UTC)))
+        svc.money.metering.set_price("HGX-H800-8", "standard", "15", date(2024, 1, 1))
+        records = []
+        for n in range(12):
+            svc.money.tenancy.create_customer(f"k{n:02d}", f"K{n}")
+            records.append(dict(event_id=f"k{n}", customer=f"k{n:02d}", sku="HGX-H800-8", priority_class="standard",
+                                job_id="j", started_at=at(3), ended_at=at(3, 1), gpu_seconds="3600"))  # fmt: skip
+        assert svc.money.metering.ingest(records).accepted == 12
+        svc.clock.set(datetime(2024, 5, 1, tzinfo=UTC))  # type: ignore[attr-defined]
+        barrier = threading.Barrier(2)
+        results = []
+
+        def run() -> None:
+            barrier.wait()
+            results.append(svc.money.billing.run(APRIL))
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        created = sorted(n for r in results for n in r.created)
+        assert created == [f"INV-2024-{i:06d}" for i in range(1, 13)]
+        assert svc.money.ledger.list_invoices(limit=100).total == 12
+    finally:
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        engine.dispose()

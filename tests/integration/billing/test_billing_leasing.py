@@ -227,3 +227,85 @@ def test_fifty_clients_race_for_the_last_ten_servers(pg_migrated_url: str) -> No
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         engine.dispose()
+
+
+def test_failure_entered_through_the_fleet_still_creates_downtime(world) -> None:  # type: ignore[no-untyped-def]
+    """The fleet's transition log is the source of truth; leasing derives the SLA record."""
+    world.servers(1)
+    world.svc.money.tenancy.create_customer("acme", "Acme AI")
+    leasing = world.svc.money.leasing
+    leasing.create_lease(lease(count=1), actor="sales")
+    world.clock.set(datetime(2024, 4, 10, tzinfo=UTC))
+    world.svc.fleet.transition("SN000", S.FAILED, "noc", "fans")
+    assert leasing.sync_downtime() == 1 and leasing.sync_downtime() == 0
+    event = leasing.list_sla_events().items[0]
+    assert (event.down_from, event.down_until, event.reason) == (
+        datetime(2024, 4, 10, tzinfo=UTC),
+        None,
+        "fans",
+    )
+    world.clock.set(datetime(2024, 4, 12, tzinfo=UTC))
+    for target in (S.REPAIRED, S.AVAILABLE, S.LEASED):
+        world.svc.fleet.transition("SN000", target, "noc", "fixed")
+    assert leasing.sync_downtime() == 1
+    assert leasing.list_sla_events().items[0].down_until == datetime(2024, 4, 12, tzinfo=UTC)
+
+
+def test_auto_renewal_at_the_end_of_the_term(world) -> None:  # type: ignore[no-untyped-def]
+    world.servers(2)
+    world.svc.money.tenancy.create_customer("acme", "Acme AI")
+    leasing = world.svc.money.leasing
+    auto = leasing.create_lease(lease(count=1, term_months=3, auto_renew=True), actor="sales")
+    plain = leasing.create_lease(lease(count=1, term_months=3), actor="sales")
+    world.clock.set(datetime(2024, 7, 1, tzinfo=UTC))
+    assert leasing.release_due("ops") == 1  # only the plain lease ends
+    renewed = leasing.get_contract(auto.number)
+    assert (renewed.status, renewed.end_date, renewed.term_months) == (
+        "active",
+        date(2024, 10, 1),
+        6,
+    )
+    assert leasing.get_contract(plain.number).status == "ended"
+    assert world.svc.fleet.get_server(renewed.servers[0]).state is S.LEASED
+
+
+def test_sqlite_serialised_path_under_threads(tmp_path, sqlite_template) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: 10 threads race for the last 3 servers; BEGIN IMMEDIATE serialises them."""
+    import shutil
+
+    path = tmp_path / "race.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        svc = build_services(engine, SimClock(datetime(2024, 4, 1, tzinfo=UTC)))
+        svc.fleet.add_site("RACE", "race")
+        svc.fleet.add_cabinet("RACE", "C1", "100000")
+        for n in range(3):
+            svc.fleet.add_server(NewServer(f"R{n}", "HGX-H800-8", state=S.DELIVERED), actor="ops")
+            svc.fleet.transition(f"R{n}", S.BURN_IN, "ops", "rack", cabinet="RACE/C1")
+            svc.fleet.transition(f"R{n}", S.AVAILABLE, "ops", "ok")
+        svc.money.tenancy.create_customer("c", "C")
+        barrier = threading.Barrier(10)
+        outcomes: list[str] = []
+
+        def race() -> None:
+            barrier.wait()
+            try:
+                svc.money.leasing.create_lease(lease(customer="c", count=1), actor="race")
+                outcomes.append("ok")
+            except ConflictError as exc:
+                outcomes.append(exc.code)
+            except Exception as exc:
+                outcomes.append(repr(exc))
+
+        threads = [threading.Thread(target=race) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["lease.capacity_unavailable"] * 7 + ["ok"] * 3, outcomes
+        with transaction(make_session_factory(engine)) as s:
+            servers = s.scalars(select(LeaseAllocationRow.server_id)).all()
+        assert sorted(servers) == [1, 2, 3]
+    finally:
+        engine.dispose()

@@ -113,7 +113,23 @@ class PriceIn(BaseModel):
     vat_rate: Share = Decimal("0.06")
 
 
-@router.post("/contracts/leases", status_code=status.HTTP_201_CREATED)
+LEASE_OUT = {
+    "number": "L-000001", "customer": "acme", "kind": "lease", "status": "active", "sku": "HGX-H800-8",
+    "server_count": 2, "start_date": "2024-04-01", "end_date": "2025-04-01", "term_months": 12,
+    "monthly_rent": "70000.00", "cabinet_fee": "3000.00", "om_fee": "1500.00", "fees_as_agent": False,
+    "deposit": "0.00", "prepayment": "0.00", "notice_days": 30, "auto_renew": False,
+    "early_termination_months": "3", "sla_uptime": "0.995", "vat_rate": "0.13", "fee_vat_rate": "0.06",
+    "committed_gpus": 0, "gpu_hour_rate": "0", "min_commitment": "0", "terminated_on": None,
+    "termination_penalty": None, "servers": ["SN000", "SN001"],
+}  # fmt: skip
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "unknown customer or server (or another tenant's)", "content": {"application/json": {"example": {"code": "customer.not_found", "message": "no customer 'zeta'", "fields": {"customer": "zeta"}}}}},
+    409: {"description": "not enough free servers, or overlapping booking", "content": {"application/json": {"example": {"code": "lease.capacity_unavailable", "message": "10 HGX-H800-8 servers requested, 3 available", "fields": {"count": "at most 3"}}}}},
+}  # fmt: skip
+
+
+@router.post("/contracts/leases", status_code=status.HTTP_201_CREATED,
+             responses={201: {"content": {"application/json": {"example": LEASE_OUT}}}, **ERRORS})  # fmt: skip
 def create_lease(
     body: LeaseIn,
     request: Request,
@@ -216,3 +232,10 @@ def list_prices(
     sku: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     return {"items": out(svc.money.metering.list_prices(sku))}
+
+
+@router.post("/leasing/release")
+def release_due(svc: ServicesDep, principal: PrincipalDep) -> Any:
+    """Return the servers of ended or terminated leases to ``available``."""
+    principal.require(Role.OPERATOR)
+    return {"released": svc.money.leasing.release_due(principal.name)}

@@ -16,6 +16,12 @@ from suanli.core.billing import parse_period
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["invoices"])
+RUN_OUT = {
+    "period": "2024-04",
+    "created": ["INV-2024-000001", "INV-2024-000002"],
+    "skipped": [],
+    "empty": [],
+}
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 PeriodKey = Annotated[
@@ -71,7 +77,8 @@ class PaymentIn(BaseModel):
     contract: str | None = Field(default=None, max_length=32)
 
 
-@router.post("/invoice-runs", status_code=status.HTTP_201_CREATED)
+@router.post("/invoice-runs", status_code=status.HTTP_201_CREATED,
+             responses={201: {"content": {"application/json": {"example": RUN_OUT}}}})  # fmt: skip
 def run(
     body: RunIn,
     request: Request,
@@ -99,7 +106,32 @@ def list_invoices(
     )
 
 
-@router.get("/invoices/{number}")
+INVOICE_OUT = {
+    "number": "INV-2024-000001", "kind": "invoice", "customer": "acme", "period": "2024-04",
+    "issue_date": "2024-05-01", "due_date": "2024-05-31", "currency": "CNY", "net": "70180.00",
+    "tax": "9110.80", "gross": "79290.80", "outstanding": "29290.80", "credited_invoice": None,
+    "reason": None, "fapiao_number": None,
+    "lines": [
+        {"line_no": 1, "kind": "rent", "description": "L-000001 rent HGX-H800-8, 30 server-days", "quantity": "30.000",
+         "unit": "server-day", "unit_price": "2333.33333333", "net": "70000.00", "vat_rate": "0.1300",
+         "tax": "9100.00", "gross": "79100.00", "service_start": "2024-04-01", "service_end": "2024-04-30"},
+        {"line_no": 2, "kind": "usage", "description": "HGX-H800-8 standard GPU-hours, 2024-04", "quantity": "12.000",
+         "unit": "gpu-hour", "unit_price": "15.00000000", "net": "180.00", "vat_rate": "0.0600",
+         "tax": "10.80", "gross": "190.80", "service_start": None, "service_end": None},
+    ],
+}  # fmt: skip
+RUN_OUT = {
+    "period": "2024-04",
+    "created": ["INV-2024-000001", "INV-2024-000002"],
+    "skipped": [],
+    "empty": [],
+}
+
+
+@router.get(
+    "/invoices/{number}",
+    responses={200: {"content": {"application/json": {"example": INVOICE_OUT}}}},
+)
 def get_invoice(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     return out(svc.money.ledger.get_invoice(number, principal))
 

@@ -35,7 +35,14 @@ class UsageBatchIn(BaseModel):
     )
 
 
-@router.post("/usage/batches", status_code=status.HTTP_201_CREATED)
+INGEST_OUT = {
+    "received": 3, "accepted": 1, "duplicates": 1,
+    "rejected": [{"row": 2, "event_id": "job-43/2024-04-02T00", "field": "customer", "reason": "unknown customer 'ghost'"}],
+}  # fmt: skip
+
+
+@router.post("/usage/batches", status_code=status.HTTP_201_CREATED,
+             responses={201: {"content": {"application/json": {"example": INGEST_OUT}}}})  # fmt: skip
 def ingest(
     body: UsageBatchIn,
     request: Request,

@@ -63,6 +63,7 @@ class ContractRow(Base):
     prepayment: Mapped[Decimal] = mapped_column(Money)
     notice_days: Mapped[int] = mapped_column(Integer)
     auto_renew: Mapped[bool] = mapped_column(Boolean)
+    renewal_months: Mapped[int] = mapped_column(Integer)
     early_termination_months: Mapped[Decimal] = mapped_column(Ratio)
     sla_uptime: Mapped[Decimal] = mapped_column(Ratio)
     vat_rate: Mapped[Decimal] = mapped_column(Ratio)

@@ -93,6 +93,7 @@ def upgrade() -> None:
         sa.Column("prepayment", sa.Numeric(precision=18, scale=2), nullable=False),
         sa.Column("notice_days", sa.Integer(), nullable=False),
         sa.Column("auto_renew", sa.Boolean(), nullable=False),
+        sa.Column("renewal_months", sa.Integer(), nullable=False),
         sa.Column("early_termination_months", sa.Numeric(precision=6, scale=4), nullable=False),
         sa.Column("sla_uptime", sa.Numeric(precision=6, scale=4), nullable=False),
         sa.Column("vat_rate", sa.Numeric(precision=6, scale=4), nullable=False),
