@@ -150,7 +150,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=shared_philly())
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--nodes", type=int, default=10_000)
-    parser.add_argument("--load", type=float, default=2.0)
+    parser.add_argument("--load", type=float, default=4.0)
     parser.add_argument("--skip-scale", action="store_true")
     args = parser.parse_args()
     out: dict[str, object] = {

@@ -83,6 +83,9 @@ def jobs(
     ] = 3.79,
     strategy: Annotated[Strategy, typer.Option("--placement")] = Strategy.CONSOLIDATED,
     backfill: Annotated[bool, typer.Option("--backfill", help="EASY backfill (with fair)")] = False,
+    checkpoint: Annotated[
+        float | None, typer.Option("--checkpoint", help="Philly: checkpoint every N seconds")
+    ] = None,
     trace_file: Annotated[
         Path | None, typer.Option("--trace-file", help="job CSV or sacct -P")
     ] = None,
@@ -124,7 +127,15 @@ def jobs(
         result = _with_bar(
             None,
             lambda tick, total: run_philly(
-                root, pol, load=load, vcs=vc, failures=fail, seed=seed, progress=tick, total=total
+                root,
+                pol,
+                load=load,
+                vcs=vc,
+                failures=fail,
+                seed=seed,
+                progress=tick,
+                total=total,
+                checkpoint=checkpoint,
             ),
         )
     else:

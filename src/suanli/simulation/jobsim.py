@@ -128,6 +128,8 @@ class JobSimulator:
             else None
         )
         self.tenant_usage = np.zeros(len(jobs.tenant_names), np.int64)
+        # running jobs per tenant in start order (fair-share reclaim evicts the newest first)
+        self.tenant_running: list[dict[int, None]] = [{} for _ in jobs.tenant_names]
         self.tenant_gs = np.zeros(len(jobs.tenant_names))
         self.gpus = jobs.gpus.tolist()
         self.duration = jobs.duration.tolist()
@@ -221,6 +223,7 @@ class JobSimulator:
         g = self.gpus[job]
         self.busy -= g
         self.tenant_usage[self.jobs.tenant[job]] -= g
+        del self.tenant_running[self.jobs.tenant[job]][job]
         self.est_end[job] = math.inf
         self._record()
         return placement
@@ -333,6 +336,8 @@ class JobSimulator:
             tenant_usage=self.tenant_usage,
             total_gpus=self.cluster.total_gpus,
             quotas=self.quota_book,
+            node_jobs=self.node_jobs,
+            tenant_running=self.tenant_running,
         )
         if self.timer is not None:
             t0 = self.timer()
@@ -343,6 +348,9 @@ class JobSimulator:
         self._apply(plan)
 
     def _apply(self, plan: CyclePlan) -> None:
+        res = plan.reservation
+        if self.log is not None and res is not None and math.isfinite(res.at):
+            self.log.append(("reserve", res.at, res.job, ()))
         for p in plan.preempts:
             self._preempt(p.job)
         now = self.ev.now
@@ -361,6 +369,7 @@ class JobSimulator:
                 self.log.append(("start", now, job, a.placement))
             self.busy += g
             self.tenant_usage[self.jobs.tenant[job]] += g
+            self.tenant_running[self.jobs.tenant[job]][job] = None
             self.run_start[job] = now
             if math.isnan(self.first_start[job]):
                 self.first_start[job] = now

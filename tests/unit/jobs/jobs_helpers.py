@@ -20,13 +20,18 @@ def check_log(log: Log, jobs: JobTable, cluster: ClusterSpec) -> dict[int, int]:
     * a job never starts twice without stopping, and finishes exactly once;
     * nothing starts on a node that is down, and a node goes down only once its jobs stopped.
     """
-    order = {"finish": 0, "preempt": 0, "fail": 0, "node_down": 0, "node_up": 0, "start": 1}
+    order = {
+        "finish": 0, "preempt": 0, "fail": 0, "node_down": 0, "node_up": 0, "start": 1,
+        "reserve": 2,
+    }  # fmt: skip
     down: set[int] = set()
     events = sorted(enumerate(log), key=lambda e: (e[1][1], order[e[1][0]], e[0]))
     alloc = np.zeros(cluster.nodes, dtype=np.int64)
     holding: dict[int, Placement] = {}
     finishes: dict[int, int] = defaultdict(int)
     for _, (kind, _t, job, placement) in events:
+        if kind == "reserve":
+            continue
         if kind in ("node_down", "node_up"):
             node = job
             if kind == "node_down":

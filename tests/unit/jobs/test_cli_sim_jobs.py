@@ -55,3 +55,18 @@ def test_missing_cluster_is_a_coded_error(
     with pytest.raises(SystemExit):
         main(["sim-jobs", "jobs", "--policy", "lottery", "--trace", "synthetic"])
     assert "sim.unknown_policy" in capsys.readouterr().err
+
+
+@pytest.mark.dataset
+def test_sweep_writes_json_chart_and_table(tmp_path: Path, shared_dir: Path) -> None:
+    out, png, md = tmp_path / "s.json", tmp_path / "s.png", tmp_path / "s.md"
+    main(["sim-jobs", "sweep", "--data", str(shared_dir / "data" / "philly"), "--vc", "2869ce",
+          "--policies", "fifo,srtf", "--loads", "1,4", "--json", str(out), "--chart", str(png),
+          "--markdown", str(md)])  # fmt: skip
+    data = json.loads(out.read_text())
+    runs = {(r["policy"], r["load"]): r["overall"]["avg_jct"] for r in data["runs"]}
+    assert set(runs) == {("fifo", 1.0), ("fifo", 4.0), ("srtf", 1.0), ("srtf", 4.0)}
+    assert runs[("srtf", 4.0)] < runs[("fifo", 4.0)]  # more load, SRTF pulls ahead
+    assert runs[("fifo", 1.0)] < runs[("fifo", 4.0)]
+    assert "| 2869ce | 128 | 422 |" in md.read_text()
+    assert png.stat().st_size > 10_000

@@ -112,3 +112,24 @@ def test_runs_are_deterministic(case: tuple[JobTable, ClusterSpec], name: str) -
         ).run()
         runs.append(log)
     assert runs[0] == runs[1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=scenario())
+def test_backfill_never_delays_a_reserved_head(case: tuple[JobTable, ClusterSpec]) -> None:
+    """EASY with exact estimates: a head starts no later than the first reservation made for
+    it. (Under fair share the head itself can change as shares move, so FIFO order only.)"""
+    jobs, cluster = case
+    exact = JobTable.build(jobs.submit, jobs.duration, jobs.gpus)  # estimates = durations
+    policy = make_policy("backfill")
+    log: list = []
+    JobSimulator(exact, cluster, policy, log=log).run()
+    first_reservation: dict[int, float] = {}
+    first_start: dict[int, float] = {}
+    for kind, t, job, _ in log:
+        if kind == "reserve":
+            first_reservation.setdefault(job, t)
+        elif kind == "start":
+            first_start.setdefault(job, t)
+    for job, at in first_reservation.items():
+        assert first_start[job] <= at + 1e-6, (job, first_start[job], at)

@@ -142,3 +142,16 @@ def test_jobs_too_large_for_the_cluster_are_dropped() -> None:
     assert result.dropped.tolist() == [False, True]
     assert math.isnan(result.finish[1])
     assert np.isfinite(result.finish[0])
+
+
+def test_preemption_overhead_is_paid_on_resume_and_counted() -> None:
+    # As in the SRTF case, with 5 s to restore a preempted job: A resumes at 30, does no work
+    # until 35, then its 90 s: ends 125. Overhead 8 GPUs x 5 s = 40 GPU·s, apart from failures.
+    jobs = JobTable.build([0, 10], [100, 20], [8, 8])
+    result = JobSimulator(
+        jobs, ClusterSpec.uniform(1), make_policy("srtf"), preempt_overhead=5.0
+    ).run()
+    assert result.finish.tolist() == [125.0, 30.0]
+    assert result.preempt_overhead_gpu_seconds == pytest.approx(40.0)
+    assert result.lost_failure_gpu_seconds == 0.0
+    assert result.allocated_gpu_seconds == pytest.approx(jobs.requested_gpu_seconds() + 40.0)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from suanli.scheduling.jobs.model import BoolArray, FloatArray, IntArray
 from suanli.scheduling.jobs.placement import Placement, Strategy, place
@@ -38,25 +40,33 @@ def iter_heap_sorted(heap: Sequence[tuple[float, int]]) -> Iterator[tuple[float,
 
 @dataclass
 class Reservation:
-    """Shadow time, the head's placement then, and free GPUs per node at that time."""
+    """Shadow time, the head's placement then, and on each reserved node the GPUs that are
+    still spare at the shadow time once the head has its share."""
 
     job: int
     shadow: float
     placement: Placement | None
-    free_at_shadow: IntArray
+    spare: dict[int, int]
 
     def allows(self, now: float, est_duration: float, placement: Placement) -> bool:
         """May a job with this placement and estimate start now without delaying the head?"""
         if now + est_duration <= self.shadow:
             return True
-        held = dict(self.placement or ())
-        return all(int(self.free_at_shadow[n]) - held.get(n, 0) >= c for n, c in placement)
+        return all(self.spare.get(n, c) >= c for n, c in placement)
 
     def take(self, now: float, est_duration: float, placement: Placement) -> None:
         """Record that a backfilled job still holds its GPUs at the shadow time."""
         if now + est_duration > self.shadow:
             for n, c in placement:
-                self.free_at_shadow[n] -= c
+                if n in self.spare:
+                    self.spare[n] -= c
+
+
+def _reservation(
+    job: int, shadow: float, placement: Placement | None, at_shadow: IntArray
+) -> Reservation:
+    spare = {n: int(at_shadow[n]) - c for n, c in placement or ()}
+    return Reservation(job, shadow, placement, spare)
 
 
 def reserve(
@@ -70,8 +80,17 @@ def reserve(
     running: Mapping[int, Placement],
     strategy: Strategy = Strategy.CONSOLIDATED,
     single_node: int = 8,
+    node_jobs: Sequence[Collection[int]] | None = None,
 ) -> Reservation:
-    """Walk estimated ends until ``gpus`` can be placed; ``shadow = inf`` if never."""
+    """The earliest time ``gpus`` can be placed if running jobs end at their estimates.
+
+    Multi-node heads walk the estimated ends in order. Single-node heads with ``node_jobs``
+    (running jobs per node) look only at candidate nodes — the emptiest ones and those of the
+    first jobs to end — and take the node that frees up first: on a large fragmented cluster
+    the in-order walk may need thousands of ends before one node is empty enough.
+    """
+    if gpus <= single_node and node_jobs is not None:
+        return _reserve_single(job, gpus, free, usable, end_heap, est_end, running, node_jobs)
     scratch = free.copy()
     total = int(scratch.sum())
     for end, other in iter_heap_sorted(end_heap):
@@ -86,12 +105,61 @@ def reserve(
                 touched.append(node)
         if gpus <= single_node:
             if any(int(scratch[n]) >= gpus for n in touched):
-                return Reservation(
+                return _reservation(
                     job, end, place(scratch, leaf, gpus, strategy, single_node), scratch
                 )
             continue
         if total >= gpus:
             placement = place(scratch, leaf, gpus, strategy, single_node)
             if placement is not None:
-                return Reservation(job, end, placement, scratch)
-    return Reservation(job, math.inf, None, scratch)
+                return _reservation(job, end, placement, scratch)
+    return Reservation(job, math.inf, None, {})
+
+
+CANDIDATE_NODES = 8
+CANDIDATE_ENDS = 16
+
+
+def _reserve_single(
+    job: int,
+    gpus: int,
+    free: IntArray,
+    usable: BoolArray,
+    end_heap: Sequence[tuple[float, int]],
+    est_end: FloatArray,
+    running: Mapping[int, Placement],
+    node_jobs: Sequence[Collection[int]],
+) -> Reservation:
+    k = min(CANDIDATE_NODES, free.shape[0])
+    candidates = set(np.argpartition(-free, k - 1)[:k].tolist()) if k else set()
+    for i, (end, other) in enumerate(iter_heap_sorted(end_heap)):
+        if i >= CANDIDATE_ENDS:
+            break
+        placed = running.get(other)
+        if placed is not None and est_end[other] == end:
+            candidates.update(n for n, _ in placed)
+    best: tuple[float, int, int] | None = None  # (time, node, free GPUs then)
+    for node in sorted(candidates):
+        if not usable[node]:
+            continue
+        have = int(free[node])
+        ends = sorted(
+            (float(est_end[j]), c)
+            for j in node_jobs[node]
+            for n, c in running.get(j, ())
+            if n == node
+        )
+        t = -math.inf
+        for e, c in ends:
+            if have >= gpus and e > t:
+                break
+            have += c  # ends at the same instant as the deciding one come back too
+            t = e
+        if have < gpus:
+            continue
+        if best is None or (t, node) < best[:2]:
+            best = (t, node, have)
+    if best is None:
+        return Reservation(job, math.inf, None, {})
+    t, node, have = best
+    return Reservation(job, t, ((node, gpus),), {node: have - gpus})

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -89,6 +89,8 @@ class Snapshot:
     tenant_usage: IntArray
     total_gpus: int
     quotas: QuotaBook | None = None
+    node_jobs: Sequence[Collection[int]] | None = None
+    tenant_running: Sequence[dict[int, None]] | None = None
 
 
 def tenant_quotas(policy: Policy, tenants: int, total_gpus: int) -> list[TenantQuota]:
@@ -174,9 +176,20 @@ class _Fair:
 
 
 class _Victims:
-    """Running jobs in eviction order, with their ranks, computed once per cycle on demand."""
+    """Running jobs in eviction order, computed once per cycle on demand.
+
+    Preemptive policies rank all running jobs (worst first, so the eligible ones are a
+    prefix). Fair-share reclaim walks the running jobs of tenants above their quota, most
+    recently started first, lazily — on a large cluster it usually needs only a few.
+    """
 
     def __init__(self, policy: Policy, snap: Snapshot) -> None:
+        self.snap = snap
+        self.gone: set[int] = set()
+        self.idx: IntArray = np.zeros(0, dtype=np.int64)
+        self.ranks: FloatArray = np.zeros(0)
+        if policy.name is PolicyName.FAIR:
+            return
         idx = np.fromiter(snap.running.keys(), dtype=np.int64, count=len(snap.running))
         jobs = snap.jobs
         elapsed = snap.now - snap.run_start[idx]
@@ -184,52 +197,92 @@ class _Victims:
         remaining = jobs.duration[idx] - done
         attained = snap.attained[idx] + jobs.gpus[idx] * elapsed
         ranks = running_ranks(policy, jobs, idx, remaining, attained)
-        if policy.name is PolicyName.FAIR:
-            order = np.lexsort((-idx, -snap.run_start[idx]))
-        else:
-            order = np.lexsort((-idx, -ranks))
+        order = np.lexsort((-idx, -ranks))
         self.idx = idx[order]
         self.ranks = ranks[order]
-        self.tenant = jobs.tenant
-        self.gone: set[int] = set()
 
-    def eligible(self, policy: Policy, rank: float, fair: _Fair | None, tenant: int) -> list[int]:
+    def eligible(
+        self, policy: Policy, rank: float, fair: _Fair | None, tenant: int
+    ) -> Iterable[int]:
         if fair is not None:
-            cohort = fair.cohort[tenant]
-            out = []
-            for j in self.idx.tolist():
-                t = int(self.tenant[j])
-                if j in self.gone or fair.cohort[t] != cohort:
-                    continue
-                if fair.usage[t] > fair.quota[t].nominal:
-                    out.append(j)
-            return out
+            return self._borrowers(fair, fair.cohort[tenant])
         threshold = victim_threshold(policy, rank)
         k = int(np.searchsorted(-self.ranks, -threshold, side="left"))
         return [j for j in self.idx[:k].tolist() if j not in self.gone]
 
+    def _borrowers(self, fair: _Fair, cohort: int) -> Iterator[int]:
+        snap = self.snap
+        over = [
+            t
+            for t in range(len(fair.quota))
+            if fair.cohort[t] == cohort and fair.usage[t] > fair.quota[t].nominal
+        ]
+        if snap.tenant_running is not None:
+            start = snap.run_start
+            lanes = [reversed(snap.tenant_running[t]) for t in over]
+            merged: Iterable[int] = heapq.merge(*lanes, key=lambda j: -float(start[j]))
+        else:
+            tenant = snap.jobs.tenant
+            ids = [j for j in snap.running if int(tenant[j]) in over]
+            merged = sorted(ids, key=lambda j: (-float(snap.run_start[j]), -j))
+        return (j for j in merged if j not in self.gone)
+
+
+@dataclass
+class _Scratch:
+    """Phase 2 — what one cycle may change: free GPUs net of its own decisions, the plans."""
+
+    free: IntArray
+    total_free: int
+    fair: _Fair | None
+    admits: list[Admit] = field(default_factory=list)
+    preempts: list[Preempt] = field(default_factory=list)
+    cursor: dict[LaneKey, int] = field(default_factory=dict)  # lane -> first job not admitted
+    victims: _Victims | None = None
+
 
 def schedule(snap: Snapshot, queues: PendingQueues, policy: Policy) -> CyclePlan:
     """Run one scheduling cycle. Pure: reads ``snap`` and ``queues``, returns a plan."""
-    jobs = snap.jobs
-    gpus_of = jobs.gpus
     fair = _Fair(policy, snap) if policy.by_tenant else None
+    heap = _heads(queues, fair)  # Phase 1
+    free = snap.free.copy()  # Phase 2
+    scratch = _Scratch(free, int(free.sum()), fair)
+    blocked = _greedy(snap, queues, policy, heap, scratch)  # Phases 3-5
+    if blocked is None:
+        return CyclePlan(tuple(scratch.admits), tuple(scratch.preempts), None)
+    # Phase 6 — a strict policy stops at its first blocked head; backfill behind it.
+    job, key, pos = blocked
+    if not policy.uses_backfill:
+        return CyclePlan(tuple(scratch.admits), tuple(scratch.preempts), Reserve(job, math.inf))
+    res = reserve(
+        job, int(snap.jobs.gpus[job]), scratch.free, snap.leaf, snap.usable, snap.end_heap,
+        snap.est_end, snap.running, policy.strategy, policy.single_node, snap.node_jobs,
+    )  # fmt: skip
+    scratch.cursor[key] = pos + 1
+    scratch.admits.extend(_backfill(snap, queues, policy, scratch.free, res, scratch.cursor, fair))
+    return CyclePlan(tuple(scratch.admits), tuple(scratch.preempts), Reserve(job, res.shadow))
 
-    # Phase 1 — heads: one heap entry per lane, (order key, lane, position in lane).
-    heap: list[tuple[tuple[float, ...], LaneKey, int]] = []
+
+Heads = list[tuple[tuple[float, ...], LaneKey, int]]
+
+
+def _heads(queues: PendingQueues, fair: _Fair | None) -> Heads:
+    """Phase 1 — one heap entry per lane: (order key, lane, position in lane). Lanes whose
+    tenant is out of quota cannot start anything this cycle and are left out."""
+    heap: Heads = []
     for key, lane in queues.lanes():
-        heap.append((_order(fair, lane[0], key), key, 0))
+        if fair is None or fair.allowed(key[0], key[1]):
+            heap.append((_order(fair, lane[0], key), key, 0))
     heapq.heapify(heap)
+    return heap
 
-    # Phase 2 — snapshot: scratch state the cycle may change.
-    free = snap.free.copy()
-    total_free = int(free.sum())
-    admits: list[Admit] = []
-    preempts: list[Preempt] = []
-    victims: _Victims | None = None
-    blocked: tuple[int, LaneKey, int] | None = None
-    cursor: dict[LaneKey, int] = {}  # per lane: first position not admitted in this cycle
 
+def _greedy(
+    snap: Snapshot, queues: PendingQueues, policy: Policy, heap: Heads, scratch: _Scratch
+) -> tuple[int, LaneKey, int] | None:
+    """Phases 3-5: pop heads in policy order, nominate, admit. Returns the blocked head of a
+    strict policy (``None`` when nothing blocks or the policy skips over)."""
+    fair = scratch.fair
     while heap:
         _okey, key, pos = heapq.heappop(heap)
         lane = queues.lane(key)
@@ -239,69 +292,58 @@ def schedule(snap: Snapshot, queues: PendingQueues, policy: Policy) -> CyclePlan
             if heap and fresh > heap[0][0]:
                 heapq.heappush(heap, (fresh, key, pos))
                 continue
-        gpus = int(gpus_of[job])
-        tenant = key[0]
+        gpus, tenant = key[1], key[0]
         if fair is not None and not fair.allowed(tenant, gpus):
             continue  # quota: no job of this lane may start this cycle
         # Phase 3 — nominate.
-        placement = (
-            place(free, snap.leaf, gpus, policy.strategy, policy.single_node)
-            if gpus <= total_free
-            else None
-        )
+        placement = None
+        if gpus <= scratch.total_free:
+            placement = place(scratch.free, snap.leaf, gpus, policy.strategy, policy.single_node)
         chosen: tuple[int, ...] = ()
         if placement is None and _may_preempt(policy, fair, tenant, gpus):
-            if victims is None:
-                victims = _Victims(policy, snap)
-            choice = _nominate_victims(snap, policy, free, victims, rank, fair, tenant, gpus)
+            if scratch.victims is None:
+                scratch.victims = _Victims(policy, snap)
+            choice = _nominate_victims(snap, policy, scratch, rank, tenant, gpus)
             if choice is not None:
                 placement, chosen = choice.placement, choice.victims
         if placement is None:
-            if policy.strict and blocked is None:
-                blocked = (job, key, pos)
-                break
+            if policy.strict:
+                return (job, key, pos)
             continue  # skip-over: the rest of this lane cannot start either
-        # Phase 5 — admit (and Phase 6 — preempt the victims it needs).
-        for v in chosen:
-            assert victims is not None
-            victims.gone.add(v)
-            preempts.append(Preempt(v, job))
-            for node, count in snap.running[v]:
-                if snap.usable[node]:
-                    free[node] += count
-                    total_free += count
-            if fair is not None:
-                fair.add(int(jobs.tenant[v]), -int(gpus_of[v]))
-        for node, count in placement:
-            free[node] -= count
-        total_free -= gpus
-        admits.append(Admit(job, placement))
-        cursor[key] = pos + 1
-        if fair is not None:
-            fair.add(tenant, gpus)
+        _admit(snap, scratch, job, tenant, gpus, placement, chosen)  # Phase 5
+        scratch.cursor[key] = pos + 1
         if pos + 1 < len(lane):
             heapq.heappush(heap, (_order(fair, lane[pos + 1], key), key, pos + 1))
+    return None
 
-    reservation: Reserve | None = None
-    if blocked is not None and policy.uses_backfill:
-        res = reserve(
-            blocked[0],
-            int(gpus_of[blocked[0]]),
-            free,
-            snap.leaf,
-            snap.usable,
-            snap.end_heap,
-            snap.est_end,
-            snap.running,
-            policy.strategy,
-            policy.single_node,
-        )
-        reservation = Reserve(blocked[0], res.shadow)
-        cursor[blocked[1]] = blocked[2] + 1
-        admits.extend(_backfill(snap, queues, policy, free, res, cursor, fair))
-    elif blocked is not None:
-        reservation = Reserve(blocked[0], math.inf)
-    return CyclePlan(tuple(admits), tuple(preempts), reservation)
+
+def _admit(
+    snap: Snapshot,
+    scratch: _Scratch,
+    job: int,
+    tenant: int,
+    gpus: int,
+    placement: Placement,
+    victims: tuple[int, ...],
+) -> None:
+    """Phase 5 (and 6 for the victims it needs): plan the preemptions, then the admission."""
+    jobs = snap.jobs
+    for v in victims:
+        assert scratch.victims is not None
+        scratch.victims.gone.add(v)
+        scratch.preempts.append(Preempt(v, job))
+        for node, count in snap.running[v]:
+            if snap.usable[node]:
+                scratch.free[node] += count
+                scratch.total_free += count
+        if scratch.fair is not None:
+            scratch.fair.add(int(jobs.tenant[v]), -int(jobs.gpus[v]))
+    for node, count in placement:
+        scratch.free[node] -= count
+    scratch.total_free -= gpus
+    scratch.admits.append(Admit(job, placement))
+    if scratch.fair is not None:
+        scratch.fair.add(tenant, gpus)
 
 
 def _may_preempt(policy: Policy, fair: _Fair | None, tenant: int, gpus: int) -> bool:
@@ -311,22 +353,15 @@ def _may_preempt(policy: Policy, fair: _Fair | None, tenant: int, gpus: int) -> 
 
 
 def _nominate_victims(
-    snap: Snapshot,
-    policy: Policy,
-    free: IntArray,
-    victims: _Victims,
-    rank: float,
-    fair: _Fair | None,
-    tenant: int,
-    gpus: int,
+    snap: Snapshot, policy: Policy, scratch: _Scratch, rank: float, tenant: int, gpus: int
 ) -> VictimChoice | None:
     """Phase 3 (preemptive part): the victims that would let this head start now."""
-    cands = victims.eligible(policy, rank, fair, tenant)
-    if not cands:
-        return None
+    assert scratch.victims is not None
+    cands = scratch.victims.eligible(policy, rank, scratch.fair, tenant)
     return select_victims(
-        free, snap.leaf, snap.usable, gpus, cands, snap.running, policy.strategy, policy.single_node
-    )
+        scratch.free, snap.leaf, snap.usable, gpus, cands, snap.running, policy.strategy,
+        policy.single_node,
+    )  # fmt: skip
 
 
 def _order(fair: _Fair | None, item: tuple[float, int], key: LaneKey) -> tuple[float, ...]:

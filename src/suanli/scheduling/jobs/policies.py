@@ -60,7 +60,7 @@ class Policy:
     las_thresholds: tuple[float, ...] = DEFAULT_LAS_THRESHOLDS
     quotas: dict[int, TenantQuota] = field(default_factory=dict)
     reclaim: bool = True
-    backfill_depth: int = 200
+    backfill_depth: int = 100
     single_node: int = 8
 
     @property

@@ -10,7 +10,7 @@ returns ``None`` when even evicting every candidate would not make room.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from suanli.scheduling.jobs.model import BoolArray, IntArray
@@ -28,7 +28,7 @@ def select_victims(
     leaf: IntArray,
     usable: BoolArray,
     gpus: int,
-    candidates: Sequence[int],
+    candidates: Iterable[int],
     placements: Mapping[int, Placement],
     strategy: Strategy = Strategy.CONSOLIDATED,
     single_node: int = 8,

@@ -1,0 +1,336 @@
+"""Reading what the Slurm 22.05 tools print. Pure functions over strings; no commands run here.
+
+Sources and formats (Slurm 22.05.8, checked on the dev cluster):
+
+- ``sinfo --json`` and ``squeue --json``: OpenAPI v0.0.38 documents (``nodes`` / ``jobs``). In
+  22.05 the ``--json`` mode ignores filters such as ``-j``/``-n``, so callers filter here.
+- ``scontrol show reservation -o``: one ``Key=Value`` line per reservation (``scontrol`` has no
+  ``--json`` in 22.05).
+- the ``jobcomp/filetxt`` file: one ``Key=Value`` line per finished *run* (a requeued job writes a
+  line per run; the requeue-hold run is logged as ``JobState=PENDING``, a run lost with its node
+  as ``NODE_FAIL``). It has no GPU counts, hence the job name convention below.
+
+Job names: the adapter submits ``suanli:<job id>:<gpus per node>`` so that the platform's job id
+and the GPU shape can be recovered from any Slurm record, including the jobcomp file.
+Slurm times without zone are the controller's local time; they are converted to UTC here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from suanli.backends.base import (
+    BackendError,
+    JobState,
+    Node,
+    NodeState,
+    Reservation,
+    UsageRecord,
+    Window,
+)
+
+JOB_PREFIX = "suanli:"
+
+_KV = re.compile(r"(\w+)=(\S*)")
+
+
+def job_name(job_id: str, gpus_per_node: int) -> str:
+    return f"{JOB_PREFIX}{job_id}:{gpus_per_node}"
+
+
+def parse_job_name(name: str) -> tuple[str, int] | None:
+    """``suanli:<id>:<gpus per node>`` -> (id, gpus per node); None for jobs that are not ours."""
+    if not name.startswith(JOB_PREFIX):
+        return None
+    body = name[len(JOB_PREFIX) :]
+    job_id, sep, gpn = body.rpartition(":")
+    if not sep or not job_id or not gpn.isdigit():
+        return None
+    return job_id, int(gpn)
+
+
+def expand_hostlist(text: str) -> tuple[str, ...]:
+    """``gn[1-2,4],x5`` -> ``("gn1", "gn2", "gn4", "x5")``; keeps zero padding (``gn[01-02]``)."""
+    if not text or text in ("(null)", "None"):
+        return ()
+    out: list[str] = []
+    for part in re.findall(r"[^,\[]+(?:\[[^\]]*\])?[^,]*", text):
+        m = re.fullmatch(r"([^\[]*)\[([^\]]*)\](.*)", part)
+        if not m:
+            out.append(part)
+            continue
+        prefix, ranges, suffix = m.groups()
+        for r in ranges.split(","):
+            lo, _, hi = r.partition("-")
+            width = len(lo)
+            for i in range(int(lo), int(hi or lo) + 1):
+                out.append(f"{prefix}{i:0{width}d}{suffix}")
+    return tuple(out)
+
+
+def slurm_time(when: datetime) -> str:
+    """A UTC datetime as Slurm's local ``YYYY-MM-DDTHH:MM:SS``."""
+    return when.astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def from_slurm_time(text: str) -> datetime | None:
+    if not text or text in ("Unknown", "None", "(null)"):
+        return None
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def from_epoch(value: Any) -> datetime | None:
+    if not isinstance(value, int) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value, UTC)
+
+
+def load_json(text: str, what: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BackendError(
+            "backend.bad_output", f"{what} did not print JSON: {exc}", {"command": what}
+        ) from None
+    if not isinstance(doc, dict):
+        raise BackendError(
+            "backend.bad_output", f"{what} printed no JSON object", {"command": what}
+        )
+    errors = doc.get("errors") or []
+    if errors:
+        raise BackendError("backend.command_failed", f"{what}: {errors}", {"command": what})
+    return doc
+
+
+# --- nodes -------------------------------------------------------------------------------------
+
+
+def _gpu_gres(gres: str) -> tuple[str, int]:
+    """``gpu:h800:8(S:0)`` -> ("h800", 8); ``gpu:8`` -> ("", 8); no gpu -> ("", 0)."""
+    for item in gres.split(","):
+        fields = item.split("(")[0].split(":")
+        if fields[0] != "gpu":
+            continue
+        if len(fields) >= 3 and fields[-1].isdigit():
+            return fields[1], int(fields[-1])
+        if len(fields) == 2 and fields[1].isdigit():
+            return "", int(fields[1])
+    return "", 0
+
+
+def parse_nodes(text: str) -> list[Node]:
+    """Nodes from ``sinfo --json``; the state is reported from the GPUs' point of view."""
+    nodes = []
+    for raw in load_json(text, "sinfo --json").get("nodes", []):
+        gpu_type, gpus = _gpu_gres(str(raw.get("gres", "")))
+        _, used = _gpu_gres(str(raw.get("gres_used", "")))
+        base = str(raw.get("state", "")).lower()
+        flags = {str(f).upper() for f in raw.get("state_flags", [])}
+        if base in ("down", "fail", "failing", "future", "unknown") or "FAIL" in flags:
+            state = NodeState.DOWN if base != "unknown" else NodeState.UNKNOWN
+        elif "DRAIN" in flags:
+            state = (
+                NodeState.DRAINING
+                if base in ("mixed", "allocated", "completing")
+                else NodeState.DRAINED
+            )
+        elif used == 0 and not raw.get("alloc_cpus"):
+            state = NodeState.IDLE
+        else:
+            state = NodeState.ALLOCATED if used >= gpus > 0 else NodeState.MIXED
+        nodes.append(
+            Node(str(raw["name"]), gpus, gpu_type, used, state, str(raw.get("reason") or ""))
+        )
+    return nodes
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+_RUNNING = {
+    "RUNNING",
+    "COMPLETING",
+    "CONFIGURING",
+    "SUSPENDED",
+    "STAGE_OUT",
+    "SIGNALING",
+    "RESIZING",
+}
+_FAILED = {"FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
+_HELD = {"JobHeldUser", "JobHeldAdmin"}
+
+
+def job_state(slurm_state: str, reason: str = "") -> JobState:
+    s = slurm_state.upper()
+    if s in _RUNNING:
+        return JobState.RUNNING
+    if s == "COMPLETED":
+        return JobState.COMPLETED
+    if s == "CANCELLED":
+        return JobState.CANCELLED
+    if s in _FAILED:
+        return JobState.FAILED
+    if s in ("REQUEUE_HOLD", "SPECIAL_EXIT") or reason in _HELD:
+        return JobState.REQUEUED
+    return JobState.PENDING
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmJob:
+    """One of our jobs in ``squeue --json``."""
+
+    job_id: str
+    engine_id: int
+    gpus_per_node: int
+    tenant: str
+    state: JobState
+    reason: str
+    nodes: tuple[str, ...]  # where it runs (or ran)
+    required_nodes: tuple[str, ...]  # the placement it was given
+    restarts: int
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @property
+    def placement_nodes(self) -> tuple[str, ...]:
+        return self.required_nodes or self.nodes
+
+
+def parse_jobs(text: str) -> dict[str, SlurmJob]:
+    """Our jobs from ``squeue --json``, by platform job id (the newest submission wins)."""
+    found: dict[str, SlurmJob] = {}
+    for raw in load_json(text, "squeue --json").get("jobs", []):
+        parsed = parse_job_name(str(raw.get("name", "")))
+        if parsed is None:
+            continue
+        job_id, gpn = parsed
+        reason = str(raw.get("state_reason") or "")
+        state = job_state(str(raw.get("job_state", "")), reason)
+        started = from_epoch(raw.get("start_time")) if state is not JobState.PENDING else None
+        job = SlurmJob(
+            job_id=job_id,
+            engine_id=int(raw["job_id"]),
+            gpus_per_node=gpn,
+            tenant=str(raw.get("account", "")),
+            state=state,
+            reason="" if reason == "None" else reason,
+            nodes=expand_hostlist(str(raw.get("nodes", ""))),
+            required_nodes=expand_hostlist(str(raw.get("required_nodes", ""))),
+            restarts=int(raw.get("restart_cnt") or 0),
+            started_at=started if state in (JobState.RUNNING,) or state.terminal else None,
+            ended_at=from_epoch(raw.get("end_time")) if state.terminal else None,
+        )
+        if job_id not in found or found[job_id].engine_id < job.engine_id:
+            found[job_id] = job
+    return found
+
+
+# --- reservations ---------------------------------------------------------------------------------
+
+
+def parse_reservations(text: str) -> list[Reservation]:
+    """``scontrol show reservation -o``; ``tenant`` is the reservation's (first) account."""
+    out = []
+    for line in text.splitlines():
+        if not line.startswith("ReservationName="):
+            continue
+        kv = dict(_KV.findall(line))
+        start, end = (
+            from_slurm_time(kv.get("StartTime", "")),
+            from_slurm_time(kv.get("EndTime", "")),
+        )
+        if start is None or end is None:
+            continue
+        accounts = kv.get("Accounts", "")
+        tenant = "" if accounts == "(null)" else accounts.split(",")[0]
+        out.append(
+            Reservation(
+                kv["ReservationName"],
+                expand_hostlist(kv.get("Nodes", "")),
+                tenant,
+                Window(start, end),
+            )
+        )
+    return out
+
+
+# --- accounting (jobcomp/filetxt) ------------------------------------------------------------------
+
+_USAGE_STATE = {
+    "COMPLETED": JobState.COMPLETED,
+    "CANCELLED": JobState.CANCELLED,
+    "PENDING": JobState.REQUEUED,
+    "REQUEUED": JobState.REQUEUED,
+}
+
+
+def parse_jobcomp(text: str, cluster: str = "slurm") -> list[UsageRecord]:
+    """Usage records from the jobcomp file: our runs that held nodes, one record per run."""
+    records: dict[str, UsageRecord] = {}
+    for line in text.splitlines():
+        kv = dict(_KV.findall(line))
+        parsed = parse_job_name(kv.get("Name", ""))
+        nodes = expand_hostlist(kv.get("NodeList", ""))
+        start, end = (
+            from_slurm_time(kv.get("StartTime", "")),
+            from_slurm_time(kv.get("EndTime", "")),
+        )
+        if parsed is None or not nodes or start is None or end is None or "JobId" not in kv:
+            continue
+        job_id, gpn = parsed
+        node_count = int(kv.get("NodeCnt", len(nodes)) or len(nodes))
+        usage_id = f"{cluster}:{kv['JobId']}:{int(start.timestamp())}"
+        records[usage_id] = UsageRecord(
+            usage_id=usage_id,
+            job_id=job_id,
+            engine_id=kv["JobId"],
+            tenant=kv.get("Account", ""),
+            gpus=gpn * node_count,
+            start=start,
+            end=end,
+            state=_USAGE_STATE.get(kv.get("JobState", ""), JobState.FAILED),
+            nodes=nodes,
+        )
+    return list(records.values())
+
+
+def parse_sacct(text: str, cluster: str = "slurm") -> list[UsageRecord]:
+    """Usage records from ``sacct --json -X -D`` (slurmdbd accounting): one per run that held
+    nodes, with the exact ``gres/gpu`` allocation. Ids match :func:`parse_jobcomp`'s."""
+    records: dict[str, UsageRecord] = {}
+    for raw in load_json(text, "sacct --json").get("jobs", []):
+        parsed = parse_job_name(str(raw.get("name", "")))
+        times = raw.get("time") or {}
+        start, end = from_epoch(times.get("start")), from_epoch(times.get("end"))
+        nodes = expand_hostlist(str(raw.get("nodes", "")))
+        if (
+            parsed is None
+            or start is None
+            or end is None
+            or not nodes
+            or nodes == ("None assigned",)
+        ):
+            continue
+        tres = (raw.get("tres") or {}).get("allocated") or []
+        gpus = sum(
+            int(t.get("count") or 0)
+            for t in tres
+            if t.get("type") == "gres" and t.get("name") == "gpu"
+        )
+        state = str((raw.get("state") or {}).get("current", ""))
+        usage_id = f"{cluster}:{raw['job_id']}:{int(start.timestamp())}"
+        records[usage_id] = UsageRecord(
+            usage_id=usage_id,
+            job_id=parsed[0],
+            engine_id=str(raw["job_id"]),
+            tenant=str(raw.get("account", "")),
+            gpus=gpus,
+            start=start,
+            end=end,
+            state=_USAGE_STATE.get(state, JobState.FAILED),
+            nodes=nodes,
+        )
+    return list(records.values())
