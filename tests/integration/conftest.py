@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -110,3 +111,19 @@ def sessions(engine: Engine) -> SessionFactory:
 @pytest.fixture
 def clock() -> SimClock:
     return SimClock(datetime(2024, 4, 1, 9, 0, tzinfo=UTC))
+
+
+Bearer = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def bearer() -> Bearer:
+    """``bearer(app, name, role, customer=None)``: creates the user on ``app``'s database and
+    returns the ``Authorization`` header of a fresh token."""
+
+    def make(app: Any, name: str, role: str, customer: str | None = None) -> dict[str, str]:
+        tenancy = app.state.services.money.tenancy
+        tenancy.create_user(name, role, customer)
+        return {"Authorization": f"Bearer {tenancy.issue_token(name).secret}"}
+
+    return make

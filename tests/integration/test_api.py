@@ -1,5 +1,6 @@
 """The HTTP API through httpx (TestClient) on SQLite and PostgreSQL: resources, filters,
-pagination, and errors as {code, message, fields} with 422 / 409 / 404."""
+pagination, and errors as {code, message, fields} with 422 / 409 / 404. The client calls as an
+operator (full access to fleet and procurement); access rules are in ``test_api_access.py``."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ V1 = "/api/v1"
 
 
 @pytest.fixture
-def client(db_url: str, clock: SimClock) -> Iterator[TestClient]:
-    with TestClient(create_app(load_settings(database_url=db_url), clock=clock)) as c:
+def client(db_url: str, clock: SimClock, bearer: Any) -> Iterator[TestClient]:
+    app = create_app(load_settings(database_url=db_url), clock=clock)
+    with TestClient(app, headers=bearer(app, "olga", "operator")) as c:
         yield c
 
 

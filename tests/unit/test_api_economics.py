@@ -1,4 +1,8 @@
-"""/api/v1/economics: the router on a bare app (it must not need the database)."""
+"""/api/v1/economics: the router on a bare app (its computations must not need the database).
+
+The caller is a fixed finance principal through FastAPI's dependency override; that the routes
+refuse a missing token (401) is proven on both engines in
+``tests/integration/test_api_access.py``."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from suanli.api.auth import get_principal
 from suanli.api.errors import install_error_handlers
 from suanli.api.routers import economics
 from suanli.economics.evaluate import evaluate
 from suanli.economics.library import load_bundled
+from suanli.services.tenancy import Principal, Role
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +25,7 @@ def client() -> TestClient:
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(economics.router, prefix="/api/v1")
+    app.dependency_overrides[get_principal] = lambda: Principal(1, "fin", Role.FINANCE)
     return TestClient(app)
 
 

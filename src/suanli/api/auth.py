@@ -4,6 +4,10 @@
   :class:`~suanli.services.tenancy.Principal` (401 ``auth.*`` otherwise); routers then check the
   role (403 ``auth.forbidden``) and pass the principal down so services scope every query to
   the caller's tenant (another tenant's objects answer 404).
+- Role gates as dependencies: :data:`StaffReader` (admin, operator, finance: fleet and
+  procurement reads), :data:`Operator` (admin, operator: fleet and procurement writes).
+  A customer user is refused with 403 before any lookup, so a refusal reveals nothing; objects a
+  customer may never see answer 404 through :func:`hide_from_customers`, exactly like absent ones.
 - :func:`idempotent` runs a creating POST at most once per ``Idempotency-Key`` (per caller and
   path) and answers retries with the stored response.
 """
@@ -18,8 +22,9 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from suanli.api.deps import ServicesDep, out
+from suanli.core.errors import NotFoundError
 from suanli.services.idempotency import request_hash
-from suanli.services.tenancy import Principal
+from suanli.services.tenancy import Principal, Role
 
 bearer = HTTPBearer(
     auto_error=False, description="API token from `suanli init` or `suanli user token`"
@@ -33,6 +38,30 @@ def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def staff_reader(principal: PrincipalDep) -> Principal:
+    principal.require(Role.OPERATOR, Role.FINANCE)
+    return principal
+
+
+def operator(principal: PrincipalDep) -> Principal:
+    principal.require(Role.OPERATOR)
+    return principal
+
+
+StaffReader = Annotated[Principal, Depends(staff_reader)]
+Operator = Annotated[Principal, Depends(operator)]
+#: for ``APIRouter(dependencies=...)``: every route of the router needs a valid token
+AUTHENTICATED = [Depends(get_principal)]
+
+
+def hide_from_customers(principal: Principal, absent: NotFoundError) -> None:
+    """Raise ``absent`` (the 404 of a missing object) when a customer user asks for it."""
+    if principal.role is Role.CUSTOMER:
+        raise absent
+
+
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -1,12 +1,21 @@
-"""Request dependencies: the service bundle built by :func:`suanli.api.app.create_app`."""
+"""Request dependencies: the service bundle built by :func:`suanli.api.app.create_app`, and the
+one pagination dependency every list endpoint uses.
+
+Pagination bounds: ``limit`` 1..500 (:data:`~suanli.services.common.MAX_LIMIT`), ``offset``
+0..10^9 (:data:`~suanli.services.common.MAX_OFFSET`). Anything outside is a 422
+``request.invalid`` naming the parameter, before a query is built (an offset beyond 2^63 would
+otherwise overflow SQLite's INTEGER).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from suanli.core.serialize import to_jsonable
+from suanli.services.common import MAX_LIMIT, MAX_OFFSET
 from suanli.services.container import Services
 
 
@@ -16,6 +25,22 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    limit: int
+    offset: int
+
+
+def paging(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items to skip")] = 0,
+) -> Paging:
+    return Paging(limit, offset)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]
 
 
 def out(value: Any) -> Any:

@@ -11,6 +11,7 @@ from suanli.core.money import to_decimal
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+MAX_OFFSET = 10**9  # far beyond any table here, and well inside a 64-bit INTEGER
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +27,12 @@ def check_paging(limit: int, offset: int) -> None:
         raise ValidationError(
             "request.invalid_limit", f"limit must be 1..{MAX_LIMIT}", {"limit": f"1..{MAX_LIMIT}"}
         )
-    if offset < 0:
-        raise ValidationError("request.invalid_offset", "offset must be >= 0", {"offset": ">= 0"})
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ValidationError(
+            "request.invalid_offset",
+            f"offset must be 0..{MAX_OFFSET}",
+            {"offset": f"0..{MAX_OFFSET}"},
+        )
 
 
 def require_text(value: str | None, field: str, max_len: int = 200) -> str:

@@ -9,6 +9,10 @@ Cabinets are named ``SITE/CABINET`` (e.g. ``BJ1/A01``) wherever one reference is
 Racking locks the cabinet row (``SELECT ... FOR UPDATE`` on PostgreSQL; a no-op ``UPDATE`` that
 takes the write lock on SQLite) so two concurrent rackings cannot both pass the power check.
 
+Tenant scope: ``leased_to`` (a customer id) on :class:`ServerFilter` and
+:meth:`FleetService.get_server` limits answers to servers that are or were allocated to that
+customer's leases (``lease_allocations``); any other serial is ``server.not_found``.
+
 Session-level functions (``*_in``) let other services compose these steps inside their own
 transaction (deliveries, CSV import, leasing); the :class:`FleetService` methods wrap them.
 """
@@ -19,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from suanli.core.catalog import Catalog, default_catalog
@@ -48,6 +52,7 @@ from suanli.services.common import (
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     CabinetRow,
+    LeaseAllocationRow,
     PurchaseOrderLineRow,
     ServerRow,
     ServerTransitionRow,
@@ -76,6 +81,7 @@ class ServerFilter:
     cabinet: str | None = None
     supplier: str | None = None
     network_group: str | None = None
+    leased_to: int | None = None  # customer id: only servers ever allocated to its leases
 
 
 # --- converters (ORM row -> domain value) ---------------------------------------------------
@@ -178,13 +184,36 @@ def get_cabinet_row(s: Session, ref: str, *, lock: bool = False) -> CabinetRow:
     return row
 
 
-def get_server_row(s: Session, serial: str) -> ServerRow:
+def get_server_row(s: Session, serial: str, leased_to: int | None = None) -> ServerRow:
+    """The server ``serial``; with ``leased_to``, only if it is or was in that customer's leases
+    (otherwise ``server.not_found``, exactly as for a serial that does not exist)."""
     row = s.scalars(
         select(ServerRow).where(ServerRow.serial == serial).options(*_SERVER_LOAD)
     ).one_or_none()
-    if row is None:
+    if row is None or (leased_to is not None and not _ever_leased_to(s, row.id, leased_to)):
         raise NotFoundError("server.not_found", f"no server {serial!r}", {"serial": serial})
     return row
+
+
+def _leased_to_clause(customer_id: int) -> ColumnElement[bool]:
+    return (
+        select(LeaseAllocationRow.id)
+        .where(
+            LeaseAllocationRow.server_id == ServerRow.id,
+            LeaseAllocationRow.customer_id == customer_id,
+        )
+        .exists()
+    )
+
+
+def _ever_leased_to(s: Session, server_id: int, customer_id: int) -> bool:
+    found = s.scalars(
+        select(LeaseAllocationRow.id).where(
+            LeaseAllocationRow.server_id == server_id,
+            LeaseAllocationRow.customer_id == customer_id,
+        )
+    ).first()
+    return found is not None
 
 
 def existing_serials(s: Session, serials: Sequence[str]) -> set[str]:
@@ -412,9 +441,10 @@ class FleetService:
             row = create_server_in(s, self.clock, self.catalog, spec, actor, reason)
             return server_from_row(get_server_row(s, row.serial))
 
-    def get_server(self, serial: str) -> Server:
+    def get_server(self, serial: str, leased_to: int | None = None) -> Server:
+        """``leased_to`` (a customer id) limits the answer to that tenant's servers."""
         with transaction(self.sessions) as s:
-            return server_from_row(get_server_row(s, serial))
+            return server_from_row(get_server_row(s, serial, leased_to))
 
     def list_servers(
         self, flt: ServerFilter | None = None, limit: int = 50, offset: int = 0
@@ -428,6 +458,8 @@ class FleetService:
             stmt = stmt.where(ServerRow.sku == flt.sku)
         if flt.network_group:
             stmt = stmt.where(ServerRow.network_group == flt.network_group)
+        if flt.leased_to is not None:
+            stmt = stmt.where(_leased_to_clause(flt.leased_to))
         if flt.supplier:
             stmt = stmt.join(SupplierRow, ServerRow.supplier_id == SupplierRow.id).where(
                 SupplierRow.name == flt.supplier

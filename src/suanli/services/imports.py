@@ -114,7 +114,22 @@ class ImportResult:
 def _read(
     text: str, kind: str, columns: tuple[str, ...], required: tuple[str, ...]
 ) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    """Rows of ``text`` with their physical line numbers; a malformed file is a row error.
+
+    The text is read with ``newline=""`` as the :mod:`csv` module requires, so ``\\n``, ``\\r\\n``
+    and a bare ``\\r`` all end a record (and may appear inside quoted fields).
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        yield from _read_rows(reader, kind, columns, required)
+    except csv.Error as exc:
+        where = max(reader.reader.line_num, 1)  # the line being read, not the last good one
+        raise ImportRejected(kind, [RowError(where, "*", f"malformed CSV: {exc}")]) from None
+
+
+def _read_rows(
+    reader: csv.DictReader[str], kind: str, columns: tuple[str, ...], required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str]]]:
     header = [h.strip() for h in (reader.fieldnames or [])]
     errors = [RowError(1, c, "missing column") for c in required if c not in header]
     errors += [RowError(1, c, "unknown column") for c in header if c not in columns]

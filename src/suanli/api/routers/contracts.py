@@ -11,13 +11,11 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
-from suanli.api.deps import ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, out
 from suanli.services.leasing import LeaseSpec, ReservedSpec
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["contracts"])
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e15"), decimal_places=2)]
 Share = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
@@ -161,13 +159,14 @@ def create_reserved(
 
 @router.get("/contracts")
 def list_contracts(
-    svc: ServicesDep, principal: PrincipalDep,
+    svc: ServicesDep, principal: PrincipalDep, page: PagingDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,
     kind: Literal["lease", "reserved"] | None = None,
     status: Literal["active", "terminated", "ended"] | None = None,
-    limit: Limit = 50, offset: Offset = 0,
 ) -> Any:  # fmt: skip
-    return out(svc.money.leasing.list_contracts(principal, customer, kind, status, limit, offset))
+    return out(
+        svc.money.leasing.list_contracts(principal, customer, kind, status, page.limit, page.offset)
+    )
 
 
 @router.get("/contracts/{number}")
@@ -209,10 +208,9 @@ def deliver(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalD
 
 @router.get("/sla-events")
 def list_sla_events(
-    svc: ServicesDep, principal: PrincipalDep, customer: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Limit = 50, offset: Offset = 0,
+    svc: ServicesDep, principal: PrincipalDep, page: PagingDep, customer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:  # fmt: skip
-    return out(svc.money.leasing.list_sla_events(principal, customer, limit, offset))
+    return out(svc.money.leasing.list_sla_events(principal, customer, page.limit, page.offset))
 
 
 @router.put("/prices")

@@ -1,4 +1,7 @@
-"""/api/v1/economics: evaluate, sensitivity and Monte Carlo over scenarios (no database).
+"""/api/v1/economics: evaluate, sensitivity and Monte Carlo over scenarios (no database beyond
+checking the caller's token).
+
+Any authenticated user may call these (a token of any role); without one they answer 401.
 
 Bodies use the scenario schema of the scenario files (:class:`~suanli.economics.scenario.Scenario`).
 Invalid bodies answer 422 ``{"code": "scenario.invalid", "fields": {"fleet.sku": ...}}`` with
@@ -16,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
+from suanli.api.auth import AUTHENTICATED
 from suanli.core.errors import ValidationError
 from suanli.economics.evaluate import evaluate
 from suanli.economics.library import load_bundled, scenario_names
@@ -48,7 +52,12 @@ class _CodedValidationRoute(APIRoute):
         return handler
 
 
-router = APIRouter(prefix="/economics", tags=["economics"], route_class=_CodedValidationRoute)
+router = APIRouter(
+    prefix="/economics",
+    tags=["economics"],
+    route_class=_CodedValidationRoute,
+    dependencies=AUTHENTICATED,
+)
 
 
 class GridSpec(BaseModel):

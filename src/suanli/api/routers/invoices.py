@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
-from suanli.api.deps import ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, out
 from suanli.core.billing import parse_period
 from suanli.services.tenancy import Role
 
@@ -22,8 +22,6 @@ RUN_OUT = {
     "skipped": [],
     "empty": [],
 }
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 PeriodKey = Annotated[
     str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM", examples=["2024-04"])
 ]
@@ -95,14 +93,16 @@ def run(
 
 @router.get("/invoices")
 def list_invoices(
-    svc: ServicesDep, principal: PrincipalDep,
+    svc: ServicesDep, principal: PrincipalDep, page: PagingDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     kind: Literal["invoice", "credit_note"] | None = None,
-    unpaid: bool = False, limit: Limit = 50, offset: Offset = 0,
+    unpaid: bool = False,
 ) -> Any:  # fmt: skip
     return out(
-        svc.money.ledger.list_invoices(principal, customer, period, kind, unpaid, limit, offset)
+        svc.money.ledger.list_invoices(
+            principal, customer, period, kind, unpaid, page.limit, page.offset
+        )
     )
 
 
@@ -161,10 +161,9 @@ def record_payment(body: PaymentIn, svc: ServicesDep, principal: PrincipalDep) -
 
 @router.get("/payments")
 def list_payments(
-    svc: ServicesDep, principal: PrincipalDep, customer: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Limit = 50, offset: Offset = 0,
+    svc: ServicesDep, principal: PrincipalDep, page: PagingDep, customer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:  # fmt: skip
-    return out(svc.money.ledger.list_payments(principal, customer, limit, offset))
+    return out(svc.money.ledger.list_payments(principal, customer, page.limit, page.offset))
 
 
 @router.get("/reports/aging")

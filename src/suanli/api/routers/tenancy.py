@@ -8,12 +8,10 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import PrincipalDep
-from suanli.api.deps import ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, out
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["customers and access"])
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 
 class CustomerIn(BaseModel):
@@ -65,10 +63,9 @@ def create_customer(body: CustomerIn, svc: ServicesDep, principal: PrincipalDep)
 
 @router.get("/customers")
 def list_customers(
-    svc: ServicesDep, principal: PrincipalDep, q: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Limit = 50, offset: Offset = 0,
+    svc: ServicesDep, principal: PrincipalDep, page: PagingDep, q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:  # fmt: skip
-    return out(svc.money.tenancy.list_customers(principal, q, limit, offset))
+    return out(svc.money.tenancy.list_customers(principal, q, page.limit, page.offset))
 
 
 @router.get("/customers/{code}")
@@ -83,11 +80,9 @@ def create_user(body: UserIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
 
 
 @router.get("/users")
-def list_users(
-    svc: ServicesDep, principal: PrincipalDep, limit: Limit = 50, offset: Offset = 0
-) -> Any:
+def list_users(svc: ServicesDep, principal: PrincipalDep, page: PagingDep) -> Any:
     principal.require()
-    return out(svc.money.tenancy.list_users(limit, offset))
+    return out(svc.money.tenancy.list_users(page.limit, page.offset))
 
 
 @router.post("/users/{name}/tokens", status_code=status.HTTP_201_CREATED)

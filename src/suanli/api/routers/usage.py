@@ -9,13 +9,11 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
-from suanli.api.deps import ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, out
 from suanli.services.metering import MAX_BATCH
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["usage"])
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=10**9)]
 
 EXAMPLE = {
     "event_id": "job-42/2024-04-02T00", "customer": "acme", "sku": "HGX-H800-8",
@@ -59,13 +57,14 @@ def ingest(
 
 @router.get("/usage")
 def list_usage(
-    svc: ServicesDep, principal: PrincipalDep,
+    svc: ServicesDep, principal: PrincipalDep, page: PagingDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,
     sku: Annotated[str | None, Query(max_length=64)] = None,
     job_id: Annotated[str | None, Query(max_length=128)] = None,
     since: datetime | None = None, until: datetime | None = None,
-    limit: Limit = 50, offset: Offset = 0,
 ) -> Any:  # fmt: skip
     return out(
-        svc.money.metering.list_usage(principal, customer, sku, job_id, since, until, limit, offset)
+        svc.money.metering.list_usage(
+            principal, customer, sku, job_id, since, until, page.limit, page.offset
+        )
     )
