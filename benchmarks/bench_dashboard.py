@@ -49,7 +49,8 @@ def main() -> dict[str, object]:
         seed = time.perf_counter() - t0
         app = create_app(load_settings(database_url=f"sqlite:///{db}"), clock=DemoClock())
         with TestClient(app) as client:
-            client.cookies.set("suanli_session", tokens["admin"])
+            client.cookies.set("suanli_session", tokens["admin"])  # pages
+            client.headers["Authorization"] = f"Bearer {tokens['admin']}"  # API
             baseline = median_seconds(client, "/api/v1/servers?limit=500")
             pages = {path: median_seconds(client, path) for path in PAGES}
     return {
