@@ -18,6 +18,7 @@ from suanli.cli import (
     contract,
     customer,
     db,
+    demo,
     econ,
     fleet,
     invoice,
@@ -44,6 +45,7 @@ app.add_typer(po.app, name="po")
 app.add_typer(sim.app, name="sim")
 app.add_typer(traces.app, name="traces")
 app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
 app.command("init")(access.init)
 app.add_typer(access.user_app, name="user")
 app.add_typer(customer.app, name="customer")
