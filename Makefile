@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: install run test test-all lint format bench clean
+.PHONY: install run test test-all lint format bench clean browser-deps web-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
-	$(BIN)/suanli db upgrade
-	$(BIN)/suanli serve --host $(HOST) --port $(PORT)
+# The demo center (docs/dashboard.md): migrate + seed a SQLite file in the user data dir (once),
+# then serve API + dashboard. Re-running reuses the seeded file; DEMO_DB=path picks another.
+DEMO_DB ?=
+run: install web-deps
+	$(BIN)/suanli demo --host $(HOST) --port $(PORT) $(if $(DEMO_DB),--db $(DEMO_DB),)
+
+# htmx for the dashboard, from the npm registry into the venv (nothing committed).
+HTMX_VERSION := 2.0.11
+HTMX := $(VENV)/share/suanli-web/node_modules/htmx.org/dist/htmx.min.js
+web-deps: $(HTMX)
+$(HTMX): | install
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/share/suanli-web htmx.org@$(HTMX_VERSION); \
+	else echo "web-deps: npm not found; dashboard forms fall back to full page loads (apt-get install -y npm)"; fi
+
+# Debian's chromium for the browser tests (Playwright drives it; never `playwright install`).
+browser-deps:
+	@bash scripts/browser-deps.sh
 
 lint: install
 	$(BIN)/ruff check $(PY_DIRS)
@@ -35,10 +50,10 @@ format: install
 
 # Essential suites: unit + integration on SQLite and PostgreSQL + dataset subsets. Slow suites
 # (marked `slow`) run with `make test-all`.
-test: lint
+test: lint web-deps browser-deps
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
-test-all: lint
+test-all: lint web-deps browser-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install

@@ -19,6 +19,7 @@ from suanli.core.clock import Clock, SystemClock
 from suanli.services.container import build_services
 from suanli.settings import Settings
 from suanli.store.db import ensure_migrated, make_engine
+from suanli.web import router as web_router
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -49,4 +50,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(procurement.router, prefix="/api/v1")
     app.include_router(money.router, prefix="/api/v1")
     app.include_router(jobs_router.router, prefix="/api/v1")
+    app.include_router(web_router)
     return app

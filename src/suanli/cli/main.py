@@ -18,12 +18,14 @@ from suanli.cli import (
     contract,
     customer,
     db,
+    demo,
     econ,
     fleet,
     invoice,
     po,
     serve,
-    sim_jobs,
+    sim,
+    traces,
     usage,
 )
 from suanli.cli import cluster as cluster_cli
@@ -42,8 +44,10 @@ app.add_typer(econ.app, name="econ")
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")
-app.add_typer(sim_jobs.app, name="sim-jobs")
+app.add_typer(sim.app, name="sim")
+app.add_typer(traces.app, name="traces")
 app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
 app.command("init")(access.init)
 app.add_typer(access.user_app, name="user")
 app.add_typer(customer.app, name="customer")

@@ -1,7 +1,6 @@
-"""`suanli sim-jobs`: simulate gang-scheduled training jobs (Philly replay, user traces, sweeps).
-
-``jobs`` is meant to become ``suanli sim jobs`` once the ``sim`` group exists (attach
-:func:`jobs` to it with ``sim.app.command("jobs")(sim_jobs.jobs)``).
+"""`suanli sim jobs` and `suanli sim sweep`: simulate gang-scheduled training jobs (Philly
+replay, user traces, synthetic traces, load sweeps). Registered on the ``sim`` group by
+:mod:`suanli.cli.sim`.
 """
 
 from __future__ import annotations
@@ -27,10 +26,6 @@ from suanli.simulation.failures import FailureModel
 from suanli.simulation.jobs_runs import run_philly, run_trace, sweep_philly
 from suanli.simulation.traces.synthetic import generate
 from suanli.simulation.traces.usertrace import load_cluster_toml, load_jobs_csv
-
-app = typer.Typer(
-    help="Job-scheduling simulation (queue policies, gangs, failures).", no_args_is_help=True
-)
 
 COLUMNS = [
     "vc",
@@ -66,7 +61,6 @@ def _default_philly() -> Path:
     return (beside if beside.is_dir() else Path("/work/shared")) / "data" / "philly"
 
 
-@app.command("jobs")
 def jobs(
     trace: Annotated[str, typer.Option("--trace", help="philly | synthetic | file")] = "philly",
     data: Annotated[Path | None, typer.Option("--data", help="Philly data directory")] = None,
@@ -192,7 +186,6 @@ def _chart_run(result: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-@app.command("sweep")
 def sweep(
     data: Annotated[Path | None, typer.Option("--data", help="Philly data directory")] = None,
     policies: Annotated[str, typer.Option("--policies")] = "fifo,sjf,srtf,las",

@@ -330,8 +330,14 @@ class BillingService:
                 number = self._invoice_customer(
                     cid, code, terms, p, lease_data, reserved, prices, now, hooks
                 )
-            except (IntegrityError, UsageRaced):
-                number = "exists"  # a concurrent run invoiced this customer (or its usage) first
+            except UsageRaced:
+                number = "exists"  # a concurrent run billed this customer's usage first
+            except IntegrityError:
+                # Only the race on (customer, period) means "already invoiced"; any other
+                # constraint violation is a bug and must not pass as a skipped customer.
+                if not self._invoiced(cid, p):
+                    raise
+                number = "exists"
             if number is None:
                 result.empty.append(code)
             elif number == "exists":
@@ -339,6 +345,15 @@ class BillingService:
             else:
                 result.created.append(number)
         return result
+
+    def _invoiced(self, cid: int, p: Period) -> bool:
+        with transaction(self.sessions) as s:
+            found = s.scalar(
+                select(InvoiceRow.id).where(
+                    InvoiceRow.customer_id == cid, InvoiceRow.period_key == p.key
+                )
+            )
+        return found is not None
 
     def _customers_to_bill(
         self, s: Session, p: Period, customer: str | None

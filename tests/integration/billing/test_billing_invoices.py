@@ -261,3 +261,28 @@ def test_concurrent_runs_share_one_gap_free_series(pg_migrated_url: str) -> None
         with engine.begin() as conn:
             conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         engine.dispose()
+
+
+def test_usage_with_arbitrary_cents_is_invoiced_on_both_engines(world) -> None:  # type: ignore[no-untyped-def]
+    """Regression: SQLite stores Numeric as REAL, so an exact ``gross = net + tax`` CHECK failed
+    for some cent amounts and the run reported the customer as skipped. Every odd usage amount
+    below must give an invoice whose totals add up exactly."""
+    m = world.svc.money
+    world.servers(1)
+    m.metering.set_price("HGX-H800-8", "standard", "14.00", date(2024, 1, 1))
+    codes = [f"c{i:02d}" for i in range(12)]
+    rows = []
+    for i, code in enumerate(codes):
+        m.tenancy.create_customer(code, f"Customer {i}")
+        seconds = 3600 * 7 + 1234 * (i + 1) + i * 37  # cents that do not add up in binary floats
+        rows.append(dict(event_id=f"u{i}", customer=code, sku="HGX-H800-8",
+                         priority_class="standard", job_id=f"j{i}", started_at=at(3 + i),
+                         ended_at=at(3 + i, 2), gpu_seconds=str(seconds)))  # fmt: skip
+    assert m.metering.ingest(rows).accepted == len(codes)
+    world.clock.set(datetime(2024, 5, 1, 2, tzinfo=UTC))
+    run = m.billing.run(APRIL)
+    assert run.skipped == [] and len(run.created) == len(codes)
+    for number in run.created:
+        inv = m.ledger.get_invoice(number)
+        assert inv.gross == inv.net + inv.tax
+        assert all(ln.gross == ln.net + ln.tax for ln in inv.lines)

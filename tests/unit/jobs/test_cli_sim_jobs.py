@@ -1,4 +1,4 @@
-"""`suanli sim-jobs`: user trace + cluster file to JSON and chart; Philly on one VC; errors."""
+"""`suanli sim`: user trace + cluster file to JSON and chart; Philly on one VC; errors."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def write_inputs(tmp_path: Path) -> tuple[Path, Path]:
 def test_user_trace_to_json_and_chart(tmp_path: Path) -> None:
     trace, cluster = write_inputs(tmp_path)
     out, png = tmp_path / "out.json", tmp_path / "out.png"
-    main(["sim-jobs", "jobs", "--trace-file", str(trace), "--cluster", str(cluster),
+    main(["sim", "jobs", "--trace-file", str(trace), "--cluster", str(cluster),
           "--policy", "sjf", "--json", str(out), "--chart", str(png)])  # fmt: skip
     data = json.loads(out.read_text())
     assert set(data["overall"]) >= KEYS and set(data["vcs"]["cluster"]) >= KEYS
@@ -37,7 +37,7 @@ def test_user_trace_to_json_and_chart(tmp_path: Path) -> None:
 @pytest.mark.dataset
 def test_philly_single_vc(tmp_path: Path, shared_dir: Path) -> None:
     out = tmp_path / "vc.json"
-    main(["sim-jobs", "jobs", "--trace", "philly", "--data", str(shared_dir / "data" / "philly"),
+    main(["sim", "jobs", "--trace", "philly", "--data", str(shared_dir / "data" / "philly"),
           "--policy", "las", "--vc", "e13805", "--load", "2", "--json", str(out)])  # fmt: skip
     data = json.loads(out.read_text())
     assert list(data["vcs"]) == ["e13805"]
@@ -49,18 +49,18 @@ def test_missing_cluster_is_a_coded_error(
 ) -> None:
     trace, _ = write_inputs(tmp_path)
     with pytest.raises(SystemExit) as info:
-        main(["sim-jobs", "jobs", "--trace-file", str(trace)])
+        main(["sim", "jobs", "--trace-file", str(trace)])
     assert info.value.code == 1
     assert "sim.missing_input" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["sim-jobs", "jobs", "--policy", "lottery", "--trace", "synthetic"])
+        main(["sim", "jobs", "--policy", "lottery", "--trace", "synthetic"])
     assert "sim.unknown_policy" in capsys.readouterr().err
 
 
 @pytest.mark.dataset
 def test_sweep_writes_json_chart_and_table(tmp_path: Path, shared_dir: Path) -> None:
     out, png, md = tmp_path / "s.json", tmp_path / "s.png", tmp_path / "s.md"
-    main(["sim-jobs", "sweep", "--data", str(shared_dir / "data" / "philly"), "--vc", "2869ce",
+    main(["sim", "sweep", "--data", str(shared_dir / "data" / "philly"), "--vc", "2869ce",
           "--policies", "fifo,srtf", "--loads", "1,4", "--json", str(out), "--chart", str(png),
           "--markdown", str(md)])  # fmt: skip
     data = json.loads(out.read_text())

@@ -1,1 +1,1 @@
-"""Trace loaders: real (Philly, openb), user-supplied (CSV) and synthetic job traces."""
+"""Trace loaders: real (Philly, openb), user-supplied (CSV) and synthetic workload traces."""

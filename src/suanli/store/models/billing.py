@@ -34,7 +34,9 @@ class InvoiceRow(Base):
     __table_args__ = (
         UniqueConstraint("customer_id", "period_key"),
         CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind_known"),
-        CheckConstraint("gross = net + tax", name="gross_is_net_plus_tax"),
+        CheckConstraint(
+            "round(gross * 100) = round(net * 100) + round(tax * 100)", name="gross_is_net_plus_tax"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -63,7 +65,9 @@ class InvoiceLineRow(Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         UniqueConstraint("invoice_id", "line_no"),
-        CheckConstraint("gross = net + tax", name="gross_is_net_plus_tax"),
+        CheckConstraint(
+            "round(gross * 100) = round(net * 100) + round(tax * 100)", name="gross_is_net_plus_tax"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

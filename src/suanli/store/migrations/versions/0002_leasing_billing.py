@@ -142,7 +142,10 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "kind IN ('invoice', 'credit_note')", name=op.f("ck_invoices_kind_known")
         ),
-        sa.CheckConstraint("gross = net + tax", name=op.f("ck_invoices_gross_is_net_plus_tax")),
+        sa.CheckConstraint(
+            "round(gross * 100) = round(net * 100) + round(tax * 100)",
+            name=op.f("ck_invoices_gross_is_net_plus_tax"),
+        ),
         sa.ForeignKeyConstraint(
             ["credited_invoice_id"],
             ["invoices.id"],
@@ -222,7 +225,8 @@ def upgrade() -> None:
         sa.Column("service_start", sa.Date(), nullable=True),
         sa.Column("service_end", sa.Date(), nullable=True),
         sa.CheckConstraint(
-            "gross = net + tax", name=op.f("ck_invoice_lines_gross_is_net_plus_tax")
+            "round(gross * 100) = round(net * 100) + round(tax * 100)",
+            name=op.f("ck_invoice_lines_gross_is_net_plus_tax"),
         ),
         sa.ForeignKeyConstraint(
             ["contract_id"], ["contracts.id"], name=op.f("fk_invoice_lines_contract_id_contracts")

@@ -1,0 +1,294 @@
+"""Fragmentation Gradient Descent (FGD): place each pod where it grows fragmentation least.
+
+Owns: :class:`TypicalPods` (the target workload: pod shapes covering 95% of the trace's
+popularity), :class:`FragModel` (a node's fragmented GPU milli against those typical pods, scalar
+with a memo and vectorised over many node states) and :class:`Fgd` (the policy).
+
+Fragmentation of a node: for each typical pod m with probability p_m, the node's idle GPU milli
+``T`` (or, when m fits, the milli of GPUs too small for m) is put into one of seven bins; the frag
+is the sum of all bins except "satisfied" (Q3). The float summation order (per bin, typical pods
+in order, then the bins in index order) is part of the definition: an unchanged node must give a
+bit-identical before/after pair, which scores exactly 50.
+
+Score of a node for a pod: ``trunc(100 · sigmoid((frag_before − frag_after) / 1000))``; for a
+sharing pod the best GPU of the node (first index on ties) decides. Scores for a pod shape are
+cached per node and recomputed only for nodes whose ``version`` changed.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from suanli.scheduling.cluster import (
+    GPU_MILLI,
+    BoolArray,
+    ClusterState,
+    FloatArray,
+    IntArray,
+    PodRequest,
+    PodTable,
+    spec_models,
+)
+from suanli.scheduling.gorand import PlacementRng
+
+FRAG_BINS = (0, 1, 3, 4, 5, 6)  # every bin but Q3 (2), summed in this order
+
+
+@dataclass(frozen=True)
+class TypicalPods:
+    """Pod shapes (cpu, per-GPU milli, GPU count, spec) and their renormalised probabilities."""
+
+    cpu: IntArray
+    milli: IntArray
+    num: IntArray
+    spec: tuple[str, ...]
+    prob: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.spec)
+
+    @classmethod
+    def from_pods(cls, pods: PodTable, threshold: float = 0.95) -> TypicalPods:
+        """The most popular shapes of the (untuned) trace until they cover ``threshold``."""
+        n = len(pods)
+        counts = Counter(
+            zip(
+                pods.cpu_milli.tolist(),
+                pods.gpu_milli.tolist(),
+                np.where(pods.gpu_milli > 0, pods.num_gpu, 0).tolist(),
+                pods.gpu_spec,
+                strict=True,
+            )
+        )
+        ranked = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+        chosen: list[tuple[tuple[int, int, int, str], int]] = []
+        cum = 0
+        for shape, count in ranked:
+            chosen.append((shape, count))
+            cum += count
+            if cum >= threshold * n:
+                break
+        prob = [(count / n) / (cum / n) for _, count in chosen]
+        return cls(
+            cpu=np.array([s[0] for s, _ in chosen], dtype=np.int64),
+            milli=np.array([s[1] for s, _ in chosen], dtype=np.int64),
+            num=np.array([s[2] for s, _ in chosen], dtype=np.int64),
+            spec=tuple(s[3] for s, _ in chosen),
+            prob=np.array(prob, dtype=np.float64),
+        )
+
+
+@dataclass
+class FragModel:
+    """Fragmented GPU milli of node states against :class:`TypicalPods` on one cluster's models."""
+
+    typical: TypicalPods
+    model_names: tuple[str, ...]
+    access: BoolArray = field(init=False)  # (models, M): may typical pod m use the model
+    _cpu_cuts: list[int] = field(init=False)
+    _thresholds: IntArray = field(init=False)
+    _col: IntArray = field(init=False)
+    _memo: dict[tuple[int, int, tuple[int, ...]], float] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        t = self.typical
+        self.access = np.array(
+            [
+                [not spec_models(s) or name in spec_models(s) for s in t.spec]
+                for name in self.model_names
+            ],
+            dtype=np.bool_,
+        ).reshape(len(self.model_names), len(t))
+        self._cpu_cuts = sorted(set(t.cpu.tolist()))
+        self._thresholds = np.unique(t.milli)
+        self._col = np.searchsorted(self._thresholds, t.milli)
+
+    # -- scalar, memoised --------------------------------------------------------------------
+    def node_frag(self, cpu_left: int, lefts: list[int], model: int) -> float:
+        """Frag of one node. Depends on cpu only through the typical pods' CPU cut points."""
+        key = (bisect.bisect_right(self._cpu_cuts, cpu_left), model, tuple(sorted(lefts)))
+        value = self._memo.get(key)
+        if value is None:
+            value = self._scalar_frag(cpu_left, lefts, model)
+            self._memo[key] = value
+        return value
+
+    def _scalar_frag(self, cpu_left: int, lefts: list[int], model: int) -> float:
+        t = self.typical
+        bins = [0.0] * 7
+        total = sum(lefts)
+        access = self.access[model].tolist()
+        for m, (cpu, milli, num, p) in enumerate(
+            zip(t.cpu.tolist(), t.milli.tolist(), t.num.tolist(), t.prob.tolist(), strict=True)
+        ):
+            cpu_ok = cpu_left >= cpu
+            if milli == 0:
+                bins[4 if cpu_ok else 5] += p * total
+            elif not access[m]:
+                bins[6] += p * total
+            elif sum(1 for x in lefts if x >= milli) >= num:
+                if cpu_ok:
+                    bins[1] += p * sum(x for x in lefts if x < milli)
+                else:
+                    bins[3] += p * total
+            else:
+                bins[1 if cpu_ok else 0] += p * total
+        out = 0.0
+        for b in FRAG_BINS:
+            out += bins[b]
+        return out
+
+    # -- vectorised ---------------------------------------------------------------------------
+    def frag(self, cpu_left: IntArray, gpu_left: IntArray, model: IntArray) -> FloatArray:
+        """Frag of many node states at once: rows of ``cpu_left``, ``gpu_left`` and ``model``.
+        Bit-identical to :meth:`node_frag`."""
+        t = self.typical
+        total = gpu_left.sum(axis=1)
+        g = gpu_left[:, :, None]
+        thr = self._thresholds[None, None, :]
+        fit = (g >= thr).sum(axis=1)[:, self._col]
+        small = np.where(g < thr, g, 0).sum(axis=1)[:, self._col]
+        cpu_ok = cpu_left[:, None] >= t.cpu[None, :]
+        is_cpu = (t.milli == 0)[None, :]
+        access = self.access[model]
+        enough = fit >= t.num[None, :]
+        binidx = np.where(
+            is_cpu,
+            np.where(cpu_ok, 4, 5),
+            np.where(~access, 6, np.where(enough, np.where(cpu_ok, 1, 3), np.where(cpu_ok, 1, 0))),
+        )
+        amount = np.where(~is_cpu & access & enough & cpu_ok, small, total[:, None])
+        value = t.prob[None, :] * amount
+        out = np.zeros(cpu_left.shape[0], dtype=np.float64)
+        for b in FRAG_BINS:  # sequential sums (cumsum), never numpy's pairwise reduction
+            out = out + np.cumsum(np.where(binidx == b, value, 0.0), axis=1)[:, -1]
+        return out
+
+
+def sigmoid_score(before: FloatArray, after: FloatArray, scale: float = 1000.0) -> IntArray:
+    """``trunc(100 · sigmoid((before − after) / scale))``; the paper's scale is 1000 milli."""
+    x = (before - after) / scale
+    return np.trunc(100.0 * (1.0 / (1.0 + np.exp(-x)))).astype(np.int64)
+
+
+@dataclass
+class _ShapeCache:
+    stamp: IntArray
+    score: IntArray
+    gpu: IntArray
+
+
+class Fgd:
+    """FGD: the node (and for sharing pods the GPU) whose frag grows least."""
+
+    name = "fgd"
+
+    def __init__(
+        self, typical: TypicalPods, tight_gpu: bool = False, scale: float = 1000.0
+    ) -> None:
+        """``tight_gpu``: among a node's best GPUs take the one with least room left (the paper
+        takes the lowest index); ``scale``: the sigmoid's scale in milli (paper: 1000)."""
+        self.typical = typical
+        self.tight_gpu = tight_gpu
+        self.scale = scale
+        self._model: FragModel | None = None
+        self._before: FloatArray = np.zeros(0)
+        self._before_stamp: IntArray = np.zeros(0, dtype=np.int64)
+        self._cache: dict[tuple[int, int, int, str], _ShapeCache] = {}
+
+    def frag_model(self, state: ClusterState) -> FragModel:
+        if self._model is None or self._model.model_names != state.model_names:
+            self._model = FragModel(self.typical, state.model_names)
+            self._before = np.zeros(state.n_nodes)
+            self._before_stamp = np.full(state.n_nodes, -1, dtype=np.int64)
+            self._cache.clear()
+        return self._model
+
+    def _refresh_before(self, state: ClusterState, model: FragModel) -> None:
+        stale = np.flatnonzero(self._before_stamp != state.version)
+        if stale.size:
+            self._before[stale] = model.frag(
+                state.cpu_left[stale], state.gpu_left[stale], state.model_code[stale]
+            )
+            self._before_stamp[stale] = state.version[stale]
+
+    def node_scores(
+        self, state: ClusterState, pod: PodRequest, nodes: IntArray
+    ) -> tuple[IntArray, IntArray]:
+        """Scores of ``nodes`` for ``pod`` and, for sharing pods, the GPU each would use."""
+        model = self.frag_model(state)
+        self._refresh_before(state, model)
+        before = self._before[nodes]
+        cpu_after = state.cpu_left[nodes] - pod.cpu_milli
+        gpus = state.gpu_left[nodes]
+        codes = state.model_code[nodes]
+        if pod.is_sharing:
+            rows, cols = np.nonzero(gpus >= pod.gpu_milli)
+            after_gpu = gpus[rows]
+            after_gpu[np.arange(rows.size), cols] -= pod.gpu_milli
+            after = model.frag(cpu_after[rows], after_gpu, codes[rows])
+            cand = sigmoid_score(before[rows], after, self.scale)
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            best = np.maximum.reduceat(cand, starts)  # every node has a fitting GPU (feasible)
+            hits = np.flatnonzero(cand == np.repeat(best, np.diff(np.r_[starts, rows.size])))
+            h_rows, h_cols = rows[hits], cols[hits]
+            if self.tight_gpu:  # among the best GPUs, the one with the least room left
+                order = np.lexsort((h_cols, gpus[h_rows, h_cols], h_rows))
+                h_rows, h_cols = h_rows[order], h_cols[order]
+            _, first = np.unique(h_rows, return_index=True)  # first fitting GPU at the max
+            first_per_row = np.full(nodes.size, -1, dtype=np.int64)
+            first_per_row[h_rows[first]] = h_cols[first]
+            return best.astype(np.int64), first_per_row
+        if pod.gpu_milli > 0:  # whole GPUs: the lowest-index fully free ones
+            free = gpus == GPU_MILLI
+            take = free & (np.cumsum(free, axis=1) <= pod.num_gpu)
+            gpus = gpus - GPU_MILLI * take
+        after = model.frag(cpu_after, gpus, codes)
+        return sigmoid_score(before, after, self.scale), np.full(nodes.size, -1, dtype=np.int64)
+
+    def _shape_cache(self, state: ClusterState, pod: PodRequest) -> _ShapeCache:
+        cache = self._cache.get(pod.shape)
+        if cache is None:
+            n = state.n_nodes
+            cache = _ShapeCache(
+                np.full(n, -1, dtype=np.int64),
+                np.zeros(n, dtype=np.int64),
+                np.full(n, -1, dtype=np.int64),
+            )
+            self._cache[pod.shape] = cache
+        return cache
+
+    def scores(self, state: ClusterState, pod: PodRequest, feasible: BoolArray) -> IntArray:
+        """FGD score of every node; −1 where infeasible. Only changed nodes are recomputed."""
+        self.frag_model(state)
+        cache = self._shape_cache(state, pod)
+        stale = np.flatnonzero(feasible & (cache.stamp != state.version))
+        if stale.size:
+            score, gpu = self.node_scores(state, pod, stale)
+            cache.score[stale] = score
+            cache.gpu[stale] = gpu
+            cache.stamp[stale] = state.version[stale]
+        return np.where(feasible, cache.score, -1)
+
+    def choose(
+        self, state: ClusterState, pod: PodRequest, feasible: BoolArray, rng: PlacementRng
+    ) -> int:
+        return int(np.argmax(self.scores(state, pod, feasible)))
+
+    def select_gpus(
+        self, state: ClusterState, node: int, pod: PodRequest, rng: PlacementRng
+    ) -> tuple[int, ...]:
+        if pod.gpu_milli <= 0:
+            return ()
+        if not pod.is_sharing:
+            row = state.gpu_left[node].tolist()
+            return tuple(g for g, left in enumerate(row) if left == GPU_MILLI)[: pod.num_gpu]
+        cache = self._shape_cache(state, pod)
+        if cache.stamp[node] != state.version[node]:
+            _, gpu = self.node_scores(state, pod, np.array([node], dtype=np.int64))
+            return (int(gpu[0]),)
+        return (int(cache.gpu[node]),)

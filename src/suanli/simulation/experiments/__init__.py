@@ -1,0 +1,1 @@
+"""Experiments: reproducible protocols that drive the scheduling layer and summarise the runs."""

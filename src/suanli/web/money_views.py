@@ -1,0 +1,234 @@
+"""Figures of the contracts, billing and customer pages and of the overview's money parts,
+computed from the leasing, metering and billing services (issue 6); no SQL here.
+
+- *billed* = net (VAT excluded) of invoices and credit notes by issue month;
+- *recognised* = ``BillingService.revenue`` of the month (service delivered in the month);
+- *collected* = payments and prepayments received in the month (deposits are held, not revenue);
+- *gross margin (estimated)* = (recognised − cost of revenue) / recognised, where the cost is
+  straight-line depreciation of the installed servers' purchase price over the reference
+  scenario's life plus their power and colocation at the reference scenario's opex figures;
+- *cloud pool utilization* = metered GPU-seconds spread over each record's run, per day, over
+  the pool's GPU-seconds.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol, TypeVar
+
+from suanli.core.billing import AGING_BUCKETS, Period, month_of
+from suanli.core.fleet import Server, ServerState
+from suanli.economics.library import load_bundled
+from suanli.services.container import Services
+from suanli.services.leasing import Contract
+from suanli.services.ledger import AgingRow, Invoice, Payment
+from suanli.services.tenancy import SYSTEM, Principal
+from suanli.web.views import NOT_INSTALLED, REFERENCE_SCENARIO, Alert
+
+PAGE = 500
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+ZERO = Decimal(0)
+EXPIRY_DAYS = 60
+OLD_DAYS_BUCKET = AGING_BUCKETS[-1]  # "90+"
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    period: str
+    billed: Decimal
+    recognised: Decimal
+    collected: Decimal
+    cost: Decimal
+
+    @property
+    def gross_margin(self) -> float | None:
+        return float((self.recognised - self.cost) / self.recognised) if self.recognised else None
+
+
+class Paged(Protocol[T_co]):
+    @property
+    def items(self) -> Sequence[T_co]: ...
+
+
+def _pages(fetch: Callable[[int, int], Paged[T]]) -> list[T]:
+    """Every item of a paginated listing (totals may be capped, so stop on a short page)."""
+    items: list[T] = []
+    while True:
+        page = list(fetch(PAGE, len(items)).items)
+        items.extend(page)
+        if len(page) < PAGE:
+            return items
+
+
+def contracts(svc: Services, principal: Principal = SYSTEM) -> list[Contract]:
+    """Every contract the principal may see, with its servers."""
+    rows = _pages(
+        lambda limit, offset: svc.money.leasing.list_contracts(
+            principal, limit=limit, offset=offset
+        )
+    )
+    return [svc.money.leasing.get_contract(c.number, principal) for c in rows]
+
+
+def invoices(
+    svc: Services, principal: Principal = SYSTEM, customer: str | None = None
+) -> list[Invoice]:
+    return _pages(
+        lambda limit, offset: svc.money.ledger.list_invoices(
+            principal, customer, limit=limit, offset=offset
+        )
+    )
+
+
+def payments(
+    svc: Services, principal: Principal = SYSTEM, customer: str | None = None
+) -> list[Payment]:
+    return _pages(
+        lambda limit, offset: svc.money.ledger.list_payments(
+            principal, customer, limit=limit, offset=offset
+        )
+    )
+
+
+def months_between(first: date, last: date) -> list[Period]:
+    out = []
+    p = month_of(first)
+    while p.start <= last:
+        out.append(p)
+        p = p.next()
+    return out
+
+
+def monthly(
+    svc: Services, today: date, servers: list[Server], months: int = 8
+) -> list[MonthFigures]:
+    """Billed, recognised, collected and estimated cost for the last ``months`` months."""
+    periods = months_between(month_of(today).start - timedelta(days=31 * (months - 1)), today)
+    billed: dict[str, Decimal] = defaultdict(Decimal)
+    for inv in invoices(svc):
+        billed[month_of(inv.issue_date).key] += inv.net
+    collected: dict[str, Decimal] = defaultdict(Decimal)
+    for pay in payments(svc):
+        if pay.kind != "deposit":
+            collected[month_of(pay.received_on).key] += pay.amount
+    figures = [
+        MonthFigures(
+            p.key,
+            billed[p.key],
+            sum(svc.money.billing.revenue(p).values(), ZERO),
+            collected[p.key],
+            cost_of_revenue(svc, p, servers),
+        )
+        for p in periods
+    ]
+    while len(figures) > 2 and not (
+        figures[0].billed or figures[0].recognised or figures[0].collected
+    ):
+        figures.pop(0)  # months before the business started
+    return figures
+
+
+def cost_of_revenue(svc: Services, p: Period, servers: Iterable[Server]) -> Decimal:
+    """Depreciation + power + colocation of the servers installed during ``p`` (estimate)."""
+    sc = load_bundled(REFERENCE_SCENARIO)
+    opex = sc.opex
+    life_months = Decimal(sc.depreciation.years * 12)
+    hours = Decimal(str(opex.hours_per_month))
+    energy = Decimal(str(opex.power_price_kwh * opex.pue * opex.load_factor)) * hours
+    cabinet = Decimal(str(opex.cabinet_fee)) if opex.cabinet_fee_unit == "server_month" else ZERO
+    total = ZERO
+    for s in servers:
+        if s.state in NOT_INSTALLED or s.created_at.date() >= p.end:
+            continue
+        total += (s.purchase_price or ZERO) / life_months + s.nameplate_kw * energy + cabinet
+    return total.quantize(Decimal("0.01"))
+
+
+def expiring(items: Iterable[Contract], today: date, days: int = EXPIRY_DAYS) -> list[Contract]:
+    return sorted(
+        (
+            c
+            for c in items
+            if c.status == "active" and today <= c.end_date <= today + timedelta(days=days)
+        ),
+        key=lambda c: c.end_date,
+    )
+
+
+def _in_days(n: int) -> str:
+    return "today" if n == 0 else "tomorrow" if n == 1 else f"in {n} days"
+
+
+def money_alerts(svc: Services, today: date) -> list[Alert]:
+    out = [
+        Alert(
+            "contract_expiring",
+            "warning",
+            f"{c.number} ({c.customer}, {c.server_count} × {c.sku}) ends {c.end_date.isoformat()}, "
+            f"{_in_days((c.end_date - today).days)}{' (auto-renews)' if c.auto_renew else ''}",
+            f"/customers/{c.customer}",
+        )
+        for c in expiring(contracts(svc), today)
+    ]
+    for row in svc.money.ledger.aging(today):
+        old = row.buckets.get(OLD_DAYS_BUCKET, ZERO)
+        if old > 0:
+            out.append(
+                Alert(
+                    "receivable_90",
+                    "danger",
+                    f"{row.customer} owes {old:,.2f} on invoices older than 90 days",
+                    f"/customers/{row.customer}",
+                )
+            )
+    return out
+
+
+def aging(
+    svc: Services, today: date, principal: Principal = SYSTEM
+) -> tuple[list[AgingRow], dict[str, Decimal]]:
+    rows = svc.money.ledger.aging(today, principal)
+    totals = {b: sum((r.buckets[b] for r in rows), ZERO) for b in AGING_BUCKETS}
+    return rows, totals
+
+
+def pool_utilization(
+    svc: Services, today: date, days: int, pool_gpus: int
+) -> list[tuple[date, float | None]]:
+    """Share of the cloud pool's GPU-seconds metered on each of the last ``days`` days."""
+    first = today - timedelta(days=days - 1)
+    since = datetime.combine(first - timedelta(days=3), datetime.min.time(), tzinfo=UTC)
+    used: dict[date, float] = defaultdict(float)
+    records = _pages(
+        lambda limit, offset: svc.money.metering.list_usage(since=since, limit=limit, offset=offset)
+    )
+    for r in records:
+        span = (r.ended_at - r.started_at).total_seconds()
+        if span <= 0:
+            continue
+        gpus = float(r.gpu_seconds) / span
+        t = r.started_at
+        while t < r.ended_at:
+            nxt = min(
+                datetime.combine(t.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
+                r.ended_at,
+            )
+            used[t.date()] += gpus * (nxt - t).total_seconds()
+            t = nxt
+    capacity = pool_gpus * 86400.0
+    return [
+        (
+            first + timedelta(days=k),
+            (used[first + timedelta(days=k)] / capacity) if capacity else None,
+        )
+        for k in range(days)
+    ]
+
+
+def pool_gpus(servers: Iterable[Server]) -> int:
+    return sum(s.gpu_count for s in servers if s.state is ServerState.CLOUD_POOL)

@@ -1,0 +1,203 @@
+"""Figures the dashboard shows, computed from the services' domain values (no SQL here).
+
+Vocabulary (also in docs/dashboard.md):
+
+- *installed*: delivered and not retired (every state but ``ordered``, ``cancelled``,
+  ``retired``); the capacity figures count these.
+- *sellable*: accepted servers that could be sold (``available``, ``leased``, ``cloud_pool``,
+  ``maintenance``, ``failed``, ``repaired``); *sold*: ``leased`` + ``cloud_pool``.
+- *occupancy* = sold / sellable, by server count (every server has 8 GPUs in the demo; the
+  business view of DESIGN.md's glossary, not the scheduler's allocation ratio).
+
+The occupancy trend replays the lifecycle transitions day by day.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+
+from suanli.core.catalog import Catalog, PConvention
+from suanli.core.fleet import Server, ServerState, Transition
+from suanli.core.procurement import OverdueLine
+from suanli.economics.evaluate import evaluate
+from suanli.economics.library import load_bundled
+from suanli.services.container import Services
+
+S = ServerState
+NOT_INSTALLED = frozenset({S.ORDERED, S.CANCELLED, S.RETIRED})
+SELLABLE = frozenset({S.AVAILABLE, S.LEASED, S.CLOUD_POOL, S.MAINTENANCE, S.FAILED, S.REPAIRED})
+SOLD = frozenset({S.LEASED, S.CLOUD_POOL})
+#: The scenario whose break-even occupancy the overview compares against (profit criterion).
+REFERENCE_SCENARIO = "h800-bare-metal-2p1m"
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    servers: int
+    gpus: int
+    p_fp16_sparse: float
+    p_bf16_dense: float
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    kind: str  # overdue_delivery | below_breakeven | contract_expiring | receivable_90
+    severity: str  # warning | danger | info
+    text: str
+    href: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    day: date
+    sold: int
+    sellable: int
+
+    @property
+    def occupancy(self) -> float | None:
+        return self.sold / self.sellable if self.sellable else None
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    installed: Capacity
+    on_order: Capacity
+    by_state: dict[str, int]
+    occupancy: float | None
+    sold: int
+    sellable: int
+    breakeven_occupancy: float | None
+    trend: list[TrendPoint]
+    overdue: list[OverdueLine]
+    alerts: list[Alert] = field(default_factory=list)
+
+
+def all_servers(svc: Services) -> list[Server]:
+    out: list[Server] = []
+    while True:
+        page = svc.fleet.list_servers(limit=PAGE, offset=len(out))
+        out.extend(page.items)
+        if len(out) >= page.total or not page.items:
+            return out
+
+
+def all_transitions(svc: Services, serial: str | None = None) -> list[Transition]:
+    out: list[Transition] = []
+    while True:
+        page = svc.fleet.transitions(serial, limit=PAGE, offset=len(out))
+        out.extend(page.items)
+        if len(out) >= page.total or not page.items:
+            return out
+
+
+def capacity(catalog: Catalog, servers: Iterable[Server]) -> Capacity:
+    n = gpus = 0
+    sparse = dense = 0.0
+    for s in servers:
+        sku = catalog.sku(s.sku)
+        n += 1
+        gpus += s.gpu_count
+        sparse += sku.petaflops(PConvention.FP16_SPARSE)
+        dense += sku.petaflops(PConvention.BF16_DENSE)
+    return Capacity(n, gpus, sparse, dense)
+
+
+def by_state(servers: Iterable[Server]) -> dict[str, int]:
+    counts = Counter(s.state for s in servers)
+    return {state.value: counts.get(state, 0) for state in ServerState}
+
+
+def occupancy_trend(transitions: Sequence[Transition], end: date, days: int) -> list[TrendPoint]:
+    """Sold and sellable servers at the end of each of the ``days`` days up to ``end``."""
+    events = sorted(transitions, key=lambda t: (t.at, t.id))
+    state: dict[str, ServerState] = {}
+    counts: Counter[ServerState] = Counter()
+    points: list[TrendPoint] = []
+    i = 0
+    for k in range(days - 1, -1, -1):
+        day = end - timedelta(days=k)
+        cutoff = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+        while i < len(events) and events[i].at < cutoff:
+            t = events[i]
+            if t.serial in state:
+                counts[state[t.serial]] -= 1
+            state[t.serial] = t.to_state
+            counts[t.to_state] += 1
+            i += 1
+        sold = sum(counts[s] for s in SOLD)
+        points.append(TrendPoint(day, sold, sum(counts[s] for s in SELLABLE)))
+    return points
+
+
+@cache
+def reference_breakeven() -> float | None:
+    """Break-even occupancy (profit criterion) of the reference scenario, computed once."""
+    return evaluate(load_bundled(REFERENCE_SCENARIO), "profit").breakeven_occupancy
+
+
+def overview(svc: Services, trend_days: int = 180) -> Overview:
+    servers = all_servers(svc)
+    today = svc.clock.now().date()
+    counts = by_state(servers)
+    sold = sum(counts[s.value] for s in SOLD)
+    sellable = sum(counts[s.value] for s in SELLABLE)
+    occ = sold / sellable if sellable else None
+    overdue = svc.procurement.overdue(today)
+    be = reference_breakeven()
+    view = Overview(
+        installed=capacity(svc.catalog, (s for s in servers if s.state not in NOT_INSTALLED)),
+        on_order=on_order_capacity(svc),
+        by_state=counts,
+        occupancy=occ,
+        sold=sold,
+        sellable=sellable,
+        breakeven_occupancy=be,
+        trend=occupancy_trend(all_transitions(svc), today, trend_days),
+        overdue=overdue,
+    )
+    view.alerts.extend(alerts(view))
+    return view
+
+
+def on_order_capacity(svc: Services) -> Capacity:
+    """Outstanding purchase-order units (ordered, neither delivered nor cancelled)."""
+    units = gpus = 0
+    sparse = dense = 0.0
+    for order in svc.procurement.list_orders():
+        for line in order.lines:
+            sku = svc.catalog.sku(line.sku)
+            units += line.outstanding
+            gpus += line.outstanding * sku.gpus
+            sparse += line.outstanding * sku.petaflops(PConvention.FP16_SPARSE)
+            dense += line.outstanding * sku.petaflops(PConvention.BF16_DENSE)
+    return Capacity(units, gpus, sparse, dense)
+
+
+def alerts(view: Overview) -> list[Alert]:
+    out = [
+        Alert(
+            "overdue_delivery",
+            "danger" if line.days_overdue > 30 else "warning",
+            f"{line.number} line {line.line_no} ({line.supplier}): {line.outstanding} × "
+            f"{line.sku} promised {line.promised_on.isoformat()}, {line.days_overdue} days overdue",
+            "/procurement#overdue",
+        )
+        for line in view.overdue
+    ]
+    occ, be = view.occupancy, view.breakeven_occupancy
+    if occ is not None and be is not None and occ < be:
+        out.append(
+            Alert(
+                "below_breakeven",
+                "danger",
+                f"occupancy {view.occupancy:.0%} is below the break-even occupancy "
+                f"{view.breakeven_occupancy:.0%} ({REFERENCE_SCENARIO}, profit criterion)",
+                "/economics",
+            )
+        )
+    return out
