@@ -138,7 +138,7 @@ def jobs(
         )
     rows = [{"vc": k, **_fmt(v)} for k, v in result["vcs"].items()]
     rows.append({"vc": "overall", **_fmt(result["overall"])})
-    print_table(rows, COLUMNS, title=f"{result['trace']} · {policy} · load {load}")
+    print_table(rows, COLUMNS, title=f"{'file' if trace_file else trace} · {policy} · load {load}")
     if json_out is not None:
         json_out.write_text(dumps(result))
     if chart is not None:
