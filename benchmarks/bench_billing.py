@@ -14,7 +14,14 @@ Figures (JSON), each against a baseline measured in the same run:
 Setup rows (customers, servers, contracts, allocations) are written with bulk INSERTs; the
 measured paths go through the API or the services.
 
+The API runs under ``python -m suanli.api.server`` (uvicorn's supervisor on a socket whose
+connections get ``TCP_NODELAY``; plain ``uvicorn --workers`` adds ~40 ms to every response).
+
     .venv/bin/python benchmarks/bench_billing.py [--customers 1000] [--records-per-day 10]
+    # latency only: same data (usage and invoices included), untimed seeding; keep the database
+    .venv/bin/python benchmarks/bench_billing.py --only latency --keep-db
+    # then iterate on the kept database (the name is printed on stderr)
+    .venv/bin/python benchmarks/bench_billing.py --db suanli_bench_xxxxxxxxxx
 """
 
 from __future__ import annotations
