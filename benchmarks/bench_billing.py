@@ -14,7 +14,14 @@ Figures (JSON), each against a baseline measured in the same run:
 Setup rows (customers, servers, contracts, allocations) are written with bulk INSERTs; the
 measured paths go through the API or the services.
 
+The API runs under ``python -m suanli.api.server`` (uvicorn's supervisor on a socket whose
+connections get ``TCP_NODELAY``; plain ``uvicorn --workers`` adds ~40 ms to every response).
+
     .venv/bin/python benchmarks/bench_billing.py [--customers 1000] [--records-per-day 10]
+    # latency only: same data (usage and invoices included), untimed seeding; keep the database
+    .venv/bin/python benchmarks/bench_billing.py --only latency --keep-db
+    # then iterate on the kept database (the name is printed on stderr)
+    .venv/bin/python benchmarks/bench_billing.py --db suanli_bench_xxxxxxxxxx
 """
 
 from __future__ import annotations
@@ -147,7 +154,8 @@ def free_port() -> int:
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, SUANLI_DATABASE_URL=url)
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "suanli.api.asgi:app", "--host", "127.0.0.1",
+    # suanli.api.server: uvicorn's supervisor on a TCP_NODELAY socket (see its docstring)
+    cmd = [sys.executable, "-m", "suanli.api.server", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--no-access-log"]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
@@ -208,6 +216,22 @@ def bench_invoice_run(url: str, customers: int) -> dict[str, float]:
             "ratio_one_by_one_vs_run": round(one_by_one / per_customer, 1), "target_seconds": 60}  # fmt: skip
 
 
+def seed_usage_and_invoices(
+    base: str, headers: dict[str, str], url: str, args: argparse.Namespace
+) -> None:
+    """The rows ``ingest`` and ``invoice_run`` leave behind, without timing them."""
+    records = usage_records(args.customers, args.records_per_day)
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        for i in range(0, len(records), 5000):
+            client.post(
+                "/api/v1/usage/batches", json={"records": records[i : i + 5000]}
+            ).raise_for_status()
+    engine = make_engine(url, pool_size=5)
+    svc = build_services(engine, SimClock(datetime(2024, 4, 1, 3, tzinfo=UTC)))
+    svc.money.billing.run(parse_period("2024-03"))
+    engine.dispose()
+
+
 PATHS = ["/api/v1/contracts", "/api/v1/invoices", "/api/v1/usage", "/api/v1/customers"]
 
 
@@ -259,20 +283,39 @@ def main() -> None:
         "--think", type=float, default=0.5, help="pause of each client between requests"
     )
     ap.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument(
+        "--only",
+        choices=["all", "latency"],
+        default="all",
+        help="latency: seed the same data (usage and invoices included) but time only the list endpoints",
+    )
+    ap.add_argument(
+        "--keep-db", action="store_true", help="do not drop the database (its name is printed)"
+    )
+    ap.add_argument("--db", help="reuse a database seeded by an earlier --keep-db run")
     args = ap.parse_args()
-    name, url = create_database()
+    fresh = args.db is None
+    if fresh:
+        name, url = create_database()
+    else:
+        name, url = args.db, ADMIN_URL.rsplit("/", 1)[0] + f"/{args.db}"
     proc = None
     try:
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        seed(url, args.customers, args.servers_per_customer)
+        if fresh:
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            seed(url, args.customers, args.servers_per_customer)
         svc_engine = make_engine(url)
         tenancy = build_services(svc_engine, SimClock(datetime.now(UTC))).money.tenancy
-        admin = {"Authorization": f"Bearer {tenancy.bootstrap().secret}"}
+        if fresh:
+            admin = {"Authorization": f"Bearer {tenancy.bootstrap().secret}"}
+        else:
+            admin = {"Authorization": f"Bearer {tenancy.issue_token('admin').secret}"}
         tokens = [admin]
         for i in range(5):
-            tenancy.create_user(f"cust{i}", "customer", f"c{i:05d}")
+            if fresh:
+                tenancy.create_user(f"cust{i}", "customer", f"c{i:05d}")
             tokens.append({"Authorization": f"Bearer {tenancy.issue_token(f'cust{i}').secret}"})
         svc_engine.dispose()
         port = free_port()
@@ -284,17 +327,23 @@ def main() -> None:
             "load_average_at_start": os.getloadavg()[0],
             "uvicorn_workers": args.workers,
         }
-        out["ingest"] = bench_ingest(
-            base, admin, usage_records(args.customers, args.records_per_day)
-        )
-        out["invoice_run"] = bench_invoice_run(url, args.customers)
+        if fresh and args.only == "latency":
+            seed_usage_and_invoices(base, admin, url, args)
+        elif fresh:
+            out["ingest"] = bench_ingest(
+                base, admin, usage_records(args.customers, args.records_per_day)
+            )
+            out["invoice_run"] = bench_invoice_run(url, args.customers)
         out["list_latency"] = bench_latency(base, tokens, args.think)
         print(json.dumps(out, indent=2))
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGINT)
             proc.wait(10)
-        drop_database(name)
+        if args.keep_db or not fresh:
+            print(f"kept database {name}", file=sys.stderr)
+        else:
+            drop_database(name)
 
 
 if __name__ == "__main__":

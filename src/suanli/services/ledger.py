@@ -10,6 +10,7 @@ from its own gap-free series.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -120,6 +121,21 @@ def _line(r: InvoiceLineRow) -> InvoiceLine:
                        r.vat_rate, r.tax, r.gross, r.service_start, r.service_end)  # fmt: skip
 
 
+def _related_names(s: Session, rows: Sequence[InvoiceRow]) -> dict[tuple[str, int], str]:
+    """Customer codes and credited invoice numbers of ``rows``, in at most two queries (a list
+    page would otherwise query once per row)."""
+    customer_ids = {r.customer_id for r in rows}
+    credited_ids = {r.credited_invoice_id for r in rows if r.credited_invoice_id}
+    names: dict[tuple[str, int], str] = {}
+    if customer_ids:
+        q = select(CustomerRow.id, CustomerRow.code).where(CustomerRow.id.in_(customer_ids))
+        names.update((("customer", i), code) for i, code in s.execute(q))
+    if credited_ids:
+        q = select(InvoiceRow.id, InvoiceRow.number).where(InvoiceRow.id.in_(credited_ids))
+        names.update((("invoice", i), number) for i, number in s.execute(q))
+    return names
+
+
 class LedgerService:
     def __init__(self, sessions: SessionFactory, clock: Clock, billing: BillingService) -> None:
         self.sessions = sessions
@@ -134,13 +150,18 @@ class LedgerService:
             raise NotFoundError("invoice.not_found", f"no invoice {number!r}", {"invoice": number})
         return row
 
-    def _invoice(self, s: Session, row: InvoiceRow, owed: Decimal, with_lines: bool) -> Invoice:
-        code = s.get_one(CustomerRow, row.customer_id).code  # identity map: one query per customer
-        credited = (
-            s.get_one(InvoiceRow, row.credited_invoice_id).number
-            if row.credited_invoice_id
-            else None
-        )
+    def _invoice(
+        self,
+        s: Session,
+        row: InvoiceRow,
+        owed: Decimal,
+        with_lines: bool,
+        names: dict[tuple[str, int], str] | None = None,
+    ) -> Invoice:
+        if names is None:
+            names = _related_names(s, [row])
+        code = names[("customer", row.customer_id)]
+        credited = names[("invoice", row.credited_invoice_id)] if row.credited_invoice_id else None
         lines = [_line(r) for r in row.lines] if with_lines else []
         return Invoice(row.number, row.kind, code, row.period_key, row.issue_date, row.due_date,
                        row.currency, row.net, row.tax, row.gross, owed, credited, row.reason,
@@ -184,19 +205,16 @@ class LedgerService:
                 ).all()
                 owed = outstanding_by_invoice(s, [r.id for r in rows])
                 open_rows = [r for r in rows if owed[r.id] > 0]
-                items = [
-                    self._invoice(s, r, owed[r.id], False)
-                    for r in open_rows[offset : offset + limit]
-                ]
+                page_rows = open_rows[offset : offset + limit]
+                names = _related_names(s, page_rows)
+                items = [self._invoice(s, r, owed[r.id], False, names) for r in page_rows]
                 return Page(items, len(open_rows), limit, offset)
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = s.scalars(stmt.order_by(InvoiceRow.number).limit(limit).offset(offset)).all()
-            s.scalars(
-                select(CustomerRow).where(CustomerRow.id.in_({r.customer_id for r in rows}))
-            ).all()
+            names = _related_names(s, rows)
             owed = outstanding_by_invoice(s, [r.id for r in rows if r.kind == "invoice"])
             return Page(
-                [self._invoice(s, r, owed.get(r.id, ZERO), False) for r in rows],
+                [self._invoice(s, r, owed.get(r.id, ZERO), False, names) for r in rows],
                 total,
                 limit,
                 offset,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
-from suanli.api.deps import PagingDep, ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, out, page_out
 from suanli.services.leasing import LeaseSpec, ReservedSpec
 from suanli.services.tenancy import Role
 
@@ -164,7 +164,7 @@ def list_contracts(
     kind: Literal["lease", "reserved"] | None = None,
     status: Literal["active", "terminated", "ended"] | None = None,
 ) -> Any:  # fmt: skip
-    return out(
+    return page_out(
         svc.money.leasing.list_contracts(principal, customer, kind, status, page.limit, page.offset)
     )
 
@@ -210,7 +210,7 @@ def deliver(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalD
 def list_sla_events(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep, customer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:  # fmt: skip
-    return out(svc.money.leasing.list_sla_events(principal, customer, page.limit, page.offset))
+    return page_out(svc.money.leasing.list_sla_events(principal, customer, page.limit, page.offset))
 
 
 @router.put("/prices")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
-from suanli.api.deps import PagingDep, ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, out, page_out
 from suanli.core.billing import parse_period
 from suanli.services.tenancy import Role
 
@@ -99,7 +99,7 @@ def list_invoices(
     kind: Literal["invoice", "credit_note"] | None = None,
     unpaid: bool = False,
 ) -> Any:  # fmt: skip
-    return out(
+    return page_out(
         svc.money.ledger.list_invoices(
             principal, customer, period, kind, unpaid, page.limit, page.offset
         )
@@ -163,7 +163,7 @@ def record_payment(body: PaymentIn, svc: ServicesDep, principal: PrincipalDep) -
 def list_payments(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep, customer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:  # fmt: skip
-    return out(svc.money.ledger.list_payments(principal, customer, page.limit, page.offset))
+    return page_out(svc.money.ledger.list_payments(principal, customer, page.limit, page.offset))
 
 
 @router.get("/reports/aging")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import PrincipalDep
-from suanli.api.deps import PagingDep, ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, out, page_out
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["customers and access"])
@@ -65,7 +65,7 @@ def create_customer(body: CustomerIn, svc: ServicesDep, principal: PrincipalDep)
 def list_customers(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep, q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:  # fmt: skip
-    return out(svc.money.tenancy.list_customers(principal, q, page.limit, page.offset))
+    return page_out(svc.money.tenancy.list_customers(principal, q, page.limit, page.offset))
 
 
 @router.get("/customers/{code}")
@@ -82,7 +82,7 @@ def create_user(body: UserIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
 @router.get("/users")
 def list_users(svc: ServicesDep, principal: PrincipalDep, page: PagingDep) -> Any:
     principal.require()
-    return out(svc.money.tenancy.list_users(page.limit, page.offset))
+    return page_out(svc.money.tenancy.list_users(page.limit, page.offset))
 
 
 @router.post("/users/{name}/tokens", status_code=status.HTTP_201_CREATED)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
-from suanli.api.deps import PagingDep, ServicesDep, out
+from suanli.api.deps import PagingDep, ServicesDep, page_out
 from suanli.services.metering import MAX_BATCH
 from suanli.services.tenancy import Role
 
@@ -63,7 +63,7 @@ def list_usage(
     job_id: Annotated[str | None, Query(max_length=128)] = None,
     since: datetime | None = None, until: datetime | None = None,
 ) -> Any:  # fmt: skip
-    return out(
+    return page_out(
         svc.money.metering.list_usage(
             principal, customer, sku, job_id, since, until, page.limit, page.offset
         )
