@@ -25,13 +25,16 @@ DEMO_DB ?=
 run: install web-deps
 	$(BIN)/suanli demo --host $(HOST) --port $(PORT) $(if $(DEMO_DB),--db $(DEMO_DB),)
 
-# htmx for the dashboard, from the npm registry into the venv (nothing committed).
+# htmx for the dashboard and Swagger UI for /docs, from the npm registry into the venv
+# (nothing committed, nothing from a CDN).
 HTMX_VERSION := 2.0.11
-HTMX := $(VENV)/share/suanli-web/node_modules/htmx.org/dist/htmx.min.js
-web-deps: $(HTMX)
-$(HTMX): | install
+SWAGGER_UI_VERSION := 5.35.0
+WEB_STAMP := $(VENV)/share/suanli-web/.stamp-$(HTMX_VERSION)-$(SWAGGER_UI_VERSION)
+web-deps: $(WEB_STAMP)
+$(WEB_STAMP): | install
 	@if command -v npm >/dev/null; then \
-	  npm install --silent --no-audit --no-fund --prefix $(VENV)/share/suanli-web htmx.org@$(HTMX_VERSION); \
+	  SCARF_ANALYTICS=false npm install --silent --no-audit --no-fund --prefix $(VENV)/share/suanli-web \
+	    htmx.org@$(HTMX_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION) && touch $@; \
 	else echo "web-deps: npm not found; dashboard forms fall back to full page loads (apt-get install -y npm)"; fi
 
 # Debian's chromium for the browser tests (Playwright drives it; never `playwright install`).

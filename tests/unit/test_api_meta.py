@@ -26,3 +26,19 @@ def test_healthz_and_catalog(tmp_path: Path) -> None:
 def test_app_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     with pytest.raises(NotMigratedError, match="suanli db upgrade"):
         create_app(load_settings(database_url=f"sqlite:///{tmp_path}/y.db"))
+
+
+def test_api_docs_load_nothing_from_a_cdn(tmp_path: Path) -> None:
+    """/docs is Swagger UI with its assets served by the app itself (``make web-deps``)."""
+    url = f"sqlite:///{tmp_path}/d.db"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    with TestClient(create_app(load_settings(database_url=url))) as client:
+        page = client.get("/docs")
+        assert page.status_code == 200
+        assert "cdn." not in page.text and "https://" not in page.text
+        assert "/static/swagger-ui-bundle.js" in page.text
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+            assert client.get(f"/static/{asset}").status_code == 200
+        assert client.get("/redoc").status_code == 404

@@ -35,7 +35,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="Suanli", version=__version__, docs_url="/docs", lifespan=lifespan)
+    app = FastAPI(
+        title="Suanli", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan
+    )  # /docs: Swagger UI from local assets (suanli.web.assets), never a CDN
     app.state.settings = settings
     app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
     install_error_handlers(app)

@@ -5,6 +5,9 @@
 - ``htmx.min.js``: the ``htmx.org`` npm package, installed at build time by ``make web-deps``
   into ``<venv>/share/suanli-web`` (nothing is committed). Without it the pages still work:
   forms fall back to full page loads.
+- ``swagger-ui-bundle.js`` / ``swagger-ui.css``: the ``swagger-ui-dist`` npm package, installed
+  the same way, for the API docs at ``/docs`` (FastAPI's default page would load them from a CDN).
+  Without them ``/docs`` says how to install them and links the raw schema.
 - ``app.css`` / ``app.js``: the dashboard's own files (``web/static``).
 """
 
@@ -16,13 +19,20 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from suanli.core.errors import NotFoundError
 
 router = APIRouter(include_in_schema=False)
 
-HTMX_DIR = Path("share") / "suanli-web" / "node_modules" / "htmx.org" / "dist"
+NODE_MODULES = Path("share") / "suanli-web" / "node_modules"
+#: file name served under /static -> its place inside the npm packages of ``make web-deps``
+NPM_ASSETS = {
+    "htmx.min.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+    "swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js",
+    "swagger-ui.css": NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css",
+}
 CACHE = {"Cache-Control": "public, max-age=3600"}
 
 FAVICON = (
@@ -43,12 +53,17 @@ def plotly_js() -> Path | None:
 
 
 @cache
-def htmx_js() -> Path | None:
+def npm_asset(name: str) -> Path | None:
+    """``name`` from the npm packages installed into the venv, or None when missing."""
     for root in (Path(sys.prefix), Path.cwd() / ".venv", Path.cwd()):
-        candidate = root / HTMX_DIR / "htmx.min.js"
+        candidate = root / NPM_ASSETS[name]
         if candidate.is_file():
             return candidate
     return None
+
+
+def htmx_js() -> Path | None:
+    return npm_asset("htmx.min.js")
 
 
 def own_static(name: str) -> Path | None:
@@ -60,8 +75,8 @@ def own_static(name: str) -> Path | None:
 def static(name: str) -> Response:
     if name == "plotly.min.js":
         path = plotly_js()
-    elif name == "htmx.min.js":
-        path = htmx_js()
+    elif name in NPM_ASSETS:
+        path = npm_asset(name)
     elif "/" in name or name.startswith("."):
         path = None
     else:
@@ -70,6 +85,24 @@ def static(name: str) -> Response:
         raise NotFoundError("web.asset_missing", f"no asset {name!r}", {"name": name})
     media = "text/javascript" if name.endswith(".js") else None
     return FileResponse(path, media_type=media, headers=CACHE)
+
+
+@router.get("/docs")
+def api_docs() -> HTMLResponse:
+    """Swagger UI for /openapi.json with its assets served locally."""
+    if npm_asset("swagger-ui-bundle.js") is None or npm_asset("swagger-ui.css") is None:
+        return HTMLResponse(
+            "<!doctype html><title>Suanli API</title><h1>Suanli API</h1>"
+            "<p>Swagger UI is not installed here (<code>make web-deps</code> installs it from "
+            'npm). The schema: <a href="/openapi.json">/openapi.json</a>.</p>'
+        )
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Suanli API",
+        swagger_js_url="/static/swagger-ui-bundle.js",
+        swagger_css_url="/static/swagger-ui.css",
+        swagger_favicon_url="/favicon.ico",
+    )
 
 
 @router.get("/favicon.ico")
