@@ -120,7 +120,7 @@ def montecarlo(
     left.axvline(0.0, color="black", linewidth=0.8)
     left.set_xlabel(f"NPV (M {currency})")
     left.set_ylabel("paths")
-    left.set_title(f"NPV distribution, P(NPV<0) = {float(np.mean(npv < 0)):.0%}")
+    left.set_title(f"NPV distribution, P(NPV<0) = {float(np.mean(npv < 0)):.1%}")
     right.fill_between(
         months, fan["p10"] / MILLION, fan["p90"] / MILLION, alpha=0.3, label="P10-P90"
     )
