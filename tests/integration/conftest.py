@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from pg_databases import fresh_pg_database
+from suanli.cli.main import main
 from suanli.core.clock import SimClock
 from suanli.store import models  # noqa: F401  (all tables on Base.metadata)
 from suanli.store.base import Base
@@ -108,3 +109,22 @@ def bearer() -> Bearer:
         return {"Authorization": f"Bearer {tenancy.issue_token(name).secret}"}
 
     return make
+
+
+@pytest.fixture
+def cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., tuple[int, str, str]]:
+    """Run ``suanli ARGS...`` in-process on a fresh SQLite file: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("SUANLI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

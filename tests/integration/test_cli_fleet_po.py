@@ -4,32 +4,10 @@ commands and one-line coded errors (SQLite; the services are tested on both engi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from suanli.cli.main import main
 from suanli.store.db import head_revision
-
-
-@pytest.fixture
-def cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., tuple[int, str, str]]:
-    monkeypatch.setenv("SUANLI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def _json(cli: Any, *argv: str) -> Any:

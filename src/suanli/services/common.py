@@ -71,3 +71,24 @@ def currency_code(value: str | None, default: str) -> str:
             "money.invalid_currency", f"not a currency code: {code!r}", {"currency": "ISO 4217"}
         )
     return code
+
+
+def ratio(
+    value: object, field_name: str, low: Decimal = Decimal(0), high: Decimal = Decimal(1)
+) -> Decimal:
+    number = to_decimal(value, field_name)
+    if not low <= number <= high:
+        raise ValidationError(
+            "input.out_of_range",
+            f"{field_name} must be {low}..{high}",
+            {field_name: f"{low}..{high}"},
+        )
+    return number
+
+
+def positive_int(value: int, field_name: str, high: int) -> int:
+    if not 1 <= value <= high:
+        raise ValidationError(
+            "input.out_of_range", f"{field_name} must be 1..{high}", {field_name: f"1..{high}"}
+        )
+    return value

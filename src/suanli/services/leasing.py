@@ -33,7 +33,14 @@ from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.core.money import round_money, to_decimal
-from suanli.services.common import Page, check_paging, non_negative_money, require_text
+from suanli.services.common import (
+    Page,
+    check_paging,
+    non_negative_money,
+    positive_int,
+    ratio,
+    require_text,
+)
 from suanli.services.downtime import sync_downtime_in
 from suanli.services.fleet import get_server_row, transition_in
 from suanli.services.numbering import next_number, serialise_writes
@@ -138,27 +145,6 @@ def contract_from_row(row: ContractRow, code: str, servers: list[str]) -> Contra
         row.committed_gpus, row.gpu_hour_rate, row.min_commitment, row.terminated_on,
         row.termination_penalty, servers,
     )  # fmt: skip
-
-
-def ratio(
-    value: object, field_name: str, low: Decimal = Decimal(0), high: Decimal = Decimal(1)
-) -> Decimal:
-    number = to_decimal(value, field_name)
-    if not low <= number <= high:
-        raise ValidationError(
-            "input.out_of_range",
-            f"{field_name} must be {low}..{high}",
-            {field_name: f"{low}..{high}"},
-        )
-    return number
-
-
-def positive_int(value: int, field_name: str, high: int) -> int:
-    if not 1 <= value <= high:
-        raise ValidationError(
-            "input.out_of_range", f"{field_name} must be 1..{high}", {field_name: f"1..{high}"}
-        )
-    return value
 
 
 def get_contract_row(s: Session, number: str, principal: Principal = SYSTEM) -> ContractRow:

@@ -30,8 +30,7 @@ from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock, ensure_utc
 from suanli.core.errors import ValidationError
 from suanli.core.money import to_decimal
-from suanli.services.common import check_paging
-from suanli.services.leasing import ratio
+from suanli.services.common import check_paging, ratio
 from suanli.services.tenancy import SYSTEM, Principal
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import ContractRow, CustomerRow, PriceRow, UsageRecordRow
