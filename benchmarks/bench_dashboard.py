@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
 from suanli.cli.demo import prepare_with_logins
-from suanli.services.demo import DemoClock
+from suanli.services.demo.center import DemoClock
 from suanli.settings import load_settings
 
 PAGES = (

@@ -24,7 +24,7 @@ from sqlalchemy import insert
 
 from suanli.core.clock import SimClock
 from suanli.services.container import build_services
-from suanli.services.procurement import NewLine, NewOrder
+from suanli.services.fleet.procurement import NewLine, NewOrder
 from suanli.store.db import make_engine, upgrade
 from suanli.store.models import ServerRow
 

@@ -21,7 +21,7 @@ from dashboard_helpers import Console, signed_in
 
 from suanli.api.app import create_app
 from suanli.cli.demo import prepare_with_logins
-from suanli.services.demo import DemoClock
+from suanli.services.demo.center import DemoClock
 from suanli.settings import load_settings
 from suanli.web.assets import htmx_js
 

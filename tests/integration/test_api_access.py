@@ -19,7 +19,7 @@ from suanli.api.app import create_app
 from suanli.core.clock import SimClock
 from suanli.core.errors import ValidationError
 from suanli.economics.library import load_bundled
-from suanli.services.leasing import LeaseSpec
+from suanli.services.billing.leasing import LeaseSpec
 from suanli.settings import load_settings
 
 V1 = "/api/v1"

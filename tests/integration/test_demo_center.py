@@ -17,8 +17,8 @@ from suanli.cli.demo import prepare, prepare_with_logins
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
 from suanli.services.container import build_services
-from suanli.services.demo import BATCHES, DEMO_START, DEMO_TODAY, DemoClock, seed_demo
-from suanli.services.demo_money import CUSTOMERS
+from suanli.services.demo.center import BATCHES, DEMO_START, DEMO_TODAY, DemoClock, seed_demo
+from suanli.services.demo.money import CUSTOMERS
 from suanli.settings import load_settings
 from suanli.web import money_views as mv
 from suanli.web import views

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from suanli.core.clock import SimClock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
-from suanli.services.fleet import FleetService, NewServer, ServerFilter
-from suanli.services.procurement import ProcurementService
+from suanli.services.fleet.procurement import ProcurementService
+from suanli.services.fleet.servers import FleetService, NewServer, ServerFilter
 from suanli.store.db import SessionFactory, make_engine, make_session_factory
 from suanli.store.models import ServerRow, ServerTransitionRow
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
-from suanli.services.fleet import FleetService, ServerFilter
-from suanli.services.imports import ImportRejected, ImportService
-from suanli.services.procurement import ProcurementService
+from suanli.services.fleet.imports import ImportRejected, ImportService
+from suanli.services.fleet.procurement import ProcurementService
+from suanli.services.fleet.servers import FleetService, ServerFilter
 from suanli.store.db import SessionFactory
 from suanli.store.models import PurchaseOrderLineRow, ServerRow, ServerTransitionRow
 

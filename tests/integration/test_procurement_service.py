@@ -13,8 +13,8 @@ from suanli.core.catalog import PConvention, default_catalog
 from suanli.core.clock import SimClock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
-from suanli.services.fleet import FleetService, NewServer
-from suanli.services.procurement import NewLine, NewOrder, ProcurementService
+from suanli.services.fleet.procurement import NewLine, NewOrder, ProcurementService
+from suanli.services.fleet.servers import FleetService, NewServer
 from suanli.store.db import SessionFactory
 from suanli.store.models import DeliveryRow, PurchaseOrderRow, ServerRow
 

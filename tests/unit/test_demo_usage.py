@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 
 from suanli.core.billing import month_of
-from suanli.services.demo_usage import SERVER_HOUR, pool_usage
+from suanli.services.demo.usage import SERVER_HOUR, pool_usage
 
 SEPT = month_of(date(2025, 9, 1))
 

@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from suanli.api.deps import ServicesDep, out
 from suanli.core.errors import NotFoundError
-from suanli.services.idempotency import request_hash
+from suanli.services.billing.idempotency import request_hash
 from suanli.services.tenancy import Principal, Role
 
 bearer = HTTPBearer(

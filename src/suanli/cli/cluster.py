@@ -10,7 +10,7 @@ import typer
 from suanli.cli.cluster_context import open_wiring
 from suanli.cli.render import console, print_json, print_table
 from suanli.core.serialize import to_jsonable
-from suanli.services.cluster import drift_json
+from suanli.services.cluster.inventory import drift_json
 
 app = typer.Typer(help="The cluster engine (Slurm) and the ledger.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

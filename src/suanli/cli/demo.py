@@ -18,7 +18,7 @@ from suanli.api.app import create_app
 from suanli.cli.render import console
 from suanli.core.clock import SimClock
 from suanli.services.container import build_services
-from suanli.services.demo import (
+from suanli.services.demo.center import (
     DEMO_START,
     DEMO_TODAY,
     DemoClock,
@@ -26,7 +26,7 @@ from suanli.services.demo import (
     is_seeded,
     seed_demo,
 )
-from suanli.services.demo_money import pool_simulation
+from suanli.services.demo.money import pool_simulation
 from suanli.settings import load_settings
 from suanli.store.db import make_engine, upgrade
 

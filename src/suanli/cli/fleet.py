@@ -11,8 +11,8 @@ from suanli.cli.context import default_actor, open_services, report_rejected_row
 from suanli.cli.render import console, print_json, print_table
 from suanli.core.fleet import ServerState, parse_state
 from suanli.core.serialize import to_jsonable
-from suanli.services.fleet import NewServer, ServerFilter
-from suanli.services.imports import ImportRejected
+from suanli.services.fleet.imports import ImportRejected
+from suanli.services.fleet.servers import NewServer, ServerFilter
 
 app = typer.Typer(help="Sites, cabinets and servers; lifecycle transitions.", no_args_is_help=True)
 sites = typer.Typer(help="Data-center sites.", no_args_is_help=True)

@@ -11,7 +11,7 @@ from suanli.cli.cluster_context import open_wiring
 from suanli.cli.render import console, print_json, print_table
 from suanli.core.errors import ValidationError
 from suanli.core.serialize import to_jsonable
-from suanli.services.cloud_jobs import CloudJob
+from suanli.services.cluster.cloud_jobs import CloudJob
 
 app = typer.Typer(help="Cloud jobs run on the cluster engine.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

@@ -19,8 +19,8 @@ from suanli.cli.context import (
 from suanli.cli.render import console, print_json, print_table
 from suanli.core.errors import ValidationError
 from suanli.core.serialize import to_jsonable
-from suanli.services.imports import ImportRejected
-from suanli.services.procurement import NewLine, NewOrder
+from suanli.services.fleet.imports import ImportRejected
+from suanli.services.fleet.procurement import NewLine, NewOrder
 
 app = typer.Typer(help="Purchase orders, deliveries and procurement reports.", no_args_is_help=True)
 suppliers = typer.Typer(help="Suppliers.", no_args_is_help=True)

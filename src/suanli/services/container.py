@@ -8,10 +8,10 @@ from sqlalchemy import Engine
 
 from suanli.core.catalog import Catalog, default_catalog
 from suanli.core.clock import Clock
-from suanli.services.fleet import FleetService
-from suanli.services.imports import ImportService
+from suanli.services.fleet.imports import ImportService
+from suanli.services.fleet.procurement import ProcurementService
+from suanli.services.fleet.servers import FleetService
 from suanli.services.money import MoneyServices, build_money_services
-from suanli.services.procurement import ProcurementService
 from suanli.store.db import SessionFactory, make_session_factory
 
 

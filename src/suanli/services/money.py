@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
-from suanli.services.billing import BillingService
-from suanli.services.idempotency import IdempotencyService
-from suanli.services.leasing import LeasingService
-from suanli.services.ledger import LedgerService
-from suanli.services.metering import MeteringService
+from suanli.services.billing.idempotency import IdempotencyService
+from suanli.services.billing.invoicing import BillingService
+from suanli.services.billing.leasing import LeasingService
+from suanli.services.billing.metering import MeteringService
+from suanli.services.billing.receivables import LedgerService
 from suanli.services.tenancy import TenancyService
 from suanli.store.db import SessionFactory
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from suanli.backends.slurm import SlurmBackend, SubprocessRunner
-from suanli.services.cloud_jobs import CloudJobService
-from suanli.services.cluster import ClusterConfig, ClusterService
+from suanli.services.cluster.cloud_jobs import CloudJobService
+from suanli.services.cluster.inventory import ClusterConfig, ClusterService
 from suanli.services.container import Services
 from suanli.settings import Settings
 

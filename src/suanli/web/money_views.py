@@ -23,9 +23,9 @@ from typing import Protocol, TypeVar
 from suanli.core.billing import AGING_BUCKETS, Period, month_of
 from suanli.core.fleet import Server, ServerState
 from suanli.economics.library import load_bundled
+from suanli.services.billing.leasing import Contract
+from suanli.services.billing.receivables import AgingRow, Invoice, Payment
 from suanli.services.container import Services
-from suanli.services.leasing import Contract
-from suanli.services.ledger import AgingRow, Invoice, Payment
 from suanli.services.tenancy import SYSTEM, Principal
 from suanli.web.views import NOT_INSTALLED, REFERENCE_SCENARIO, Alert
 

@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse
 from suanli.core.catalog import PConvention
 from suanli.core.errors import NotFoundError, SuanliError
 from suanli.core.fleet import ServerState, Transition, parse_state
+from suanli.services.billing.leasing import Contract
 from suanli.services.container import Services
-from suanli.services.fleet import ServerFilter
-from suanli.services.leasing import Contract
+from suanli.services.fleet.servers import ServerFilter
 from suanli.web import money_views as mv
 from suanli.web import views
 from suanli.web.render import STATE_COLORS, chart, page, partial

@@ -20,10 +20,10 @@ from suanli.backends.slurm import SlurmBackend, SubprocessRunner
 from suanli.core.billing import month_of
 from suanli.core.clock import SimClock, SystemClock
 from suanli.core.fleet import ServerState
-from suanli.services.cloud_jobs import CloudJobService
-from suanli.services.cluster import ClusterConfig, ClusterService
+from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
+from suanli.services.cluster.cloud_jobs import CloudJobService
+from suanli.services.cluster.inventory import ClusterConfig, ClusterService
 from suanli.services.container import Services, build_services
-from suanli.services.leasing import LeaseSpec, ReservedSpec
 from suanli.store.db import make_engine, upgrade
 
 pytestmark = pytest.mark.slurm

@@ -11,7 +11,7 @@ from suanli.core.catalog import default_catalog
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState as S
 from suanli.services.container import Services, build_services
-from suanli.services.fleet import NewServer
+from suanli.services.fleet.servers import NewServer
 
 
 @dataclass

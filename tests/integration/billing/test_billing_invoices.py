@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from suanli.core.billing import parse_period
 from suanli.core.errors import ConflictError
 from suanli.core.fleet import ServerState as S
-from suanli.services.fleet import NewServer
-from suanli.services.leasing import LeaseSpec, ReservedSpec
+from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
+from suanli.services.fleet.servers import NewServer
 from suanli.store.db import make_session_factory, transaction
 from suanli.store.models import InvoiceLineRow, InvoiceRow, InvoiceSeriesRow
 

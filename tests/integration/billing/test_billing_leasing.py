@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from suanli.core.clock import SimClock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState as S
+from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
 from suanli.services.container import build_services
-from suanli.services.fleet import NewServer
-from suanli.services.leasing import LeaseSpec, ReservedSpec
+from suanli.services.fleet.servers import NewServer
 from suanli.store.base import Base
 from suanli.store.db import make_engine, make_session_factory, transaction
 from suanli.store.models import LeaseAllocationRow, ServerRow

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from suanli.backends.simulated import SimulatedBackend
 from suanli.core.clock import SimClock
-from suanli.services.cloud_jobs import CloudJobService
-from suanli.services.cluster import ClusterConfig, ClusterService
+from suanli.services.cluster.cloud_jobs import CloudJobService
+from suanli.services.cluster.inventory import ClusterConfig, ClusterService
 from suanli.services.container import Services, build_services
 
 

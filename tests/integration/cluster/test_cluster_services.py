@@ -13,7 +13,7 @@ from suanli.backends.sync import DriftKind
 from suanli.core.billing import month_of
 from suanli.core.errors import ConflictError, ValidationError
 from suanli.core.fleet import ServerState
-from suanli.services.leasing import LeaseSpec, ReservedSpec
+from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
 
 
 def _customer(w: Wired, code: str = "acme", reserved_gpus: int = 0) -> None:

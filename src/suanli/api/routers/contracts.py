@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
-from suanli.services.leasing import LeaseSpec, ReservedSpec
+from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["contracts"])

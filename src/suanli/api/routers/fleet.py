@@ -26,7 +26,7 @@ from suanli.api.auth import (
 from suanli.api.deps import PagingDep, ServicesDep, out
 from suanli.core.errors import NotFoundError
 from suanli.core.fleet import Server, parse_state
-from suanli.services.fleet import NewServer, ServerFilter
+from suanli.services.fleet.servers import NewServer, ServerFilter
 from suanli.services.tenancy import Principal, Role
 
 router = APIRouter(tags=["fleet"], dependencies=AUTHENTICATED)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from suanli.api.auth import AUTHENTICATED, Operator, PrincipalDep, StaffReader, hide_from_customers
 from suanli.api.deps import ServicesDep, out
 from suanli.core.errors import NotFoundError
-from suanli.services.procurement import NewLine, NewOrder
+from suanli.services.fleet.procurement import NewLine, NewOrder
 from suanli.services.tenancy import Principal
 
 router = APIRouter(tags=["procurement"], dependencies=AUTHENTICATED)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
 from suanli.api.deps import PagingDep, ServicesDep, page_out
-from suanli.services.metering import MAX_BATCH
+from suanli.services.billing.metering import MAX_BATCH
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["usage"])

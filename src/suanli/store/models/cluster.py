@@ -1,10 +1,10 @@
 """Cluster-engine tables: which engine node is which fleet server, and cloud jobs.
 
 - ``cluster_nodes``: one row per engine node known to the ledger (``cluster``, ``node``) →
-  ``servers.id`` (unique both ways). Written only by :mod:`suanli.services.cluster`.
+  ``servers.id`` (unique both ways). Written only by :mod:`suanli.services.cluster.inventory`.
 - ``cloud_jobs``: jobs submitted through ``suanli job submit``; their admission state, the
   placement our scheduler decided and what the engine last reported. Written only by
-  :mod:`suanli.services.cloud_jobs`.
+  :mod:`suanli.services.cluster.cloud_jobs`.
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
 from suanli.core.errors import SuanliError, ValidationError
 from suanli.core.fleet import ServerState
-from suanli.services.fleet import NewServer, create_server_in, get_server_row, transition_in
-from suanli.services.leasing import LeasingService
+from suanli.services.billing.leasing import LeasingService
+from suanli.services.fleet.servers import NewServer, create_server_in, get_server_row, transition_in
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     ClusterNodeRow,

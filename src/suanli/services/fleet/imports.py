@@ -2,7 +2,7 @@
 
 Every row is validated on its own (shape, references to suppliers/cabinets/orders, duplicates
 inside the file and against the database). Then all rows are written in one transaction through
-the same steps as single writes (:mod:`suanli.services.fleet`, :mod:`suanli.services.procurement`);
+the same steps as single writes (:mod:`suanli.services.fleet.servers`, :mod:`suanli.services.fleet.procurement`);
 a failure there (a cabinet's power budget, say) is reported against its row too. If any row is
 bad, nothing is written and :class:`ImportRejected` (code ``import.invalid_rows``) lists every
 bad row as ``{line, column, reason}``. Line numbers are physical CSV lines (header = line 1).
@@ -35,14 +35,14 @@ from suanli.core.clock import Clock
 from suanli.core.errors import SuanliError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.services.common import currency_code, non_negative_money
-from suanli.services.fleet import (
+from suanli.services.fleet.procurement import NewLine, NewOrder, create_order_in, validate_order
+from suanli.services.fleet.servers import (
     NewServer,
     create_server_in,
     existing_serials,
     get_cabinet_row,
     transition_in,
 )
-from suanli.services.procurement import NewLine, NewOrder, create_order_in, validate_order
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import PurchaseOrderRow, SupplierRow
 

@@ -14,7 +14,7 @@ The story (dates are fixed; the demo's "today" is :data:`DEMO_TODAY`):
 - 58 servers delivered (= 464 GPUs); each is racked, burnt in and accepted; 8 H800 serve the
   cloud pool from May; one A800 is in maintenance since 10-20;
 - customers, leases (20 servers), cloud usage, invoices, payments and a failed server with its
-  SLA credit: :mod:`suanli.services.demo_money`.
+  SLA credit: :mod:`suanli.services.demo.money`.
 
 Occupancy ends near 52 %, below the reference break-even.
 """
@@ -29,10 +29,10 @@ from decimal import Decimal
 
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
-from suanli.services import demo_money
 from suanli.services.container import Services
-from suanli.services.fleet import ServerFilter
-from suanli.services.procurement import NewLine, NewOrder
+from suanli.services.demo import money as demo_money
+from suanli.services.fleet.procurement import NewLine, NewOrder
+from suanli.services.fleet.servers import ServerFilter
 
 S = ServerState
 DEMO_START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)

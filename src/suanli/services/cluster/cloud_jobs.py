@@ -16,7 +16,7 @@ not exceed the GPUs committed by its active reserved contracts; ``spot`` has no 
 preemptible.
 
 As everywhere in the wiring: read in one transaction, call the engine with no session open,
-record in another (see :mod:`suanli.services.cluster`).
+record in another (see :mod:`suanli.services.cluster.inventory`).
 
 Metering (:meth:`meter`): each finished run from ``backend.usage()`` becomes one issue-6 usage
 record with ``event_id`` = the engine's usage id (ingestion is insert-if-absent, so re-running
@@ -40,9 +40,9 @@ from suanli.core.fleet import ServerState
 from suanli.scheduling.jobs.model import IntArray
 from suanli.scheduling.jobs.placement import place
 from suanli.scheduling.jobs.preemption import select_victims
-from suanli.services.cluster import ClusterService
+from suanli.services.billing.metering import IngestResult, MeteringService
+from suanli.services.cluster.inventory import ClusterService
 from suanli.services.common import Page, check_paging, require_text
-from suanli.services.metering import IngestResult, MeteringService
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import CloudJobRow, ClusterNodeRow, ContractRow, CustomerRow, ServerRow

@@ -46,7 +46,7 @@ from suanli.services.common import (
     optional_text,
     require_text,
 )
-from suanli.services.fleet import (
+from suanli.services.fleet.servers import (
     NewServer,
     create_server_in,
     existing_serials,

@@ -1,7 +1,7 @@
 """Contracts: bare-metal leases and reserved GPU capacity; server allocation; SLA downtime.
 
 Single writer of ``contracts``, ``lease_allocations`` and ``sla_events``. Server states are
-changed only through :func:`suanli.services.fleet.transition_in` (the fleet service stays the
+changed only through :func:`suanli.services.fleet.servers.transition_in` (the fleet service stays the
 single writer of ``servers.state``): leasing moves servers ``available → leased``, a failure of a
 leased server ``leased → failed`` opens an SLA downtime record, the repair walks
 ``failed → repaired → available → leased`` and closes it.
@@ -33,6 +33,7 @@ from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.core.money import round_money, to_decimal
+from suanli.services.billing.numbering import next_number, serialise_writes
 from suanli.services.common import (
     Page,
     check_paging,
@@ -41,9 +42,8 @@ from suanli.services.common import (
     ratio,
     require_text,
 )
-from suanli.services.downtime import sync_downtime_in
-from suanli.services.fleet import get_server_row, transition_in
-from suanli.services.numbering import next_number, serialise_writes
+from suanli.services.fleet.downtime import sync_downtime_in
+from suanli.services.fleet.servers import get_server_row, transition_in
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (

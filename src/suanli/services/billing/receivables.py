@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, line_amount, month_of
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
-from suanli.services.billing import BillingService
+from suanli.services.billing.invoicing import BillingService
+from suanli.services.billing.numbering import next_number
+from suanli.services.billing.outstanding import ZERO, apply_unapplied, outstanding_by_invoice
 from suanli.services.common import (
     Page,
     check_paging,
@@ -29,8 +31,6 @@ from suanli.services.common import (
     optional_text,
     require_text,
 )
-from suanli.services.numbering import next_number
-from suanli.services.receivables import ZERO, apply_unapplied, outstanding_by_invoice
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (

@@ -42,10 +42,10 @@ from suanli.core.billing import (
     usage_amount,
 )
 from suanli.core.clock import Clock
-from suanli.services.downtime import sync_downtime_in
-from suanli.services.metering import PriceBook, load_prices
-from suanli.services.numbering import next_number, serialise_writes
-from suanli.services.receivables import apply_unapplied
+from suanli.services.billing.metering import PriceBook, load_prices
+from suanli.services.billing.numbering import next_number, serialise_writes
+from suanli.services.billing.outstanding import apply_unapplied
+from suanli.services.fleet.downtime import sync_downtime_in
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     ContractRow,

@@ -1,13 +1,13 @@
 """The demo center's customers, contracts, cloud usage, invoices and payments (issue 6 services).
 
-Part of the story told in :mod:`suanli.services.demo` (which runs these steps in date order):
+Part of the story told in :mod:`suanli.services.demo.center` (which runs these steps in date order):
 
 - eight bare-metal customers, each with a lease of its own term and rent and a deposit of one
   month's rent; three leases end within 60 days of the demo's today (Lingxi Media on 11-01,
   Kestrel Robotics on 11-20, Zhipu Research on 12-15); Moonstone AI renewed for 12 months;
 - two cloud customers (Pixel Forge, Dawn NLP) and Zhipu Research run jobs on the 8-server H800
   cloud pool in September and October (the job simulator on a synthetic trace:
-  :mod:`suanli.services.demo_usage`), metered at the list prices below (September's usage is
+  :mod:`suanli.services.demo.usage`), metered at the list prices below (September's usage is
   billed by the October run, October's is recognised but not yet billed);
 - an invoice run on the 1st of every month for the month before (April to October);
 - payments: each customer pays its open invoices a fixed number of days after each run;
@@ -27,10 +27,10 @@ from typing import Any
 
 from suanli.core.billing import month_of
 from suanli.core.fleet import ServerState
+from suanli.services.billing.leasing import LeaseSpec
 from suanli.services.container import Services
-from suanli.services.demo_usage import pool_run, pool_usage
-from suanli.services.fleet import ServerFilter
-from suanli.services.leasing import LeaseSpec
+from suanli.services.demo.usage import pool_run, pool_usage
+from suanli.services.fleet.servers import ServerFilter
 
 ACTOR = "demo"
 Action = Callable[[Services], object]

@@ -1,0 +1,10 @@
+"""Cluster sub-domain: the ledger ↔ cluster-engine wiring.
+
+Who writes what:
+
+- :mod:`.inventory` — ``cluster_nodes`` and the engine-side effects of ledger facts (leases as
+  reservations, maintenance as drains, failures as SLA downtime through the fleet service).
+- :mod:`.cloud_jobs` — ``cloud_jobs``: submission, admission, launch, state and metering.
+
+Backend calls are never made inside a database transaction.
+"""

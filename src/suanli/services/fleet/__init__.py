@@ -1,0 +1,12 @@
+"""Fleet sub-domain: sites, cabinets, servers through their lifecycle, purchase orders and
+deliveries, bulk imports, and SLA downtime read from the transition log.
+
+Who writes what:
+
+- :mod:`.servers` — single writer of ``sites``, ``cabinets``, ``servers.state``/``cabinet_id`` and
+  ``server_transitions`` (every lifecycle change goes through ``transition_in``).
+- :mod:`.procurement` — single writer of ``suppliers``, ``purchase_orders``,
+  ``purchase_order_lines`` and ``deliveries``; registers delivered servers through :mod:`.servers`.
+- :mod:`.imports` — all-or-nothing CSV loads that call the two writers above; writes nothing itself.
+- :mod:`.downtime` — reads transitions; writes nothing.
+"""
