@@ -6,14 +6,17 @@ deterministic engine and the Monte Carlo engine are the same code.
 
 Columns (CNY per month): ``revenue`` (net of VAT), cost lines ``power``, ``cabinet``, ``om``,
 ``fixed`` (staff, bandwidth, platform), ``bad_debt``; ``ebitda``; ``depreciation``;
-``interest``; ``tax`` (income tax with unlimited loss carry-forward); ``net_income``;
+``interest``; ``surcharges`` (on VAT paid); ``tax`` (book income-tax expense, including
+deferred tax); ``net_income``; ``tax_paid`` (cash income tax: unlimited loss carry-forward
+monthly, or annual with an N-year expiry); ``vat_paid`` (output VAT minus the
+input VAT credited, carried forward);
 ``capex``; ``financing`` (loan draws minus principal repaid); ``fcf`` (free cash flow on the
 scenario's ``cash_flow_basis``: *project* = collections minus cash costs, tax and capex, plus
 resale at the horizon; *equity* = project minus interest plus ``financing``); ``cumulative``
 and ``discounted_cumulative`` of ``fcf``.
 
-Simplifications (documented in docs/economics.md): VAT is collected and remitted, input VAT is
-not credited; tax is computed monthly on cumulative profit; receivables are collected
+Simplifications (documented in docs/economics.md): output VAT is due and collected in the month
+billed; without ``credit_input_vat`` VAT is collected and remitted (cash-neutral); receivables are collected
 ``receivable_days`` later, all outstanding receivables at the horizon; resale value at the
 horizon is cash outside the P&L.
 """
@@ -37,8 +40,11 @@ COLUMNS = (
     "ebitda",
     "depreciation",
     "interest",
+    "surcharges",
     "tax",
     "net_income",
+    "tax_paid",
+    "vat_paid",
     "capex",
     "financing",
     "fcf",
@@ -75,8 +81,11 @@ class CashFlows:
     ebitda: Array
     depreciation: Array
     interest: Array
-    tax: Array
+    surcharges: Array
+    tax: Array  # book income-tax expense (cash tax + deferred tax)
     net_income: Array
+    tax_paid: Array  # income tax paid in cash
+    vat_paid: Array
     capex: Array
     financing: Array
     fcf: Array
@@ -140,12 +149,78 @@ def lag(x: Array, months: float) -> Array:
     return out
 
 
-def after_tax(ebt: Array, rate: float) -> tuple[Array, Array]:
-    """Monthly tax with unlimited loss carry-forward: cumulative taxed base = running max of
-    cumulative profit (never below zero)."""
-    base = np.maximum.accumulate(np.maximum(np.cumsum(ebt, axis=1), 0.0), axis=1)
-    tax = np.diff(base, axis=1, prepend=0.0) * rate
-    return tax, ebt - tax
+def _carried(flow: Array) -> Array:
+    """Amount paid each month on a running balance that carries credits forward and is never
+    refunded: cumulative paid = running max of the cumulative flow, floored at zero."""
+    base = np.maximum.accumulate(np.maximum(np.cumsum(flow, axis=1), 0.0), axis=1)
+    paid: Array = np.diff(base, axis=1, prepend=0.0)
+    return paid
+
+
+def income_tax(taxable: Array, rate: float, carry_years: int | None) -> tuple[Array, Array]:
+    """``(cash tax, forfeited losses)`` per month of a monthly taxable-income series ``(P, n)``.
+
+    ``carry_years=None``: monthly tax with unlimited loss carry-forward (cumulative taxed base
+    = running max of cumulative profit); nothing is forfeited. Otherwise annual settlement:
+    fiscal year ``k`` covers months ``12(k-1)+1 .. 12k`` (year 1 also month 0; the last year
+    may be partial), its tax is paid in its last month, and a year's loss offsets the next
+    ``carry_years`` years' profits, oldest loss first; what is unused then expires (forfeited
+    in the last month of its last usable year), and so does every loss left at the horizon (no
+    refund). Loops over years (<= 50) and vintages, vectorised over paths."""
+    if carry_years is None:
+        return _carried(taxable) * rate, np.zeros_like(taxable)
+    n = taxable.shape[1]
+    starts = np.concatenate(([0], np.arange(13, n, 12)))
+    ends = np.concatenate((starts[1:] - 1, [n - 1]))
+    profit = np.add.reduceat(taxable, starts, axis=1)
+    years = starts.size
+    losses = np.zeros_like(profit)  # unused loss by vintage
+    tax = np.zeros_like(taxable)
+    forfeited = np.zeros_like(taxable)
+    for y in range(years):
+        remaining = np.maximum(profit[:, y], 0.0)
+        for v in range(max(0, y - carry_years), y):
+            use = np.minimum(losses[:, v], remaining)
+            losses[:, v] -= use
+            remaining -= use
+        losses[:, y] = np.maximum(-profit[:, y], 0.0)
+        tax[:, ends[y]] = remaining * rate
+        if y >= carry_years:  # the loss of year y - N had its last chance this year
+            forfeited[:, ends[y]] += losses[:, y - carry_years]
+            losses[:, y - carry_years] = 0.0
+    forfeited[:, -1] += losses.sum(axis=1)  # left at the horizon: never refunded
+    return tax, forfeited
+
+
+def after_tax(ebt: Array, rate: float, carry_years: int | None = None) -> tuple[Array, Array]:
+    """``(cash tax, net income)`` when book and taxable income coincide; see :func:`tax_lines`."""
+    cash, expense = tax_lines(ebt, ebt, rate, carry_years)
+    return cash, ebt - expense
+
+
+def tax_lines(
+    ebt: Array, taxable: Array, rate: float, carry_years: int | None
+) -> tuple[Array, Array]:
+    """``(cash tax, book income-tax expense)``.
+
+    Book expense = cash tax + change in deferred tax. Deferred tax liability = rate x
+    cumulative (tax - book depreciation), i.e. rate x (book EBT - taxable income); with annual
+    settlement a deferred tax asset is recognised on unused losses and written off when they
+    expire or at the horizon, so the expense is ``rate x (book EBT + forfeited losses)``.
+    Unlimited monthly mode (``carry_years=None``) keeps the legacy cash basis for losses:
+    expense = cash tax + rate x (book EBT - taxable)."""
+    cash, forfeited = income_tax(taxable, rate, carry_years)
+    if carry_years is None:
+        expense: Array = cash + rate * (ebt - taxable) if taxable is not ebt else cash
+    else:
+        expense = rate * (ebt + forfeited)
+    return cash, expense
+
+
+def vat_paid(output_vat: Array, input_vat: Array) -> Array:
+    """VAT paid each month: output VAT minus input VAT credited, an uncredited balance carried
+    forward (never refunded)."""
+    return _carried(output_vat - input_vat)
 
 
 def _discount(fcf: Array, monthly: float) -> Array:
@@ -174,7 +249,19 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
     ebitda = revenue - power - cabinet - om - fixed - bad_debt
     depreciation = plan.prop.depreciation * delivered + plan.fixed.depreciation
     interest = plan.prop.interest * delivered + plan.fixed.interest
-    tax, net_income = after_tax(ebitda - depreciation - interest, plan.income_tax_rate)
+    output_vat = revenue * plan.output_vat_rate
+    paid = vat_paid(output_vat, plan.prop.input_vat * delivered + plan.fixed.input_vat)
+    surcharges = paid * plan.surcharge_rate
+    ebt = ebitda - depreciation - interest - surcharges
+    taxable = ebt
+    if plan.tax_differs:
+        taxable = (
+            ebt
+            + depreciation
+            - (plan.prop.tax_depreciation * delivered + plan.fixed.tax_depreciation)
+        )
+    cash_tax, tax = tax_lines(ebt, taxable, plan.income_tax_rate, plan.loss_carryforward_years)
+    net_income = ebt - tax
 
     billed = revenue - bad_debt
     collected = lag(billed, plan.receivable_lag_months)
@@ -183,7 +270,7 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
     financing = (plan.prop.loan_draw - plan.prop.principal) * delivered + (
         plan.fixed.loan_draw - plan.fixed.principal
     )
-    fcf = net_income + depreciation + (collected - billed) - capex
+    fcf = ebt - cash_tax + depreciation + (collected - billed) - capex + (output_vat - paid)
     fcf = fcf + (financing if plan.equity_basis else interest)
     fcf[:, -1] += plan.resale_prop * delivered[:, 0]
     gpu_hours = active * (plan.gpus_per_server * plan.hours_per_month)
@@ -197,8 +284,11 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
         ebitda=ebitda,
         depreciation=np.broadcast_to(depreciation, revenue.shape),
         interest=np.broadcast_to(interest, revenue.shape),
+        surcharges=surcharges,
         tax=tax,
         net_income=net_income,
+        tax_paid=cash_tax,
+        vat_paid=paid,
         capex=np.broadcast_to(capex, revenue.shape),
         financing=np.broadcast_to(financing, revenue.shape),
         fcf=fcf,
@@ -230,11 +320,23 @@ def project_cash(plan: Plan, draws: Draws) -> tuple[Array, Array]:
     price *= plan.unit_revenue / plan.vat_divisor
     price += plan.pass_through / plan.vat_divisor
     billed = occupied * price
+    vat_cash: Array | None = None
+    if plan.vat_active:
+        output_vat = billed * plan.output_vat_rate
+        paid = vat_paid(output_vat, plan.prop.input_vat * delivered + plan.fixed.input_vat)
+        vat_cash = output_vat - paid  # surcharges leave through net income
     billed *= 1.0 - draws.bad_debt_pct
     ebt = billed - occupied * (plan.power_full * (plan.load_factor - plan.idle_load_factor))
     ebt -= delivered * lin_prop
     ebt -= lin_fixed
-    _, net_income = after_tax(ebt, plan.income_tax_rate)
+    if vat_cash is not None:
+        ebt -= paid * plan.surcharge_rate
+    taxable = ebt
+    if plan.tax_differs:
+        taxable = ebt + delivered * (p.depreciation - p.tax_depreciation)
+        taxable += f.depreciation - f.tax_depreciation
+    cash_tax, tax = tax_lines(ebt, taxable, plan.income_tax_rate, plan.loss_carryforward_years)
+    net_income = ebt - tax
     # FCF = NI + depreciation + (collected - billed) - capex + (interest | financing)
     if plan.equity_basis:
         cash_prop = p.depreciation - p.capex + p.loan_draw - p.principal
@@ -244,10 +346,13 @@ def project_cash(plan: Plan, draws: Draws) -> tuple[Array, Array]:
         cash_fixed = f.depreciation - f.capex + f.interest
     collected = lag(billed, plan.receivable_lag_months)
     collected[:, -1] += billed.sum(axis=1) - collected.sum(axis=1)
-    fcf = net_income + collected
+    fcf = ebt - cash_tax
+    fcf += collected
     fcf -= billed
     fcf += delivered * cash_prop
     fcf += cash_fixed
+    if vat_cash is not None:
+        fcf += vat_cash
     fcf[:, -1] += plan.resale_prop * delivered[:, 0]
     return fcf, net_income
 
@@ -276,8 +381,10 @@ def project_investment(plan: InvestmentPlan, shortfall: Array) -> CashFlows:
     exit_cash = form.exit_value * realised
     gain = np.zeros((paths, n))
     gain[:, -1] = exit_cash - form.amount
-    tax, _ = after_tax(taxable + gain, plan.income_tax_rate)
-    net_income = revenue + gain - tax
+    tax, expense = tax_lines(
+        taxable + gain, taxable + gain, plan.income_tax_rate, plan.loss_carryforward_years
+    )
+    net_income = revenue + gain - expense
     capex = np.zeros((paths, n))
     capex[:, 0] = form.amount
     fcf = revenue - tax - capex
@@ -293,8 +400,11 @@ def project_investment(plan: InvestmentPlan, shortfall: Array) -> CashFlows:
         ebitda=revenue,
         depreciation=zeros,
         interest=zeros,
-        tax=tax,
+        surcharges=zeros,
+        tax=expense,
         net_income=net_income,
+        tax_paid=tax,
+        vat_paid=zeros,
         capex=capex,
         financing=zeros,
         fcf=fcf,

@@ -15,11 +15,13 @@ Capex-derived series come in two parts: ``*_prop`` (proportional to delivered se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 
 from suanli.core.catalog import default_catalog
+from suanli.economics import depreciation as depreciation_kernel
 from suanli.economics.scenario import (
     BareMetal,
     CabinetUnit,
@@ -42,11 +44,13 @@ class CapexSeries:
     interest: Array
     principal: Array
     om: Array
+    input_vat: Array  # VAT inside capex credited against output VAT (zero when not credited)
+    tax_depreciation: Array  # depreciation deducted for income tax (may differ from book)
 
     @staticmethod
     def zeros(n: int) -> CapexSeries:
         z = np.zeros(n)
-        return CapexSeries(z, z, z, z, z, z)
+        return CapexSeries(z, z, z, z, z, z, z, z)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,11 @@ class Plan:
     bad_debt_pct: float
     income_tax_rate: float
     equity_basis: bool
+    output_vat_rate: float  # output VAT per CNY of revenue (net of VAT)
+    surcharge_rate: float  # surcharges per CNY of VAT paid
+    vat_active: bool  # input VAT credited or surcharges charged: the VAT account is modelled
+    loss_carryforward_years: int | None  # None: unlimited, monthly; N: annual, N-year expiry
+    tax_differs: bool  # tax depreciation differs from book somewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,25 +99,71 @@ class InvestmentPlan:
     discount_monthly: float
     form: Investment
     income_tax_rate: float
+    loss_carryforward_years: int | None = None
 
 
 def monthly_rate(annual: float) -> float:
+    """Effective monthly rate of an annual rate: ``(1 + r)^(1/12) - 1`` (compounds to ``r``)."""
     return float((1.0 + annual) ** (1.0 / 12.0) - 1.0)
 
 
-def _capex_series(capex: Array, sc: Scenario) -> CapexSeries:
-    """Depreciation, loan and O&M series of a capex series on the grid (all linear in capex)."""
+def loan_monthly_rate(annual: float, convention: str) -> float:
+    """Monthly loan rate: ``effective`` as :func:`monthly_rate`, ``nominal`` = ``r / 12``."""
+    if convention == "nominal":
+        return annual / 12.0
+    return monthly_rate(annual)
+
+
+def one_time_eligible(sc: Scenario, n: int, unit_cost: float) -> NDArray[np.bool_]:
+    """Per month of delivery: may a server delivered then take the one-time tax deduction?"""
+    dep = sc.depreciation
+    ok = np.zeros(n, dtype=bool)
+    if dep.tax_method != "one_time" or sc.start_date is None:
+        return ok
+    if unit_cost > dep.one_time_limit_per_unit:
+        return ok
+    start = sc.start_date
+    for t in range(n):
+        months = start.month - 1 + t
+        day = date(start.year + months // 12, months % 12 + 1, 1)
+        ok[t] = dep.one_time_eligible_from <= day <= dep.one_time_eligible_until
+    return ok
+
+
+def _capex_series(
+    capex: Array, sc: Scenario, one_time: NDArray[np.bool_] | None = None
+) -> CapexSeries:
+    """Depreciation, loan and O&M series of a capex series on the grid (all linear in capex).
+    ``one_time`` marks delivery months whose capex takes the one-time tax deduction."""
     n = capex.size
     cum = np.cumsum(capex)
     before = np.concatenate(([0.0], cum[:-1]))  # capex installed before month t
-    life = max(1, round(sc.depreciation.years * 12))
-    lagged = np.concatenate((np.zeros(min(life, n)), before))[:n]
-    depreciation = (before - lagged) * (1.0 - sc.depreciation.salvage_pct) / life
+    dep = sc.depreciation
+    life = max(1, round(dep.years * 12))
+    taxes = sc.taxes
+    vat_share = (
+        taxes.input_vat_rate / (1.0 + taxes.input_vat_rate) if taxes.credit_input_vat else 0.0
+    )
+    cost = capex * (1.0 - vat_share)  # the asset's cost: VAT-exclusive when VAT is credited
+    depreciation = depreciation_kernel.apply(
+        cost, depreciation_kernel.kernel(dep.method, life, dep.salvage_pct)
+    )
+    tax_method = dep.tax_method or dep.method
+    tax_life = max(1, round((dep.tax_years or dep.years) * 12))
+    if dep.tax_method is None and tax_life == life:
+        tax_depreciation = depreciation
+    else:
+        base_method = "straight_line" if tax_method == "one_time" else tax_method
+        eligible = one_time if one_time is not None else np.zeros(n, dtype=bool)
+        regular = np.where(eligible, 0.0, cost)
+        tax_depreciation = depreciation_kernel.apply(
+            regular, depreciation_kernel.kernel(base_method, tax_life, dep.salvage_pct)
+        ) + depreciation_kernel.apply(np.where(eligible, cost, 0.0), np.ones(1))
     om = before * sc.opex.om_pct_capex_annual / 12.0
 
     fin = sc.financing
     draw = capex * fin.loan_share
-    r = monthly_rate(fin.rate_annual) if fin.rate_annual > 0 else 0.0
+    r = loan_monthly_rate(fin.rate_annual, fin.rate_convention) if fin.rate_annual > 0 else 0.0
     term = fin.term_months
     k = np.arange(1, term + 1, dtype=np.float64)
     if r > 0:
@@ -122,7 +177,9 @@ def _capex_series(capex: Array, sc: Scenario) -> CapexSeries:
     interest = np.convolve(draw, int_kernel)[:n]
     principal = np.convolve(draw, pri_kernel)[:n]
     principal[-1] += draw.sum() - principal.sum()  # balloon: repay what is left at the horizon
-    return CapexSeries(capex, depreciation, draw, interest, principal, om)
+    return CapexSeries(
+        capex, depreciation, draw, interest, principal, om, capex * vat_share, tax_depreciation
+    )
 
 
 def _price_shocks(sc: Scenario, n: int) -> Array:
@@ -150,7 +207,14 @@ def build_plan(sc: Scenario) -> Plan:
         delivered[d.month] += d.count
     active = np.concatenate(([0.0], np.cumsum(delivered)[:-1]))
     server_capex = delivered * fleet.unit_price
-    prop = _capex_series(server_capex * (1.0 + sc.capex.network_install_pct), sc)
+    unit_cost = fleet.unit_price * (
+        1.0 / (1.0 + sc.taxes.input_vat_rate) if sc.taxes.credit_input_vat else 1.0
+    )
+    prop = _capex_series(
+        server_capex * (1.0 + sc.capex.network_install_pct),
+        sc,
+        one_time_eligible(sc, n, unit_cost),
+    )
     fixed_capex = np.zeros(n)
     fixed_capex[0] = sc.capex.network_install_amount
     fixed = _capex_series(fixed_capex, sc) if fixed_capex[0] > 0 else CapexSeries.zeros(n)
@@ -206,6 +270,14 @@ def build_plan(sc: Scenario) -> Plan:
         bad_debt_pct=form.bad_debt_pct,
         income_tax_rate=sc.taxes.income_tax_rate,
         equity_basis=sc.cash_flow_basis == "equity",
+        output_vat_rate=sc.taxes.vat_rate,
+        surcharge_rate=sc.taxes.surcharge_rate,
+        vat_active=sc.taxes.credit_input_vat or sc.taxes.surcharge_rate > 0,
+        loss_carryforward_years=sc.taxes.loss_carryforward_years,
+        tax_differs=not (
+            np.array_equal(prop.depreciation, prop.tax_depreciation)
+            and np.array_equal(fixed.depreciation, fixed.tax_depreciation)
+        ),
     )
 
 
@@ -217,4 +289,5 @@ def build_investment_plan(sc: Scenario) -> InvestmentPlan:
         discount_monthly=monthly_rate(sc.discount_rate_annual),
         form=sc.form,
         income_tax_rate=sc.taxes.income_tax_rate,
+        loss_carryforward_years=sc.taxes.loss_carryforward_years,
     )

@@ -18,6 +18,7 @@ inside the horizon, target occupancy not above the form's ceiling.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -76,11 +77,18 @@ class Capex(_Model):
 
 
 class Financing(_Model):
-    """Share of capex financed by an amortising (annuity) loan drawn at each delivery."""
+    """Share of capex financed by an amortising (annuity) loan drawn at each delivery.
+
+    ``rate_convention`` says how ``rate_annual`` becomes a monthly rate: ``effective`` (the
+    default, and the only behaviour before it was selectable) compounds to the annual rate,
+    ``(1 + r)^(1/12) - 1``; ``nominal`` is the quoted APR divided by 12, ``r / 12``, as Chinese
+    bank loan contracts (LPR-based) usually state it.
+    """
 
     loan_share: Fraction = 0.0
     rate_annual: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     term_months: Annotated[int, Field(ge=1, le=600)] = 60
+    rate_convention: Literal["effective", "nominal"] = "effective"
 
 
 class CabinetUnit(StrEnum):
@@ -106,17 +114,57 @@ class Opex(_Model):
 
 
 class Taxes(_Model):
-    """VAT on the services sold (13 % movable-property lease, 6 % IT service) and income tax."""
+    """VAT on the services sold and income tax.
+
+    ``vat_rate`` is the output VAT of the product sold: 13 % for leasing movable property (bare
+    metal), 6 % for IT / computing services (computing center). With ``credit_input_vat`` the
+    capex amounts (server price, network and installation) are VAT-inclusive at
+    ``input_vat_rate``; that input VAT is credited against output VAT, an uncredited balance
+    carries forward and is never refunded (lost at the horizon), and depreciation is on the
+    VAT-exclusive cost. ``surcharge_rate`` (urban construction 7 % + education 3 % + local
+    education 2 % = 12 %) is charged on the VAT actually paid and is deductible for income tax.
+    ``loss_carryforward_years``: ``None`` taxes cumulative profit monthly with unlimited loss
+    carry-forward (the older simplification); an integer (China: 5) settles income tax per
+    fiscal year (12 months from month 1), paid in the year's last month, a loss offsetting the
+    next N years' profits oldest first and then expiring; a loss is never refunded.
+    """
 
     vat_rate: Fraction = 0.13
     prices_include_vat: bool = True
     income_tax_rate: Fraction = 0.25
+    credit_input_vat: bool = False
+    input_vat_rate: Fraction = 0.13
+    surcharge_rate: Fraction = 0.0
+    loss_carryforward_years: Annotated[int, Field(ge=1, le=30)] | None = None
 
 
 class Depreciation(_Model):
+    """Book depreciation (``method`` over ``years``, to ``salvage_pct``) and tax depreciation
+    (``tax_method`` over ``tax_years``; unset = same as book). ``one_time`` (tax only) deducts
+    the whole VAT-exclusive cost of a server in the month after delivery when the unit cost is at
+    most ``one_time_limit_per_unit`` and the delivery date (``Scenario.start_date`` + month) lies
+    in ``[one_time_eligible_from, one_time_eligible_until]``; other capex (and ineligible
+    batches) use straight line over the tax life. Where book and tax differ, the book income tax
+    expense includes deferred tax (docs/economics.md)."""
+
     years: Annotated[float, Field(gt=0.0, le=30.0)] = 5.0
     salvage_pct: Fraction = 0.0
     resale_pct_at_end: Fraction = 0.0  # market value of the servers at the horizon, % of price
+    method: Literal["straight_line", "syd", "ddb"] = "straight_line"
+    tax_method: Literal["straight_line", "syd", "ddb", "one_time"] | None = None
+    tax_years: Annotated[float, Field(gt=0.0, le=30.0)] | None = None
+    one_time_limit_per_unit: NonNeg = 5_000_000.0
+    one_time_eligible_from: date = date(2018, 1, 1)
+    one_time_eligible_until: date = date(2027, 12, 31)
+
+    @model_validator(mode="after")
+    def _whole_years(self) -> Depreciation:
+        if self.method != "straight_line" and self.years != int(self.years):
+            raise ValueError(f"depreciation.method {self.method!r} needs whole years")
+        tax_years = self.tax_years if self.tax_years is not None else self.years
+        if self.tax_method in ("syd", "ddb") and tax_years != int(tax_years):
+            raise ValueError(f"depreciation.tax_method {self.tax_method!r} needs whole tax_years")
+        return self
 
 
 class PriceShock(_Model):
@@ -258,6 +306,7 @@ class Scenario(_Model):
     description: str = ""
     currency: str = "CNY"
     horizon_months: Annotated[int, Field(ge=1, le=600)]
+    start_date: date | None = None  # date of month 0 (needed for date-dependent tax rules)
     discount_rate_annual: Annotated[float, Field(gt=-1.0, le=10.0)] = 0.10
     # Cash flows the metrics use: "project" (before financing: capex paid in full, interest
     # added back) or "equity" (after loan draws, interest and principal). Equal without a loan.
@@ -280,4 +329,6 @@ class Scenario(_Model):
             late = [d.month for d in self.fleet.schedule() if d.month >= self.horizon_months]
             if late:
                 raise ValueError(f"fleet.delivery month {late[0]} is not inside the horizon")
+        if self.depreciation.tax_method == "one_time" and self.start_date is None:
+            raise ValueError("start_date is required with depreciation.tax_method = 'one_time'")
         return self
