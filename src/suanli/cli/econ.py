@@ -149,7 +149,7 @@ def evaluate_cmd(
 
 def _monthly_table(rows: list[dict[str, float]], currency: str) -> None:
     """All columns in thousands, on a console wide enough not to truncate them."""
-    wide = Console(width=max(console.width, 260))
+    wide = Console(width=max(console.width, 280))
     table = Table(title=f"Monthly cash flows (k {currency})")
     for col in rows[0]:
         table.add_column(col, justify="right")

@@ -6,7 +6,8 @@ deterministic engine and the Monte Carlo engine are the same code.
 
 Columns (CNY per month): ``revenue`` (net of VAT), cost lines ``power``, ``cabinet``, ``om``,
 ``fixed`` (staff, bandwidth, platform), ``bad_debt``; ``ebitda``; ``depreciation``;
-``interest``; ``surcharges`` (on VAT paid); ``tax`` (book income-tax expense, including
+``interest``; ``disposal`` (gain or loss on selling retired servers: resale proceeds minus
+the book value written off); ``surcharges`` (on VAT paid); ``tax`` (book income-tax expense, including
 deferred tax); ``net_income``; ``tax_paid`` (cash income tax: unlimited loss carry-forward
 monthly, or annual with an N-year expiry); ``vat_paid`` (output VAT minus the
 input VAT credited, carried forward);
@@ -17,8 +18,8 @@ and ``discounted_cumulative`` of ``fcf``.
 
 Simplifications (documented in docs/economics.md): output VAT is due and collected in the month
 billed; without ``credit_input_vat`` VAT is collected and remitted (cash-neutral); receivables are collected
-``receivable_days`` later, all outstanding receivables at the horizon; resale value at the
-horizon is cash outside the P&L.
+``receivable_days`` later, all outstanding receivables at the horizon; servers are sold when
+retired (useful life, chosen month or the horizon), the gain or loss in the P&L.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ COLUMNS = (
     "ebitda",
     "depreciation",
     "interest",
+    "disposal",
     "surcharges",
     "tax",
     "net_income",
@@ -81,6 +83,7 @@ class CashFlows:
     ebitda: Array
     depreciation: Array
     interest: Array
+    disposal: Array  # gain (+) or loss (-) on selling retired servers: proceeds - book value
     surcharges: Array
     tax: Array  # book income-tax expense (cash tax + deferred tax)
     net_income: Array
@@ -252,12 +255,15 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
     output_vat = revenue * plan.output_vat_rate
     paid = vat_paid(output_vat, plan.prop.input_vat * delivered + plan.fixed.input_vat)
     surcharges = paid * plan.surcharge_rate
-    ebt = ebitda - depreciation - interest - surcharges
+    gain = plan.prop.gain_book * delivered
+    ebt = ebitda - depreciation - interest - surcharges + gain
     taxable = ebt
     if plan.tax_differs:
         taxable = (
             ebt
             + depreciation
+            - gain
+            + plan.prop.gain_tax * delivered
             - (plan.prop.tax_depreciation * delivered + plan.fixed.tax_depreciation)
         )
     cash_tax, tax = tax_lines(ebt, taxable, plan.income_tax_rate, plan.loss_carryforward_years)
@@ -271,8 +277,8 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
         plan.fixed.loan_draw - plan.fixed.principal
     )
     fcf = ebt - cash_tax + depreciation + (collected - billed) - capex + (output_vat - paid)
+    fcf += plan.prop.proceeds * delivered - gain  # disposal: cash in, the gain is in EBT
     fcf = fcf + (financing if plan.equity_basis else interest)
-    fcf[:, -1] += plan.resale_prop * delivered[:, 0]
     gpu_hours = active * (plan.gpus_per_server * plan.hours_per_month)
     return CashFlows(
         revenue=revenue,
@@ -284,6 +290,7 @@ def project(plan: Plan, draws: Draws) -> CashFlows:
         ebitda=ebitda,
         depreciation=np.broadcast_to(depreciation, revenue.shape),
         interest=np.broadcast_to(interest, revenue.shape),
+        disposal=gain,
         surcharges=surcharges,
         tax=tax,
         net_income=net_income,
@@ -311,7 +318,7 @@ def project_cash(plan: Plan, draws: Draws) -> tuple[Array, Array]:
     lin_prop = plan.active_prop * (
         plan.power_full * plan.idle_load_factor + plan.cabinet_per_server
     )
-    lin_prop = lin_prop + p.om + p.depreciation + p.interest
+    lin_prop = lin_prop + p.om + p.depreciation + p.interest - p.gain_book
     lin_fixed = fixed + f.om + f.depreciation + f.interest
     occupied = np.minimum(plan.ramp_a + draws.level * plan.ramp_b, plan.ceiling)
     occupied *= plan.active_prop
@@ -333,16 +340,16 @@ def project_cash(plan: Plan, draws: Draws) -> tuple[Array, Array]:
         ebt -= paid * plan.surcharge_rate
     taxable = ebt
     if plan.tax_differs:
-        taxable = ebt + delivered * (p.depreciation - p.tax_depreciation)
+        taxable = ebt + delivered * (p.depreciation - p.tax_depreciation + p.gain_tax - p.gain_book)
         taxable += f.depreciation - f.tax_depreciation
     cash_tax, tax = tax_lines(ebt, taxable, plan.income_tax_rate, plan.loss_carryforward_years)
     net_income = ebt - tax
     # FCF = NI + depreciation + (collected - billed) - capex + (interest | financing)
     if plan.equity_basis:
-        cash_prop = p.depreciation - p.capex + p.loan_draw - p.principal
+        cash_prop = p.depreciation - p.capex + p.loan_draw - p.principal + p.proceeds - p.gain_book
         cash_fixed = f.depreciation - f.capex + f.loan_draw - f.principal
     else:
-        cash_prop = p.depreciation - p.capex + p.interest
+        cash_prop = p.depreciation - p.capex + p.interest + p.proceeds - p.gain_book
         cash_fixed = f.depreciation - f.capex + f.interest
     collected = lag(billed, plan.receivable_lag_months)
     collected[:, -1] += billed.sum(axis=1) - collected.sum(axis=1)
@@ -353,7 +360,6 @@ def project_cash(plan: Plan, draws: Draws) -> tuple[Array, Array]:
     fcf += cash_fixed
     if vat_cash is not None:
         fcf += vat_cash
-    fcf[:, -1] += plan.resale_prop * delivered[:, 0]
     return fcf, net_income
 
 
@@ -400,6 +406,7 @@ def project_investment(plan: InvestmentPlan, shortfall: Array) -> CashFlows:
         ebitda=revenue,
         depreciation=zeros,
         interest=zeros,
+        disposal=zeros,
         surcharges=zeros,
         tax=expense,
         net_income=net_income,

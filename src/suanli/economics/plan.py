@@ -46,11 +46,14 @@ class CapexSeries:
     om: Array
     input_vat: Array  # VAT inside capex credited against output VAT (zero when not credited)
     tax_depreciation: Array  # depreciation deducted for income tax (may differ from book)
+    proceeds: Array  # cash from selling retired servers
+    gain_book: Array  # proceeds - book value written off (P&L)
+    gain_tax: Array  # proceeds - tax base left (taxable)
 
     @staticmethod
     def zeros(n: int) -> CapexSeries:
         z = np.zeros(n)
-        return CapexSeries(z, z, z, z, z, z, z, z)
+        return CapexSeries(z, z, z, z, z, z, z, z, z, z, z)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,6 @@ class Plan:
     active_prop: Array  # active servers per month for the full schedule (fraction 1)
     prop: CapexSeries
     fixed: CapexSeries
-    resale_prop: float  # cash at t = H per unit of delivered fraction
     delivered_fraction: float
     gpus_per_server: int
     hours_per_month: float
@@ -131,13 +133,20 @@ def one_time_eligible(sc: Scenario, n: int, unit_cost: float) -> NDArray[np.bool
 
 
 def _capex_series(
-    capex: Array, sc: Scenario, one_time: NDArray[np.bool_] | None = None
+    capex: Array,
+    sc: Scenario,
+    one_time: NDArray[np.bool_] | None = None,
+    retire: NDArray[np.int_] | None = None,
+    resale: Array | None = None,
+    sold_at_horizon: NDArray[np.bool_] | None = None,
 ) -> CapexSeries:
-    """Depreciation, loan and O&M series of a capex series on the grid (all linear in capex).
-    ``one_time`` marks delivery months whose capex takes the one-time tax deduction."""
+    """Depreciation, disposal, loan and O&M series of a capex series on the grid (all linear
+    in capex). ``one_time`` marks capex months whose capex takes the one-time tax deduction;
+    ``retire[d]`` is the month the capex of month ``d`` leaves service (sold for ``resale[d]``);
+    without ``retire`` nothing is retired or sold (the network/installation amount). Capex
+    still in service at the horizon (``sold_at_horizon`` false) is valued at ``resale`` as
+    terminal cash with no entry in the P&L."""
     n = capex.size
-    cum = np.cumsum(capex)
-    before = np.concatenate(([0.0], cum[:-1]))  # capex installed before month t
     dep = sc.depreciation
     life = max(1, round(dep.years * 12))
     taxes = sc.taxes
@@ -145,21 +154,37 @@ def _capex_series(
         taxes.input_vat_rate / (1.0 + taxes.input_vat_rate) if taxes.credit_input_vat else 0.0
     )
     cost = capex * (1.0 - vat_share)  # the asset's cost: VAT-exclusive when VAT is credited
-    depreciation = depreciation_kernel.apply(
-        cost, depreciation_kernel.kernel(dep.method, life, dep.salvage_pct)
-    )
+    book_k = depreciation_kernel.kernel(dep.method, life, dep.salvage_pct)
     tax_method = dep.tax_method or dep.method
     tax_life = max(1, round((dep.tax_years or dep.years) * 12))
-    if dep.tax_method is None and tax_life == life:
-        tax_depreciation = depreciation
-    else:
-        base_method = "straight_line" if tax_method == "one_time" else tax_method
-        eligible = one_time if one_time is not None else np.zeros(n, dtype=bool)
-        regular = np.where(eligible, 0.0, cost)
-        tax_depreciation = depreciation_kernel.apply(
-            regular, depreciation_kernel.kernel(base_method, tax_life, dep.salvage_pct)
-        ) + depreciation_kernel.apply(np.where(eligible, cost, 0.0), np.ones(1))
-    om = before * sc.opex.om_pct_capex_annual / 12.0
+    base_method = "straight_line" if tax_method == "one_time" else tax_method
+    tax_k = depreciation_kernel.kernel(base_method, tax_life, dep.salvage_pct)
+    eligible = one_time if one_time is not None else np.zeros(n, dtype=bool)
+    if sold_at_horizon is None:
+        sold_at_horizon = np.zeros(n, dtype=bool)
+    depreciation = np.zeros(n)
+    tax_depreciation = np.zeros(n)
+    installed = np.zeros(n)  # capex in service in month t
+    proceeds = np.zeros(n)
+    gain_book = np.zeros(n)
+    gain_tax = np.zeros(n)
+    for d in np.flatnonzero(capex):
+        end = n - 1 if retire is None else int(retire[d])
+        one = np.zeros(n)
+        one[d] = cost[d]
+        book = depreciation_kernel.apply(one, book_k)
+        tax = depreciation_kernel.apply(one, np.ones(1) if eligible[d] else tax_k)
+        book[end + 1 :] = 0.0
+        tax[end + 1 :] = 0.0
+        depreciation += book
+        tax_depreciation += tax
+        installed[d + 1 : end + 1] += capex[d]
+        if retire is not None and resale is not None:
+            proceeds[end] += resale[d]
+            if end < n - 1 or sold_at_horizon[d]:  # retired: the book value is written off
+                gain_book[end] += resale[d] - (cost[d] - book.sum())
+                gain_tax[end] += resale[d] - (cost[d] - tax.sum())
+    om = installed * sc.opex.om_pct_capex_annual / 12.0
 
     fin = sc.financing
     draw = capex * fin.loan_share
@@ -178,8 +203,53 @@ def _capex_series(
     principal = np.convolve(draw, pri_kernel)[:n]
     principal[-1] += draw.sum() - principal.sum()  # balloon: repay what is left at the horizon
     return CapexSeries(
-        capex, depreciation, draw, interest, principal, om, capex * vat_share, tax_depreciation
+        capex,
+        depreciation,
+        draw,
+        interest,
+        principal,
+        om,
+        capex * vat_share,
+        tax_depreciation,
+        proceeds,
+        gain_book,
+        gain_tax,
     )
+
+
+def _lifecycle(sc: Scenario, n: int) -> tuple[Array, Array, NDArray[np.int_], NDArray[np.bool_]]:
+    """``(server capex, active servers, leaving month, retired at the horizon)`` per month of
+    the full schedule (a batch that reaches its life or ``retire_month`` exactly at the horizon
+    is retired there; one merely still running is not).
+
+    A batch bought in month ``d`` earns in months ``d+1 .. e`` and is sold in month ``e`` =
+    min(d + useful life, retire_month, H); with ``end_of_life.replace`` a batch retired at its
+    useful life before the horizon is bought again in month ``e`` at the replacement price."""
+    fleet = sc.fleet
+    assert fleet is not None
+    eol = sc.end_of_life
+    life = max(1, round((eol.useful_life_years or sc.depreciation.years) * 12))
+    stop = min(eol.retire_month or n - 1, n - 1)
+    capex = np.zeros(n)
+    count = np.zeros(n)
+    retired = np.zeros(n)
+    retire = np.full(n, n - 1, dtype=np.int_)
+    retired_at_h = np.zeros(n, dtype=bool)
+    batches = [(d.month, float(d.count), fleet.unit_price) for d in fleet.schedule()]
+    while batches:
+        month, units, price = batches.pop()
+        if month >= stop:
+            continue
+        end = min(month + life, stop)
+        capex[month] += units * price
+        count[month] += units
+        retired[end] += units
+        retire[month] = end
+        retired_at_h[month] = end == n - 1 and (end == month + life or end == eol.retire_month)
+        if eol.replace and end == month + life and end < stop:
+            batches.append((end, units, fleet.unit_price * eol.replacement_price_pct))
+    active = np.concatenate(([0.0], np.cumsum(count - retired)[:-1]))
+    return capex, active, retire, retired_at_h
 
 
 def _price_shocks(sc: Scenario, n: int) -> Array:
@@ -202,11 +272,7 @@ def build_plan(sc: Scenario) -> Plan:
     n = sc.horizon_months + 1
     t = np.arange(n, dtype=np.float64)
 
-    delivered = np.zeros(n)
-    for d in fleet.schedule():
-        delivered[d.month] += d.count
-    active = np.concatenate(([0.0], np.cumsum(delivered)[:-1]))
-    server_capex = delivered * fleet.unit_price
+    server_capex, active, retire, retired_at_h = _lifecycle(sc, n)
     unit_cost = fleet.unit_price * (
         1.0 / (1.0 + sc.taxes.input_vat_rate) if sc.taxes.credit_input_vat else 1.0
     )
@@ -214,6 +280,9 @@ def build_plan(sc: Scenario) -> Plan:
         server_capex * (1.0 + sc.capex.network_install_pct),
         sc,
         one_time_eligible(sc, n, unit_cost),
+        retire,
+        server_capex * sc.depreciation.resale_pct(),
+        retired_at_h,
     )
     fixed_capex = np.zeros(n)
     fixed_capex[0] = sc.capex.network_install_amount
@@ -247,7 +316,6 @@ def build_plan(sc: Scenario) -> Plan:
         active_prop=active,
         prop=prop,
         fixed=fixed,
-        resale_prop=float(server_capex.sum() * sc.depreciation.resale_pct_at_end),
         delivered_fraction=fleet.delivered_fraction,
         gpus_per_server=sku.gpus,
         hours_per_month=opex.hours_per_month,
@@ -277,6 +345,7 @@ def build_plan(sc: Scenario) -> Plan:
         tax_differs=not (
             np.array_equal(prop.depreciation, prop.tax_depreciation)
             and np.array_equal(fixed.depreciation, fixed.tax_depreciation)
+            and np.array_equal(prop.gain_book, prop.gain_tax)
         ),
     )
 

@@ -149,7 +149,15 @@ class Depreciation(_Model):
 
     years: Annotated[float, Field(gt=0.0, le=30.0)] = 5.0
     salvage_pct: Fraction = 0.0
-    resale_pct_at_end: Fraction = 0.0  # market value of the servers at the horizon, % of price
+    # resale value of a server when it leaves service, % of its purchase price; unset = the
+    # salvage value (no gain at the end of the book life). At retirement (useful life or
+    # end_of_life.retire_month) the book value left is written off and the gain or loss is
+    # taxed; servers still in service at the horizon are valued at it as terminal cash.
+    resale_pct_at_end: Fraction | None = None
+
+    def resale_pct(self) -> float:
+        return self.salvage_pct if self.resale_pct_at_end is None else self.resale_pct_at_end
+
     method: Literal["straight_line", "syd", "ddb"] = "straight_line"
     tax_method: Literal["straight_line", "syd", "ddb", "one_time"] | None = None
     tax_years: Annotated[float, Field(gt=0.0, le=30.0)] | None = None
@@ -165,6 +173,21 @@ class Depreciation(_Model):
         if self.tax_method in ("syd", "ddb") and tax_years != int(tax_years):
             raise ValueError(f"depreciation.tax_method {self.tax_method!r} needs whole tax_years")
         return self
+
+
+class EndOfLife(_Model):
+    """When servers leave service. Each delivery batch earns from the month after delivery
+    until ``useful_life_years`` (unset = the book depreciation life) or ``retire_month``
+    (whichever is first), and is then sold for ``depreciation.resale_pct_at_end`` of its price;
+    batches still in service at the horizon are sold there. With ``replace`` a retired batch is
+    replaced at once by the same count bought at ``replacement_price_pct`` of the original
+    unit price (no new ramp: the customers stay), so a horizon longer than the useful life
+    keeps earning only by paying replacement capex; without it the servers stop earning."""
+
+    useful_life_years: Annotated[float, Field(gt=0.0, le=30.0)] | None = None
+    retire_month: Annotated[int, Field(ge=1)] | None = None
+    replace: bool = False
+    replacement_price_pct: NonNeg = 1.0
 
 
 class PriceShock(_Model):
@@ -317,6 +340,7 @@ class Scenario(_Model):
     opex: Opex = Opex()
     taxes: Taxes = Taxes()
     depreciation: Depreciation = Depreciation()
+    end_of_life: EndOfLife = EndOfLife()
     form: Form
     montecarlo: MonteCarloSpec | None = None
     assumptions: list[str] = Field(default_factory=list)  # sources and reasoning, for humans
@@ -329,6 +353,9 @@ class Scenario(_Model):
             late = [d.month for d in self.fleet.schedule() if d.month >= self.horizon_months]
             if late:
                 raise ValueError(f"fleet.delivery month {late[0]} is not inside the horizon")
+        retire = self.end_of_life.retire_month
+        if retire is not None and retire > self.horizon_months:
+            raise ValueError(f"end_of_life.retire_month {retire} is after the horizon")
         if self.depreciation.tax_method == "one_time" and self.start_date is None:
             raise ValueError("start_date is required with depreciation.tax_method = 'one_time'")
         return self

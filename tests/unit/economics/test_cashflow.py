@@ -135,7 +135,10 @@ def test_ebitda_and_net_income_identities(h800: Scenario) -> None:
     f = flows_of(with_overrides(h800, {"financing.loan_share": 0.4, "financing.rate_annual": 0.05}))
     costs = f.power + f.cabinet + f.om + f.fixed + f.bad_debt
     np.testing.assert_allclose(f.ebitda, f.revenue - costs)
-    np.testing.assert_allclose(f.net_income, f.ebitda - f.depreciation - f.interest - f.tax)
+    np.testing.assert_allclose(
+        f.net_income,
+        f.ebitda - f.depreciation - f.interest + f.disposal - f.surcharges - f.tax,
+    )
     np.testing.assert_allclose(f.cumulative[0], np.cumsum(f.fcf[0]))
 
 

@@ -242,6 +242,59 @@ def test_cash_and_book_taxes_reconcile(h800: Scenario) -> None:
     assert (f.tax - f.tax_paid).sum() == pytest.approx(dtl, rel=1e-9)
 
 
+def test_servers_retire_at_useful_life_and_stop_earning() -> None:
+    """Horizon 84 months, 5-year life, no replacement: the server earns in months 1-60 and
+    nothing after; sold in month 60 for 10 % of 1.0 M = 100,000 against a book value of 0 (5
+    years straight line, no salvage): a taxable gain of 100,000."""
+    f = flows_of(_one_server({"horizon_months": 84, "depreciation.resale_pct_at_end": 0.1}))
+    assert f.revenue[0, 60] > 0 and np.all(f.revenue[0, 61:] == 0.0)
+    assert f.disposal[0, 60] == pytest.approx(100_000.0)
+    assert np.all(f.depreciation[0, 61:] == 0.0)
+
+
+def test_disposal_at_a_chosen_month_writes_off_book_value_and_taxes_the_gain() -> None:
+    """1.0 M server, 5-year straight line, no salvage: 16,666.67 a month. Retired and sold in
+    month 24 for 70 % = 700,000; book value = 1.0 M - 24 x 16,666.67 = 600,000; gain 100,000
+    in the P&L. Tax (annual, 25 %): year 2 = 12 x 100k rent - 12 x 16,666.67 + 100,000 gain
+    = 1,100,000 -> 275,000 paid in month 24. Project FCF in month 24 = rent 100,000 + 700,000
+    proceeds - 275,000 tax = 525,000. Selling for 500,000 instead is a 100,000 loss."""
+    over = {
+        "end_of_life.retire_month": 24,
+        "depreciation.resale_pct_at_end": 0.7,
+        "taxes.loss_carryforward_years": 5,
+        "taxes.prices_include_vat": False,
+    }
+    f = flows_of(_one_server(over))
+    assert f.disposal[0, 24] == pytest.approx(100_000.0)
+    assert f.tax_paid[0, 24] == pytest.approx(275_000.0)
+    assert f.fcf[0, 24] == pytest.approx(525_000.0)
+    assert np.all(f.revenue[0, 25:] == 0.0)
+    loss = flows_of(_one_server({**over, "depreciation.resale_pct_at_end": 0.5}))
+    assert loss.disposal[0, 24] == pytest.approx(-100_000.0)
+
+
+def test_replacement_capex_keeps_a_long_horizon_earning() -> None:
+    """Horizon 120, life 5 years, replacement at 60 % of the 1.0 M price: 600,000 of capex in
+    month 60, and the server earns in all 120 months."""
+    f = flows_of(
+        _one_server(
+            {
+                "horizon_months": 120,
+                "end_of_life.replace": True,
+                "end_of_life.replacement_price_pct": 0.6,
+            }
+        )
+    )
+    assert f.capex[0, 60] == pytest.approx(600_000.0)
+    assert np.all(f.revenue[0, 1:] > 0)
+
+
+def test_retire_month_after_horizon_is_rejected() -> None:
+    with pytest.raises(ValidationError) as err:
+        _one_server({"end_of_life.retire_month": 61})
+    assert "retire_month" in str(err.value.fields)
+
+
 def _one_server(overrides: dict[str, Any]) -> Scenario:
     base: dict[str, Any] = {
         "name": "one",
