@@ -51,6 +51,10 @@ def loop_npv(plan: Plan, draws: Draws, i: int) -> float:
     cum_ebt = 0.0
     taxed = 0.0
     npv = 0.0
+    credit = 0.0  # uncredited input VAT
+    year_profit = 0.0
+    losses: list[float] = []  # unused loss by fiscal year
+    carry = plan.loss_carryforward_years
     d = 1.0 + plan.discount_monthly
     for t in range(n):
         active = plan.active_prop[t] * delivered
@@ -72,12 +76,34 @@ def loop_npv(plan: Plan, draws: Draws, i: int) -> float:
         ebitda = revenue - power - cabinet - om - fixed - bad
         dep = plan.prop.depreciation[t] * delivered + plan.fixed.depreciation[t]
         interest = plan.prop.interest[t] * delivered + plan.fixed.interest[t]
-        ebt = ebitda - dep - interest
-        cum_ebt += ebt
-        base = max(taxed, cum_ebt, 0.0)
-        tax = (base - taxed) * plan.income_tax_rate
-        taxed = base
-        income = ebt - tax
+        output_vat = revenue * plan.output_vat_rate
+        credit += plan.prop.input_vat[t] * delivered + plan.fixed.input_vat[t]
+        used = min(credit, output_vat)
+        credit -= used
+        vat_paid = output_vat - used
+        gain = plan.prop.gain_book[t] * delivered
+        ebt = ebitda - dep - interest - vat_paid * plan.surcharge_rate + gain
+        tax_dep = plan.prop.tax_depreciation[t] * delivered + plan.fixed.tax_depreciation[t]
+        taxable = ebt + dep - tax_dep - gain + plan.prop.gain_tax[t] * delivered
+        if carry is None:
+            cum_ebt += taxable
+            base = max(taxed, cum_ebt, 0.0)
+            tax = (base - taxed) * plan.income_tax_rate
+            taxed = base
+        else:
+            year_profit += taxable
+            tax = 0.0
+            if (t >= 12 and t % 12 == 0) or t == n - 1:
+                remaining = max(year_profit, 0.0)
+                window = losses[-carry:] if carry else []
+                for j, loss in enumerate(window):
+                    use = min(loss, remaining)
+                    window[j] -= use
+                    remaining -= use
+                losses = losses[: len(losses) - len(window)] + window
+                losses.append(max(-year_profit, 0.0))
+                tax = remaining * plan.income_tax_rate
+                year_profit = 0.0
         billed.append(revenue - bad)
         collected = 0.0
         if t - k >= 0:
@@ -87,13 +113,12 @@ def loop_npv(plan: Plan, draws: Draws, i: int) -> float:
         if t == n - 1:
             collected = sum(billed) - sum(_collected_so_far(billed, k, f, n - 1))
         capex = plan.prop.capex[t] * delivered + plan.fixed.capex[t]
-        fcf = income + dep + (collected - (revenue - bad)) - capex
+        fcf = ebt - tax + dep + (collected - (revenue - bad)) - capex
+        fcf += output_vat - vat_paid + plan.prop.proceeds[t] * delivered - gain
         if plan.equity_basis:
             fcf += (plan.prop.loan_draw[t] - plan.prop.principal[t]) * delivered
         else:
             fcf += interest
-        if t == n - 1:
-            fcf += plan.resale_prop * delivered
         npv += fcf / d**t
     return npv
 

@@ -37,7 +37,9 @@ def test_evaluate_json_keys_and_chart(capsys: pytest.CaptureFixture[str], tmp_pa
 
 
 def test_evaluate_nulls_when_never_paying_back(capsys: pytest.CaptureFixture[str]) -> None:
-    out = _json(capsys, ["econ", "evaluate", "h800-bare-metal-rent75k", "--json"])
+    # 70k rent (reference section 3 row): never pays back, even with the input VAT credit.
+    args = ["econ", "evaluate", "h800-bare-metal-rent75k", "--json"]
+    out = _json(capsys, [*args, "--set", "form.rent_per_server_month=70000"])
     assert isinstance(out, dict)
     assert out["static_payback_months"] is None and out["breakeven_occupancy"] is None
 

@@ -13,6 +13,8 @@ from suanli.economics.scenario import Scenario
 # put the engine on the same footing.
 REFERENCE_FOOTING = {
     "taxes.vat_rate": 0.0,
+    "taxes.credit_input_vat": False,
+    "taxes.surcharge_rate": 0.0,
     "taxes.income_tax_rate": 0.0,
     "opex.om_pct_capex_annual": 0.0,
     "opex.staff_per_month": 0.0,

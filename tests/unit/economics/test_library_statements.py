@@ -73,15 +73,26 @@ def test_rent_120k_100k_75k() -> None:
     """Article and reference 1f: rents of 120k (2023 operator), 100k (Jan 2024) and 75k (Mar
     2025). With servers at 2.1 M and 80 % occupancy: 120k pays back within about 3.5 years,
     100k within the 5-year life, 75k never within it (NPV well below zero): the rent collapse
-    'broke' projects that bought at 2.1-2.8 M (reference section 3)."""
+    'broke' projects that bought at 2.1-2.8 M (reference section 3).
+
+    Issue 17 changed the bundled tax rules: with the 13 % input VAT on the servers credited
+    (about 24.6 M CNY back), the 75k case's undiscounted cash only just turns positive in the
+    last months of the life (58.4 months), its NPV still about -16 % of capex. Without the
+    credit (the footing this statement was first checked on) it never pays back and NPV is
+    below -20 % of capex."""
     r120 = evaluate(load_bundled("h800-bare-metal-rent120k"))
     r100 = evaluate(load_bundled("h800-bare-metal-2p1m"))
     r75 = evaluate(load_bundled("h800-bare-metal-rent75k"))
     assert r120.npv > r100.npv > 0 > r75.npv
     assert r120.static_payback_months is not None and r120.static_payback_months < 42
     assert r100.static_payback_months is not None and r100.static_payback_months < 60
-    assert r75.static_payback_months is None
-    assert r75.npv < -0.2 * r75.total_capex
+    assert r75.static_payback_months is None or r75.static_payback_months > 54
+    assert r75.npv < -0.15 * r75.total_capex
+    no_credit = evaluate(
+        with_overrides(load_bundled("h800-bare-metal-rent75k"), {"taxes.credit_input_vat": False})
+    )
+    assert no_credit.static_payback_months is None
+    assert no_credit.npv < -0.2 * no_credit.total_capex
 
 
 def test_occupancy_80_vs_50() -> None:

@@ -184,7 +184,12 @@ def test_capex_vat_credit_on_the_base_case() -> None:
     24.64 M, recovered from ~0.92 M/month of output VAT within ~2.5 years (worth ~22 M
     discounted), less the depreciation tax shield lost on 24.64 M x 0.95 x 25 % = 5.9 M
     (~4.6 M discounted): ~+17 M. Tolerance: 16-18.5 M."""
-    base = with_overrides(load_bundled("h800-bare-metal-2p1m"), {"taxes.credit_input_vat": False})
+    pre_issue = {
+        "taxes.credit_input_vat": False,
+        "taxes.surcharge_rate": 0.0,
+        "taxes.loss_carryforward_years": None,
+    }
+    base = with_overrides(load_bundled("h800-bare-metal-2p1m"), pre_issue)
     credited = with_overrides(base, {"taxes.credit_input_vat": True})
     gain = evaluate(credited).npv - evaluate(base).npv
     assert 16e6 <= gain <= 18.5e6
