@@ -20,11 +20,13 @@ from suanli.economics.cashflow import (
     COLUMNS,
     CashFlows,
     deterministic_draws,
+    discounted_cumulative,
     project,
     project_investment,
 )
+from suanli.economics.covenants import basis_flows, covenants
 from suanli.economics.metrics import irr, payback, ratio
-from suanli.economics.plan import build_investment_plan, build_plan
+from suanli.economics.plan import build_investment_plan, build_plan, monthly_rate
 from suanli.economics.scenario import Investment, Scenario
 
 
@@ -62,6 +64,12 @@ class Evaluation:
     total_net_income: float
     total_capex: float
     loss: bool
+    npv_project: float  # before financing (docs/economics.md, "Financing")
+    npv_equity: float  # after interest, fees, loan draws and repayments
+    min_dscr: float | None  # lowest trailing-12 DSCR while debt is serviced
+    max_leverage: float | None  # highest debt / trailing-12 EBITDA
+    covenant_breach_months: int  # months breaching financing.dscr_min / leverage_max
+    first_covenant_breach_month: int | None
     yearly: list[YearRow] = field(default_factory=list)
     flows: CashFlows | None = None
 
@@ -153,6 +161,32 @@ def evaluate(
     if operating and with_breakeven:
         be_occ = breakeven_occupancy(plan, criterion)
         be_rent = breakeven_rent(plan, criterion)
+    equity_basis = scenario.cash_flow_basis == "equity"
+    project_fcf, equity_fcf = basis_flows(flows, equity_basis)
+    monthly = monthly_rate(scenario.discount_rate_annual)
+    min_dscr = max_lev = first_breach = None
+    breaches = 0
+    if operating:
+        share = plan.delivered_fraction
+        principal = plan.prop.principal * share + plan.fixed.principal
+        draws = plan.prop.loan_draw * share + plan.fixed.loan_draw
+        fin = scenario.financing
+        cov = covenants(
+            flows,
+            equity_basis,
+            principal,
+            np.cumsum(draws - principal),
+            fin.dscr_min,
+            fin.leverage_max,
+        )
+        dscr = cov.dscr[0, 1:]
+        if np.isfinite(dscr).any():
+            min_dscr = float(np.nanmin(dscr))
+        if (cov.leverage[0, 1:] > 0).any():
+            max_lev = float(cov.leverage[0, 1:].max())
+        flagged = np.flatnonzero(cov.breach[0])
+        breaches = int(flagged.size)
+        first_breach = int(flagged[0]) if flagged.size else None
     return Evaluation(
         name=scenario.name,
         kind=scenario.form.kind,
@@ -176,6 +210,12 @@ def evaluate(
         total_net_income=ni,
         total_capex=float(flows.capex[0].sum()),
         loss=ni < 0.0,
+        npv_project=float(discounted_cumulative(project_fcf, monthly)[0, -1]),
+        npv_equity=float(discounted_cumulative(equity_fcf, monthly)[0, -1]),
+        min_dscr=min_dscr,
+        max_leverage=max_lev,
+        covenant_breach_months=breaches,
+        first_covenant_breach_month=first_breach,
         yearly=yearly(flows, scenario.horizon_months),
         flows=flows,
     )

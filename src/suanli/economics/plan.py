@@ -197,8 +197,9 @@ def _capex_series(
     else:
         payment = 1.0 / term
         balance_before = 1.0 - payment * (k - 1)
-    int_kernel = np.concatenate(([0.0], r * balance_before))
-    pri_kernel = np.concatenate(([0.0], payment - r * balance_before))
+    grace = fin.grace_months
+    int_kernel = np.concatenate(([fin.upfront_fee_pct], np.full(grace, r), r * balance_before))
+    pri_kernel = np.concatenate(([0.0], np.zeros(grace), payment - r * balance_before))
     interest = np.convolve(draw, int_kernel)[:n]
     principal = np.convolve(draw, pri_kernel)[:n]
     principal[-1] += draw.sum() - principal.sum()  # balloon: repay what is left at the horizon

@@ -89,6 +89,11 @@ class Financing(_Model):
     rate_annual: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     term_months: Annotated[int, Field(ge=1, le=600)] = 60
     rate_convention: Literal["effective", "nominal"] = "effective"
+    # interest-only months after each draw, before the annuity over term_months starts
+    grace_months: Annotated[int, Field(ge=0, le=120)] = 0
+    upfront_fee_pct: Fraction = 0.0  # arrangement fee, % of each draw, paid and expensed at it
+    dscr_min: Annotated[float, Field(gt=0.0)] | None = None  # covenant: trailing-12 DSCR floor
+    leverage_max: Annotated[float, Field(gt=0.0)] | None = None  # covenant: debt / EBITDA cap
 
 
 class CabinetUnit(StrEnum):
