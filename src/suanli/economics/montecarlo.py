@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import ndtr, ndtri
 
 from suanli.economics.cashflow import (
     Draws,
@@ -41,6 +42,48 @@ DEFAULT_CHUNK = 1024  # ~1 MB per (chunk x 121 months) array: stays in cache
 FAN_PATHS = 2000
 QUANTILES = (0.1, 0.5, 0.9)
 Progress = Callable[[int, int], None]
+
+
+def quantile(dist: Dist | None, default: float, u: Array) -> Array:
+    """Inverse CDF of ``dist`` at uniforms ``u`` (the copula's marginal transform)."""
+    if dist is None:
+        return np.full(u.shape, default)
+    if dist.dist == "fixed":
+        assert dist.value is not None
+        return np.full(u.shape, dist.value)
+    if dist.dist == "uniform":
+        assert dist.low is not None and dist.high is not None
+        out: Array = dist.low + u * (dist.high - dist.low)
+        return out
+    if dist.dist == "triangular":
+        a, c, b = dist.low, dist.mode, dist.high
+        assert a is not None and c is not None and b is not None
+        if a == b:
+            return np.full(u.shape, a)
+        split = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1.0 - u) * (b - a) * (b - c))
+        tri: Array = np.where(u < split, left, right)
+        return tri
+    assert dist.mean is not None and dist.sd is not None
+    normal: Array = dist.mean + dist.sd * ndtri(np.clip(u, 1e-12, 1.0 - 1e-12))
+    if dist.low is not None or dist.high is not None:
+        normal = np.clip(normal, dist.low, dist.high).astype(np.float64)
+    return normal
+
+
+def correlated_level_and_decline(
+    spec: MonteCarloSpec, level: float, decline: float, rng: np.random.Generator, n: int
+) -> tuple[Array, Array]:
+    """Occupancy level and annual price decline, ``(n, 1)`` each, joined by a Gaussian copula:
+    normals ``z1``, ``z2 = rho z1 + sqrt(1 - rho^2) e``; occupancy = F_occ^-1(Phi(z1)),
+    price level rank = Phi(z2), so decline = F_dec^-1(1 - Phi(z2))."""
+    rho = spec.price_occupancy_correlation
+    z1 = rng.standard_normal((n, 1))
+    z2 = rho * z1 + np.sqrt(1.0 - rho * rho) * rng.standard_normal((n, 1))
+    occ = quantile(spec.occupancy, level, ndtr(z1))
+    dec = quantile(spec.price_decline_annual, decline, 1.0 - ndtr(z2))
+    return occ, dec
 
 
 def sample(dist: Dist | None, default: float, rng: np.random.Generator, n: int) -> Array:
@@ -100,14 +143,39 @@ class MonteCarloResult:
             "static_payback_months": q(self.static_payback),
             "dynamic_payback_months": q(self.dynamic_payback),
             "share_never_paying_back": float(np.mean(np.isnan(self.static_payback))),
+            "npv_cvar_5": cvar(self.npv, 0.05),
+            "static_payback_distribution": payback_distribution(self.static_payback),
         }
 
 
+def cvar(x: NDArray[np.float64], alpha: float) -> float:
+    """Conditional value at risk: the mean of the worst ``alpha`` share of ``x`` (at least one
+    value; the lowest ``ceil(alpha n)``)."""
+    k = max(1, int(np.ceil(alpha * x.size)))
+    return float(np.mean(np.partition(x, k - 1)[:k]))
+
+
+def payback_distribution(months: NDArray[np.float64]) -> dict[str, float]:
+    """Share of paths paying back in each year of the horizon (``year_1`` = months (0, 12]),
+    and ``never``; the shares add up to 1."""
+    never = np.isnan(months)
+    years = np.ceil(np.where(never, 0.0, months) / 12.0).astype(int)
+    out: dict[str, float] = {}
+    last = int(years.max()) if (~never).any() else 0
+    for y in range(1, last + 1):
+        out[f"year_{y}"] = float(np.mean((years == y) & ~never))
+    out["never"] = float(np.mean(never))
+    return out
+
+
 def _operating_chunk(plan: Plan, spec: MonteCarloSpec, rng: np.random.Generator, n: int) -> Draws:
-    level = np.clip(sample(spec.occupancy, plan.level, rng, n), 0.0, plan.ceiling)
-    decline = np.clip(
-        sample(spec.price_decline_annual, plan.price_decline_annual, rng, n), -1.0, 0.99
-    )
+    if spec.price_occupancy_correlation != 0.0:
+        occ, dec = correlated_level_and_decline(spec, plan.level, plan.price_decline_annual, rng, n)
+    else:  # independent draws, in the stream order of earlier releases (same seeds, same numbers)
+        occ = sample(spec.occupancy, plan.level, rng, n)
+        dec = sample(spec.price_decline_annual, plan.price_decline_annual, rng, n)
+    level = np.clip(occ, 0.0, plan.ceiling)
+    decline = np.clip(dec, -1.0, 0.99)
     shortfall = sample(spec.delivery_shortfall, 1.0 - plan.delivered_fraction, rng, n)
     bad_debt = np.clip(sample(spec.bad_debt_pct, plan.bad_debt_pct, rng, n), 0.0, 1.0)
     price = market_price(plan, decline)

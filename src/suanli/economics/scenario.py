@@ -327,6 +327,10 @@ class MonteCarloSpec(_Model):
     bad_debt_pct: Dist | None = None
     price_shock_probability_annual: Fraction = 0.0
     price_shock_size: Dist | None = None  # e.g. uniform(-0.3, -0.1)
+    # Gaussian-copula correlation between the occupancy level and the price level (= minus the
+    # annual price decline): > 0 means a glut cuts both at once. 0 = independent (the default:
+    # no published estimate; docs/economics.md).
+    price_occupancy_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
 
 
 class Scenario(_Model):
