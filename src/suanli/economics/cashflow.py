@@ -107,6 +107,11 @@ class CashFlows:
 
 def market_price(plan: Plan, decline_annual: Array) -> Array:
     """Market price factor ``(1 - decline)^(t/12)`` times scheduled shocks; shape (P, H+1)."""
+    if plan.price_series is not None:  # an input series replaces the decline
+        series: Array = np.broadcast_to(
+            plan.price_series * plan.shock_factor, (np.shape(decline_annual)[0], plan.months + 1)
+        ).copy()
+        return series
     t = np.arange(plan.months + 1, dtype=np.float64) / 12.0
     log_keep = np.log1p(-np.minimum(decline_annual, 1.0 - 1e-12))
     factor: Array = np.exp(log_keep * t) * plan.shock_factor
@@ -124,16 +129,28 @@ def deterministic_draws(plan: Plan) -> Draws:
 
 
 def contract_price(plan: Plan, market: Array) -> Array:
-    """Average price of the contracts in force: 1/L of them re-price each month (staggered)."""
+    """Average price of the contracts in force: 1/L of them re-price each month (staggered);
+    the market factor is floored at ``price_floor``; ``contracted_share`` stays at the starting
+    price (1) for ``contracted_months``."""
     length = plan.contract_months
-    m = market.copy()
+    m = market.copy() if plan.price_floor is None else np.maximum(market, plan.price_floor)
     m[:, 0] = 0.0
+    if plan.contracted_share > 0.0 and plan.contracted_months > 0:
+        spot = _staggered(m, length)
+        k = min(plan.contracted_months, m.shape[1] - 1)
+        s = plan.contracted_share
+        spot[:, 1 : k + 1] = s + (1.0 - s) * spot[:, 1 : k + 1]
+        return spot
+    return _staggered(m, length)
+
+
+def _staggered(m: Array, length: int) -> Array:
     if length == 1:
-        return m
+        return m.copy()
     cum = np.cumsum(m, axis=1)
     lagged = np.zeros_like(cum)
     lagged[:, length:] = cum[:, :-length]
-    t = np.arange(market.shape[1], dtype=np.float64)
+    t = np.arange(m.shape[1], dtype=np.float64)
     count = np.maximum(np.minimum(t, length), 1.0)
     out: Array = (cum - lagged) / count
     return out

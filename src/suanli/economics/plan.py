@@ -93,6 +93,10 @@ class Plan:
     vat_active: bool  # input VAT credited or surcharges charged: the VAT account is modelled
     loss_carryforward_years: int | None  # None: unlimited, monthly; N: annual, N-year expiry
     tax_differs: bool  # tax depreciation differs from book somewhere
+    price_series: Array | None = None  # market factor by month (index 0 unused), or None
+    price_floor: float | None = None
+    contracted_share: float = 0.0
+    contracted_months: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +257,16 @@ def _lifecycle(sc: Scenario, n: int) -> tuple[Array, Array, NDArray[np.int_], ND
     return capex, active, retire, retired_at_h
 
 
+def _price_series(values: list[float] | None, n: int) -> Array | None:
+    if values is None or not values:
+        return None
+    out = np.full(n, values[-1])
+    out[0] = 1.0
+    k = min(len(values), n - 1)
+    out[1 : k + 1] = values[:k]
+    return out
+
+
 def _price_shocks(sc: Scenario, n: int) -> Array:
     factor = np.ones(n)
     form = sc.form
@@ -343,6 +357,10 @@ def build_plan(sc: Scenario) -> Plan:
         surcharge_rate=sc.taxes.surcharge_rate,
         vat_active=sc.taxes.credit_input_vat or sc.taxes.surcharge_rate > 0,
         loss_carryforward_years=sc.taxes.loss_carryforward_years,
+        price_series=_price_series(form.price_series, n),
+        price_floor=form.price_floor,
+        contracted_share=form.contracted_share,
+        contracted_months=form.contracted_months,
         tax_differs=not (
             np.array_equal(prop.depreciation, prop.tax_depreciation)
             and np.array_equal(fixed.depreciation, fixed.tax_depreciation)

@@ -210,6 +210,15 @@ class _Operating(_Model):
     price_shocks: list[PriceShock] = Field(default_factory=list)
     receivable_days: Annotated[float, Field(ge=0.0, le=720.0)] = 30.0
     bad_debt_pct: Fraction = 0.0
+    # Price paths. ``price_series``: market price factors by month (month 1 first, the last
+    # value held), replacing ``price_decline_annual`` (also in the Monte Carlo); shocks still
+    # apply. ``price_floor``: the market factor never goes below it (after shocks).
+    # ``contracted_share`` of the occupied capacity is let at the starting price, fixed for
+    # ``contracted_months``, then re-prices like the rest (spot / new contracts).
+    price_series: list[Annotated[float, Field(ge=0.0, le=10.0)]] | None = None
+    price_floor: Annotated[float, Field(ge=0.0, le=10.0)] | None = None
+    contracted_share: Fraction = 0.0
+    contracted_months: Annotated[int, Field(ge=0, le=600)] = 0
 
     def level(self) -> float:
         raise NotImplementedError
