@@ -9,32 +9,23 @@ import numpy as np
 import pytest
 
 from suanli.economics.evaluate import evaluate, flows_of
-from suanli.economics.loader import with_overrides
 from suanli.economics.scenario import Scenario
+from unit.economics.single_server import one_server
 
 
 def _one_server(overrides: dict[str, Any]) -> Scenario:
-    base: dict[str, Any] = {
-        "name": "one",
-        "horizon_months": 60,
-        "fleet": {"sku": "HGX-H800-8", "count": 1, "unit_price": 1_000_000},
-        "opex": {"power_price_kwh": 0.0, "idle_load_factor": 0.0, "load_factor": 0.0},
-        "taxes": {"vat_rate": 0.13, "income_tax_rate": 0.0, "prices_include_vat": False},
-        "form": {
-            "kind": "bare_metal",
-            "rent_per_server_month": 30_000,
-            "occupancy": 1.0,
-            "occupancy_ceiling": 1.0,
-            "receivable_days": 0,
-        },
-        "financing": {
-            "loan_share": 1.0,
-            "rate_annual": 0.12,
-            "rate_convention": "nominal",
-            "term_months": 48,
-        },
+    """1.0 M server, 30k rent, no tax, VAT-exclusive prices, 100 % loan at 12 % nominal
+    over 48 months."""
+    base = {
+        "taxes.income_tax_rate": 0.0,
+        "taxes.prices_include_vat": False,
+        "form.rent_per_server_month": 30_000,
+        "financing.loan_share": 1.0,
+        "financing.rate_annual": 0.12,
+        "financing.rate_convention": "nominal",
+        "financing.term_months": 48,
     }
-    return with_overrides(Scenario.model_validate(base), overrides)
+    return one_server({**base, **overrides})
 
 
 def test_grace_period_is_interest_only_then_annuity() -> None:

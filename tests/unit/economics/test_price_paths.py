@@ -8,26 +8,13 @@ import numpy as np
 import pytest
 
 from suanli.economics.evaluate import flows_of
-from suanli.economics.loader import with_overrides
 from suanli.economics.scenario import Scenario
+from unit.economics.single_server import one_server
 
 
 def _one(over: dict[str, Any]) -> Scenario:
-    base: dict[str, Any] = {
-        "name": "one",
-        "horizon_months": 24,
-        "fleet": {"sku": "HGX-H800-8", "count": 1, "unit_price": 1_000_000},
-        "opex": {"power_price_kwh": 0.0},
-        "taxes": {"vat_rate": 0.0, "income_tax_rate": 0.0},
-        "form": {
-            "kind": "bare_metal",
-            "rent_per_server_month": 100_000,
-            "occupancy": 1.0,
-            "occupancy_ceiling": 1.0,
-            "receivable_days": 0,
-        },
-    }
-    return with_overrides(Scenario.model_validate(base), over)
+    base = {"horizon_months": 24, "taxes.vat_rate": 0.0, "taxes.income_tax_rate": 0.0}
+    return one_server({**base, **over})
 
 
 def test_input_series_then_last_value_held() -> None:

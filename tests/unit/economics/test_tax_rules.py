@@ -20,6 +20,7 @@ from suanli.economics.loader import with_overrides
 from suanli.economics.montecarlo import _operating_chunk
 from suanli.economics.plan import build_plan, loan_monthly_rate
 from suanli.economics.scenario import Scenario
+from unit.economics.single_server import one_server as _one_server
 from unit.economics.test_properties import scenarios
 
 NEW_RULES = {
@@ -298,27 +299,3 @@ def test_retire_month_after_horizon_is_rejected() -> None:
     with pytest.raises(ValidationError) as err:
         _one_server({"end_of_life.retire_month": 61})
     assert "retire_month" in str(err.value.fields)
-
-
-def _one_server(overrides: dict[str, Any]) -> Scenario:
-    base: dict[str, Any] = {
-        "name": "one",
-        "horizon_months": 60,
-        "start_date": None,
-        "fleet": {
-            "sku": "HGX-H800-8",
-            "count": 1,
-            "unit_price": 1_130_000 if overrides.get("taxes.credit_input_vat") else 1_000_000,
-        },
-        "opex": {"power_price_kwh": 0.0, "idle_load_factor": 0.0, "load_factor": 0.0},
-        "taxes": {"vat_rate": 0.13, "income_tax_rate": 0.25},
-        "form": {
-            "kind": "bare_metal",
-            "rent_per_server_month": 100_000,
-            "occupancy": 1.0,
-            "occupancy_ceiling": 1.0,
-            "receivable_days": 0,
-        },
-    }
-    sc = Scenario.model_validate(base)
-    return with_overrides(sc, overrides)
