@@ -192,6 +192,12 @@ def _capex_series(
 
     fin = sc.financing
     draw = capex * fin.loan_share
+    slb = fin.sale_leaseback_month
+    if slb is not None and slb < n:  # sale-leaseback: what was paid so far is financed at slb
+        moved = draw[: slb + 1].sum()
+        draw = draw.copy()
+        draw[: slb + 1] = 0.0
+        draw[slb] = moved
     r = loan_monthly_rate(fin.rate_annual, fin.rate_convention) if fin.rate_annual > 0 else 0.0
     term = fin.term_months
     k = np.arange(1, term + 1, dtype=np.float64)

@@ -92,6 +92,11 @@ class Financing(_Model):
     # interest-only months after each draw, before the annuity over term_months starts
     grace_months: Annotated[int, Field(ge=0, le=120)] = 0
     upfront_fee_pct: Fraction = 0.0  # arrangement fee, % of each draw, paid and expensed at it
+    # Sale-leaseback: instead of borrowing at each delivery, the servers paid for up to this
+    # month are sold to a lessor for loan_share of their cost and leased back (an annuity at
+    # rate_annual over term_months). Accounted as a financing (the servers stay on the books,
+    # Chinese practice when control does not pass), so it is the loan drawn late.
+    sale_leaseback_month: Annotated[int, Field(ge=0)] | None = None
     dscr_min: Annotated[float, Field(gt=0.0)] | None = None  # covenant: trailing-12 DSCR floor
     leverage_max: Annotated[float, Field(gt=0.0)] | None = None  # covenant: debt / EBITDA cap
 
@@ -371,6 +376,9 @@ class Scenario(_Model):
             late = [d.month for d in self.fleet.schedule() if d.month >= self.horizon_months]
             if late:
                 raise ValueError(f"fleet.delivery month {late[0]} is not inside the horizon")
+        slb = self.financing.sale_leaseback_month
+        if slb is not None and slb >= self.horizon_months:
+            raise ValueError(f"financing.sale_leaseback_month {slb} is not inside the horizon")
         retire = self.end_of_life.retire_month
         if retire is not None and retire > self.horizon_months:
             raise ValueError(f"end_of_life.retire_month {retire} is after the horizon")

@@ -72,3 +72,16 @@ def test_dscr_breach_flag() -> None:
     assert loose.max_leverage == pytest.approx((1e6 - (26_333.84 - 10_000)) / 360_000, rel=1e-5)
     lev = evaluate(_one_server({"financing.leverage_max": 2.0}), with_breakeven=False)
     assert lev.first_covenant_breach_month == 1 and lev.covenant_breach_months > 0
+
+
+def test_sale_leaseback_draws_late() -> None:
+    """Server paid in month 0 without debt; sold and leased back in month 12 for 100 % of its
+    1.0 M cost: financing cash +1.0 M in month 12 (nothing before), lease interest 10,000 (1 %
+    a month) from month 13, and the server stays on the books (depreciation unchanged)."""
+    plain = flows_of(_one_server({"financing.loan_share": 0.0}))
+    slb = flows_of(_one_server({"financing.sale_leaseback_month": 12}))
+    np.testing.assert_allclose(slb.financing[0, :12], 0.0)
+    assert slb.financing[0, 12] == pytest.approx(1_000_000.0)
+    np.testing.assert_allclose(slb.interest[0, :13], 0.0)
+    assert slb.interest[0, 13] == pytest.approx(10_000.0)
+    np.testing.assert_allclose(slb.depreciation, plain.depreciation)
