@@ -175,3 +175,70 @@ def plan(
     print_table(table, cols, title=f"{model}, {traffic}, peak {peak_rps:g} req/s, SLO {slo}")
     if chart is not None:
         console.print(f"chart written to {chart}")
+
+
+@app.command("day")
+def day(
+    name: Annotated[
+        str, typer.Argument(help="bundled day scenario, e.g. deepseek-day")
+    ] = "deepseek-day",
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="file of 24 hourly demand weights (own profile)"),
+    ] = None,
+    target_util: Annotated[float | None, typer.Option("--target-util")] = None,
+    max_nodes: Annotated[int | None, typer.Option("--max-nodes")] = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="PNG: nodes vs demand")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Day model: autoscaled inference nodes, theoretical revenue, cost and the night valley."""
+    import dataclasses
+
+    from suanli.cli.render import console, print_table
+    from suanli.core.errors import ValidationError
+    from suanli.core.serialize import to_jsonable
+    from suanli.inference.day import scenario, serve_day
+
+    shape, inputs = scenario(name)
+    if profile is not None:
+        try:
+            values = [float(v) for v in profile.read_text("utf-8").replace(",", " ").split()]
+        except (OSError, ValueError) as exc:
+            raise ValidationError(
+                "day.bad_profile_file", f"cannot read {profile}: {exc}", {"profile": "24 numbers"}
+            ) from None
+        shape = tuple(values)
+    if target_util is not None or max_nodes is not None:
+        inputs = dataclasses.replace(
+            inputs,
+            target_util=inputs.target_util if target_util is None else target_util,
+            max_nodes=max_nodes if max_nodes is not None else inputs.max_nodes,
+        )
+    res = serve_day(shape, inputs)
+    if chart is not None:
+        from suanli.cli.infer_charts import capacity_vs_demand
+
+        capacity_vs_demand(
+            res.hourly_demand_nodes,
+            res.hourly_nodes,
+            f"{name}: inference nodes vs demand",
+            chart,
+            "nodes",
+        )
+    if as_json:
+        typer.echo(json.dumps({"scenario": name, **to_jsonable(res)}, indent=2))
+        return
+    rows = [
+        {"figure": "theoretical revenue (USD)", "value": f"{res.theoretical_revenue_usd:,}"},
+        {"figure": "cost (USD)", "value": f"{res.cost_usd:,}"},
+        {"figure": "average inference nodes", "value": f"{res.avg_inference_nodes:.2f}"},
+        {"figure": "peak inference nodes", "value": str(res.peak_inference_nodes)},
+        {
+            "figure": "valley node-hours (free for training)",
+            "value": f"{res.valley_node_hours:,.0f}",
+        },
+        {"figure": "cost-profit margin", "value": f"{res.margin:.0%}"},
+    ]
+    print_table(rows, ["figure", "value"], title=name)
+    if chart is not None:
+        console.print(f"chart written to {chart}")
