@@ -21,6 +21,7 @@ from suanli.cli import (
     demo,
     econ,
     fleet,
+    infer,
     invoice,
     po,
     serve,
@@ -45,6 +46,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")
 app.add_typer(sim.app, name="sim")
+app.add_typer(infer.app, name="infer")
 app.add_typer(traces.app, name="traces")
 app.command("serve")(serve.serve)
 app.command("demo")(demo.demo)

@@ -1,6 +1,6 @@
 """The versioned GPU and server catalog, shipped as ``core/data/catalog.toml``.
 
-Owns: GPU models (TFLOPS under each convention, memory, NVLink, TDP) and server SKUs (GPUs per
+Owns: GPU models (TFLOPS under each convention, memory and its bandwidth, NVLink, network, TDP) and server SKUs (GPUs per
 server, nameplate power), and the conversion of a fleet into computing power in P (PFLOPS).
 
 Vocabulary: *P* is PFLOPS. Two conventions exist and must always be named:
@@ -39,6 +39,9 @@ class GpuModel:
     nvlink_gbps: int
     tdp_w: int
     source: str
+    hbm_gb_per_s: float | None = None
+    network_gbit_per_s: float | None = None
+    perf_source: str = ""
 
     def tflops(self, convention: PConvention) -> float:
         if convention is PConvention.BF16_DENSE:
@@ -95,6 +98,10 @@ class Catalog:
         return sum(self.sku(key).petaflops(convention) * count for key, count in fleet)
 
 
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def parse_catalog(doc: Mapping[str, Any]) -> Catalog:
     """Build a :class:`Catalog` from the parsed TOML document."""
     gpus: dict[str, GpuModel] = {}
@@ -112,6 +119,9 @@ def parse_catalog(doc: Mapping[str, Any]) -> Catalog:
             nvlink_gbps=int(g["nvlink_gbps"]),
             tdp_w=int(g["tdp_w"]),
             source=g["source"],
+            hbm_gb_per_s=_opt_float(g.get("hbm_gb_per_s")),
+            network_gbit_per_s=_opt_float(g.get("network_gbit_per_s")),
+            perf_source=str(g.get("perf_source", "")),
         )
     servers = {
         key: ServerSku(
