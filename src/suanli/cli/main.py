@@ -27,6 +27,7 @@ from suanli.cli import (
     serve,
     sim,
     traces,
+    twin,
     usage,
 )
 from suanli.cli import cluster as cluster_cli
@@ -42,6 +43,7 @@ app = typer.Typer(
 )
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(econ.app, name="econ")
+app.add_typer(twin.app, name="twin")
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")

@@ -162,6 +162,12 @@ def prorated(monthly: Decimal, server_days: int, period: Period) -> Decimal:
     return monthly * server_days / period.days
 
 
+def sla_credit_amount(monthly_rent: Decimal, credited: int, period: Period) -> Decimal:
+    """Exact (unrounded, negative) credit for ``credited`` server-seconds of downtime in
+    ``period``: the rent of the time lost, ``-monthly_rent × credited / seconds in period``."""
+    return -(monthly_rent * credited / period.seconds)
+
+
 def usage_amount(gpu_seconds: Decimal, gpu_hour_price: Decimal) -> Decimal:
     return gpu_seconds * gpu_hour_price / SECONDS_PER_HOUR
 

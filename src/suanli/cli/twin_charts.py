@@ -1,0 +1,45 @@
+"""The twin's chart (matplotlib, Agg): occupancy and cumulative cash flow by month, as a fan
+over the demand paths (P5–P95, P25–P75, median). Drawing only; imported by `suanli twin run
+--chart` when it is asked for, so the CLI does not load matplotlib otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def _fan(ax: Any, bands: dict[str, list[float]], scale: float, label: str) -> None:
+    months = np.arange(len(bands["0.5"]))
+    q = {k: np.asarray(v) * scale for k, v in bands.items()}
+    ax.fill_between(months, q["0.05"], q["0.95"], alpha=0.2, color="tab:blue", label="P5–P95")
+    ax.fill_between(months, q["0.25"], q["0.75"], alpha=0.35, color="tab:blue", label="P25–P75")
+    ax.plot(months, q["0.5"], color="tab:blue", label=f"median {label}")
+    ax.set_xlabel("month")
+    ax.grid(alpha=0.3)
+
+
+def twin_chart(summary: dict[str, Any], out: Path) -> None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    _fan(left, summary["fan"]["occupancy"], 100.0, "occupancy")
+    left.set_ylim(0, 100)
+    left.set_ylabel("occupancy (% of delivered servers leased)")
+    left.set_title("occupancy")
+    left.legend(loc="lower right")
+    _fan(right, summary["fan"]["cumulative_cash"], 1e-6, "cumulative cash")
+    right.axhline(0.0, color="black", linewidth=0.8)
+    right.set_ylabel("cumulative free cash flow (M CNY)")
+    right.set_title(
+        f"cash: P(loss) {summary['probability_of_loss']:.1%}, NPV mean {summary['npv_mean'] / 1e6:,.1f} M CNY"
+    )
+    right.legend(loc="lower right")
+    fig.suptitle(f"twin {summary['scenario']}: {summary['paths']} path(s), seed {summary['seed']}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,169 @@
+"""The twin scenario: an economics scenario (fleet, costs, taxes, financing) plus a ``[twin]``
+section with the calendar start, the price path, the lease demand, the delivery risk and the
+failure model (pydantic v2, validated; every failure names its field).
+
+Files are TOML with ``base = "name"`` inheritance, resolved against the twin library first and
+then the economics library, so a twin can start from any economics case
+(``base = "h800-bare-metal-2p1m"``) and only add its demand.
+
+Units follow the economics scenarios: amounts in the scenario's currency, rates as fractions,
+``*_annual`` per year, ``*_months`` in months. ``rent_per_server_month`` is quoted like the
+economics form's rent (VAT-inclusive when ``taxes.prices_include_vat``); the twin signs
+contracts at the net rent, ``quoted / (1 + vat_rate)`` rounded to the cent, as the ledger
+stores a contract's ``monthly_rent`` net of VAT.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from suanli.economics.scenario import BareMetal, Dist, Scenario
+
+NonNeg = Annotated[float, Field(ge=0.0)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choice(_Model):
+    """A discrete distribution: ``values`` drawn with probabilities proportional to ``weights``."""
+
+    values: list[Annotated[int, Field(ge=1)]]
+    weights: list[Annotated[float, Field(gt=0.0)]]
+
+    @model_validator(mode="after")
+    def _same_length(self) -> Choice:
+        if not self.values or len(self.values) != len(self.weights):
+            raise ValueError("values and weights must be non-empty lists of the same length")
+        return self
+
+
+class Prices(_Model):
+    """The operator's asked rent per server-month over time, and the market's.
+
+    The market rent is the economics form's ``rent_per_server_month`` times the path's factor;
+    the operator asks ``rent_per_server_month`` here (default: the market rent) times the same
+    factor. Customers' willingness to pay is relative to the market rent, so asking above the
+    market loses requests.
+
+    ``path``: ``decline`` (a constant yearly decline), ``series`` (one factor per month, the last
+    repeated), or ``random`` (a seeded geometric random walk with the yearly drift ``-decline``
+    and ``volatility_annual``). The factor never goes below ``floor``.
+    """
+
+    rent_per_server_month: NonNeg | None = None  # default: the economics form's rent
+    path: Literal["decline", "series", "random"] = "decline"
+    decline_annual: Annotated[float, Field(ge=-1.0, lt=1.0)] = 0.0
+    series: list[Annotated[float, Field(ge=0.0)]] = Field(default_factory=list)
+    volatility_annual: NonNeg = 0.0
+    floor: NonNeg = 0.0
+
+    @model_validator(mode="after")
+    def _series_given(self) -> Prices:
+        if self.path == "series" and not self.series:
+            raise ValueError("path = 'series' needs a non-empty series of monthly factors")
+        return self
+
+
+class BookedLease(_Model):
+    """A lease known in advance (signed contracts, or a deterministic book for tests)."""
+
+    start_month: Annotated[int, Field(ge=1)]
+    servers: Annotated[int, Field(ge=1)]
+    term_months: Annotated[int, Field(ge=1)]
+    rent_per_server_month: NonNeg | None = None  # quoted; default: the list rent at start
+    customer: str | None = None
+
+
+class Leases(_Model):
+    """Random bare-metal lease requests. Each month ``Poisson(arrival_rate_per_month)`` requests
+    arrive; each asks for ``sizes`` servers for ``terms`` months and pays at most
+    ``willingness_to_pay`` × the market rent at arrival (a request is lost when the asked rent is
+    above it, or when not enough servers are free). At the end of its term a lease renews with
+    ``renewal_probability`` at the then asked rent, if that is still within its willingness to pay.
+    """
+
+    arrival_rate_per_month: NonNeg = 0.0
+    sizes: Choice = Choice(values=[1], weights=[1.0])
+    terms: Choice = Choice(values=[12], weights=[1.0])
+    willingness_to_pay: Dist = Dist(dist="fixed", value=1.0)
+    renewal_probability: Fraction = 0.0
+
+
+class Delivery(_Model):
+    """Supplier risk per delivery batch: the share never delivered and the delay in months."""
+
+    shortfall: Dist | None = None
+    delay_months: Dist | None = None
+
+
+class Failures(_Model):
+    """Server failures while leased (rate per 1,000 server-days; repairs after
+    :class:`suanli.simulation.failures.FailureModel`) and the SLA the contracts promise."""
+
+    rate_per_1000_node_days: NonNeg = 0.0
+    sla_uptime: Annotated[float, Field(gt=0.0, le=1.0)] = 0.99
+
+
+class TwinSpec(_Model):
+    start: str = "2024-01"  # the calendar month of grid month 0 (YYYY-MM)
+    prices: Prices = Prices()
+    leases: Leases = Leases()
+    book: list[BookedLease] = Field(default_factory=list)
+    delivery: Delivery = Delivery()
+    failures: Failures = Failures()
+
+    @field_validator("start")
+    @classmethod
+    def _month(cls, value: str) -> str:
+        parts = value.split("-")
+        ok = len(parts) == 2 and all(p.isascii() and p.isdigit() for p in parts)
+        if not ok or len(parts[0]) != 4 or not 1 <= int(parts[1]) <= 12:
+            raise ValueError("start must be YYYY-MM")
+        return value
+
+
+class TwinScenario(_Model):
+    """An economics scenario with ``form.kind = "bare_metal"`` and the twin's own inputs."""
+
+    economics: Scenario
+    twin: TwinSpec
+
+    @model_validator(mode="after")
+    def _bare_metal(self) -> TwinScenario:
+        if not isinstance(self.economics.form, BareMetal):
+            raise ValueError(
+                "the twin runs bare-metal leasing: economics form.kind must be bare_metal"
+            )
+        for i, lease in enumerate(self.twin.book):
+            if lease.start_month > self.economics.horizon_months:
+                raise ValueError(f"twin.book[{i}].start_month is after the horizon")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.economics.name
+
+    @property
+    def quoted_rent(self) -> float:
+        form = self.economics.form
+        assert isinstance(form, BareMetal)
+        given = self.twin.prices.rent_per_server_month
+        return form.rent_per_server_month if given is None else given
+
+    @property
+    def market_rent(self) -> float:
+        """The market rent at month 0: the economics form's rent (what customers compare with)."""
+        form = self.economics.form
+        assert isinstance(form, BareMetal)
+        return form.rent_per_server_month
+
+    @staticmethod
+    def split(document: dict[str, Any]) -> dict[str, Any]:
+        """``{economics: <every key but twin>, twin: <the twin table>}`` of a resolved document."""
+        twin = document.get("twin", {})
+        return {"economics": {k: v for k, v in document.items() if k != "twin"}, "twin": twin}
