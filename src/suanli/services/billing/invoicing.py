@@ -43,7 +43,7 @@ from suanli.core.billing import (
 )
 from suanli.core.clock import Clock
 from suanli.services.billing.metering import PriceBook, load_prices
-from suanli.services.billing.numbering import next_number, serialise_writes
+from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import apply_unapplied
 from suanli.services.fleet.downtime import sync_downtime_in
 from suanli.store.db import SessionFactory, transaction
@@ -377,6 +377,7 @@ class BillingService:
     ) -> str | None:  # fmt: skip
         with transaction(self.sessions) as s:
             serialise_writes(s)
+            lock_customer(s, cid)
             exists = s.scalar(
                 select(InvoiceRow.id).where(
                     InvoiceRow.customer_id == cid, InvoiceRow.period_key == p.key

@@ -1,0 +1,57 @@
+"""Regression tests for the money-path defects of issue 12 that need no concurrency (both
+engines). Each test names its defect; each failed on main before the fix."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from suanli.core.clock import SystemClock
+from suanli.core.fleet import ServerState as S
+from suanli.services.billing.leasing import LeaseSpec
+from suanli.services.container import build_services
+from suanli.services.fleet.servers import NewServer
+
+
+def test_defect6_outage_under_a_real_clock_is_one_downtime_record(engine) -> None:  # type: ignore[no-untyped-def]
+    """``server_failed`` read the clock twice (transition log vs. SLA record); the invoice run's
+    sync from the log then added a second record for the same outage. A real, moving clock."""
+    svc = build_services(engine, SystemClock(), "CNY")
+    svc.fleet.add_site("BJ1", "Beijing 1")
+    svc.fleet.add_cabinet("BJ1", "A01", "100000")
+    svc.fleet.add_server(NewServer("RT1", "HGX-H800-8", state=S.DELIVERED), actor="ops")
+    svc.fleet.transition("RT1", S.BURN_IN, "ops", "rack", cabinet="BJ1/A01")
+    svc.fleet.transition("RT1", S.AVAILABLE, "ops", "ok")
+    svc.money.tenancy.create_customer("acme", "Acme AI")
+    today = datetime.now(UTC).date()
+    svc.money.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "1000", today - timedelta(days=3), 1, count=1),
+        actor="sales",
+    )
+    leasing = svc.money.leasing
+    down = leasing.server_failed("RT1", "noc", "PSU")
+    up = leasing.server_restored("RT1", "noc")
+    assert leasing.sync_downtime() == 0  # the log and the record agree to the microsecond
+    events = leasing.list_sla_events().items
+    assert len(events) == 1
+    assert (events[0].down_from, events[0].down_until) == (down.down_from, up.down_until)
+
+
+def test_defect9_count_lease_skips_an_available_server_booked_later(world) -> None:  # type: ignore[no-untyped-def]
+    """An available server already booked for a later lease is skipped by the count picker,
+    not reported as ``lease.double_booked`` while another server is free."""
+    fleet, m = world.svc.fleet, world.svc.money
+    fleet.add_server(NewServer("EARLY", "HGX-H800-8", state=S.DELIVERED), actor="ops")
+    fleet.transition("EARLY", S.BURN_IN, "ops", "rack", cabinet="BJ1/A01")
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.tenancy.create_customer("beta", "Beta University")
+    later = m.leasing.create_lease(
+        LeaseSpec("beta", "HGX-H800-8", "1000", date(2024, 7, 1), 6, serials=("EARLY",)),
+        actor="sales",
+    )
+    fleet.transition("EARLY", S.AVAILABLE, "ops", "burn-in passed")  # booked from July
+    (free,) = world.servers(1, prefix="FREE")
+    got = m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "1000", date(2024, 4, 1), 12, count=1), actor="sales"
+    )
+    assert got.servers == [free]
+    assert m.leasing.get_contract(later.number).servers == ["EARLY"]
