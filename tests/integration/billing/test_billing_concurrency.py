@@ -12,9 +12,14 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
+import pytest
+from fastapi.testclient import TestClient
+
+from suanli.api.app import create_app
 from suanli.core.billing import parse_period
 from suanli.core.errors import ConflictError
 from suanli.services.billing.leasing import LeaseSpec
+from suanli.settings import load_settings
 
 CLIENTS = 10
 
@@ -88,3 +93,47 @@ def test_concurrent_payments_never_overapply(world) -> None:  # type: ignore[no-
     assert applied == gross
     assert ledger.get_invoice(number).outstanding == D("0.00")
     assert sum((r.total for r in ledger.aging(date(2024, 6, 1))), D(0)) == D(0)
+
+
+@pytest.fixture
+def app_and_admin(world, db_url: str):  # type: ignore[no-untyped-def]
+    app = create_app(load_settings(database_url=db_url), clock=world.clock)
+    secret = app.state.services.money.tenancy.bootstrap().secret
+    return app, {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/customers", {"code": "same", "name": "Same Co"}),
+        ("/api/v1/sites", {"code": "SH2", "name": "Shanghai 2"}),
+        ("/api/v1/users", {"name": "sam", "role": "operator"}),
+    ],
+)
+def test_defect11_concurrent_creates_answer_409_not_500(
+    app_and_admin, path: str, body: dict
+) -> None:  # type: ignore[no-untyped-def,type-arg]
+    app, admin = app_and_admin
+    with TestClient(app, raise_server_exceptions=False) as client:
+        results, errors = _together(CLIENTS, lambda i: client.post(path, json=body, headers=admin))
+    assert not errors
+    codes = sorted(r.status_code for r in results)  # type: ignore[attr-defined]
+    assert codes == [201] + [409] * (CLIENTS - 1), [r.text for r in results]  # type: ignore[attr-defined]
+    assert all(r.json()["code"] for r in results if r.status_code == 409)  # type: ignore[attr-defined]
+
+
+def test_defect11_a_500_says_connection_close(app_and_admin) -> None:  # type: ignore[no-untyped-def]
+    app, _ = app_and_admin
+
+    def boom() -> None:
+        raise RuntimeError("unexpected")
+
+    app.add_api_route("/boom-for-test", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        resp = client.get("/boom-for-test")
+    assert resp.status_code == 500 and resp.headers["connection"] == "close"
+    assert resp.json() == {
+        "code": "internal.error",
+        "message": "internal error (logged)",
+        "fields": {},
+    }
