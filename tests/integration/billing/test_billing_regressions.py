@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from suanli.core.clock import SystemClock
+from suanli.core.errors import ConflictError
 from suanli.core.fleet import ServerState as S
+from suanli.services.billing.idempotency import request_hash
 from suanli.services.billing.leasing import LeaseSpec
 from suanli.services.container import build_services
 from suanli.services.fleet.servers import NewServer
@@ -55,3 +59,26 @@ def test_defect9_count_lease_skips_an_available_server_booked_later(world) -> No
     )
     assert got.servers == [free]
     assert m.leasing.get_contract(later.number).servers == ["EARLY"]
+
+
+def test_defect8_idempotency_key_recovers_after_a_crash(world) -> None:  # type: ignore[no-untyped-def]
+    """A process killed holding a claim never releases it: the claim is a lease, and once it has
+    expired exactly one retry takes the key over and runs; the answer is then replayed."""
+    keys = world.svc.money.idempotency
+    lease = getattr(keys, "lease", timedelta(minutes=15))  # main had no lease attribute
+    scope, digest = "1:POST:/api/v1/invoice-runs", request_hash({"period": "2024-04"})
+    assert keys.claim(scope, "k1", digest) is None  # the request that is then killed -9
+    with pytest.raises(ConflictError) as held:
+        keys.claim(scope, "k1", digest)
+    assert held.value.code == "idempotency.in_progress"
+    world.clock.advance(lease - timedelta(seconds=1))
+    with pytest.raises(ConflictError):
+        keys.claim(scope, "k1", digest)  # the lease still runs: maybe it is just slow
+    world.clock.advance(timedelta(seconds=1))
+    assert keys.claim(scope, "k1", digest) is None  # recovered: this retry runs the operation
+    with pytest.raises(ConflictError):
+        keys.claim(scope, "k1", digest)  # ... under a fresh lease of its own
+    keys.complete(scope, "k1", 201, {"created": ["INV-2024-000001"]})
+    world.clock.advance(lease * 10)
+    stored = keys.claim(scope, "k1", digest)
+    assert stored is not None and stored.body == {"created": ["INV-2024-000001"]}
