@@ -105,7 +105,7 @@ class IdempotencyService:
         if row.created_at + self.lease > now:
             return False
         with transaction(self.sessions) as s:
-            taken = s.execute(
+            taken = s.connection().execute(
                 update(IdempotencyKeyRow)
                 .where(
                     IdempotencyKeyRow.id == row.id,
