@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from suanli.core.clock import SystemClock
-from suanli.core.errors import ConflictError
+from suanli.core.errors import ConflictError, ValidationError
 from suanli.core.fleet import ServerState as S
 from suanli.services.billing.idempotency import request_hash
 from suanli.services.billing.leasing import LeaseSpec
@@ -82,3 +82,72 @@ def test_defect8_idempotency_key_recovers_after_a_crash(world) -> None:  # type:
     world.clock.advance(lease * 10)
     stored = keys.claim(scope, "k1", digest)
     assert stored is not None and stored.body == {"created": ["INV-2024-000001"]}
+
+
+def test_defect10_money_is_exact_on_both_engines(world, engine) -> None:  # type: ignore[no-untyped-def]
+    """99999999999999.99 read back as ...98 on SQLite (a float); now integer cents there."""
+    from decimal import Decimal as D
+
+    from sqlalchemy import func, select
+
+    from suanli.store.db import make_session_factory, transaction
+    from suanli.store.models import PaymentRow
+
+    ledger = world.svc.money.ledger
+    world.svc.money.tenancy.create_customer("acme", "Acme AI")
+    big, odd = D("99999999999999.99"), D("0.07")
+    ledger.record_payment("acme", big, date(2024, 5, 1), kind="deposit")
+    ledger.record_payment("acme", odd, date(2024, 5, 2), kind="deposit")
+    assert [p.amount for p in ledger.list_payments().items] == [big, odd]
+    with transaction(make_session_factory(engine)) as s:
+        assert s.scalar(select(func.sum(PaymentRow.amount))) == big + odd
+        assert s.scalar(select(PaymentRow.id).where(PaymentRow.amount == big)) is not None
+    with pytest.raises(ValidationError) as refused:
+        ledger.record_payment("acme", "10000000000000000.00", date(2024, 5, 3))
+    assert refused.value.code == "money.out_of_range"
+
+
+def test_migration_0005_rewrites_stored_amounts_and_back(blank_db_url: str) -> None:
+    """Amounts written before 0005 (floats on SQLite) read back exact after the upgrade, and the
+    downgrade restores what the old code reads; PostgreSQL values pass through unchanged."""
+    from decimal import Decimal as D
+
+    from sqlalchemy import text
+
+    from suanli.store.db import downgrade, make_engine, upgrade
+
+    engine = make_engine(blank_db_url)
+    try:
+        upgrade(engine, "0003_cluster_jobs")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO customers (id, code, name, payment_terms_days, created_at) "
+                    "VALUES (1, 'acme', 'Acme', 30, '2024-01-01 00:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO payments (customer_id, kind, amount, received_on, created_at) "
+                    "VALUES (1, 'payment', 1234.56, '2024-05-01', '2024-05-01 00:00:00')"
+                )
+            )
+        upgrade(engine, "head")
+        from sqlalchemy import select
+
+        from suanli.store.db import make_session_factory, transaction
+        from suanli.store.models import PaymentRow
+
+        with transaction(make_session_factory(engine)) as s:
+            assert s.scalar(select(PaymentRow.amount)) == D("1234.56")
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                stored = conn.execute(text("SELECT typeof(amount), amount FROM payments")).one()
+            assert tuple(stored) == ("integer", 123456)
+        downgrade(engine, "0003_cluster_jobs")
+        with engine.connect() as conn:
+            assert D(str(conn.execute(text("SELECT amount FROM payments")).scalar())) == D(
+                "1234.56"
+            )
+    finally:
+        engine.dispose()
