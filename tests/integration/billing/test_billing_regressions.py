@@ -151,3 +151,50 @@ def test_migration_0005_rewrites_stored_amounts_and_back(blank_db_url: str) -> N
             )
     finally:
         engine.dispose()
+
+
+def test_defect4_open_or_future_periods_are_refused(world) -> None:  # type: ignore[no-untyped-def]
+    """``POST /invoice-runs {"period": "2027-06"}`` issued rent not yet delivered: invoicing is
+    in arrears, so a period is invoiced only once it has closed on the issue date."""
+    from suanli.core.billing import parse_period
+
+    world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "100", date(2024, 4, 1), 12, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 4, 20, tzinfo=UTC))
+    for period, issue in (("2024-04", None), ("2027-06", None), ("2024-04", date(2024, 4, 30))):
+        with pytest.raises(ValidationError) as refused:
+            m.billing.run(parse_period(period), issue_date=issue)
+        assert refused.value.code == "invoice.period_open"
+    assert m.ledger.list_invoices().total == 0
+
+
+def test_defect5_issue_date_and_payment_date_are_effective_dates(world) -> None:  # type: ignore[no-untyped-def]
+    """Invoices for 2024-04 were dated the day the run happened (2026-12-05); a payment dated
+    before an invoice existed was applied before the invoice's date. Aging as of a day sees only
+    what had happened by then."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "100", date(2024, 4, 1), 12, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2026, 12, 5, 9, tzinfo=UTC))  # the run happens much later
+    m.ledger.record_payment("acme", "50", date(2024, 4, 20), kind="prepayment")
+    (number,) = m.billing.run(parse_period("2024-04"), issue_date=date(2024, 5, 2)).created
+    invoice = m.ledger.get_invoice(number)
+    assert (invoice.issue_date, invoice.due_date) == (date(2024, 5, 2), date(2024, 6, 1))
+    assert invoice.outstanding == invoice.gross - D("50")
+    m.ledger.record_payment("acme", "10", date(2024, 5, 10))
+    aged = {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 5))}
+    assert aged == {"acme": invoice.gross - D("50")}  # the 10.00 of May 10 not yet received
+    assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 31))} == {
+        "acme": invoice.gross - D("60")
+    }

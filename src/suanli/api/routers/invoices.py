@@ -33,6 +33,9 @@ class RunIn(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{"period": "2024-04"}]}}
     period: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
     customer: str | None = Field(default=None, max_length=64)
+    issue_date: date | None = Field(
+        default=None, description="effective issue date (default today); on or after the period"
+    )
 
 
 class CreditNoteIn(BaseModel):
@@ -88,7 +91,7 @@ def run(
     principal.require(Role.FINANCE)
     period = parse_period(body.period)
     return idempotent(request, svc, principal, key, body.model_dump(),
-                      lambda: svc.money.billing.run(period, customer=body.customer))  # fmt: skip
+                      lambda: svc.money.billing.run(period, customer=body.customer, issue_date=body.issue_date))  # fmt: skip
 
 
 @router.get("/invoices")

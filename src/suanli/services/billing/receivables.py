@@ -401,7 +401,7 @@ class LedgerService:
             if customer:
                 stmt = stmt.where(CustomerRow.code == customer)
             rows = s.execute(stmt).all()
-            owed = outstanding_by_invoice(s, [r[0] for r in rows])
+            owed = outstanding_by_invoice(s, [r[0] for r in rows], as_of)
         table: dict[str, dict[str, Decimal]] = {}
         for invoice_id, issued, code in rows:
             if owed[invoice_id] <= 0:
