@@ -137,3 +137,26 @@ def test_defect11_a_500_says_connection_close(app_and_admin) -> None:  # type: i
         "message": "internal error (logged)",
         "fields": {},
     }
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/invoice-runs", {"period": "not-a-month"}),
+        ("/api/v1/contracts/leases", {"customer": 5}),
+        ("/api/v1/usage/batches", {"records": "nope"}),
+        ("/api/v1/customers", {}),
+    ],
+)
+def test_authorisation_comes_before_validation(app_and_admin, path: str, body: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """A customer token posting an invalid body to a staff operation gets 403, not a 422 that
+    would describe a body it may not send at all."""
+    app, admin = app_and_admin
+    tenancy = app.state.services.money.tenancy
+    tenancy.create_customer("acme", "Acme AI")
+    tenancy.create_user("ann", "customer", "acme")
+    ann = {"Authorization": f"Bearer {tenancy.issue_token('ann').secret}"}
+    with TestClient(app) as client:
+        resp = client.post(path, json=body, headers=ann)
+        assert resp.status_code == 403 and resp.json()["code"] == "auth.forbidden", resp.text
+        assert client.post(path, json=body, headers=admin).status_code == 422
