@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from suanli import __version__
 from suanli.api.errors import install_error_handlers
+from suanli.api.limits import BodyLimit
 from suanli.api.routers import catalog, economics, fleet, money, procurement
 from suanli.api.routers import jobs as jobs_router
 from suanli.core.clock import Clock, SystemClock
@@ -41,6 +42,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

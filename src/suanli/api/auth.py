@@ -50,6 +50,16 @@ def operator(principal: PrincipalDep) -> Principal:
     return principal
 
 
+def requires(*roles: Role) -> Any:
+    """A route dependency checking the role before the body is validated, so a token without
+    the role gets 403 ``auth.forbidden``, never a 422 about a body it may not send at all."""
+
+    def check(principal: PrincipalDep) -> None:
+        principal.require(*roles)
+
+    return Depends(check)
+
+
 StaffReader = Annotated[Principal, Depends(staff_reader)]
 Operator = Annotated[Principal, Depends(operator)]
 #: for ``APIRouter(dependencies=...)``: every route of the router needs a valid token

@@ -229,6 +229,9 @@ class UsageRecord:
     end: datetime
     state: JobState
     nodes: tuple[str, ...] = ()
+    engine_state: str = ""
+    """The engine's own end state (Slurm: ``FAILED``, ``TIMEOUT``, ``NODE_FAIL`` ...); it says whose
+    fault a failure was, which ``state`` (one ``failed`` for all) does not. Empty if unknown."""
 
     @property
     def gpu_seconds(self) -> int:

@@ -312,7 +312,7 @@ class SimulatedBackend:
         self._emit(now, EventKind.NODE_DOWN, node, n.reason)
         for sj in list(self._s.live.values()):
             if sj.state is JobState.RUNNING and node in sj.placement.nodes:
-                self._end_run(sj, now, JobState.FAILED)
+                self._end_run(sj, now, JobState.FAILED, "NODE_FAIL")
                 sj.state, sj.restarts, sj.reason = JobState.PENDING, sj.restarts + 1, "node failure"
                 self._emit(now, EventKind.JOB_REQUEUED, sj.spec.id, f"node {node} failed")
         self._start_pending(now)
@@ -345,7 +345,7 @@ class SimulatedBackend:
                 sj.spec.expected_runtime is None or sj.spec.expected_runtime > sj.spec.time_limit
             )
             final = JobState.FAILED if timed_out else JobState.COMPLETED
-            self._end_run(sj, when, final)
+            self._end_run(sj, when, final, "TIMEOUT" if timed_out else "COMPLETED")
             sj.state, sj.ended_at = final, when
             del self._s.live[sj.spec.id]
             sj.reason = "time limit" if timed_out else ""
@@ -378,7 +378,7 @@ class SimulatedBackend:
                     return False
         return True
 
-    def _end_run(self, sj: _SimJob, at: datetime, state: JobState) -> None:
+    def _end_run(self, sj: _SimJob, at: datetime, state: JobState, engine_state: str = "") -> None:
         assert sj.started_at is not None
         self._s.usage.append(
             UsageRecord(
@@ -391,6 +391,7 @@ class SimulatedBackend:
                 end=at,
                 state=state,
                 nodes=sj.placement.nodes,
+                engine_state=engine_state or state.value.upper(),
             )
         )
         sj.started_at = sj.started_at if state.terminal else None

@@ -29,9 +29,11 @@ class _Progress:
 
 @app.command("run")
 def run(period: Annotated[str, typer.Argument(help="YYYY-MM")], customer: Annotated[str | None, typer.Option()] = None,
+        issue_date: Annotated[str | None, typer.Option("--issue-date", help="effective issue date YYYY-MM-DD (default today; on or after the period)")] = None,
         json_out: JsonOpt = False) -> None:  # fmt: skip
     """Invoice PERIOD for every customer (again: creates nothing for those already invoiced)."""
     p = parse_period(period)
+    issue = parse_date(issue_date, "issue_date") if issue_date else None
     with (
         open_services() as svc,
         Progress(
@@ -42,7 +44,9 @@ def run(period: Annotated[str, typer.Argument(help="YYYY-MM")], customer: Annota
         ) as bar,
     ):
         task = bar.add_task("invoicing", total=None)
-        result = svc.money.billing.run(p, hooks=_Progress(bar, task), customer=customer)
+        result = svc.money.billing.run(
+            p, hooks=_Progress(bar, task), customer=customer, issue_date=issue
+        )
     if json_out:
         print_json(to_jsonable(result))
     else:

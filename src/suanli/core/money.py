@@ -12,6 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from suanli.core.errors import ValidationError
 
 CENT = Decimal("0.01")
+MONEY_MAX = Decimal("9999999999999999.99")
+"""The largest amount stored exactly on every engine (``NUMERIC(18, 2)``; integer cents on
+SQLite); amounts above it are refused as ``money.out_of_range``."""
 DEFAULT_CURRENCY = "CNY"
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 
 from suanli.core.errors import ValidationError
-from suanli.core.money import to_decimal
+from suanli.core.money import MONEY_MAX, to_decimal
 
 T = TypeVar("T")
 MAX_LIMIT = 500
@@ -57,6 +57,10 @@ def non_negative_money(value: object, field: str) -> Decimal:
     amount = to_decimal(value, field)
     if amount < 0:
         raise ValidationError("money.negative", f"{field} must be >= 0", {field: ">= 0"})
+    if amount > MONEY_MAX:
+        raise ValidationError(
+            "money.out_of_range", f"{field} must be <= {MONEY_MAX}", {field: f"<= {MONEY_MAX}"}
+        )
     if amount != amount.quantize(Decimal("0.01")):
         raise ValidationError(
             "money.too_precise", f"{field} has more than 2 decimals", {field: "2 decimals at most"}

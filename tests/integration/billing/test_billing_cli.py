@@ -4,7 +4,6 @@ tested on both engines)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,14 +59,16 @@ def test_init_users_contracts_usage_invoices(cli: Any, tmp_path: Path) -> None:
     )
     code, out, err = cli("usage", "ingest", str(usage))
     assert code == 1 and "1 new" in out and "row 1 (u2): customer: unknown customer" in err
-    run = json.loads(ok(cli, "invoice", "run", "2024-04", "--json"))
+    code, _, err = cli("invoice", "run", "2024-04", "--issue-date", "2024-04-30")
+    assert code != 0 and "invoice.period_open" in err  # in arrears: April closes on 1 May
+    run = json.loads(ok(cli, "invoice", "run", "2024-04", "--issue-date", "2024-05-01", "--json"))
     assert len(run["created"]) == 1
     assert json.loads(ok(cli, "invoice", "run", "2024-04", "--json"))["created"] == []
     inv = json.loads(ok(cli, "invoice", "show", run["created"][0], "--json"))
     assert inv["net"] == "140120.00"  # 2 × 70000 rent + 8 GPU-hours × 15
     ok(cli, "invoice", "pay", "acme", "1000", "--on", "2024-05-05")
-    today = datetime.now(UTC).date().isoformat()  # the CLI issues invoices on the wall-clock date
-    aging = json.loads(ok(cli, "invoice", "aging", "--as-of", today, "--json"))
+    assert inv["issue_date"] == "2024-05-01"  # the effective date, not the wall clock
+    aging = json.loads(ok(cli, "invoice", "aging", "--as-of", "2024-05-31", "--json"))
     assert Decimal(aging[0]["buckets"]["0-30"]) == Decimal(inv["gross"]) - 1000
     assert json.loads(ok(cli, "contract", "list", "--json"))["items"][0]["number"] == "L-000001"
     rec = json.loads(ok(cli, "invoice", "reconcile", "2024-04", "--json"))

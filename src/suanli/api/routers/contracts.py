@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
+from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent, requires
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
 from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
 from suanli.services.tenancy import Role
@@ -126,7 +126,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }  # fmt: skip
 
 
-@router.post("/contracts/leases", status_code=status.HTTP_201_CREATED,
+@router.post("/contracts/leases", dependencies=[requires(Role.OPERATOR)], status_code=status.HTTP_201_CREATED,
              responses={201: {"content": {"application/json": {"example": LEASE_OUT}}}, **ERRORS})  # fmt: skip
 def create_lease(
     body: LeaseIn,
@@ -143,7 +143,11 @@ def create_lease(
                       lambda: svc.money.leasing.create_lease(spec, body.actor))  # fmt: skip
 
 
-@router.post("/contracts/reserved", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/contracts/reserved",
+    dependencies=[requires(Role.OPERATOR)],
+    status_code=status.HTTP_201_CREATED,
+)
 def create_reserved(
     body: ReservedIn,
     request: Request,
@@ -174,32 +178,36 @@ def get_contract(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     return out(svc.money.leasing.get_contract(number, principal))
 
 
-@router.post("/contracts/{number}/terminate")
+@router.post("/contracts/{number}/terminate", dependencies=[requires(Role.OPERATOR)])
 def terminate(number: str, body: TerminateIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.terminate(number, body.effective, body.actor, body.reason))
 
 
-@router.post("/contracts/{number}/renew")
+@router.post("/contracts/{number}/renew", dependencies=[requires(Role.OPERATOR)])
 def renew(number: str, body: RenewIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.renew(number, body.months))
 
 
-@router.post("/leasing/servers/{serial}/failure", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/leasing/servers/{serial}/failure",
+    dependencies=[requires(Role.OPERATOR)],
+    status_code=status.HTTP_201_CREATED,
+)
 def server_failed(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     """A leased server failed: moves it to ``failed`` and opens an SLA downtime record."""
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.server_failed(serial, body.actor, body.reason))
 
 
-@router.post("/leasing/servers/{serial}/restore")
+@router.post("/leasing/servers/{serial}/restore", dependencies=[requires(Role.OPERATOR)])
 def server_restored(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.server_restored(serial, body.actor, body.reason))
 
 
-@router.post("/leasing/servers/{serial}/deliver")
+@router.post("/leasing/servers/{serial}/deliver", dependencies=[requires(Role.OPERATOR)])
 def deliver(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     """Put a server leased before its delivery into service."""
     principal.require(Role.OPERATOR)
@@ -213,7 +221,7 @@ def list_sla_events(
     return page_out(svc.money.leasing.list_sla_events(principal, customer, page.limit, page.offset))
 
 
-@router.put("/prices")
+@router.put("/prices", dependencies=[requires(Role.OPERATOR, Role.FINANCE)])
 def set_price(body: PriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.FINANCE)
     return out(
@@ -232,7 +240,7 @@ def list_prices(
     return {"items": out(svc.money.metering.list_prices(sku))}
 
 
-@router.post("/leasing/release")
+@router.post("/leasing/release", dependencies=[requires(Role.OPERATOR)])
 def release_due(svc: ServicesDep, principal: PrincipalDep) -> Any:
     """Return the servers of ended or terminated leases to ``available``."""
     principal.require(Role.OPERATOR)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
+from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent, requires
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
 from suanli.core.billing import parse_period
 from suanli.services.tenancy import Role
@@ -33,6 +33,9 @@ class RunIn(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{"period": "2024-04"}]}}
     period: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
     customer: str | None = Field(default=None, max_length=64)
+    issue_date: date | None = Field(
+        default=None, description="effective issue date (default today); on or after the period"
+    )
 
 
 class CreditNoteIn(BaseModel):
@@ -75,7 +78,7 @@ class PaymentIn(BaseModel):
     contract: str | None = Field(default=None, max_length=32)
 
 
-@router.post("/invoice-runs", status_code=status.HTTP_201_CREATED,
+@router.post("/invoice-runs", dependencies=[requires(Role.FINANCE)], status_code=status.HTTP_201_CREATED,
              responses={201: {"content": {"application/json": {"example": RUN_OUT}}}})  # fmt: skip
 def run(
     body: RunIn,
@@ -88,7 +91,7 @@ def run(
     principal.require(Role.FINANCE)
     period = parse_period(body.period)
     return idempotent(request, svc, principal, key, body.model_dump(),
-                      lambda: svc.money.billing.run(period, customer=body.customer))  # fmt: skip
+                      lambda: svc.money.billing.run(period, customer=body.customer, issue_date=body.issue_date))  # fmt: skip
 
 
 @router.get("/invoices")
@@ -136,20 +139,26 @@ def get_invoice(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     return out(svc.money.ledger.get_invoice(number, principal))
 
 
-@router.post("/invoices/{number}/credit-notes", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/invoices/{number}/credit-notes",
+    dependencies=[requires(Role.FINANCE)],
+    status_code=status.HTTP_201_CREATED,
+)
 def credit_note(number: str, body: CreditNoteIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.FINANCE)
     lines = {k: v for k, v in body.lines.items()} if body.lines is not None else None
     return out(svc.money.ledger.credit_note(number, body.reason, lines))  # type: ignore[arg-type]
 
 
-@router.put("/invoices/{number}/fapiao")
+@router.put("/invoices/{number}/fapiao", dependencies=[requires(Role.FINANCE)])
 def set_fapiao(number: str, body: FapiaoIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.FINANCE)
     return out(svc.money.ledger.set_fapiao(number, body.fapiao_number))
 
 
-@router.post("/payments", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/payments", dependencies=[requires(Role.FINANCE)], status_code=status.HTTP_201_CREATED
+)
 def record_payment(body: PaymentIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.FINANCE)
     return out(
@@ -178,13 +187,13 @@ def aging(
     }
 
 
-@router.get("/reports/revenue")
+@router.get("/reports/revenue", dependencies=[requires(Role.FINANCE)])
 def revenue(svc: ServicesDep, principal: PrincipalDep, period: PeriodKey) -> Any:
     principal.require(Role.FINANCE)
     return {"period": period, "by_kind": out(svc.money.billing.revenue(parse_period(period)))}
 
 
-@router.get("/reports/reconciliation")
+@router.get("/reports/reconciliation", dependencies=[requires(Role.FINANCE)])
 def reconciliation(svc: ServicesDep, principal: PrincipalDep, period: PeriodKey) -> Any:
     """Billed, recognised and collected in the month, with receivables and deferred revenue."""
     principal.require(Role.FINANCE)

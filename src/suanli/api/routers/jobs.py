@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, Field
 
-from suanli.api.auth import PrincipalDep
+from suanli.api.auth import PrincipalDep, requires
 from suanli.api.deps import PagingDep, ServicesDep, out
 from suanli.core.errors import ValidationError
 from suanli.services.tenancy import Role
@@ -32,7 +32,11 @@ class JobIn(BaseModel):
     command: str = Field(min_length=1, max_length=20000)
 
 
-@router.post("/jobs", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/jobs",
+    dependencies=[requires(Role.OPERATOR, Role.CUSTOMER)],
+    status_code=status.HTTP_201_CREATED,
+)
 def submit(body: JobIn, w: WiringDep, principal: PrincipalDep) -> Any:
     """Queue a job for admission (quota and priority are checked by the scheduler)."""
     principal.require(Role.OPERATOR, Role.CUSTOMER)
@@ -42,7 +46,7 @@ def submit(body: JobIn, w: WiringDep, principal: PrincipalDep) -> Any:
     return out(w.jobs.submit(customer, body.gpus, body.job_class, body.command, schedule=False))
 
 
-@router.get("/jobs")
+@router.get("/jobs", dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)])
 def list_jobs(
     w: WiringDep,
     principal: PrincipalDep,
@@ -54,13 +58,13 @@ def list_jobs(
     return out(w.jobs.list_jobs(principal, customer, state, page.limit, page.offset))
 
 
-@router.get("/jobs/{job}")
+@router.get("/jobs/{job}", dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)])
 def show(job: str, w: WiringDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)
     return out(w.jobs.get(job, principal))
 
 
-@router.post("/jobs/{job}/cancel")
+@router.post("/jobs/{job}/cancel", dependencies=[requires(Role.OPERATOR, Role.CUSTOMER)])
 def cancel(job: str, w: WiringDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.CUSTOMER)
     w.jobs.get(job, principal)  # customers cancel only their own jobs

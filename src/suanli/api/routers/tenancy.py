@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
-from suanli.api.auth import PrincipalDep
+from suanli.api.auth import PrincipalDep, requires
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
 from suanli.services.tenancy import Role
 
@@ -53,7 +53,11 @@ def me(principal: PrincipalDep) -> Any:
     return out(principal)
 
 
-@router.post("/customers", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/customers",
+    dependencies=[requires(Role.OPERATOR, Role.FINANCE)],
+    status_code=status.HTTP_201_CREATED,
+)
 def create_customer(body: CustomerIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.FINANCE)
     return out(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
-from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent
+from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent, requires
 from suanli.api.deps import PagingDep, ServicesDep, page_out
 from suanli.services.billing.metering import MAX_BATCH
 from suanli.services.tenancy import Role
@@ -39,7 +39,7 @@ INGEST_OUT = {
 }  # fmt: skip
 
 
-@router.post("/usage/batches", status_code=status.HTTP_201_CREATED,
+@router.post("/usage/batches", dependencies=[requires(Role.OPERATOR)], status_code=status.HTTP_201_CREATED,
              responses={201: {"content": {"application/json": {"example": INGEST_OUT}}}})  # fmt: skip
 def ingest(
     body: UsageBatchIn,

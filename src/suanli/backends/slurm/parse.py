@@ -293,6 +293,7 @@ def parse_jobcomp(text: str, cluster: str = "slurm") -> list[UsageRecord]:
             end=end,
             state=_USAGE_STATE.get(kv.get("JobState", ""), JobState.FAILED),
             nodes=nodes,
+            engine_state=kv.get("JobState", ""),
         )
     return list(records.values())
 
@@ -332,5 +333,6 @@ def parse_sacct(text: str, cluster: str = "slurm") -> list[UsageRecord]:
             end=end,
             state=_USAGE_STATE.get(state, JobState.FAILED),
             nodes=nodes,
+            engine_state=state,
         )
     return list(records.values())

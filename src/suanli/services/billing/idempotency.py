@@ -5,9 +5,18 @@ Single writer of ``idempotency_keys``. Protocol (one row per (scope, key), uniqu
 1. :meth:`IdempotencyService.claim` inserts a pending row. If one exists with the same request
    hash and a stored response, that response is returned (the retry is answered from the
    table, nothing runs twice); same key with a different body → ``idempotency.key_reused``
-   (422); a pending row → ``idempotency.in_progress`` (409).
+   (422); a pending row → ``idempotency.in_progress`` (409) while its lease runs.
 2. The caller runs the operation, then :meth:`complete` stores status and body; on a coded
    error :meth:`release` drops the claim so the client may retry.
+
+A key's status is read from its row: *pending* (no stored response) or *done* (response
+stored). A pending claim is a lease of :data:`LEASE` from ``created_at``: when a process dies
+holding it (``kill -9`` during ``POST /invoice-runs``) nobody calls :meth:`release`, and once the
+lease has expired the next retry takes the key over (compare-and-set on ``created_at``, so one
+retry wins) and runs the operation again. That is safe for the keyed operations because each is
+idempotent in the database too: an invoice run skips customers already invoiced for the
+period, usage batches are idempotent by event id. A contract whose commit landed just before
+the crash would be signed again on such a retry: check ``GET /contracts`` first after a crash.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -24,6 +34,9 @@ from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, ValidationError
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import IdempotencyKeyRow
+
+LEASE = timedelta(minutes=15)
+"""How long a pending claim blocks retries before it counts as abandoned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +50,10 @@ def request_hash(body: Any) -> str:
 
 
 class IdempotencyService:
-    def __init__(self, sessions: SessionFactory, clock: Clock) -> None:
+    def __init__(self, sessions: SessionFactory, clock: Clock, lease: timedelta = LEASE) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.lease = lease
 
     def claim(self, scope: str, key: str, digest: str) -> StoredResponse | None:
         """``None`` when the caller should run the operation; the stored answer otherwise."""
@@ -74,12 +88,33 @@ class IdempotencyService:
                     {"Idempotency-Key": "a new key per request"},
                 )
             if row.status_code is None or row.response is None:
+                if self._take_over(row):
+                    return None
+                expires = row.created_at + self.lease
                 raise ConflictError(
                     "idempotency.in_progress",
-                    "a request with this Idempotency-Key is still running",
-                    {"Idempotency-Key": "retry later"},
+                    f"a request with this Idempotency-Key is still running (claim held until "
+                    f"{expires.isoformat()})",
+                    {"Idempotency-Key": f"retry after {expires.isoformat()}"},
                 )
             return StoredResponse(row.status_code, json.loads(row.response))
+
+    def _take_over(self, row: IdempotencyKeyRow) -> bool:
+        """Claim a pending key whose lease has expired; ``True`` for the one retry that wins."""
+        now = self.clock.now()
+        if row.created_at + self.lease > now:
+            return False
+        with transaction(self.sessions) as s:
+            taken = s.connection().execute(
+                update(IdempotencyKeyRow)
+                .where(
+                    IdempotencyKeyRow.id == row.id,
+                    IdempotencyKeyRow.status_code.is_(None),
+                    IdempotencyKeyRow.created_at == row.created_at,
+                )
+                .values(created_at=now)
+            )
+            return bool(taken.rowcount == 1)
 
     def complete(self, scope: str, key: str, status_code: int, body: Any) -> None:
         with transaction(self.sessions) as s:

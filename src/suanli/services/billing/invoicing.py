@@ -42,8 +42,9 @@ from suanli.core.billing import (
     usage_amount,
 )
 from suanli.core.clock import Clock
+from suanli.core.errors import ValidationError
 from suanli.services.billing.metering import PriceBook, load_prices
-from suanli.services.billing.numbering import next_number, serialise_writes
+from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import apply_unapplied
 from suanli.services.fleet.downtime import sync_downtime_in
 from suanli.store.db import SessionFactory, transaction
@@ -296,6 +297,18 @@ def mark_billed(s: Session, ids: list[int], invoice_id: int) -> None:
 # --- the run --------------------------------------------------------------------------------
 
 
+def check_issue_date(p: Period, issue: date) -> date:
+    """``issue`` if ``p`` has closed by then (invoicing in arrears), else ``invoice.period_open``."""
+    if issue < p.end:
+        raise ValidationError(
+            "invoice.period_open",
+            f"{p.key} is not closed on {issue.isoformat()}: invoices are issued in arrears, "
+            f"on or after {p.end.isoformat()}",
+            {"issue_date": f">= {p.end.isoformat()}"},
+        )
+    return issue
+
+
 class BillingService:
     def __init__(self, sessions: SessionFactory, clock: Clock, currency: str = "CNY") -> None:
         self.sessions = sessions
@@ -303,11 +316,21 @@ class BillingService:
         self.currency = currency
 
     def run(
-        self, p: Period, hooks: RunHooks | None = None, customer: str | None = None
+        self,
+        p: Period,
+        hooks: RunHooks | None = None,
+        customer: str | None = None,
+        issue_date: date | None = None,
     ) -> RunResult:
-        """Invoice every customer with service in ``p`` (or unbilled usage before its end)."""
+        """Invoice every customer with service in ``p`` (or unbilled usage before its end).
+
+        Invoices are issued in arrears, dated ``issue_date`` (the effective date; default the
+        clock's day), which must be on or after the first day after ``p``: an open or future
+        period is refused (``invoice.period_open``). See docs/billing.md, "Calendar rules".
+        """
         hooks = hooks or NoHooks()
         now = self.clock.now()
+        issue = check_issue_date(p, issue_date or now.date())
         with transaction(self.sessions) as s:
             sync_downtime_in(s)  # failures entered through the fleet service directly
         with transaction(self.sessions) as s:
@@ -328,7 +351,7 @@ class BillingService:
             reserved = [c for c in mine if c.kind == "reserved"]
             try:
                 number = self._invoice_customer(
-                    cid, code, terms, p, lease_data, reserved, prices, now, hooks
+                    cid, code, terms, p, lease_data, reserved, prices, now, hooks, issue
                 )
             except UsageRaced:
                 number = "exists"  # a concurrent run billed this customer's usage first
@@ -374,9 +397,11 @@ class BillingService:
     def _invoice_customer(
         self, cid: int, code: str, terms: int, p: Period, leases: list[LeaseData],
         reserved: list[ContractRow], prices: PriceBook, now: datetime, hooks: RunHooks,
+        issue: date,
     ) -> str | None:  # fmt: skip
         with transaction(self.sessions) as s:
             serialise_writes(s)
+            lock_customer(s, cid)
             exists = s.scalar(
                 select(InvoiceRow.id).where(
                     InvoiceRow.customer_id == cid, InvoiceRow.period_key == p.key
@@ -395,7 +420,6 @@ class BillingService:
             lines = draft_lines(p, leases, reserved, usage, used, prices, now)
             if not lines:
                 return None
-            issue = now.date()
             number = f"INV-{issue.year}-{next_number(s, f'INV-{issue.year}'):06d}"
             amounts = [line_amount(d.exact_net, d.vat_rate) for d in lines]
             net = sum((a.net for a in amounts), Decimal(0))

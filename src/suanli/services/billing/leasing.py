@@ -215,7 +215,7 @@ class LeasingService:
                 serialise_writes(s)
                 customer = get_customer_row(s, spec.customer)
                 servers = (
-                    self._pick_servers(s, sku, spec.count)
+                    self._pick_servers(s, sku, spec.count, midnight(spec.start), midnight(end))
                     if spec.count is not None
                     else self._named_servers(s, sku, spec.serials)
                 )
@@ -236,10 +236,23 @@ class LeasingService:
         except IntegrityError as exc:
             raise _double_booked(exc) from None
 
-    def _pick_servers(self, s: Session, sku: str, count: int) -> list[ServerRow]:
+    def _pick_servers(
+        self, s: Session, sku: str, count: int, starts: datetime, ends: datetime
+    ) -> list[ServerRow]:
+        """``count`` available servers of ``sku`` with no allocation overlapping the term (an
+        available server may already be booked for a later lease; it is skipped, not refused)."""
+        booked = select(LeaseAllocationRow.id).where(
+            LeaseAllocationRow.server_id == ServerRow.id,
+            LeaseAllocationRow.starts_at < ends,
+            LeaseAllocationRow.ends_at > starts,
+        )
         stmt = (
             select(ServerRow)
-            .where(ServerRow.sku == sku, ServerRow.state == ServerState.AVAILABLE.value)
+            .where(
+                ServerRow.sku == sku,
+                ServerRow.state == ServerState.AVAILABLE.value,
+                ~booked.exists(),
+            )
             .order_by(ServerRow.id)
             .limit(count)
             .with_for_update(skip_locked=True)
@@ -490,10 +503,12 @@ class LeasingService:
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
             alloc = self._current_allocation(s, server)
-            transition_in(s, self.clock, server, ServerState.FAILED, actor, reason)
+            # one clock reading: the downtime starts exactly at the logged transition, so the
+            # invoice run's sync from the transition log finds this record instead of adding one
+            step = transition_in(s, self.clock, server, ServerState.FAILED, actor, reason)
             event = SlaEventRow(
                 allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
-                server_id=server.id, down_from=self.clock.now(), reason=reason,
+                server_id=server.id, down_from=step.at, reason=reason,
             )  # fmt: skip
             s.add(event)
             s.flush()

@@ -5,15 +5,20 @@
   the caller's transaction ends, and a rollback returns the number, so series have no gaps.
 - :func:`serialise_writes` makes a SQLite transaction take the write lock first
   (``BEGIN IMMEDIATE``), so read-check-write paths are serialised there.
+- :func:`lock_customer` serialises the money writes of one customer (credit notes, payments and
+  their allocation): PostgreSQL locks the customer row ``FOR UPDATE`` until commit; SQLite already
+  holds the database write lock after :func:`serialise_writes`. Every read-check-write on what an
+  invoice still owes or may still be credited happens after it, so concurrent desks cannot
+  over-credit a line or over-apply cash.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from suanli.store.models import InvoiceSeriesRow
+from suanli.store.models import CustomerRow, InvoiceSeriesRow
 
 
 def serialise_writes(s: Session) -> None:
@@ -23,6 +28,12 @@ def serialise_writes(s: Session) -> None:
     """
     if s.get_bind().dialect.name == "sqlite":
         s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_customer(s: Session, customer_id: int) -> None:
+    """Hold the customer's money lock until the transaction ends (see the module docstring)."""
+    if s.get_bind().dialect.name != "sqlite":
+        s.execute(select(CustomerRow.id).where(CustomerRow.id == customer_id).with_for_update())
 
 
 def next_number(s: Session, series: str) -> int:

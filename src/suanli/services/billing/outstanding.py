@@ -3,7 +3,10 @@
 - outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it.
 - Unapplied cash of a customer = ``payment`` and ``prepayment`` amounts not yet allocated;
   deposits are never applied. :func:`apply_unapplied` allocates it to open invoices oldest
-  first. Single writer of ``payment_allocations``.
+  first. Single writer of ``payment_allocations``. An allocation takes effect on the later of
+  the payment's date and the invoice's issue date (cash received before an invoice exists pays
+  it when it is issued, never before), so :func:`outstanding_by_invoice` ``as_of`` a day sees
+  only the credit notes issued and the cash applied by then.
 """
 
 from __future__ import annotations
@@ -20,23 +23,26 @@ from suanli.store.models import InvoiceRow, PaymentAllocationRow, PaymentRow
 ZERO = Decimal("0.00")
 
 
-def outstanding_by_invoice(s: Session, invoice_ids: Iterable[int]) -> dict[int, Decimal]:
+def outstanding_by_invoice(
+    s: Session, invoice_ids: Iterable[int], as_of: date | None = None
+) -> dict[int, Decimal]:
     ids = list(invoice_ids)
     if not ids:
         return {}
     gross = dict(
         s.execute(select(InvoiceRow.id, InvoiceRow.gross).where(InvoiceRow.id.in_(ids))).all()
     )
-    credits = s.execute(
-        select(InvoiceRow.credited_invoice_id, func.sum(InvoiceRow.gross))
-        .where(InvoiceRow.credited_invoice_id.in_(ids))
-        .group_by(InvoiceRow.credited_invoice_id)
-    ).all()
-    paid = s.execute(
-        select(PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount))
-        .where(PaymentAllocationRow.invoice_id.in_(ids))
-        .group_by(PaymentAllocationRow.invoice_id)
-    ).all()
+    credit_stmt = select(InvoiceRow.credited_invoice_id, func.sum(InvoiceRow.gross)).where(
+        InvoiceRow.credited_invoice_id.in_(ids)
+    )
+    paid_stmt = select(
+        PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount)
+    ).where(PaymentAllocationRow.invoice_id.in_(ids))
+    if as_of is not None:
+        credit_stmt = credit_stmt.where(InvoiceRow.issue_date <= as_of)
+        paid_stmt = paid_stmt.where(PaymentAllocationRow.applied_on <= as_of)
+    credits = s.execute(credit_stmt.group_by(InvoiceRow.credited_invoice_id)).all()
+    paid = s.execute(paid_stmt.group_by(PaymentAllocationRow.invoice_id)).all()
     out = {i: Decimal(g) for i, g in gross.items()}
     for i, amount in credits:
         if i is not None:
@@ -67,15 +73,14 @@ def apply_unapplied(s: Session, customer_id: int, on: date) -> Decimal:
     if not cash:
         return ZERO
     s.flush()
-    invoices = (
+    issued = dict(
         s.execute(
-            select(InvoiceRow.id)
+            select(InvoiceRow.id, InvoiceRow.issue_date)
             .where(InvoiceRow.customer_id == customer_id, InvoiceRow.kind == "invoice")
             .order_by(InvoiceRow.issue_date, InvoiceRow.id)
-        )
-        .scalars()
-        .all()
+        ).all()
     )
+    invoices = list(issued)
     owed = outstanding_by_invoice(s, invoices)
     applied = ZERO
     for payment, free in cash:
@@ -88,7 +93,10 @@ def apply_unapplied(s: Session, customer_id: int, on: date) -> Decimal:
             amount = min(free, due)
             s.add(
                 PaymentAllocationRow(
-                    payment_id=payment.id, invoice_id=invoice_id, amount=amount, applied_on=on
+                    payment_id=payment.id,
+                    invoice_id=invoice_id,
+                    amount=amount,
+                    applied_on=max(on, payment.received_on, issued[invoice_id]),
                 )
             )
             owed[invoice_id] -= amount

@@ -22,7 +22,7 @@ from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, line_amount
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.services.billing.invoicing import BillingService
-from suanli.services.billing.numbering import next_number
+from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import ZERO, apply_unapplied, outstanding_by_invoice
 from suanli.services.common import (
     Page,
@@ -243,7 +243,9 @@ class LedgerService:
         reason = require_text(reason, "reason", 2000)
         now = self.clock.now()
         with transaction(self.sessions) as s:
+            serialise_writes(s)
             invoice = self._invoice_row(s, number, SYSTEM)
+            lock_customer(s, invoice.customer_id)
             if invoice.kind != "invoice":
                 raise ValidationError(
                     "credit_note.not_an_invoice", f"{number} is a credit note", {"invoice": number}
@@ -322,7 +324,9 @@ class LedgerService:
         if money == 0:
             raise ValidationError("payment.zero", "amount must be > 0", {"amount": "> 0"})
         with transaction(self.sessions) as s:
+            serialise_writes(s)
             cust = get_customer_row(s, customer)
+            lock_customer(s, cust.id)
             contract_id = None
             if contract:
                 contract_id = s.scalar(
@@ -397,7 +401,7 @@ class LedgerService:
             if customer:
                 stmt = stmt.where(CustomerRow.code == customer)
             rows = s.execute(stmt).all()
-            owed = outstanding_by_invoice(s, [r[0] for r in rows])
+            owed = outstanding_by_invoice(s, [r[0] for r in rows], as_of)
         table: dict[str, dict[str, Decimal]] = {}
         for invoice_id, issued, code in rows:
             if owed[invoice_id] <= 0:

@@ -20,7 +20,10 @@ record in another (see :mod:`suanli.services.cluster.inventory`).
 
 Metering (:meth:`meter`): each finished run from ``backend.usage()`` becomes one issue-6 usage
 record with ``event_id`` = the engine's usage id (ingestion is insert-if-absent, so re-running
-is harmless). Runs lost to our hardware (state ``failed``) are not charged.
+is harmless). The metering rule is :func:`metered`: a run is charged however it ended
+(completed, failed, timed out, out of memory, cancelled after start) unless it ended on our
+fault, ``NODE_FAIL`` or ``BOOT_FAIL``; a ``failed`` run whose engine gave no end state is not
+charged either (the customer gets the benefit of the doubt).
 """
 
 from __future__ import annotations
@@ -32,7 +35,15 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from suanli.backends.base import Backend, JobClass, JobSpec, JobState, NodeState, Placement
+from suanli.backends.base import (
+    Backend,
+    JobClass,
+    JobSpec,
+    JobState,
+    NodeState,
+    Placement,
+    UsageRecord,
+)
 from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
@@ -46,6 +57,18 @@ from suanli.services.common import Page, check_paging, require_text
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import CloudJobRow, ClusterNodeRow, ContractRow, CustomerRow, ServerRow
+
+OUR_FAULT = frozenset({"NODE_FAIL", "BOOT_FAIL"})
+"""Engine end states that are the platform's fault: the only runs that are not charged."""
+
+
+def metered(run: UsageRecord) -> bool:
+    """Whether a finished run is charged (pure; see the module docstring)."""
+    cause = (run.engine_state.split() or [""])[0].upper()
+    if cause in OUR_FAULT:
+        return False
+    return not (run.state is JobState.FAILED and not cause)
+
 
 CLASSES = ("reserved", "spot")
 ACTIVE = ("queued", "running")
@@ -423,7 +446,7 @@ class CloudJobService:
             }
         records = []
         for u in usage:
-            if u.job_id not in rows or u.state is JobState.FAILED:
+            if u.job_id not in rows or not metered(u):
                 continue
             klass, sku, code = rows[u.job_id]
             records.append({

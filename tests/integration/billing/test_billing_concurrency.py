@@ -1,0 +1,162 @@
+"""Concurrent money writes on SQLite and PostgreSQL (issue 12, defects 1 and 2): ten desks at
+once must never credit more than a line holds nor apply more cash than an invoice owes.
+
+Each client is a thread with its own session (its own connection from the pool), started
+together behind a barrier so the read-check-write paths overlap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal as D
+
+import pytest
+from fastapi.testclient import TestClient
+
+from suanli.api.app import create_app
+from suanli.core.billing import parse_period
+from suanli.core.errors import ConflictError
+from suanli.services.billing.leasing import LeaseSpec
+from suanli.settings import load_settings
+
+CLIENTS = 10
+
+
+def _together(n: int, work: Callable[[int], object]) -> tuple[list[object], list[BaseException]]:
+    """Run ``work(i)`` in ``n`` threads released at once; results and errors."""
+    barrier = threading.Barrier(n)
+    results: list[object] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def body(i: int) -> None:
+        barrier.wait()
+        try:
+            got = work(i)
+            with lock:
+                results.append(got)
+        except BaseException as exc:  # collected and asserted by the caller
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results, errors
+
+
+def _one_invoice(world) -> str:  # type: ignore[no-untyped-def]
+    """acme leases one server for April 2024 at 100.00 a month: one invoice, rent line 100.00."""
+    m = world.svc.money
+    world.servers(1)
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "100", date(2024, 4, 1), 1, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 2, tzinfo=UTC))
+    run = m.billing.run(parse_period("2024-04"))
+    assert len(run.created) == 1
+    number = run.created[0]
+    assert m.ledger.get_invoice(number).lines[0].net == D("100.00")
+    return number
+
+
+def test_concurrent_credit_notes_never_exceed_the_line(world) -> None:  # type: ignore[no-untyped-def]
+    number = _one_invoice(world)
+    ledger = world.svc.money.ledger
+    results, errors = _together(
+        CLIENTS, lambda i: ledger.credit_note(number, f"desk {i}", {1: "100"})
+    )
+    assert len(results) == 1, errors
+    assert all(
+        isinstance(e, ConflictError) and e.code == "credit_note.exceeds_line" for e in errors
+    ), errors
+    notes = ledger.list_invoices(kind="credit_note").items
+    assert sum((n.net for n in notes), D(0)) == D("-100.00")
+    assert ledger.get_invoice(number).outstanding == D("0.00")
+
+
+def test_concurrent_payments_never_overapply(world) -> None:  # type: ignore[no-untyped-def]
+    number = _one_invoice(world)
+    ledger = world.svc.money.ledger
+    gross = ledger.get_invoice(number).gross
+    results, errors = _together(
+        CLIENTS,
+        lambda i: ledger.record_payment("acme", gross, date(2024, 5, 10), reference=f"desk {i}"),
+    )
+    assert not errors and len(results) == CLIENTS
+    applied = sum((p.applied for p in results), D(0))  # type: ignore[attr-defined]
+    assert applied == gross
+    assert ledger.get_invoice(number).outstanding == D("0.00")
+    assert sum((r.total for r in ledger.aging(date(2024, 6, 1))), D(0)) == D(0)
+
+
+@pytest.fixture
+def app_and_admin(world, db_url: str):  # type: ignore[no-untyped-def]
+    app = create_app(load_settings(database_url=db_url), clock=world.clock)
+    secret = app.state.services.money.tenancy.bootstrap().secret
+    return app, {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/customers", {"code": "same", "name": "Same Co"}),
+        ("/api/v1/sites", {"code": "SH2", "name": "Shanghai 2"}),
+        ("/api/v1/users", {"name": "sam", "role": "operator"}),
+    ],
+)
+def test_defect11_concurrent_creates_answer_409_not_500(
+    app_and_admin, path: str, body: dict
+) -> None:  # type: ignore[no-untyped-def,type-arg]
+    app, admin = app_and_admin
+    with TestClient(app, raise_server_exceptions=False) as client:
+        results, errors = _together(CLIENTS, lambda i: client.post(path, json=body, headers=admin))
+    assert not errors
+    codes = sorted(r.status_code for r in results)  # type: ignore[attr-defined]
+    assert codes == [201] + [409] * (CLIENTS - 1), [r.text for r in results]  # type: ignore[attr-defined]
+    assert all(r.json()["code"] for r in results if r.status_code == 409)  # type: ignore[attr-defined]
+
+
+def test_defect11_a_500_says_connection_close(app_and_admin) -> None:  # type: ignore[no-untyped-def]
+    app, _ = app_and_admin
+
+    def boom() -> None:
+        raise RuntimeError("unexpected")
+
+    app.add_api_route("/boom-for-test", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        resp = client.get("/boom-for-test")
+    assert resp.status_code == 500 and resp.headers["connection"] == "close"
+    assert resp.json() == {
+        "code": "internal.error",
+        "message": "internal error (logged)",
+        "fields": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/invoice-runs", {"period": "not-a-month"}),
+        ("/api/v1/contracts/leases", {"customer": 5}),
+        ("/api/v1/usage/batches", {"records": "nope"}),
+        ("/api/v1/customers", {}),
+    ],
+)
+def test_authorisation_comes_before_validation(app_and_admin, path: str, body: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """A customer token posting an invalid body to a staff operation gets 403, not a 422 that
+    would describe a body it may not send at all."""
+    app, admin = app_and_admin
+    tenancy = app.state.services.money.tenancy
+    tenancy.create_customer("acme", "Acme AI")
+    tenancy.create_user("ann", "customer", "acme")
+    ann = {"Authorization": f"Bearer {tenancy.issue_token('ann').secret}"}
+    with TestClient(app) as client:
+        resp = client.post(path, json=body, headers=ann)
+        assert resp.status_code == 403 and resp.json()["code"] == "auth.forbidden", resp.text
+        assert client.post(path, json=body, headers=admin).status_code == 422
