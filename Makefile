@@ -9,15 +9,22 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: install run test test-all lint format bench clean browser-deps web-deps
+.PHONY: install run test test-all lint format bench clean browser-deps web-deps lock
 
-$(STAMP): pyproject.toml
+# Installs the versions CI tested: requirements.lock (made by `make lock`) as pip constraints.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve every dependency to its newest allowed version (pyproject ranges) into
+# requirements.lock; then `make test` and commit the lock if green. Run monthly (docs/cli.md).
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python scripts/lock.py
 
 # The demo center (docs/dashboard.md): migrate + seed a SQLite file in the user data dir (once),
 # then serve API + dashboard. Re-running reuses the seeded file; DEMO_DB=path picks another.
@@ -25,17 +32,19 @@ DEMO_DB ?=
 run: install web-deps
 	$(BIN)/suanli demo --host $(HOST) --port $(PORT) $(if $(DEMO_DB),--db $(DEMO_DB),)
 
-# htmx for the dashboard and Swagger UI for /docs, from the npm registry into the venv
-# (nothing committed, nothing from a CDN).
+# htmx and plotly.js for the dashboard and Swagger UI for /docs, from the npm registry into the
+# venv (nothing committed, nothing from a CDN).
 HTMX_VERSION := 2.0.11
 SWAGGER_UI_VERSION := 5.35.0
-WEB_STAMP := $(VENV)/share/suanli-web/.stamp-$(HTMX_VERSION)-$(SWAGGER_UI_VERSION)
+PLOTLY_JS_VERSION := 4.1.1
+WEB_STAMP := $(VENV)/share/suanli-web/.stamp-$(HTMX_VERSION)-$(SWAGGER_UI_VERSION)-$(PLOTLY_JS_VERSION)
 web-deps: $(WEB_STAMP)
 $(WEB_STAMP): | install
 	@if command -v npm >/dev/null; then \
 	  SCARF_ANALYTICS=false npm install --silent --no-audit --no-fund --prefix $(VENV)/share/suanli-web \
-	    htmx.org@$(HTMX_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION) && touch $@; \
-	else echo "web-deps: npm not found; dashboard forms fall back to full page loads (apt-get install -y npm)"; fi
+	    htmx.org@$(HTMX_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION) \
+	    plotly.js-dist-min@$(PLOTLY_JS_VERSION) && touch $@; \
+	else echo "web-deps: npm not found; no charts and forms fall back to full page loads (apt-get install -y npm)"; fi
 
 # Debian's chromium for the browser tests (Playwright drives it; never `playwright install`).
 browser-deps:

@@ -206,6 +206,11 @@ def test_customer_sees_only_its_own_pages(customer: TestClient) -> None:
 def test_assets_come_from_installed_packages(admin: TestClient) -> None:
     r = admin.get("/static/plotly.min.js")
     assert r.status_code == 200 and len(r.content) > 1_000_000
+    assert b"plotly.js v" in r.content[:200]
+
+    from suanli.web.assets import plotly_js
+
+    assert plotly_js() is not None and "plotly.js-dist-min" in str(plotly_js())  # npm, no wheel
     assert admin.get("/static/app.js").status_code == 200
     assert admin.get("/favicon.ico").status_code == 200
 

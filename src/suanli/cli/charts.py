@@ -1,6 +1,9 @@
 """Charts for the CLI (matplotlib, Agg backend): cash flows, tornado, grid, Monte Carlo,
 placement curves.
 
+matplotlib is the optional ``[charts]`` extra and is imported only when a chart is drawn
+(:func:`pyplot`); without it ``--chart`` fails with the coded error ``cli.charts_missing``.
+
 Owns drawing only: functions take the values the economics engine returned and a path, write a
 PNG, and return nothing. Nothing here computes economics.
 """
@@ -9,16 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 from numpy.typing import NDArray
 
+from suanli.core.errors import SuanliError
+
 MILLION = 1e6
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend; a coded error when the extra is missing."""
+    try:
+        import matplotlib
+    except ModuleNotFoundError as exc:
+        raise SuanliError(
+            "cli.charts_missing",
+            "charts need matplotlib, which is not installed: pip install 'suanli[charts]'",
+            {"extra": "charts"},
+        ) from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def cumulative_cash_flow(
@@ -31,6 +48,7 @@ def cumulative_cash_flow(
     out: Path,
     currency: str = "CNY",
 ) -> None:
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
     ax.plot(months, np.asarray(cumulative) / MILLION, label="cumulative cash flow")
     ax.plot(months, np.asarray(discounted) / MILLION, "--", label="discounted cumulative")
@@ -54,6 +72,7 @@ def cumulative_cash_flow(
 def tornado(
     bars: Sequence[Mapping[str, object]], base: float | None, metric: str, out: Path
 ) -> None:
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(bars) + 1.5))
     names = [str(b["input"]) for b in bars][::-1]
     base_v = 0.0 if base is None else base
@@ -81,6 +100,7 @@ def grid_heatmap(
     out: Path,
 ) -> None:
     data = np.array([[np.nan if v is None else v for v in row] for row in values], dtype=float)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(9, 6))
     im = ax.imshow(data, origin="lower", aspect="auto", cmap="RdYlGn")
     ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs], rotation=45)
@@ -115,6 +135,7 @@ def montecarlo(
     out: Path,
     currency: str = "CNY",
 ) -> None:
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     left.hist(npv / MILLION, bins=60, color="tab:blue", alpha=0.8)
     left.axvline(0.0, color="black", linewidth=0.8)
@@ -140,6 +161,7 @@ def placement_chart(
     medians: Mapping[str, Sequence[float | None]], out: Path, title: str = ""
 ) -> None:
     """GPU allocation ratio against arrived workload, one line per policy (like FGD Fig. 9a)."""
+    plt = pyplot()
     fig, (ax, zoom) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     for name, values in medians.items():
         xs = [x for x, v in enumerate(values) if v is not None]

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from suanli.cli import charts
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import console, print_json, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.economics.breakeven import Criterion
 from suanli.economics.compare import COMPARE_SCENARIOS, compare, compare_rows
@@ -144,7 +144,7 @@ def evaluate_cmd(
     if table:
         _monthly_table(result.table(), sc.currency)
     if chart is not None:
-        console.print(f"chart written to {chart}")
+        wrote(chart)
 
 
 def _monthly_table(rows: list[dict[str, float]], currency: str) -> None:
@@ -254,6 +254,8 @@ def sensitivity_cmd(
         charts.tornado(tdict["bars"], t.base_metric, metric, chart)
         grid_path = chart.with_name(chart.stem + "-grid" + chart.suffix)
         charts.grid_heatmap(g.x, g.x_values, g.y, g.y_values, g.values, metric, grid_path)
+        wrote(chart)
+        wrote(grid_path)
     if json_out:
         print_json({"scenario": sc.name, "tornado": t.to_dict(), "grid": g.to_dict()})
         return
@@ -330,7 +332,7 @@ def montecarlo_cmd(
             flat.append({"statistic": k, "value": _fmt(v)})
     print_table(flat, ["statistic", "value"], title=f"{sc.name}: Monte Carlo")
     if chart is not None:
-        console.print(f"chart written to {chart}")
+        wrote(chart)
 
 
 @app.command("compare")

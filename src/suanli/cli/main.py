@@ -1,65 +1,135 @@
-"""The ``suanli`` console script: registers one Typer sub-app per command group.
+"""The ``suanli`` console script: a lazily loaded registry of command groups.
+
+Start-up must stay instant (``suanli --help`` imports no FastAPI, SQLAlchemy, scipy or
+matplotlib), so this module imports no command module at load time. Each group is listed in
+:data:`COMMANDS` with its one-line help; its module is imported only when the command runs (or
+when its own ``--help`` is shown). To add a group, add one row to :data:`COMMANDS` and keep heavy
+imports inside the module's command functions (see docs/cli.md, "Adding a CLI command").
 
 Coded errors (:class:`~suanli.core.errors.SuanliError`) print one line to stderr and exit 1;
+usage errors (unknown command, bad option value, missing argument) print one line and exit 2;
 ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from typing import Annotated, Any, NamedTuple
 
-import click
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
-from suanli.cli import (
-    access,
-    catalog,
-    contract,
-    customer,
-    db,
-    demo,
-    econ,
-    fleet,
-    infer,
-    invoice,
-    po,
-    serve,
-    sim,
-    traces,
-    twin,
-    usage,
-)
-from suanli.cli import cluster as cluster_cli
-from suanli.cli import job as job_cli
-from suanli.cli.render import err_console
 from suanli.core.errors import SuanliError
+
+
+class LazyCommand(NamedTuple):
+    """Where a top-level command lives: ``suanli.cli.<module>.<attribute>`` and its help line.
+
+    ``attribute`` names a ``typer.Typer`` sub-app (a group) or a plain function (one command).
+    """
+
+    module: str
+    attribute: str
+    help: str
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "serve": LazyCommand("serve", "serve", "Serve the API (OpenAPI at /docs)."),
+    "demo": LazyCommand(
+        "demo",
+        "demo",
+        "Seed the documented demo center (2 sites, 58 servers, an overdue order ...) and serve it.",
+    ),
+    "init": LazyCommand(
+        "access",
+        "init",
+        "Migrate the database and create the first admin; prints its API token once.",
+    ),
+    "catalog": LazyCommand("catalog", "app", "GPU and server catalog."),
+    "econ": LazyCommand(
+        "econ", "app", "Economics: cash flows, payback, NPV/IRR, break-even and risk."
+    ),
+    "db": LazyCommand("db", "app", "Database schema: upgrade and current revision."),
+    "fleet": LazyCommand("fleet", "app", "Sites, cabinets and servers; lifecycle transitions."),
+    "po": LazyCommand("po", "app", "Purchase orders, deliveries and procurement reports."),
+    "sim": LazyCommand("sim", "app", "Trace-driven simulations."),
+    "infer": LazyCommand("infer", "app", "Inference: capacity planning, cost per token, day model."),
+    "twin": LazyCommand("twin", "app", "Digital twin: demand → leases → billing → P&L, months ahead."),
+    "traces": LazyCommand("traces", "app", "Workload traces."),
+    "user": LazyCommand(
+        "access", "user_app", "Users (admin, operator, finance, customer) and their API tokens."
+    ),
+    "customer": LazyCommand("customer", "app", "Customers (tenants)."),
+    "contract": LazyCommand(
+        "contract", "app", "Lease and reserved-capacity contracts; the on-demand price list."
+    ),
+    "usage": LazyCommand("usage", "app", "Metered GPU usage."),
+    "invoice": LazyCommand(
+        "invoice", "app", "Invoices, credit notes, payments, AR aging and revenue reports."
+    ),
+    "cluster": LazyCommand("cluster", "app", "The cluster engine (Slurm) and the ledger."),
+    "job": LazyCommand("job", "app", "Cloud jobs run on the cluster engine."),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import the module behind ``name`` and build its click command (group or single command)."""
+    entry = COMMANDS[name]
+    target = getattr(importlib.import_module(f"suanli.cli.{entry.module}"), entry.attribute)
+    if isinstance(target, typer.Typer):
+        command: Any = typer.main.get_group(target)
+    else:
+        single = typer.Typer()
+        single.command(name, help=entry.help)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    if not command.help:
+        command.help = entry.help
+    return command
+
+
+class _LazyGroup(TyperGroup):
+    """A root group whose sub-commands are imported on first use, not at start-up."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        eager = super().list_commands(ctx)
+        return [*eager, *(name for name in COMMANDS if name not in eager)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            if self._listing:  # the root --help needs only the help line
+                return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name].help)
+            self.commands[cmd_name] = load_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="suanli",
+    cls=_LazyGroup,
     help="Suanli (算力): operate a GPU computing-power business.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(catalog.app, name="catalog")
-app.add_typer(econ.app, name="econ")
-app.add_typer(twin.app, name="twin")
-app.add_typer(db.app, name="db")
-app.add_typer(fleet.app, name="fleet")
-app.add_typer(po.app, name="po")
-app.add_typer(sim.app, name="sim")
-app.add_typer(infer.app, name="infer")
-app.add_typer(traces.app, name="traces")
-app.command("serve")(serve.serve)
-app.command("demo")(demo.demo)
-app.command("init")(access.init)
-app.add_typer(access.user_app, name="user")
-app.add_typer(customer.app, name="customer")
-app.add_typer(contract.app, name="contract")
-app.add_typer(usage.app, name="usage")
-app.add_typer(invoice.app, name="invoice")
-app.add_typer(cluster_cli.app, name="cluster")
-app.add_typer(job_cli.app, name="job")
+
+# typer >= 0.2x vendors click (typer._click); older releases use click itself. Find the
+# exception base class typer actually raises rather than importing click.
+_CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
 
 _state = {"debug": False}
 
@@ -71,20 +141,40 @@ def _root(
     _state["debug"] = debug
 
 
+def _err(line: str) -> None:
+    from suanli.cli.render import err_console
+
+    err_console.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv)
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name="suanli", standalone_mode=False)
     except SuanliError as exc:
-        if _state["debug"] or "--debug" in (argv or sys.argv):
+        if _state["debug"] or debug:
             raise
+        from suanli.cli.render import err_console
+
         err_console.print(f"[red]error[/red] {exc.code}: {exc.message}", highlight=False)
         if exc.fields:
             err_console.print(f"  fields: {exc.fields}", highlight=False)
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.Abort:
+    except _CLICK_EXCEPTION as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `suanli` / bare group: show help
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(0)
+        if debug:
+            raise
+        message = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+        if isinstance(exc, _USAGE_ERROR):
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "suanli"
+            _err(f"error usage: {message} (try '{where} --help')")
+        else:
+            _err(f"error: {message}")
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except (typer.Abort, KeyboardInterrupt):
         sys.exit(1)
     if isinstance(code, int) and code:
         sys.exit(code)

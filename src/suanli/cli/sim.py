@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from suanli.cli import sim_jobs
 from suanli.cli.charts import placement_chart
-from suanli.cli.render import console, print_table
+from suanli.cli.render import console, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.scheduling.cluster import NodeTable, PodTable
 from suanli.scheduling.placement import ALL_POLICY_NAMES, POLICY_NAMES
@@ -115,7 +115,7 @@ def placement(
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(summary) + "\n", encoding="utf-8")
-        console.print(f"wrote {json_out}")
+        wrote(json_out)
     if chart is not None:
         placement_chart(medians, chart, title=f"{pods.stem}, seeds {seeds}, rng {rng}")
-        console.print(f"wrote {chart}")
+        wrote(chart)

@@ -9,15 +9,12 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from suanli.cli.render import console, dumps, print_table
+from suanli.cli.charts import pyplot
+from suanli.cli.render import console, dumps, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.scheduling.jobs.model import ClusterSpec
 from suanli.scheduling.jobs.placement import Strategy
@@ -141,8 +138,10 @@ def jobs(
     print_table(rows, COLUMNS, title=f"{'file' if trace_file else trace} · {policy} · load {load}")
     if json_out is not None:
         json_out.write_text(dumps(result))
+        wrote(json_out)
     if chart is not None:
         _chart_run(result, chart)
+        wrote(chart)
 
 
 def _with_bar(total: int | None, body: Any) -> dict[str, Any]:
@@ -168,6 +167,7 @@ def _fmt(fig: dict[str, Any]) -> dict[str, Any]:
 
 
 def _chart_run(result: dict[str, Any], path: Path) -> None:
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     names = list(result["vcs"])
     ax1.bar(names, [result["vcs"][n]["avg_jct"] / 3600 for n in names], color="#4477aa")
@@ -217,13 +217,17 @@ def sweep(
     print_table(rows, ["policy", "load", "jobs", "avg_jct", "p99_jct", "avg_queue", "utilization"])
     if json_out is not None:
         json_out.write_text(dumps(result))
+        wrote(json_out)
     if chart is not None:
         _chart_sweep(result, chart)
+        wrote(chart)
     if markdown is not None:
         markdown.write_text(_markdown(result))
+        wrote(markdown)
 
 
 def _chart_sweep(result: dict[str, Any], path: Path) -> None:
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     by_policy: dict[str, list[tuple[float, float]]] = {}
     for r in result["runs"]:

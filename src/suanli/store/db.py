@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -62,6 +63,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if parsed.get_driver_name() == "psycopg" and importlib.util.find_spec("psycopg") is None:
+        raise ValidationError(
+            "db.postgres_missing",
+            "PostgreSQL needs psycopg, which is not installed: pip install 'suanli[postgres]'",
+            {"database_url": "sqlite:///... or install the postgres extra"},
+        )
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
 

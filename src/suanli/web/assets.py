@@ -1,10 +1,11 @@
 """Static assets of the dashboard, served from installed distributions, never from a CDN.
 
-- ``plotly.min.js``: the plotly.js bundle inside the installed ``plotly`` wheel
-  (``plotly/package_data/plotly.min.js``).
-- ``htmx.min.js``: the ``htmx.org`` npm package, installed at build time by ``make web-deps``
-  into ``<venv>/share/suanli-web`` (nothing is committed). Without it the pages still work:
-  forms fall back to full page loads.
+- ``plotly.min.js``: the ``plotly.js-dist-min`` npm package, installed at build time by
+  ``make web-deps`` into ``<venv>/share/suanli-web`` (nothing is committed); if a ``plotly``
+  wheel happens to be installed its bundled copy is used instead of failing. Without either the
+  pages still show their tables, without charts.
+- ``htmx.min.js``: the ``htmx.org`` npm package, installed the same way. Without it the pages
+  still work: forms fall back to full page loads.
 - ``swagger-ui-bundle.js`` / ``swagger-ui.css``: the ``swagger-ui-dist`` npm package, installed
   the same way, for the API docs at ``/docs`` (FastAPI's default page would load them from a CDN).
   Without them ``/docs`` says how to install them and links the raw schema.
@@ -30,6 +31,7 @@ NODE_MODULES = Path("share") / "suanli-web" / "node_modules"
 #: file name served under /static -> its place inside the npm packages of ``make web-deps``
 NPM_ASSETS = {
     "htmx.min.js": NODE_MODULES / "htmx.org" / "dist" / "htmx.min.js",
+    "plotly.min.js": NODE_MODULES / "plotly.js-dist-min" / "plotly.min.js",
     "swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist" / "swagger-ui-bundle.js",
     "swagger-ui.css": NODE_MODULES / "swagger-ui-dist" / "swagger-ui.css",
 }
@@ -45,6 +47,10 @@ FAVICON = (
 
 @cache
 def plotly_js() -> Path | None:
+    """plotly.js from npm (``make web-deps``), else from an installed ``plotly`` wheel."""
+    from_npm = npm_asset("plotly.min.js")
+    if from_npm is not None:
+        return from_npm
     try:
         path = Path(str(resources.files("plotly").joinpath("package_data/plotly.min.js")))
     except ModuleNotFoundError:
@@ -74,7 +80,7 @@ def own_static(name: str) -> Path | None:
 @router.get("/static/{name}")
 def static(name: str) -> Response:
     if name == "plotly.min.js":
-        path = plotly_js()
+        path = plotly_js()  # before NPM_ASSETS: falls back to a plotly wheel
     elif name in NPM_ASSETS:
         path = npm_asset(name)
     elif "/" in name or name.startswith("."):
