@@ -19,7 +19,9 @@ Invariants every implementation keeps (tested once in ``tests/integration/backen
   consumer stores the last ``seq`` it processed. Events are at-least-once across backend restarts
   (a new backend instance may replay what the engine still remembers), so consumers are idempotent.
 - **Usage records** are keyed by ``usage_id`` (one per run of a job); re-reading yields the same
-  records, so importing them twice changes nothing.
+  records, so importing them twice changes nothing. ``usage(since)`` returns at least every run
+  that ended at or after ``since`` (None: everything the engine still remembers), so a consumer
+  polls incrementally from a watermark.
 - **Never inside a transaction.** Backend calls do network/process I/O and may take seconds; the
   services layer calls them outside any database transaction (read, commit, call, then record the
   outcome in a new short transaction).
@@ -97,6 +99,7 @@ class Node:
     gpus_allocated: int
     state: NodeState
     reason: str = ""
+    since: datetime | None = None  # when the engine set the reason (Slurm ``reason_changed_at``)
 
     @property
     def gpus_free(self) -> int:
@@ -250,6 +253,8 @@ class Backend(Protocol):
         self, nodes: Sequence[str], tenant: str, window: Window, *, name: str | None = None
     ) -> Reservation: ...
 
+    def update_reservation(self, name: str, nodes: Sequence[str]) -> Reservation: ...
+
     def release(self, reservation: str) -> None: ...
 
     def drain(self, node: str, reason: str) -> None: ...
@@ -268,7 +273,7 @@ class Backend(Protocol):
 
     def events(self, since: int = 0) -> list[BackendEvent]: ...
 
-    def usage(self) -> list[UsageRecord]: ...
+    def usage(self, since: datetime | None = None) -> list[UsageRecord]: ...
 
 
 # --- helpers shared by implementations -------------------------------------------------------

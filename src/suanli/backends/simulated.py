@@ -42,7 +42,7 @@ from suanli.backends.base import (
     unknown_node,
 )
 from suanli.core.clock import Clock
-from suanli.core.errors import ConflictError, ValidationError
+from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 
 
 @dataclass(slots=True)
@@ -53,6 +53,7 @@ class _SimNode:
     down: bool = False
     drained: bool = False
     reason: str = ""
+    since: datetime | None = None  # when the reason was set (Slurm's reason_changed_at)
 
 
 @dataclass(slots=True)
@@ -119,7 +120,7 @@ class SimulatedBackend:
             state = NodeState.IDLE
         else:
             state = NodeState.ALLOCATED if used >= n.gpus else NodeState.MIXED
-        return Node(n.name, n.gpus, n.gpu_type, used, state, n.reason)
+        return Node(n.name, n.gpus, n.gpu_type, used, state, n.reason, since=n.since)
 
     def _gpus_used(self, node: str) -> int:
         return sum(
@@ -172,6 +173,27 @@ class SimulatedBackend:
         self._s.reservations[wanted.name] = wanted
         return wanted
 
+    def update_reservation(self, name: str, nodes: Sequence[str]) -> Reservation:
+        self._advance()
+        current = self._s.reservations.get(name)
+        if current is None:
+            raise NotFoundError(
+                "backend.unknown_reservation", f"no reservation {name!r}", {"reservation": name}
+            )
+        for n in nodes:
+            self._node(n)
+        for other in self._s.reservations.values():
+            overlap = (
+                other.name != name
+                and other.window.start < current.window.end
+                and current.window.start < other.window.end
+            )
+            if overlap and set(other.nodes) & set(nodes):
+                raise reservation_conflict(f"overlaps reservation {other.name}", name)
+        updated = Reservation(name, tuple(sorted(nodes)), current.tenant, current.window)
+        self._s.reservations[name] = updated
+        return updated
+
     def release(self, reservation: str) -> None:
         self._s.reservations.pop(reservation, None)
         self._advance()
@@ -180,7 +202,8 @@ class SimulatedBackend:
 
     def drain(self, node: str, reason: str) -> None:
         n = self._node(node)
-        n.drained, n.reason = True, reason
+        if not n.drained:
+            n.drained, n.reason, n.since = True, reason, self._clock.now()
         self._advance()
 
     def resume(self, node: str) -> None:
@@ -295,9 +318,9 @@ class SimulatedBackend:
         self._advance()
         return [e for e in self._s.events if e.seq > since]
 
-    def usage(self) -> list[UsageRecord]:
+    def usage(self, since: datetime | None = None) -> list[UsageRecord]:
         self._advance()
-        return list(self._s.usage)
+        return [u for u in self._s.usage if since is None or u.end >= since]
 
     # --- fault injection -------------------------------------------------------------------------
 
@@ -308,7 +331,7 @@ class SimulatedBackend:
         if n.down:
             return
         now = self._clock.now()
-        n.down, n.reason = True, "not responding"
+        n.down, n.reason, n.since = True, "not responding", now
         self._emit(now, EventKind.NODE_DOWN, node, n.reason)
         for sj in list(self._s.live.values()):
             if sj.state is JobState.RUNNING and node in sj.placement.nodes:

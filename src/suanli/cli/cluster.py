@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from suanli.cli.cluster_context import open_wiring
 from suanli.cli.render import console, print_json, print_table
 from suanli.core.serialize import to_jsonable
+from suanli.services.cluster.control_loop import ControlLoop, LoopTotals, TickResult
 from suanli.services.cluster.inventory import drift_json
 
 app = typer.Typer(help="The cluster engine (Slurm) and the ledger.", no_args_is_help=True)
@@ -68,32 +68,35 @@ def reconcile(json_out: JsonOpt = False) -> None:
 
 @app.command("watch")
 def watch(
-    once: Annotated[bool, typer.Option("--once", help="One poll, then exit.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between polls.", min=1)] = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between ticks.", min=1)] = 10.0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Poll Slurm: reconcile leases/drains; down nodes → failed servers (+SLA downtime), their jobs requeued and
-    relaunched; nodes back up → servers back in service; finished jobs metered."""
+    """The control loop (services.cluster.control_loop): each tick reconciles leases/drains,
+    turns down nodes into failed servers (+SLA downtime) and back, requeues lost jobs, admits and
+    launches queued jobs, and meters finished runs. An error in one step is printed and counted;
+    the loop goes on. Exit code of --once: 1 if any step or object failed."""
     with open_wiring() as w:
-        while True:
-            reconciled = w.cluster.reconcile()  # lease/maintenance changes since the last poll
-            report = w.cluster.watch()
-            lost = w.jobs.requeue_lost()
-            decision = w.jobs.schedule()
-            metered = w.jobs.meter()
+        loop = ControlLoop(w.cluster, w.jobs, w.svc.clock)
+
+        def show(result: TickResult, totals: LoopTotals) -> None:
             data = {
-                **to_jsonable(report),
-                "reconciled": to_jsonable(reconciled),
-                "requeued": lost,
-                "launched": len(decision.admits),
-                "preempted": len(decision.preempts),
-                "usage_records": metered.accepted,
-                "usage_rejected": [r.reason for r in metered.rejected],
+                **to_jsonable(result.watched),
+                "reconciled": to_jsonable(result.reconciled),
+                "requeued": result.requeued,
+                "launched": result.launched,
+                "preempted": result.preempted,
+                "usage_records": result.usage_records,
+                "usage_rejected": list(result.usage_rejected),
+                "errors": [to_jsonable(e) for e in result.errors],
+                "ticks": totals.ticks,
+                "failed_steps": totals.failed_steps,
             }
             if json_out:
                 print_json(data)
             else:
                 console.print(data)
-            if once:
-                return
-            time.sleep(interval)
+
+        totals = loop.run(interval, ticks=1 if once else None, on_tick=show)
+    if once and (totals.failed_steps or totals.object_errors):
+        raise typer.Exit(1)

@@ -36,7 +36,8 @@ def submit(
     script: Annotated[Path | None, typer.Option(help="Batch script to run.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Admit through the platform scheduler (quota, priority), then launch on Slurm."""
+    """Queue a job, as the API does; the next control-loop tick (`suanli cluster watch`) admits
+    it through the platform scheduler (quota, priority) and launches it on Slurm."""
     if (command is None) == (script is None):
         raise ValidationError(
             "job.command_required", "give --command or --script", {"command": "or script"}
@@ -52,7 +53,7 @@ def submit(
             ) from None
     assert command is not None
     with open_wiring() as w:
-        _show(w.jobs.submit(customer, gpus, job_class, command), json_out)
+        _show(w.jobs.submit(customer, gpus, job_class, command, schedule=False), json_out)
 
 
 @app.command("list")

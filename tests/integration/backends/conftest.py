@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from backend_harness import SLURM_DIR, Harness, clean_slurm, poll, script, simulated
+from ledger_live import Live, live_ledger
 
 from suanli.backends.slurm import SubprocessRunner
 from suanli.core.clock import SystemClock
@@ -58,3 +60,10 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
     yield Harness("slurm", backend, poll, kill, repair, SystemClock().now)
     SubprocessRunner(conf).run(["scancel", "--partition=gpu"])
+
+
+@pytest.fixture
+def live(slurm_conf: str, slurm_lock: None, tmp_path: Path) -> Iterator[Live]:
+    """A fresh SQLite ledger synced with the clean, locked dev cluster (ledger_live.py)."""
+    with live_ledger(slurm_conf, tmp_path) as wired:
+        yield wired

@@ -228,3 +228,20 @@ def test_events_are_a_log_read_from_a_cursor(harness: Harness) -> None:
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert b.events(seqs[-1]) == []
     assert b.events(seqs[0]) == events[1:]
+
+
+def test_a_reservation_is_updated_in_place_while_a_job_runs_in_it(harness: Harness) -> None:
+    """Issue 13: deleting a reservation in use fails in Slurm; updating its nodes does not."""
+    b = harness.backend
+    r = b.reserve(["gn3"], "acme", window(harness))
+    b.launch(
+        sleeper(harness.jid("inside"), "acme", 4, 60, reservation=r.name), Placement(("gn3",), 4)
+    )
+    harness.until(lambda: harness.state(harness.jid("inside")) is JobState.RUNNING)
+    grown = b.update_reservation(r.name, ["gn3", "gn4"])
+    assert (grown.name, set(grown.nodes), grown.tenant) == (r.name, {"gn3", "gn4"}, "acme")
+    assert b.update_reservation(r.name, ["gn4", "gn3"]) == grown  # idempotent
+    assert harness.state(harness.jid("inside")) is JobState.RUNNING
+    with pytest.raises(NotFoundError) as err:
+        b.update_reservation("no-such-reservation", ["gn1"])
+    assert err.value.code == "backend.unknown_reservation"

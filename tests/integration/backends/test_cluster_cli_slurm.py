@@ -52,6 +52,10 @@ def test_operator_commands(
         run("job", "submit", "--customer", "acme", "--gpus", "2", "--class", "spot",
             "--script", str(script), "--json")
     )  # fmt: skip
+    assert job["state"] == "queued"  # admission happens in the control loop's tick
+    ticked = json.loads(run("cluster", "watch", "--once", "--json"))
+    assert (ticked["launched"], ticked["errors"]) == (1, [])
+    job = json.loads(run("job", "show", job["id"], "--json"))
     assert job["state"] == "running" and len(job["nodes"]) == 1
     runner = SubprocessRunner(slurm_conf)
     poll(lambda: job["engine_name"] in runner.run(["squeue", "-h", "-o", "%j"]).stdout, 20)

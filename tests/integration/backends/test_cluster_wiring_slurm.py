@@ -6,65 +6,20 @@ Waits are scaled with ``SUANLI_SLURM_WAIT_SCALE`` (backend_harness.poll).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from backend_harness import clean_slurm, poll, script
+from backend_harness import poll, script
+from ledger_live import Live, customer
 
 from suanli.backends.base import JobState, NodeState
-from suanli.backends.slurm import SlurmBackend, SubprocessRunner
 from suanli.core.billing import month_of
-from suanli.core.clock import SimClock, SystemClock
+from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
-from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
-from suanli.services.cluster.cloud_jobs import CloudJobService
-from suanli.services.cluster.inventory import ClusterConfig, ClusterService
-from suanli.services.container import Services, build_services
-from suanli.store.db import make_engine, upgrade
+from suanli.services.billing.leasing import LeaseSpec
 
 pytestmark = pytest.mark.slurm
-
-
-@dataclass
-class Live:
-    svc: Services
-    backend: SlurmBackend
-    cluster: ClusterService
-    jobs: CloudJobService
-
-
-@pytest.fixture
-def live(slurm_conf: str, slurm_lock: None, tmp_path: Path) -> Iterator[Live]:
-    backend = clean_slurm(slurm_conf)
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    upgrade(engine)
-    svc = build_services(engine, SimClock(SystemClock().now()), "CNY")
-    svc.fleet.add_site("DEV", "dev cluster")
-    svc.fleet.add_cabinet("DEV", "R1", "1000")
-    cluster = ClusterService(
-        svc.sessions, svc.clock, svc.catalog, backend, ClusterConfig("suanli-dev", cabinet="DEV/R1")
-    )
-    cluster.sync(apply=True)
-    yield Live(
-        svc, backend, cluster, CloudJobService(svc.sessions, svc.clock, svc.catalog, cluster)
-    )
-    SubprocessRunner(slurm_conf).run(["scancel", "--partition=gpu"])
-    for r in backend.reservations():
-        backend.release(r.name)
-    engine.dispose()
-
-
-def _customer(live: Live, code: str, reserved_gpus: int = 0) -> None:
-    live.svc.money.tenancy.create_customer(code, code.title())
-    if reserved_gpus:
-        today = live.svc.clock.now().date()
-        live.svc.money.leasing.create_reserved(
-            ReservedSpec(code, "HGX-H800-8", reserved_gpus, "20", today, 12), "ops"
-        )
 
 
 def test_sync_lease_reservation_and_maintenance(live: Live) -> None:
@@ -72,7 +27,7 @@ def test_sync_lease_reservation_and_maintenance(live: Live) -> None:
         ServerState.AVAILABLE
     }
     assert live.cluster.drift() == []
-    _customer(live, "acme")
+    customer(live, "acme")
     today = live.svc.clock.now().date()
     lease = live.svc.money.leasing.create_lease(
         LeaseSpec("acme", "HGX-H800-8", "1000", today, 1, serials=("gn3", "gn4"), notice_days=0),
@@ -96,8 +51,8 @@ def test_sync_lease_reservation_and_maintenance(live: Live) -> None:
 
 
 def test_gang_job_spot_preemption_and_invoice(live: Live) -> None:
-    _customer(live, "cheap")
-    _customer(live, "prio", reserved_gpus=16)
+    customer(live, "cheap")
+    customer(live, "prio", reserved_gpus=16)
     start = live.svc.clock.now().date().replace(day=1)
     live.svc.money.metering.set_price("HGX-H800-8", "spot", "12", start)
     spots = [live.jobs.submit("cheap", 8, "spot", "sleep 300") for _ in range(4)]
@@ -137,7 +92,7 @@ def test_gang_job_spot_preemption_and_invoice(live: Live) -> None:
 
 
 def test_node_failure_fails_server_and_requeues(live: Live) -> None:
-    _customer(live, "acme", reserved_gpus=8)
+    customer(live, "acme", reserved_gpus=8)
     today = live.svc.clock.now().date()
     lease = live.svc.money.leasing.create_lease(
         LeaseSpec("acme", "HGX-H800-8", "1000", today, 1, serials=("gn4",)), "ops"

@@ -18,6 +18,7 @@ from suanli.backends.base import (
     Window,
 )
 from suanli.backends.slurm import SlurmBackend
+from suanli.backends.slurm.parse import slurm_time
 from suanli.core.clock import SimClock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 
@@ -241,3 +242,16 @@ def test_with_slurmdbd_tenants_become_accounts_once_and_usage_comes_from_sacct(
     }
     (sacct,) = runner.called("sacct")
     assert {"-X", "-D", "-a"} <= set(sacct)
+
+
+def test_usage_since_a_watermark_asks_sacct_from_it_and_drops_older_runs(
+    runner: FakeRunner, recorded: dict[str, str]
+) -> None:
+    runner.on("sacct", stdout=recorded["sacct"])
+    b = SlurmBackend(runner, SimClock(NOW), cluster="dev", accounting=True, user="ops")
+    every = b.usage()
+    latest = max(u.end for u in every)
+    since = b.usage(latest)
+    assert since and all(u.end >= latest for u in since) and len(since) < len(every)
+    first, second = runner.called("sacct")
+    assert first[-1] != second[-1] and second[-1] == f"--starttime={slurm_time(latest)}"

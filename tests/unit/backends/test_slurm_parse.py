@@ -129,3 +129,78 @@ def test_usage_from_sacct_has_exact_gpus_and_one_record_per_run(recorded: dict[s
         ("rq", "requeued", 4, ("gn1",)),
     ]  # the never-started job 2 has no record
     assert all(r.usage_id.startswith("dev:") and r.end >= r.start for r in records)
+
+
+# --- hostlists, GRES, JSON versions (issue 13) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("r[1-2]n[1-2]", ("r1n1", "r1n2", "r2n1", "r2n2")),
+        ("gn[01-02],r3n[9-10]", ("gn01", "gn02", "r3n9", "r3n10")),
+        ("None assigned", ()),
+    ],
+)
+def test_hostlists_with_several_bracket_groups(text: str, expected: tuple[str, ...]) -> None:
+    assert expand_hostlist(text) == expected
+
+
+def test_a_malformed_hostlist_is_a_coded_error() -> None:
+    with pytest.raises(BackendError) as err:
+        expand_hostlist("gn[1-")
+    assert err.value.code == "backend.bad_hostlist"
+
+
+def _data(name: str) -> str:
+    from pathlib import Path
+
+    return (Path(__file__).parent / "data" / name).read_text()
+
+
+def test_newer_json_nodes_state_arrays_typed_gres_and_reason_times() -> None:
+    """Slurm 23.11 (data_parser v0.0.40): node ``state`` is an array, times are
+    ``{set, infinite, number}``; every ``gpu`` GRES entry counts (mixed SKUs on one node)."""
+    nodes = {n.name: n for n in parse_nodes(_data("v0040_sinfo.json"))}
+    assert (nodes["r1n1"].gpus, nodes["r1n1"].gpu_type, nodes["r1n1"].state) == (
+        8,
+        "h800",
+        NodeState.IDLE,
+    )
+    assert (nodes["r1n2"].gpus, nodes["r1n2"].gpu_type, nodes["r1n2"].gpus_allocated) == (
+        8,
+        "a100+h800",
+        3,
+    )
+    assert nodes["r1n2"].state is NodeState.MIXED
+    assert (nodes["r2n1"].state, nodes["r2n1"].reason) == (NodeState.DRAINED, "NHC: GPU Xid 79")
+    assert nodes["r2n1"].since == datetime.fromtimestamp(1711536000, UTC)
+    assert nodes["r2n2"].state is NodeState.DOWN
+    assert nodes["r1n1"].since is None  # {"set": false}
+
+
+def test_newer_json_jobs_state_arrays_and_hold_flags() -> None:
+    jobs = parse_jobs(_data("v0040_squeue.json"))
+    assert jobs["run-a"].state is JobState.RUNNING
+    assert jobs["run-a"].nodes == ("r1n1", "r1n2")
+    assert jobs["run-a"].started_at == datetime.fromtimestamp(1711536100, UTC)
+    assert jobs["run-b"].state is JobState.REQUEUED  # PENDING + REQUEUE_HOLD flag
+    assert jobs["run-c"].state is JobState.FAILED
+    assert jobs["run-c"].ended_at == datetime.fromtimestamp(1711535900, UTC)
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {},
+        {"plugin": {"type": "openapi/v0.0.37"}},
+        {"plugin": {"data_parser": "data_parser/v0.0.39"}},
+        {"plugin": {"data_parser": "something/else"}},
+    ],
+)
+def test_an_unknown_json_version_is_an_error_not_a_guess(meta: dict[str, object]) -> None:
+    doc = json.loads(_data("v0040_squeue.json"))
+    doc["meta"] = meta
+    with pytest.raises(BackendError) as err:
+        parse_jobs(json.dumps(doc))
+    assert err.value.code == "backend.unknown_json_version"

@@ -23,7 +23,7 @@ from __future__ import annotations
 import getpass
 import math
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from suanli.backends.base import (
@@ -58,7 +58,7 @@ from suanli.backends.slurm.parse import (
 )
 from suanli.backends.slurm.runner import CommandResult, CommandRunner
 from suanli.core.clock import Clock
-from suanli.core.errors import ConflictError, ValidationError
+from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 
 
 class SlurmBackend:
@@ -188,6 +188,31 @@ class SlurmBackend:
             "backend.command_failed",
             f"reservation {rname} vanished after creation",
             {"reservation": rname},
+        )
+
+    def update_reservation(self, name: str, nodes: Sequence[str]) -> Reservation:
+        """``scontrol update reservation``: new nodes, same name, account and window. Works while
+        jobs run in the reservation (a delete would fail with "Requested reservation is in use")."""
+        current = {r.name: r for r in self.reservations()}.get(name)
+        if current is None:
+            raise NotFoundError(
+                "backend.unknown_reservation", f"no reservation {name!r}", {"reservation": name}
+            )
+        if set(current.nodes) == set(nodes):
+            return current
+        result = self._run(
+            "scontrol", "update", f"reservationname={name}", f"nodes={','.join(sorted(nodes))}"
+        )
+        if not result.ok and "overlaps" in (result.stderr + result.stdout):
+            raise reservation_conflict(f"nodes {', '.join(nodes)} are reserved elsewhere", name)
+        self._check(result)
+        for r in self.reservations():
+            if r.name == name:
+                return r
+        raise BackendError(
+            "backend.command_failed",
+            f"reservation {name} vanished after update",
+            {"reservation": name},
         )
 
     def release(self, reservation: str) -> None:
@@ -391,10 +416,14 @@ class SlurmBackend:
             BackendEvent(len(self._events) + 1, self._clock.now(), kind, subject, detail)
         )
 
-    def usage(self) -> list[UsageRecord]:
+    def usage(self, since: datetime | None = None) -> list[UsageRecord]:
         """Finished runs of our jobs: from ``sacct`` when slurmdbd accounting is configured
-        (exact GPU allocation), else from the jobcomp file. Both give the same ``usage_id``s."""
-        return self.usage_from_sacct() if self.accounting else self.usage_from_jobcomp()
+        (exact GPU allocation), else from the jobcomp file. Both give the same ``usage_id``s.
+        ``since``: only runs that ended at or after it (``sacct --starttime``: the history before
+        it is not reread); None: the last ``usage_lookback``."""
+        if self.accounting:
+            return self.usage_from_sacct(since)
+        return [u for u in self.usage_from_jobcomp() if since is None or u.end >= since]
 
     def usage_from_jobcomp(self) -> list[UsageRecord]:
         path = self._jobcomp or self._config().get("JobCompLoc", "")
@@ -413,10 +442,11 @@ class SlurmBackend:
             self._check(result)
         return parse_jobcomp(result.stdout, self._cluster)
 
-    def usage_from_sacct(self) -> list[UsageRecord]:
-        since = slurm_time(self._clock.now() - self._usage_lookback)
-        result = self._check(self._run("sacct", "--json", "-X", "-D", "-a", f"--starttime={since}"))
-        return parse_sacct(result.stdout, self._cluster)
+    def usage_from_sacct(self, since: datetime | None = None) -> list[UsageRecord]:
+        start = slurm_time(since or self._clock.now() - self._usage_lookback)
+        result = self._check(self._run("sacct", "--json", "-X", "-D", "-a", f"--starttime={start}"))
+        records = parse_sacct(result.stdout, self._cluster)
+        return [u for u in records if since is None or u.end >= since]
 
     # --- configuration and accounts ------------------------------------------------------------
 

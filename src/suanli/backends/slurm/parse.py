@@ -21,7 +21,10 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+
+import hostlist
 
 from suanli.backends.base import (
     BackendError,
@@ -54,22 +57,22 @@ def parse_job_name(name: str) -> tuple[str, int] | None:
 
 
 def expand_hostlist(text: str) -> tuple[str, ...]:
-    """``gn[1-2,4],x5`` -> ``("gn1", "gn2", "gn4", "x5")``; keeps zero padding (``gn[01-02]``)."""
-    if not text or text in ("(null)", "None"):
+    """``r[1-2]n[1-2],x5`` -> ``("r1n1", "r1n2", "r2n1", "r2n2", "x5")``, through python-hostlist
+    (Slurm's own syntax, several bracket groups per name, zero padding kept)."""
+    if not text or text in ("(null)", "None", "None assigned"):
         return ()
-    out: list[str] = []
-    for part in re.findall(r"[^,\[]+(?:\[[^\]]*\])?[^,]*", text):
-        m = re.fullmatch(r"([^\[]*)\[([^\]]*)\](.*)", part)
-        if not m:
-            out.append(part)
-            continue
-        prefix, ranges, suffix = m.groups()
-        for r in ranges.split(","):
-            lo, _, hi = r.partition("-")
-            width = len(lo)
-            for i in range(int(lo), int(hi or lo) + 1):
-                out.append(f"{prefix}{i:0{width}d}{suffix}")
-    return tuple(out)
+    return _expand(text)
+
+
+@lru_cache(maxsize=8192)
+def _expand(text: str) -> tuple[str, ...]:
+    """Cached: a poll sees the same node sets many times (jobs, runs, reservations)."""
+    try:
+        return tuple(hostlist.expand_hostlist(text))
+    except hostlist.BadHostlist as exc:
+        raise BackendError(
+            "backend.bad_hostlist", f"cannot expand hostlist {text!r}: {exc}", {"hostlist": text}
+        ) from None
 
 
 def slurm_time(when: datetime) -> str:
@@ -84,9 +87,38 @@ def from_slurm_time(text: str) -> datetime | None:
 
 
 def from_epoch(value: Any) -> datetime | None:
+    """An epoch as 22.05 prints it (an int) or as 0.0.40+ prints it (``{set, infinite, number}``)."""
+    if isinstance(value, dict):
+        if not value.get("set") or value.get("infinite"):
+            return None
+        value = value.get("number")
     if not isinstance(value, int) or value <= 0:
         return None
     return datetime.fromtimestamp(value, UTC)
+
+
+_SUPPORTED = ("0.0.38",)  # 22.05; and every 0.0.40+ (23.11, 24.x) below
+
+
+def json_version(doc: dict[str, Any], what: str = "slurm --json") -> str:
+    """The data-parser version of a ``--json`` document: ``meta.plugin.type`` in 22.05
+    (``openapi/v0.0.38``, ``openapi/dbv0.0.38``), ``meta.plugin.data_parser`` from 23.02 on
+    (``data_parser/v0.0.40``). 22.05 and 0.0.40+ are read; anything else is an error rather
+    than a silent misreading (e.g. every job ``PENDING``)."""
+    plugin = (doc.get("meta") or {}).get("plugin") or {}
+    tag = str(plugin.get("data_parser") or plugin.get("type") or "")
+    match = re.search(r"v(\d+)\.(\d+)\.(\d+)$", tag)
+    if match:
+        version = ".".join(match.groups())
+        major, minor, patch = (int(g) for g in match.groups())
+        if version in _SUPPORTED or ((major, minor) == (0, 0) and patch >= 40):
+            return version
+    raise BackendError(
+        "backend.unknown_json_version",
+        f"{what} printed JSON of an unsupported version {tag or '(none)'!r}; "
+        "supported: openapi/v0.0.38 (Slurm 22.05) and data_parser/v0.0.40+ (23.11, 24.x)",
+        {"meta.plugin": tag, "expected": "v0.0.38 or v0.0.40+"},
+    )
 
 
 def load_json(text: str, what: str) -> dict[str, Any]:
@@ -100,6 +132,7 @@ def load_json(text: str, what: str) -> dict[str, Any]:
         raise BackendError(
             "backend.bad_output", f"{what} printed no JSON object", {"command": what}
         )
+    json_version(doc, what)
     errors = doc.get("errors") or []
     if errors:
         raise BackendError("backend.command_failed", f"{what}: {errors}", {"command": what})
@@ -110,26 +143,40 @@ def load_json(text: str, what: str) -> dict[str, Any]:
 
 
 def _gpu_gres(gres: str) -> tuple[str, int]:
-    """``gpu:h800:8(S:0)`` -> ("h800", 8); ``gpu:8`` -> ("", 8); no gpu -> ("", 0)."""
-    for item in gres.split(","):
-        fields = item.split("(")[0].split(":")
-        if fields[0] != "gpu":
+    """Every ``gpu`` entry of a GRES string, summed: ``gpu:h800:8(S:0)`` -> ("h800", 8);
+    ``gpu:a100:4,gpu:h800:4,shard:8`` -> ("a100+h800", 8); ``gpu:8`` -> ("", 8); none -> ("", 0).
+    Entries are split on commas outside parentheses (``(IDX:0-1,3)`` holds commas)."""
+    types: set[str] = set()
+    total = 0
+    for item in re.split(r",(?![^(]*\))", gres):
+        fields = item.split("(")[0].strip().split(":")
+        if fields[0] != "gpu" or len(fields) < 2 or not fields[-1].isdigit():
             continue
-        if len(fields) >= 3 and fields[-1].isdigit():
-            return fields[1], int(fields[-1])
-        if len(fields) == 2 and fields[1].isdigit():
-            return "", int(fields[1])
-    return "", 0
+        total += int(fields[-1])
+        if len(fields) >= 3:
+            types.add(fields[1])
+    return "+".join(sorted(types)), total
+
+
+def _state_words(raw: dict[str, Any]) -> tuple[str, set[str]]:
+    """(base state, flags) from 22.05's ``state`` + ``state_flags`` or 0.0.40+'s ``state`` array
+    (``["IDLE", "DRAIN"]``: the first word is the base state)."""
+    state = raw.get("state", "")
+    flags = {str(f).upper() for f in raw.get("state_flags", [])}
+    if isinstance(state, list):
+        words = [str(w).upper() for w in state]
+        return (words[0].lower() if words else ""), flags | set(words[1:])
+    return str(state).lower(), flags
 
 
 def parse_nodes(text: str) -> list[Node]:
-    """Nodes from ``sinfo --json``; the state is reported from the GPUs' point of view."""
+    """Nodes from ``sinfo --json``; the state is reported from the GPUs' point of view.
+    ``since`` is Slurm's ``reason_changed_at`` (when the node went down/drained)."""
     nodes = []
     for raw in load_json(text, "sinfo --json").get("nodes", []):
         gpu_type, gpus = _gpu_gres(str(raw.get("gres", "")))
         _, used = _gpu_gres(str(raw.get("gres_used", "")))
-        base = str(raw.get("state", "")).lower()
-        flags = {str(f).upper() for f in raw.get("state_flags", [])}
+        base, flags = _state_words(raw)
         if base in ("down", "fail", "failing", "future", "unknown") or "FAIL" in flags:
             state = NodeState.DOWN if base != "unknown" else NodeState.UNKNOWN
         elif "DRAIN" in flags:
@@ -143,8 +190,11 @@ def parse_nodes(text: str) -> list[Node]:
         else:
             state = NodeState.ALLOCATED if used >= gpus > 0 else NodeState.MIXED
         nodes.append(
-            Node(str(raw["name"]), gpus, gpu_type, used, state, str(raw.get("reason") or ""))
-        )
+            Node(
+                str(raw["name"]), gpus, gpu_type, used, state, str(raw.get("reason") or ""),
+                since=from_epoch(raw.get("reason_changed_at")),
+            )
+        )  # fmt: skip
     return nodes
 
 
@@ -161,6 +211,18 @@ _RUNNING = {
 }
 _FAILED = {"FAILED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED"}
 _HELD = {"JobHeldUser", "JobHeldAdmin"}
+
+
+def state_word(value: Any) -> str:
+    """A job state as 22.05 prints it (``"PENDING"``) or 0.0.40+ does (``["PENDING",
+    "REQUEUE_HOLD"]``: base state then flags; a hold flag is what we act on)."""
+    if not isinstance(value, list):
+        return str(value or "")
+    words = [str(w).upper() for w in value]
+    for flag in ("REQUEUE_HOLD", "SPECIAL_EXIT"):
+        if flag in words:
+            return flag
+    return words[0] if words else ""
 
 
 def job_state(slurm_state: str, reason: str = "") -> JobState:
@@ -208,7 +270,9 @@ def parse_jobs(text: str) -> dict[str, SlurmJob]:
             continue
         job_id, gpn = parsed
         reason = str(raw.get("state_reason") or "")
-        state = job_state(str(raw.get("job_state", "")), reason)
+        raw_state = raw.get("job_state", "")
+        raw_state = state_word(raw_state)
+        state = job_state(str(raw_state), reason)
         started = from_epoch(raw.get("start_time")) if state is not JobState.PENDING else None
         job = SlurmJob(
             job_id=job_id,
@@ -321,7 +385,7 @@ def parse_sacct(text: str, cluster: str = "slurm") -> list[UsageRecord]:
             for t in tres
             if t.get("type") == "gres" and t.get("name") == "gpu"
         )
-        state = str((raw.get("state") or {}).get("current", ""))
+        state = state_word((raw.get("state") or {}).get("current", ""))
         usage_id = f"{cluster}:{raw['job_id']}:{int(start.timestamp())}"
         records[usage_id] = UsageRecord(
             usage_id=usage_id,

@@ -498,14 +498,19 @@ class LeasingService:
             alloc.delivered_at = self.clock.now()
             return self._contract(s, contract)
 
-    def server_failed(self, serial: str, actor: str, reason: str) -> SlaEvent:
-        """A leased server failed: ``leased → failed`` and an open SLA downtime record."""
+    def server_failed(
+        self, serial: str, actor: str, reason: str, at: datetime | None = None
+    ) -> SlaEvent:
+        """A leased server failed: ``leased → failed`` and an open SLA downtime record. ``at`` is
+        when it failed if known (e.g. the engine's failure time), never later than now."""
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
             alloc = self._current_allocation(s, server)
             # one clock reading: the downtime starts exactly at the logged transition, so the
             # invoice run's sync from the transition log finds this record instead of adding one
             step = transition_in(s, self.clock, server, ServerState.FAILED, actor, reason)
+            if at is not None and at < step.at:
+                step.at = at  # the engine saw it fail earlier: log (and bill) from then
             event = SlaEventRow(
                 allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
                 server_id=server.id, down_from=step.at, reason=reason,

@@ -56,7 +56,14 @@ from suanli.services.cluster.inventory import ClusterService
 from suanli.services.common import Page, check_paging, require_text
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
-from suanli.store.models import CloudJobRow, ClusterNodeRow, ContractRow, CustomerRow, ServerRow
+from suanli.store.models import (
+    CloudJobRow,
+    ClusterNodeRow,
+    ClusterWatermarkRow,
+    ContractRow,
+    CustomerRow,
+    ServerRow,
+)
 
 OUR_FAULT = frozenset({"NODE_FAIL", "BOOT_FAIL"})
 """Engine end states that are the platform's fault: the only runs that are not charged."""
@@ -73,6 +80,7 @@ def metered(run: UsageRecord) -> bool:
 CLASSES = ("reserved", "spot")
 ACTIVE = ("queued", "running")
 PER_NODE_MAX = 8
+WATERMARK_MARGIN = timedelta(minutes=10)  # runs accounted late are still read
 _ENGINE_TO_OURS = {
     JobState.PENDING: "running",  # launched, waiting for the engine to start it
     JobState.RUNNING: "running",
@@ -437,8 +445,31 @@ class CloudJobService:
     # --- metering -----------------------------------------------------------------------------
 
     def meter(self) -> IngestResult:
-        """Finished runs → usage records (idempotent by the engine's usage id)."""
-        usage = self.backend.usage()  # no session open
+        """Finished runs → usage records (idempotent by the engine's usage id). Incremental:
+        reads only runs that ended after the cluster's watermark (``cluster_watermarks``: the
+        latest run end already read) minus :data:`WATERMARK_MARGIN` for late accounting; the
+        watermark moves after the records are ingested, so a crash in between only rereads."""
+        cluster = self.cluster.config.cluster
+        with transaction(self.sessions) as s:
+            mark = s.get(ClusterWatermarkRow, cluster)
+            since = mark.usage_until - WATERMARK_MARGIN if mark is not None else None
+        usage = self.backend.usage(since)  # no session open
+        result = self._ingest(usage)
+        if usage:
+            latest = max(u.end for u in usage)
+            with transaction(self.sessions) as s:
+                mark = s.get(ClusterWatermarkRow, cluster)
+                if mark is None:
+                    s.add(
+                        ClusterWatermarkRow(
+                            cluster=cluster, usage_until=latest, updated_at=self.clock.now()
+                        )
+                    )
+                elif latest > mark.usage_until:
+                    mark.usage_until, mark.updated_at = latest, self.clock.now()
+        return result
+
+    def _ingest(self, usage: list[UsageRecord]) -> IngestResult:
         with transaction(self.sessions) as s:
             rows = {
                 r.engine_name: (r.job_class, r.sku, code)

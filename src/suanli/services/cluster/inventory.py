@@ -28,8 +28,9 @@ Vocabulary: *tenant* = the customer's code, used as the engine account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -53,6 +54,8 @@ from suanli.store.models import (
 )
 
 ACTOR = "cluster-sync"
+DRAIN_PREFIX = "suanli:"  # the reason of every drain Suanli sets; only those are resumed
+SITE_DRAIN = "drained by the site"  # transition reason prefix for a foreign drain
 DOWN_REASON = "engine reports node down"
 LEASE_PREFIX = "lease-"
 
@@ -103,6 +106,40 @@ class ReconcileReport:
     drained: tuple[str, ...] = ()
     resumed: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()  # reservations whose nodes changed in place
+    site_drained: tuple[str, ...] = ()  # nodes drained by someone else → server maintenance
+    site_resumed: tuple[str, ...] = ()  # ... resumed by them → server available again
+    foreign_drains: tuple[str, ...] = ()  # "node: reason" of foreign drains left as they are
+
+
+@dataclass
+class _Reconciled:
+    """What one reconcile did so far; each step runs on its own (errors are collected)."""
+
+    reserved: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    drained: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    site_drained: list[str] = field(default_factory=list)
+    site_resumed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def attempt(self, name: str, step: Callable[[], object], done: list[str]) -> None:
+        try:
+            step()
+        except SuanliError as exc:
+            self.errors.append(f"{name}: {exc.code}")
+        else:
+            done.append(name)
+
+    def report(self) -> ReconcileReport:
+        return ReconcileReport(
+            tuple(self.reserved), tuple(self.released), tuple(self.drained), tuple(self.resumed),
+            tuple(self.errors), tuple(self.updated), tuple(self.site_drained),
+            tuple(self.site_resumed), tuple(self.foreign),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,62 +299,95 @@ class ClusterService:
     def _wanted_reservations(
         self, ledger: Sequence[LedgerNode]
     ) -> dict[str, tuple[str, Window, list[str]]]:
+        """Every node of an active lease allocation, whatever its server state: a failed (or
+        maintenance) node stays in its lease's reservation so it is not open to anyone when it
+        comes back, and the reservation never has to change while the customer's jobs run."""
         want: dict[str, tuple[str, Window, list[str]]] = {}
         for n in ledger:
-            if n.lease and n.tenant and n.window and n.state is ServerState.LEASED:
+            if n.lease and n.tenant and n.window:
                 _, _, nodes = want.setdefault(LEASE_PREFIX + n.lease, (n.tenant, n.window, []))
                 nodes.append(n.node)
         return want
 
     def reconcile(self) -> ReconcileReport:
-        """Make the engine match the ledger: lease reservations, drains. Idempotent."""
+        """Make the engine match the ledger: lease reservations (created, *updated in place* when
+        a lease's nodes change, released when it ends), drains. Idempotent. Each object is
+        handled on its own: an engine error on one is reported in ``errors`` (``name: code``)
+        and the others are still reconciled. Drains: only drains Suanli set (reason starting
+        with :data:`DRAIN_PREFIX`) are ever resumed; a drain set by anyone else (a node health
+        check, an operator) moves an in-service, unleased server to ``maintenance`` with the
+        engine's reason, and back to ``available`` once the site resumes the node."""
         with transaction(self.sessions) as s:
             ledger = self.ledger_nodes(s)
+            site_maintenance = {
+                n.serial
+                for n in ledger
+                if n.state is ServerState.MAINTENANCE and self._last_by_us(s, n.serial, SITE_DRAIN)
+            }
         want = self._wanted_reservations(ledger)
-        have = {r.name: r for r in self.backend.reservations()}
-        reserved, released, drained, resumed, errors = [], [], [], [], []
-        for name, r in have.items():
-            if name.startswith(LEASE_PREFIX) and (
-                name not in want or set(r.nodes) != set(want[name][2])
-            ):
-                self.backend.release(name)
-                released.append(name)
+        out = _Reconciled()
+        try:
+            have = {r.name: r for r in self.backend.reservations()}
+            engine = {n.name: n for n in self.backend.nodes()}
+        except SuanliError as exc:
+            return ReconcileReport(errors=(f"engine: {exc.code}",))
+        for name in sorted(have):
+            if name.startswith(LEASE_PREFIX) and name not in want:
+                out.attempt(name, partial(self.backend.release, name), out.released)
         for name, (tenant, window, nodes) in sorted(want.items()):
-            if name in have and name not in released:
-                continue
-            try:
-                self.backend.reserve(sorted(nodes), tenant, window, name=name)
-                reserved.append(name)
-            except ValidationError as exc:  # e.g. a lease whose window already ended
-                errors.append(f"{name}: {exc.code}")
-            except SuanliError as exc:  # report and keep reconciling the rest
-                errors.append(f"{name}: {exc.code}")
-        engine = {n.name: n for n in self.backend.nodes()}
+            current = have.get(name)
+            if current is None:
+                step = partial(self.backend.reserve, sorted(nodes), tenant, window, name=name)
+                out.attempt(name, step, out.reserved)
+            elif set(current.nodes) != set(nodes):
+                update = partial(self.backend.update_reservation, name, sorted(nodes))
+                out.attempt(name, update, out.updated)
         for n in ledger:
             e = engine.get(n.node)
-            if e is None:
-                continue
-            is_drained = e.state in (NodeState.DRAINED, NodeState.DRAINING)
-            if (
-                n.state is ServerState.MAINTENANCE
-                and not is_drained
-                and e.state is not NodeState.DOWN
-            ):
-                self.backend.drain(n.node, f"maintenance of {n.serial} (ledger)")
-                drained.append(n.node)
-            elif n.state is not ServerState.MAINTENANCE and is_drained:
-                self.backend.resume(n.node)
-                resumed.append(n.node)
-        return ReconcileReport(
-            tuple(reserved), tuple(released), tuple(drained), tuple(resumed), tuple(errors)
-        )
+            if e is not None:
+                self._reconcile_drain(n, e, n.serial in site_maintenance, out)
+        return out.report()
+
+    def _reconcile_drain(
+        self, n: LedgerNode, e: Node, site_drained: bool, out: _Reconciled
+    ) -> None:
+        drained = e.state in (NodeState.DRAINED, NodeState.DRAINING)
+        ours = e.reason.startswith(DRAIN_PREFIX)
+        if n.state is ServerState.MAINTENANCE:
+            if site_drained and not drained and e.state is not NodeState.DOWN:
+                out.attempt(
+                    n.node,
+                    lambda: self._fleet_step(
+                        n.serial, (ServerState.AVAILABLE,), "the site resumed the node"
+                    ),
+                    out.site_resumed,
+                )
+            elif not drained and e.state is not NodeState.DOWN:
+                out.attempt(
+                    n.node,
+                    lambda: self.backend.drain(n.node, f"{DRAIN_PREFIX} maintenance of {n.serial}"),
+                    out.drained,
+                )
+        elif drained and ours:
+            out.attempt(n.node, lambda: self.backend.resume(n.node), out.resumed)
+        elif drained and n.state in (ServerState.AVAILABLE, ServerState.CLOUD_POOL):
+            out.attempt(
+                n.node,
+                lambda: self._fleet_step(
+                    n.serial, (ServerState.MAINTENANCE,), f"{SITE_DRAIN}: {e.reason or 'no reason'}"
+                ),
+                out.site_drained,
+            )
+        elif drained:  # leased (the lease service owns its state) or failed: report only
+            out.foreign.append(f"{n.node}: {e.reason}")
 
     lease_changed = reconcile  # the hook after a lease service call commits
 
     # --- failures -----------------------------------------------------------------------------
 
     def watch(self) -> WatchReport:
-        """One poll: engine ``down`` nodes → ledger ``failed`` (+ SLA downtime); back up →
+        """One poll: engine ``down`` nodes → ledger ``failed`` (+ SLA downtime starting at the
+        engine's failure time, Slurm's ``reason_changed_at``, not at the poll); back up →
         ``repaired → available`` (leased: back into the lease, downtime closed)."""
         engine = {n.name: n for n in self.backend.nodes()}  # no session open
         with transaction(self.sessions) as s:
@@ -341,7 +411,9 @@ class ClusterService:
                 self._fleet_step(n.serial, (ServerState.FAILED,), f"{DOWN_REASON}: {e.reason}")
                 failed.append(n.serial)
             elif down and n.state is ServerState.LEASED:
-                event = self.leasing.server_failed(n.serial, ACTOR, f"{DOWN_REASON}: {e.reason}")
+                event = self.leasing.server_failed(
+                    n.serial, ACTOR, f"{DOWN_REASON}: {e.reason}", at=e.since
+                )
                 failed.append(n.serial)
                 opened.append(event.contract)
             elif not down and n.serial in ours:
@@ -358,6 +430,16 @@ class ClusterService:
         return WatchReport(tuple(failed), tuple(restored), tuple(opened), tuple(closed))
 
     def _failed_by_us(self, s: Session, serial: str) -> bool:
+        return self._last_by_us(s, serial, None, ServerState.FAILED)
+
+    def _last_by_us(
+        self,
+        s: Session,
+        serial: str,
+        reason_prefix: str | None,
+        state: ServerState = ServerState.MAINTENANCE,
+    ) -> bool:
+        """The server's last transition was ours, to ``state`` (with a reason so prefixed)."""
         last = s.scalars(
             select(ServerTransitionRow)
             .join(ServerRow, ServerRow.id == ServerTransitionRow.server_id)
@@ -366,7 +448,10 @@ class ClusterService:
             .limit(1)
         ).first()
         return (
-            last is not None and last.actor == ACTOR and last.to_state == ServerState.FAILED.value
+            last is not None
+            and last.actor == ACTOR
+            and last.to_state == state.value
+            and (reason_prefix is None or (last.reason or "").startswith(reason_prefix))
         )
 
     def _fleet_step(self, serial: str, targets: Sequence[ServerState], reason: str) -> None:

@@ -10,7 +10,7 @@ from suanli.store.models.billing import (
     PaymentAllocationRow,
     PaymentRow,
 )
-from suanli.store.models.cluster import CloudJobRow, ClusterNodeRow
+from suanli.store.models.cluster import CloudJobRow, ClusterNodeRow, ClusterWatermarkRow
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
 from suanli.store.models.leasing import (
     ContractRow,
@@ -32,6 +32,7 @@ __all__ = [
     "CabinetRow",
     "CloudJobRow",
     "ClusterNodeRow",
+    "ClusterWatermarkRow",
     "ContractRow",
     "CustomerRow",
     "DeliveryRow",

@@ -29,6 +29,18 @@ class ClusterNodeRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ClusterWatermarkRow(Base):
+    """Incremental polling (issue 13): per cluster, the end time of the latest finished run that
+    metering has read; the next ``usage`` read starts a margin before it. Written by
+    ``services.cluster.cloud_jobs.CloudJobService.meter``."""
+
+    __tablename__ = "cluster_watermarks"
+
+    cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
+    usage_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class CloudJobRow(Base):
     __tablename__ = "cloud_jobs"
     __table_args__ = (
