@@ -113,12 +113,20 @@ def _median_at_100(directory: Path, policy: str, rng: str) -> float:
 
 
 def test_random_matches_in_distribution(openb: Path) -> None:
+    """Random cannot match seed by seed (its draws depend on the order of parallel node scoring):
+    its median over seeds 42-51 must lie in the artifact's min-max over the same seeds, not on
+    the artifact's median."""
     assert 85.87 <= _median_at_100(openb, "random", "go") <= 86.79
 
 
 @pytest.mark.parametrize(
     ("policy", "lo", "hi"),
-    [("fgd", 95.06, 95.38), ("bestfit", 92.64, 93.04), ("dotprod", 90.34, 91.00)],
+    [
+        ("fgd", 95.06, 95.38),
+        ("bestfit", 92.64, 93.04),
+        ("dotprod", 90.34, 91.00),
+        ("random", 85.87, 86.79),
+    ],
 )
 def test_numpy_mode_is_statistically_equivalent(
     openb: Path, policy: str, lo: float, hi: float

@@ -274,6 +274,61 @@ class Fgd:
             cache.stamp[stale] = state.version[stale]
         return np.where(feasible, cache.score, -1)
 
+    def rescore_node(self, state: ClusterState, node: int) -> None:
+        """Bring ``node``'s score in every cached pod shape up to date, in one batched frag call.
+
+        For online use: called after each bind, so that the next decision finds no stale node
+        (a rare shape would otherwise rescore every node changed since it was last seen). Gives
+        the same scores and GPUs as :meth:`node_scores` (frag is row-independent)."""
+        if not self._cache:
+            return
+        model = self.frag_model(state)
+        self._refresh_before(state, model)
+        lefts = state.gpu_left[node]
+        cpu_left = int(state.cpu_left[node])
+        rows: list[IntArray] = []
+        cpus: list[int] = []
+        spans: list[tuple[tuple[int, int, int, str], int, IntArray]] = []
+        for shape in self._cache:
+            cpu, milli, num, _ = shape
+            if num == 1 and 0 < milli < GPU_MILLI:
+                fit = np.flatnonzero(lefts >= milli)
+                if fit.size == 0:
+                    continue
+                after = np.repeat(lefts[None, :], fit.size, axis=0)
+                after[np.arange(fit.size), fit] -= milli
+            elif milli > 0:
+                free = lefts == GPU_MILLI
+                fit = np.zeros(0, dtype=np.int64)
+                after = (lefts - GPU_MILLI * (free & (np.cumsum(free) <= num)))[None, :]
+            else:
+                fit = np.zeros(0, dtype=np.int64)
+                after = lefts[None, :]
+            spans.append((shape, after.shape[0], fit))
+            rows.append(after)
+            cpus.extend([cpu_left - cpu] * after.shape[0])
+        if not rows:
+            return
+        gpu_after = np.vstack(rows)
+        frag_after = model.frag(
+            np.array(cpus, dtype=np.int64),
+            gpu_after,
+            np.full(gpu_after.shape[0], state.model_code[node], dtype=np.int64),
+        )
+        cand = sigmoid_score(np.full(frag_after.size, self._before[node]), frag_after, self.scale)
+        start = 0
+        version = state.version[node]
+        for shape, count, fit in spans:
+            mine = cand[start : start + count]
+            start += count
+            cache = self._cache[shape]
+            best = int(mine.max())
+            gpu = -1
+            if fit.size:
+                hits = fit[mine == best]
+                gpu = int(hits[np.argmin(lefts[hits])]) if self.tight_gpu else int(hits[0])
+            cache.score[node], cache.gpu[node], cache.stamp[node] = best, gpu, version
+
     def choose(
         self, state: ClusterState, pod: PodRequest, feasible: BoolArray, rng: PlacementRng
     ) -> int:

@@ -205,11 +205,14 @@ def run_placement(
     seed: int,
     rng_kind: str = "numpy",
     tune: float = TUNE,
+    coverage: float | None = None,
+    weighting: str = "count",
 ) -> RunResult:
-    """One seed of the experiment: build the workload, place every pod, discretise."""
+    """One seed of the experiment: build the workload, place every pod, discretise.
+    ``coverage`` and ``weighting`` set FGD-full's look-ahead (ignored by the other policies)."""
     rng = make_rng(rng_kind, seed)
     typical = TypicalPods.from_pods(pods.sorted_by_name())
-    impl = make_policy(policy, typical)
+    impl = make_policy(policy, typical, pods=pods, coverage=coverage, weighting=weighting)
     workload = build_workload(nodes, pods, rng, tune)
     log = simulate(workload.nodes, workload.pods, impl, rng, typical)
     curves = discretise(log, int(nodes.gpu_count.sum()))
