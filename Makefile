@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: install run test test-all lint format bench clean browser-deps web-deps
+.PHONY: install run test test-all lint format bench clean browser-deps web-deps report-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,10 +53,10 @@ format: install
 
 # Essential suites: unit + integration on SQLite and PostgreSQL + dataset subsets. Slow suites
 # (marked `slow`) run with `make test-all`.
-test: lint web-deps browser-deps
+test: lint web-deps browser-deps report-deps
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
-test-all: lint web-deps browser-deps
+test-all: lint web-deps browser-deps report-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install
@@ -64,3 +64,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info src/*.egg-info
+
+report-deps:
+	@bash scripts/report-deps.sh

@@ -23,6 +23,7 @@ from suanli.cli import (
     fleet,
     invoice,
     po,
+    report,
     serve,
     sim,
     traces,
@@ -44,6 +45,7 @@ app.add_typer(econ.app, name="econ")
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(po.app, name="po")
+app.add_typer(report.app, name="report")
 app.add_typer(sim.app, name="sim")
 app.add_typer(traces.app, name="traces")
 app.command("serve")(serve.serve)
