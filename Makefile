@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: install run test test-all lint format bench clean browser-deps web-deps lock
+.PHONY: install run test test-all lint format bench clean browser-deps web-deps lock report-deps
 
 # Installs the versions CI tested: requirements.lock (made by `make lock`) as pip constraints.
 $(STAMP): pyproject.toml requirements.lock
@@ -62,10 +62,10 @@ format: install
 
 # Essential suites: unit + integration on SQLite and PostgreSQL + dataset subsets. Slow suites
 # (marked `slow`) run with `make test-all`.
-test: lint web-deps browser-deps
+test: lint web-deps browser-deps report-deps
 	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
-test-all: lint web-deps browser-deps
+test-all: lint web-deps browser-deps report-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: install
@@ -73,3 +73,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info src/*.egg-info
+
+# Pango for the PDF operating report (weasyprint, the [report] extra).
+report-deps:
+	@bash scripts/report-deps.sh

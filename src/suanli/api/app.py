@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from suanli import __version__
 from suanli.api.errors import install_error_handlers
 from suanli.api.limits import BodyLimit
-from suanli.api.routers import catalog, economics, fleet, money, placement, procurement
+from suanli.api.routers import catalog, economics, fleet, money, placement, procurement, reports
 from suanli.api.routers import jobs as jobs_router
 from suanli.core.clock import Clock, SystemClock
 from suanli.services.container import build_services
@@ -52,6 +52,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(economics.router, prefix="/api/v1")
     app.include_router(fleet.router, prefix="/api/v1")
     app.include_router(procurement.router, prefix="/api/v1")
+    app.include_router(reports.router, prefix="/api/v1")
     app.include_router(money.router, prefix="/api/v1")
     app.include_router(jobs_router.router, prefix="/api/v1")
     app.include_router(placement.router, prefix="/api/v1")

@@ -54,6 +54,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "db": LazyCommand("db", "app", "Database schema: upgrade and current revision."),
     "fleet": LazyCommand("fleet", "app", "Sites, cabinets and servers; lifecycle transitions."),
     "po": LazyCommand("po", "app", "Purchase orders, deliveries and procurement reports."),
+    "report": LazyCommand(
+        "report", "app", "Disclosure: announcements, transfers, the operating report (HTML/PDF)."
+    ),
     "sim": LazyCommand("sim", "app", "Trace-driven simulations."),
     "infer": LazyCommand("infer", "app", "Inference: capacity planning, cost per token, day model."),
     "twin": LazyCommand("twin", "app", "Digital twin: demand → leases → billing → P&L, months ahead."),

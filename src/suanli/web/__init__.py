@@ -10,12 +10,12 @@ write. Modules: :mod:`.auth` (sign-in with API tokens, who may see what), :mod:`
 
 from fastapi import APIRouter, Depends
 
-from suanli.web import assets, auth, economics, money_pages, pages, simulation
+from suanli.web import assets, auth, economics, money_pages, pages, reports, simulation
 
 router = APIRouter(include_in_schema=False)
 router.include_router(assets.router)
 router.include_router(auth.router)
-for _staff in (pages, economics, simulation):
+for _staff in (pages, economics, simulation, reports):
     router.include_router(_staff.router, dependencies=[Depends(auth.require_staff)])
 router.include_router(money_pages.router, dependencies=[Depends(auth.require_user)])
 

@@ -32,6 +32,7 @@ NAV = (
     ("billing", "/billing", "Billing"),
     ("economics", "/economics", "Economics"),
     ("simulation", "/simulation", "Simulation"),
+    ("reports", "/reports", "Reports"),
 )
 
 COLORS = ("#1f4e79", "#d9822b", "#2e8540", "#b83232", "#6b4fa0", "#0b7d8c", "#7a7a7a")

@@ -30,6 +30,7 @@ from decimal import Decimal
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
 from suanli.services.container import Services
+from suanli.services.demo import disclosure as demo_disclosure
 from suanli.services.demo import money as demo_money
 from suanli.services.fleet.procurement import NewLine, NewOrder
 from suanli.services.fleet.servers import ServerFilter
@@ -142,6 +143,7 @@ def _story() -> list[Step]:
     at(_day(POOL_START, 9), _place("H800", CLOUD_POOL, S.CLOUD_POOL, "cloud pool"))
     at(MAINTENANCE_ON, _maintain)
     demo_money.story(at)
+    demo_disclosure.story(at)
     return steps
 
 

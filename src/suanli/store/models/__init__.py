@@ -25,9 +25,17 @@ from suanli.store.models.procurement import (
     PurchaseOrderRow,
     SupplierRow,
 )
+from suanli.store.models.reports import (
+    AnnouncementOrderRow,
+    AnnouncementRow,
+    FundTransferRow,
+    ReportArchiveRow,
+)
 from suanli.store.models.tenancy import ApiTokenRow, CustomerRow, IdempotencyKeyRow, UserRow
 
 __all__ = [
+    "AnnouncementOrderRow",
+    "AnnouncementRow",
     "ApiTokenRow",
     "CabinetRow",
     "CloudJobRow",
@@ -36,6 +44,7 @@ __all__ = [
     "ContractRow",
     "CustomerRow",
     "DeliveryRow",
+    "FundTransferRow",
     "IdempotencyKeyRow",
     "InvoiceLineRow",
     "InvoiceRow",
@@ -46,6 +55,7 @@ __all__ = [
     "PriceRow",
     "PurchaseOrderLineRow",
     "PurchaseOrderRow",
+    "ReportArchiveRow",
     "ServerRow",
     "ServerTransitionRow",
     "SiteRow",

@@ -41,6 +41,8 @@ class PurchaseOrderRow(Base):
     ordered_on: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
     note: Mapped[str | None] = mapped_column(Text)
+    # raised | own | loan (issue 19); written only by services.reports.ledger.set_order_funding
+    funding_source: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     supplier: Mapped[SupplierRow] = relationship()

@@ -1,7 +1,7 @@
 """Issue 13: the usage watermark per cluster (``cluster_watermarks``) for incremental polling.
 
 Revision ID: 0007_slurm_sites
-Revises: 0003_cluster_jobs
+Revises: 0005_money_path
 Create Date: 2026-12-05 10:30:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from suanli.store.base import UTCDateTime
 
 revision: str = "0007_slurm_sites"
-down_revision: str | Sequence[str] | None = "0003_cluster_jobs"
+down_revision: str | Sequence[str] | None = "0005_money_path"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,153 @@
+"""/api/v1: the disclosure ledger (announcements, order funding, fund transfers) and reports.
+
+Access: finance and admin only (a board secretary's data before it is published); operators
+and customers get 403 ``auth.forbidden`` before any lookup. When ``actor`` is omitted the
+calling user's name is recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, status
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from suanli.api.auth import AUTHENTICATED, PrincipalDep
+from suanli.api.deps import ServicesDep, out
+from suanli.core.catalog import PConvention
+from suanli.services.container import Services
+from suanli.services.reports.i18n import check_lang, sentence
+from suanli.services.reports.ledger import (
+    DisclosureService,
+    FundingSource,
+    NewAnnouncement,
+    NewTransfer,
+)
+from suanli.services.reports.operating import ReportService
+from suanli.services.reports.render import to_html
+from suanli.services.tenancy import Principal, Role
+
+router = APIRouter(tags=["reports"], dependencies=AUTHENTICATED)
+Actor = Annotated[str | None, Field(max_length=128, description="default: the calling user")]
+
+
+def finance(principal: PrincipalDep) -> Principal:
+    principal.require(Role.FINANCE)
+    return principal
+
+
+Finance = Annotated[Principal, Depends(finance)]
+
+
+def _ledger(svc: Services) -> DisclosureService:
+    return DisclosureService(svc.sessions, svc.clock, svc.catalog)
+
+
+class AnnouncementIn(BaseModel):
+    ref: str
+    announced_on: date
+    title: str
+    sku_mix: dict[str, int]
+    planned_p: Decimal
+    p_convention: PConvention = PConvention.FP16_SPARSE
+    purpose: str
+    funding_source: FundingSource
+    raised_amount: Decimal | None = None
+    actor: Actor = None
+
+
+class LinkIn(BaseModel):
+    order: str
+
+
+class FundingIn(BaseModel):
+    funding_source: FundingSource
+
+
+class TransferIn(BaseModel):
+    ref: str
+    transferred_on: date
+    amount: Decimal
+    funding_source: FundingSource
+    counterparty: str
+    purpose: str
+    announcement: str | None = None
+    disclosed: bool = True
+    currency: str | None = None
+    actor: Actor = None
+
+
+@router.get("/announcements")
+def list_announcements(svc: ServicesDep, _: Finance) -> dict[str, Any]:
+    return {"items": out(_ledger(svc).list_announcements())}
+
+
+@router.post("/announcements", status_code=status.HTTP_201_CREATED)
+def announce(body: AnnouncementIn, svc: ServicesDep, principal: Finance) -> Any:
+    spec = NewAnnouncement(body.ref, body.announced_on, body.title, body.sku_mix, body.planned_p,
+                           body.p_convention, body.purpose, body.funding_source,
+                           body.raised_amount)  # fmt: skip
+    return out(_ledger(svc).announce(spec, body.actor or principal.name))
+
+
+@router.post("/announcements/{ref}/orders", status_code=status.HTTP_201_CREATED)
+def link_order(ref: str, body: LinkIn, svc: ServicesDep, _: Finance) -> Any:
+    return out(_ledger(svc).link_order(ref, body.order))
+
+
+@router.put("/purchase-orders/{number}/funding")
+def set_funding(number: str, body: FundingIn, svc: ServicesDep, _: Finance) -> dict[str, Any]:
+    _ledger(svc).set_order_funding(number, body.funding_source)
+    return {"number": number, "funding_source": body.funding_source.value}
+
+
+@router.get("/fund-transfers")
+def list_transfers(svc: ServicesDep, _: Finance) -> dict[str, Any]:
+    return {"items": out(_ledger(svc).list_transfers())}
+
+
+@router.post("/fund-transfers", status_code=status.HTTP_201_CREATED)
+def record_transfer(body: TransferIn, svc: ServicesDep, principal: Finance) -> Any:
+    spec = NewTransfer(body.ref, body.transferred_on, body.amount, body.funding_source,
+                       body.counterparty, body.purpose, body.announcement, body.disclosed,
+                       body.currency)  # fmt: skip
+    return out(_ledger(svc).record_transfer(spec, body.actor or principal.name))
+
+
+@router.get("/reports/operating", response_model=None)
+def operating_report(
+    svc: ServicesDep,
+    principal: Finance,
+    period: Annotated[str, Query(description="2024Q1 | 2024-03 | 2024")],
+    lang: Annotated[str, Query(description="zh | en")] = "en",
+    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+) -> Any:
+    """Build the operating report from the ledger and archive it (a change of figures for the
+    period is archived as a restatement). ``format=html`` answers the printable page."""
+    check_lang(lang)
+    done = ReportService(svc.sessions, svc.clock, svc.catalog, svc.money.billing.currency).generate(
+        period, principal.name
+    )
+    if format == "html":
+        return HTMLResponse(to_html(done.report, done.archived, lang))
+    a = done.archived
+    return {
+        "period": a.period, "version": a.version, "restates_version": a.restates_version,
+        "closed": done.closed, "generated_at": a.generated_at.isoformat(),
+        "inputs_hash": a.inputs_hash, "figures": a.figures,
+        "flags": [{"section": s, "key": f.key, "text": sentence(lang, f)} for s, f in done.report.flags()],
+        "differences": out(list(a.differences)),
+    }  # fmt: skip
+
+
+@router.get("/reports/archive")
+def report_archive(
+    svc: ServicesDep, _: Finance, period: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    rows = _ledger(svc).archived("operating", period)
+    return {"items": [{"period": r.period, "version": r.version, "generated_at": r.generated_at.isoformat(),
+                       "restates_version": r.restates_version, "inputs_hash": r.inputs_hash,
+                       "differences": out(list(r.differences))} for r in rows]}  # fmt: skip

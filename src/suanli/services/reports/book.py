@@ -1,0 +1,224 @@
+"""Report sections *contracts*, *revenue* and *receivables*.
+
+Revenue figures reuse the billing ledger's own rules (:meth:`BillingService.revenue` for what
+was recognised, :meth:`LedgerService.reconcile` for billed, collected and the deferred and
+unbilled balances), summed over the period's months, so the report can never disagree with the
+invoices. Definitions of the figures this module adds:
+
+- signed: contracts whose start date falls in the period; ended: contracts whose end (or
+  termination) date falls in it. Renewals leave no dated record in the ledger (a renewal
+  extends ``end_date`` in place), so they are not reported; the page says so.
+- remaining performance obligations (CAS 14 / IFRS 15): for every contract still running at
+  the end, the fixed consideration not yet earned after the end, net of VAT, by calendar year:
+  leases ``(rent + fees unless billed as agent) × servers``, prorated by day within each month;
+  reserved capacity its minimum commitment ``GPUs × 24 × days × minimum × rate``.
+- concentration: each customer's share of revenue recognised in the period; flagged when the
+  largest customer has :data:`TOP1_LIMIT` or more, or the five largest :data:`TOP5_LIMIT`.
+- expected credit loss (CAS 22 / IFRS 9 simplified approach): open receivables at the last day
+  by aging bucket times the operator's loss rate for the bucket.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, contract_days, month_of
+from suanli.services.billing.invoicing import BillingService
+from suanli.services.billing.receivables import LedgerService
+from suanli.services.reports.model import Figure, Message, Section, Table, cents, pct, plain
+from suanli.services.reports.period import ReportPeriod
+from suanli.store.models import (
+    ContractRow,
+    CustomerRow,
+    InvoiceLineRow,
+    InvoiceRow,
+    PaymentAllocationRow,
+)
+
+TOP1_LIMIT = Decimal(30)  # % of revenue
+TOP5_LIMIT = Decimal(70)
+PRODUCTS = ("rent", "fee", "usage", "true_up", "penalty", "sla_credit", "credit_notes")
+DEFAULT_ECL_RATES: Mapping[str, Decimal] = {
+    "0-30": Decimal("0.01"), "31-60": Decimal("0.05"), "61-90": Decimal("0.20"),
+    "90+": Decimal("0.50"),
+}  # fmt: skip
+ZERO = Decimal(0)
+
+
+def _effective_end(c: ContractRow) -> date:
+    return min(c.end_date, c.terminated_on) if c.terminated_on else c.end_date
+
+
+def contracts_section(s: Session, period: ReportPeriod) -> Section:
+    rows = s.scalars(select(ContractRow).order_by(ContractRow.number)).all()
+    signed = [c for c in rows if period.contains(c.start_date)]
+    ended = [c for c in rows if period.contains(_effective_end(c) - _ONE_DAY)]
+    rpo = remaining_obligations(rows, period)
+    figures = (
+        Figure("signed", str(len(signed)), "count"),
+        Figure("signed_servers", str(sum(c.server_count for c in signed if c.kind == "lease")), "units"),
+        Figure("signed_gpus_reserved", str(sum(c.committed_gpus for c in signed if c.kind == "reserved")), "GPUs"),
+        Figure("ended", str(len(ended)), "count"),
+        Figure("active_at_end", str(sum(1 for c in rows if _running_after(c, period))), "count"),
+        Figure("rpo_total", cents(sum(rpo.values(), ZERO)), "CNY"),
+    )  # fmt: skip
+    return Section(
+        "contracts", figures,
+        (Table("rpo_by_year", ("year", "amount"), tuple((str(y), cents(v)) for y, v in sorted(rpo.items()))),
+         Table("ended", ("contract", "end", "status"), tuple(
+             (c.number, (_effective_end(c) - _ONE_DAY).isoformat(), c.status) for c in ended))),
+        notes=(Message("contracts.renewals_not_recorded"),),
+    )  # fmt: skip
+
+
+_ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)
+
+
+def _running_after(c: ContractRow, period: ReportPeriod) -> bool:
+    return c.start_date < period.end < _effective_end(c)
+
+
+def remaining_obligations(contracts: Sequence[ContractRow], period: ReportPeriod) -> dict[int, Decimal]:  # fmt: skip
+    """Unearned fixed consideration after the period, by calendar year, rounded per year."""
+    exact: dict[int, Decimal] = defaultdict(Decimal)
+    for c in contracts:
+        if not _running_after(c, period):
+            continue
+        end = _effective_end(c)
+        month = month_of(period.end)
+        while month.start < end:
+            days = contract_days(month, max(c.start_date, period.end), end)
+            exact[month.start.year] += _month_obligation(c, month, days)
+            month = month.next()
+    return {y: v.quantize(Decimal("0.01")) for y, v in exact.items()}
+
+
+def _month_obligation(c: ContractRow, month: Period, days: int) -> Decimal:
+    if c.kind == "reserved":
+        return Decimal(c.committed_gpus * 24 * days) * c.min_commitment * c.gpu_hour_rate
+    monthly = c.monthly_rent + (ZERO if c.fees_as_agent else c.cabinet_fee + c.om_fee)
+    return monthly * c.server_count * days / month.days
+
+
+def revenue_section(
+    s: Session, period: ReportPeriod, billing: BillingService, ledger: LedgerService
+) -> Section:
+    months = period.months()
+    recs = [ledger.reconcile(m) for m in months]
+    opening = ledger.reconcile(months[0].previous())
+    recognised: dict[str, Decimal] = defaultdict(Decimal)
+    for r in recs:
+        for kind, amount in r.recognised_by_kind.items():
+            recognised[kind] += amount
+    billed = dict(s.execute(
+        select(InvoiceLineRow.kind, func.sum(InvoiceLineRow.net))
+        .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
+        .where(InvoiceRow.issue_date >= period.start, InvoiceRow.issue_date < period.end)
+        .group_by(InvoiceLineRow.kind)).all())  # fmt: skip
+    collected = sum((r.collected_by_kind.get(k, ZERO) for r in recs for k in ("payment", "prepayment")), ZERO)  # fmt: skip
+    total_billed = sum((r.billed_net for r in recs), ZERO)
+    total_recognised = sum((r.recognised for r in recs), ZERO)
+    closing = recs[-1]
+    by_product = tuple(
+        (k, cents(Decimal(billed.get(k, 0) or 0)), cents(recognised.get(k, ZERO)))
+        for k in PRODUCTS if billed.get(k) or recognised.get(k)
+    )  # fmt: skip
+    gap = closing.cumulative_billed_net - closing.cumulative_recognised
+    figures = (
+        Figure("billed_net", cents(total_billed), "CNY"),
+        Figure("billed_tax", cents(sum((r.billed_tax for r in recs), ZERO)), "CNY"),
+        Figure("recognised", cents(total_recognised), "CNY"),
+        Figure("collected", cents(collected), "CNY"),
+        Figure("sla_credits", cents(recognised.get("sla_credit", ZERO)), "CNY"),
+        Figure("deferred_opening", cents(opening.deferred_revenue_end), "CNY"),
+        Figure("deferred_closing", cents(closing.deferred_revenue_end), "CNY"),
+        Figure("deferred_movement", cents(closing.deferred_revenue_end - opening.deferred_revenue_end), "CNY"),
+        Figure("unbilled_closing", cents(closing.unbilled_revenue_end), "CNY"),
+        Figure("cumulative_billed_net", cents(closing.cumulative_billed_net), "CNY"),
+        Figure("cumulative_recognised", cents(closing.cumulative_recognised), "CNY"),
+        Figure("tie_out_difference", cents(gap), "CNY"),
+    )  # fmt: skip
+    concentration, flags = _concentration(s, months, billing, total_recognised)
+    return Section("revenue", figures + concentration,
+                   (Table("by_product", ("product", "billed_net", "recognised"), by_product),),
+                   flags, notes=(Message("revenue.tie_out"),))  # fmt: skip
+
+
+def _concentration(
+    s: Session, months: list[Period], billing: BillingService, total: Decimal
+) -> tuple[tuple[Figure, ...], tuple[Message, ...]]:
+    by_customer: dict[str, Decimal] = defaultdict(Decimal)
+    for cid, code in s.execute(select(CustomerRow.id, CustomerRow.code)).all():
+        for m in months:
+            by_customer[code] += sum(billing.revenue(m, cid).values(), ZERO)
+    ranked = sorted(by_customer.items(), key=lambda kv: (-kv[1], kv[0]))
+    top1 = ranked[0][1] if ranked else ZERO
+    top5 = sum((v for _, v in ranked[:5]), ZERO)
+    share1, share5 = pct(top1, total), pct(top5, total)
+    figures = (
+        Figure("top1_customer", ranked[0][0] if ranked and total else "-"),
+        Figure("top1_share", share1, "%"),
+        Figure("top5_share", share5, "%"),
+    )
+    flags: tuple[Message, ...] = ()
+    if total > 0 and (Decimal(share1) >= TOP1_LIMIT or Decimal(share5) >= TOP5_LIMIT):
+        flags = (Message("revenue.concentration", {"customer": ranked[0][0], "top1": share1,
+                 "top5": share5, "top1_limit": str(TOP1_LIMIT), "top5_limit": str(TOP5_LIMIT)}),)  # fmt: skip
+    return figures, flags
+
+
+def open_receivables(s: Session, as_of: date) -> list[tuple[str, date, Decimal]]:
+    """``(customer, issue date, amount owed)`` of every invoice open at the end of ``as_of``:
+    gross + its credit notes issued by then − payments applied by then (later cash and later
+    credit notes do not change a closed period)."""
+    invoices = s.execute(
+        select(InvoiceRow.id, CustomerRow.code, InvoiceRow.issue_date, InvoiceRow.gross)
+        .join(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
+        .where(InvoiceRow.kind == "invoice", InvoiceRow.issue_date <= as_of)
+        .order_by(CustomerRow.code, InvoiceRow.issue_date, InvoiceRow.id)
+    ).all()
+    credited = dict(s.execute(
+        select(InvoiceRow.credited_invoice_id, func.sum(InvoiceRow.gross))
+        .where(InvoiceRow.kind == "credit_note", InvoiceRow.issue_date <= as_of)
+        .group_by(InvoiceRow.credited_invoice_id)).all())  # fmt: skip
+    applied = dict(s.execute(
+        select(PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount))
+        .where(PaymentAllocationRow.applied_on <= as_of)
+        .group_by(PaymentAllocationRow.invoice_id)).all())  # fmt: skip
+    out = []
+    for iid, code, issued, gross in invoices:
+        owed = gross + Decimal(credited.get(iid, 0) or 0) - Decimal(applied.get(iid, 0) or 0)
+        if owed > 0:
+            out.append((code, issued, owed))
+    return out
+
+
+def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, Decimal]) -> Section:
+    by_customer: dict[str, dict[str, Decimal]] = {}
+    for code, issued, owed in open_receivables(s, period.last_day):
+        row = by_customer.setdefault(code, {b: ZERO for b in AGING_BUCKETS})
+        row[aging_bucket(issued, period.last_day)] += owed
+    buckets = {b: sum((row[b] for row in by_customer.values()), ZERO) for b in AGING_BUCKETS}
+    provision = {b: (buckets[b] * rates[b]).quantize(Decimal("0.01")) for b in AGING_BUCKETS}
+    total = sum(buckets.values(), ZERO)
+    figures = (
+        Figure("open_total", cents(total), "CNY"),
+        Figure("ecl_provision", cents(sum(provision.values(), ZERO)), "CNY"),
+        Figure("ecl_coverage", pct(sum(provision.values(), ZERO), total), "%"),
+    )
+    matrix = tuple(
+        (b, cents(buckets[b]), plain(rates[b] * 100), cents(provision[b])) for b in AGING_BUCKETS
+    )
+    aging = tuple(
+        (code, *(cents(row[b]) for b in AGING_BUCKETS)) for code, row in sorted(by_customer.items())
+    )
+    return Section("receivables", figures,
+                   (Table("ecl_matrix", ("bucket", "open", "rate_pct", "provision"), matrix),
+                    Table("aging", ("customer", *AGING_BUCKETS), aging)),
+                   notes=(Message("receivables.write_offs_not_recorded"),))  # fmt: skip

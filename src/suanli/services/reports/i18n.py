@@ -1,0 +1,194 @@
+"""Wording of the operating report in Chinese and English: titles, labels, and the templates
+that turn a :class:`~.model.Message` into a sentence. A key without a label shows as itself,
+so a missing translation is visible, never silent."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from suanli.core.errors import ValidationError
+from suanli.services.reports.model import Message
+
+LANGS = ("zh", "en")
+
+TITLES: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "report": "Operating report", "period": "Period", "currency": "Currency",
+        "version": "Version", "generated": "Generated", "digest": "Figures digest (SHA-256)",
+        "restates": "restates version", "flags": "Flags", "notes": "Notes",
+        "capacity": "1. Capacity: announced → contracted → delivered → in service",
+        "procurement": "2. Procurement", "contracts": "3. Contract book", "revenue": "4. Revenue",
+        "receivables": "5. Receivables and expected credit loss", "operations": "6. Operations",
+        "funds": "7. Uses of funds", "risks": "8. Risk factors, quantified",
+    },
+    "zh": {
+        "report": "经营报告", "period": "报告期", "currency": "币种", "version": "版本",
+        "generated": "生成时间", "digest": "数据摘要 (SHA-256)", "restates": "更正版本",
+        "flags": "风险提示", "notes": "说明",
+        "capacity": "一、算力规模：公告 → 签约 → 交付 → 投运", "procurement": "二、采购",
+        "contracts": "三、合同情况", "revenue": "四、收入", "receivables": "五、应收账款与预期信用损失",
+        "operations": "六、运营", "funds": "七、资金用途", "risks": "八、风险因素（量化）",
+    },
+}  # fmt: skip
+
+LABELS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "announcements": "Announcements", "announced_p_fp16_sparse": "Announced (P, FP16 sparse)",
+        "delivered_p_fp16_sparse": "Delivered (P, FP16 sparse)", "delivered_share": "Delivered share",
+        "fleet_in_service_units": "Fleet in service (servers)", "fleet_in_service_gpus": "Fleet in service (GPUs)",
+        "fleet_in_service_p_fp16_sparse": "Fleet in service (P, FP16 sparse)",
+        "fleet_in_service_p_bf16_dense": "Fleet in service (P, BF16 dense)",
+        "stage": "Stage", "units": "Servers", "gpus": "GPUs", "p_fp16_sparse": "P (FP16 sparse)",
+        "p_bf16_dense": "P (BF16 dense)", "announced": "Announced", "contracted": "Contracted",
+        "delivered": "Delivered", "in_service": "In service", "cause": "Cause of the gap",
+        "never_ordered": "Never ordered", "cancelled": "Cancelled", "overdue": "Overdue (supplier shortfall)",
+        "not_yet_due": "Not yet due",
+        "orders_placed": "Orders placed", "units_ordered": "Servers ordered", "value_ordered": "Value ordered",
+        "units_delivered": "Servers delivered", "value_delivered": "Value delivered",
+        "units_cancelled": "Servers cancelled", "units_overdue": "Servers overdue at the end",
+        "value_overdue": "Value overdue", "deposits_at_risk": "Deposits at risk",
+        "line": "Order line", "sku": "SKU", "outstanding": "Outstanding", "promised_on": "Promised",
+        "days_overdue": "Days overdue", "reason": "Reason", "sku_quarter": "SKU, order quarter",
+        "average_unit_price": "Average unit price",
+        "signed": "Contracts signed", "signed_servers": "Servers leased under new contracts",
+        "signed_gpus_reserved": "GPUs reserved under new contracts", "ended": "Contracts ended",
+        "active_at_end": "Contracts running at the end",
+        "rpo_total": "Remaining performance obligations", "year": "Year", "amount": "Amount",
+        "contract": "Contract", "end": "Last day", "status": "Status",
+        "billed_net": "Billed (net of VAT)", "billed_tax": "VAT billed", "recognised": "Recognised",
+        "collected": "Collected", "sla_credits": "SLA credits", "deferred_opening": "Deferred revenue, opening",
+        "deferred_closing": "Deferred revenue, closing", "deferred_movement": "Deferred revenue, movement",
+        "unbilled_closing": "Unbilled revenue, closing", "cumulative_billed_net": "Billed to date (net)",
+        "cumulative_recognised": "Recognised to date", "tie_out_difference": "Billed − recognised to date",
+        "top1_customer": "Largest customer", "top1_share": "Largest customer's share",
+        "top5_share": "Five largest customers' share", "product": "Product",
+        "rent": "Rent", "fee": "Fees", "usage": "Cloud usage", "true_up": "Commitment true-up",
+        "penalty": "Termination penalties", "sla_credit": "SLA credits", "credit_notes": "Credit notes",
+        "open_total": "Open receivables", "ecl_provision": "ECL allowance", "ecl_coverage": "Coverage",
+        "bucket": "Days since invoice", "open": "Open", "rate_pct": "Loss rate (%)",
+        "provision": "Allowance", "customer": "Customer",
+        "occupancy": "Occupancy", "breakeven_occupancy": "Break-even occupancy",
+        "pool_utilisation": "Cloud pool utilisation", "failures": "Server failures",
+        "downtime_server_hours": "Downtime (server-hours)", "sla_events": "SLA downtime events",
+        "server_days_serviceable": "Serviceable server-days", "server_days_leased": "Leased server-days",
+        "capex_total": "Capex (servers delivered)", "transfers_total": "Transfers",
+        "raised_outside_purpose": "Raised funds used outside the announced purpose",
+        "source": "Funding source", "capex_delivered": "Capex delivered", "transfers": "Transfers",
+        "ref": "Reference", "date": "Date", "counterparty": "Counterparty",
+        "announcement": "Announcement", "disclosed": "Disclosed", "raised": "Raised funds",
+        "own": "Own funds", "loan": "Loans", "unspecified": "Unspecified",
+        "p_loss": "P(loss over the horizon)", "payback_p50_months": "Median payback (months)",
+        "npv_base_m": "NPV, calibrated base case (M CNY)", "open_order_value": "Open orders (value)",
+        "by_product": "Revenue by product", "ecl_matrix": "Provision matrix", "aging": "Aging by customer",
+        "rpo_by_year": "Remaining performance obligations by year", "unit_price": "Unit price over time",
+        "by_source": "By funding source", "capacity": "Capacity by stage", "gap": "Gap to the announcement",
+        "overdue_lines": "Overdue order lines", "cancellations": "Cancellations",
+    },
+    "zh": {
+        "announcements": "公告数", "announced_p_fp16_sparse": "公告算力（P，FP16 稀疏）",
+        "delivered_p_fp16_sparse": "已交付算力（P，FP16 稀疏）", "delivered_share": "交付比例",
+        "fleet_in_service_units": "投运服务器（台）", "fleet_in_service_gpus": "投运 GPU（张）",
+        "fleet_in_service_p_fp16_sparse": "投运算力（P，FP16 稀疏）",
+        "fleet_in_service_p_bf16_dense": "投运算力（P，BF16 稠密）",
+        "stage": "阶段", "units": "服务器（台）", "gpus": "GPU（张）", "p_fp16_sparse": "P（FP16 稀疏）",
+        "p_bf16_dense": "P（BF16 稠密）", "announced": "公告", "contracted": "签约",
+        "delivered": "交付", "in_service": "投运", "cause": "差距原因", "never_ordered": "未下单",
+        "cancelled": "已取消", "overdue": "逾期未交付（供应商短缺）", "not_yet_due": "未到期",
+        "orders_placed": "新增订单", "units_ordered": "订购服务器（台）", "value_ordered": "订购金额",
+        "units_delivered": "交付服务器（台）", "value_delivered": "交付金额",
+        "units_cancelled": "取消服务器（台）", "units_overdue": "期末逾期（台）",
+        "value_overdue": "逾期金额", "deposits_at_risk": "风险预付款",
+        "line": "订单行", "sku": "型号", "outstanding": "未交付", "promised_on": "承诺交期",
+        "days_overdue": "逾期天数", "reason": "原因", "sku_quarter": "型号、下单季度",
+        "average_unit_price": "平均单价",
+        "signed": "新签合同", "signed_servers": "新签租赁服务器（台）",
+        "signed_gpus_reserved": "新签预留 GPU（张）", "ended": "到期或终止合同",
+        "active_at_end": "期末执行中合同", "rpo_total": "剩余履约义务", "year": "年度", "amount": "金额",
+        "contract": "合同", "end": "最后服务日", "status": "状态",
+        "billed_net": "开票金额（不含税）", "billed_tax": "开票税额", "recognised": "确认收入",
+        "collected": "回款", "sla_credits": "SLA 赔付", "deferred_opening": "合同负债（期初）",
+        "deferred_closing": "合同负债（期末）", "deferred_movement": "合同负债变动",
+        "unbilled_closing": "已确认未开票（期末）", "cumulative_billed_net": "累计开票（不含税）",
+        "cumulative_recognised": "累计确认收入", "tie_out_difference": "累计开票 − 累计确认",
+        "top1_customer": "第一大客户", "top1_share": "第一大客户占比", "top5_share": "前五大客户占比",
+        "product": "产品", "rent": "租金", "fee": "服务费", "usage": "云算力用量", "true_up": "承诺量补差",
+        "penalty": "违约金", "sla_credit": "SLA 赔付", "credit_notes": "红字发票",
+        "open_total": "应收账款余额", "ecl_provision": "预期信用损失准备", "ecl_coverage": "计提比例",
+        "bucket": "账龄（天）", "open": "余额", "rate_pct": "损失率（%）", "provision": "计提金额",
+        "customer": "客户", "occupancy": "出租率", "breakeven_occupancy": "盈亏平衡出租率",
+        "pool_utilisation": "算力池利用率", "failures": "服务器故障次数",
+        "downtime_server_hours": "停机（台·小时）", "sla_events": "SLA 停机事件",
+        "server_days_serviceable": "可服务台·日", "server_days_leased": "出租台·日",
+        "capex_total": "资本开支（已交付服务器）", "transfers_total": "资金划转",
+        "raised_outside_purpose": "募集资金用于公告用途以外", "source": "资金来源",
+        "capex_delivered": "已交付资本开支", "transfers": "资金划转", "ref": "编号", "date": "日期",
+        "counterparty": "对方", "announcement": "对应公告", "disclosed": "已披露",
+        "raised": "募集资金", "own": "自有资金", "loan": "借款", "unspecified": "未指定",
+        "p_loss": "亏损概率（测算期内）", "payback_p50_months": "回收期中位数（月）",
+        "npv_base_m": "校准基准情形净现值（百万元）", "open_order_value": "未交付订单金额",
+        "by_product": "按产品收入", "ecl_matrix": "准备矩阵", "aging": "按客户账龄",
+        "rpo_by_year": "按年度剩余履约义务", "unit_price": "单价走势", "by_source": "按资金来源",
+        "capacity": "各阶段算力", "gap": "与公告的差距", "cancellations": "取消明细",
+    },
+}  # fmt: skip
+
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "capacity.convention": "P (petaFLOPS) is given under two conventions: FP16 with sparsity, as vendors and announcements usually quote it, and BF16 dense, about half of it. Per-server values come from the catalog.",
+        "capacity.shortfall": "Announcement {ref} of {announced_on} stated {stated_p} P ({convention}); its SKU mix is {announced_p} P FP16 sparse, of which {delivered_p} P ({share} %) was delivered by the end of the period. {cancelled} servers were cancelled ({reasons}) and {overdue} are overdue from the supplier.",
+        "procurement.deposits_at_risk": "{amount} CNY was paid to suppliers with overdue deliveries ({suppliers}).",
+        "contracts.renewals_not_recorded": "Renewals extend a contract in place and leave no dated record in the ledger, so they are not counted separately.",
+        "revenue.tie_out": "Tie-out: billed to date − recognised to date = deferred revenue − unbilled revenue − unapplied cash. Revenue is recognised as the service is delivered (CAS 14 / IFRS 15); VAT is excluded.",
+        "revenue.concentration": "Customer concentration: {customer} accounts for {top1} % of revenue recognised in the period and the five largest customers for {top5} % (flag thresholds {top1_limit} % and {top5_limit} %).",
+        "receivables.write_offs_not_recorded": "The ledger has no write-off record: no receivable has been written off. The allowance follows the simplified approach (CAS 22 / IFRS 9) with the loss rates set by the operator.",
+        "operations.definitions": "Occupancy = leased server-seconds / serviceable server-seconds, from the server transition log. Break-even occupancy: NPV = 0 in the calibrated scenario of section 8.",
+        "operations.below_breakeven": "Occupancy of {occupancy} % is below the break-even occupancy of {breakeven} %.",
+        "funds.raised_outside_purpose": "Transfer {ref} of {date}: {amount} CNY of raised funds to {counterparty} for \"{purpose}\" serves no announced purpose of the raised funds (disclosed: {disclosed}).",
+        "funds.raised_undisclosed": "Transfer {ref}: {amount} CNY of raised funds has not been disclosed.",
+        "funds.raised_order_unannounced": "Order {order} is paid from raised funds but no announcement funded by raised funds lists it.",
+        "risk.loss": "With {servers} servers at {unit_price} CNY, rent {rent} CNY per server-month and occupancy {occupancy} % (scenario {scenario}; {paths} Monte Carlo paths, seed {seed}), the probability of a net loss over the horizon is {p_loss} % and of a negative NPV {p_npv_negative} %.",
+        "risk.payback": "Payback on the same assumptions: P10 {p10}, median {p50}, P90 {p90} months; {never} % of paths never pay back within the horizon.",
+        "risk.rent": "A 20 % fall in rent would move the NPV from {base_npv_m} M CNY to {npv_m} M CNY (other assumptions as above).",
+        "risk.occupancy": "A 20 % fall in occupancy would move the NPV from {base_npv_m} M CNY to {npv_m} M CNY (other assumptions as above).",
+        "risk.delivery": "Delivery risk: {open_units} ordered servers worth {open_value} CNY are not delivered; {overdue_units} of them ({overdue_value} CNY, {overdue_share} %) are past their promised date.",
+    },
+    "zh": {
+        "capacity.convention": "算力（P，即 PFLOPS）按两种口径列示：厂商与公告常用的 FP16 稀疏口径，以及约为其一半的 BF16 稠密口径。单台数值取自产品目录。",
+        "capacity.shortfall": "公告 {ref}（{announced_on}）称 {stated_p} P（{convention}）；其型号构成折合 {announced_p} P（FP16 稀疏），截至期末交付 {delivered_p} P（{share}%）。取消 {cancelled} 台（{reasons}），供应商逾期未交付 {overdue} 台。",
+        "procurement.deposits_at_risk": "已向存在逾期交付的供应商（{suppliers}）支付 {amount} 元。",
+        "contracts.renewals_not_recorded": "续约直接延长原合同，账簿中无单独的续约日期记录，故不单列。",
+        "revenue.tie_out": "勾稽：累计开票 − 累计确认收入 = 合同负债 − 已确认未开票 − 未核销预收款。收入按服务提供确认（CAS 14 / IFRS 15），不含增值税。",
+        "revenue.concentration": "客户集中度：{customer} 占本期确认收入的 {top1}%，前五大客户合计 {top5}%（提示阈值 {top1_limit}% 与 {top5_limit}%）。",
+        "receivables.write_offs_not_recorded": "账簿中无核销记录：本期无应收账款核销。减值准备按简化方法（CAS 22 / IFRS 9）及经营者设定的损失率计提。",
+        "operations.definitions": "出租率 = 出租台·秒 / 可服务台·秒，取自服务器状态记录。盈亏平衡出租率：第八节校准情形下净现值为零时的出租率。",
+        "operations.below_breakeven": "出租率 {occupancy}% 低于盈亏平衡出租率 {breakeven}%。",
+        "funds.raised_outside_purpose": "划转 {ref}（{date}）：募集资金 {amount} 元转至 {counterparty}，用途为\u201c{purpose}\u201d，不属于募集资金公告用途（已披露：{disclosed}）。",
+        "funds.raised_undisclosed": "划转 {ref}：募集资金 {amount} 元尚未披露。",
+        "funds.raised_order_unannounced": "订单 {order} 以募集资金支付，但未列入任何募集资金公告。",
+        "risk.loss": "按 {servers} 台服务器、单价 {unit_price} 元、月租 {rent} 元/台、出租率 {occupancy}%（情形 {scenario}；蒙特卡洛 {paths} 条路径，种子 {seed}）测算，测算期内净亏损概率为 {p_loss}%，净现值为负的概率为 {p_npv_negative}%。",
+        "risk.payback": "同一假设下回收期：P10 {p10} 个月，中位数 {p50} 个月，P90 {p90} 个月；{never}% 的路径在测算期内无法收回投资。",
+        "risk.rent": "租金下降 20% 将使净现值由 {base_npv_m} 百万元变为 {npv_m} 百万元（其他假设同上）。",
+        "risk.occupancy": "出租率下降 20% 将使净现值由 {base_npv_m} 百万元变为 {npv_m} 百万元（其他假设同上）。",
+        "risk.delivery": "交付风险：已订购未交付服务器 {open_units} 台，金额 {open_value} 元；其中 {overdue_units} 台（{overdue_value} 元，{overdue_share}%）已超过承诺交期。",
+    },
+}  # fmt: skip
+
+
+def check_lang(lang: str) -> str:
+    if lang not in LANGS:
+        raise ValidationError("report.unknown_lang", f"unknown language {lang!r}",
+                              {"lang": f"one of {list(LANGS)}"})  # fmt: skip
+    return lang
+
+
+def title(lang: str, key: str) -> str:
+    return TITLES[lang].get(key, key)
+
+
+def label(lang: str, key: str) -> str:
+    return LABELS[lang].get(key, key)
+
+
+def sentence(lang: str, message: Message) -> str:
+    template = MESSAGES[lang].get(message.key)
+    return message.key if template is None else template.format(**message.params)

@@ -1,0 +1,173 @@
+"""The operating report over the demo center, on SQLite and PostgreSQL.
+
+- Every figure checked here is rebuilt with its own SQL (``text()``, none of the report's code)
+  and compared to the cent. Sums are quantised to the cent before comparing (SQLite returns
+  binary floats for sums of NUMERIC; the tolerance is therefore half a cent, and exact on
+  PostgreSQL).
+- Reproducibility: regenerating the closed 2025Q3 adds no version and gives byte-identical HTML.
+- Restatement: the demo books a transfer late (``TR-2025-004``), so version 2 restates
+  version 1 and lists exactly the changed figures; a further late correction adds version 3.
+- Access: finance/admin only on the API and the Reports page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from suanli.api.app import create_app
+from suanli.core.catalog import PConvention, default_catalog
+from suanli.core.clock import SimClock
+from suanli.services.container import Services, build_services
+from suanli.services.demo.center import DEMO_START, DEMO_TODAY, seed_demo
+from suanli.services.reports.ledger import DisclosureService, FundingSource, NewTransfer
+from suanli.services.reports.operating import ReportService
+from suanli.services.reports.render import to_html
+from suanli.settings import load_settings
+
+START, END = date(2025, 7, 1), date(2025, 10, 1)
+CENT = Decimal("0.01")
+
+
+@pytest.fixture
+def demo(engine: Engine) -> Iterator[tuple[Services, SimClock]]:
+    clock = SimClock(DEMO_START)
+    svc = build_services(engine, clock)
+    seed_demo(svc, clock)
+    yield svc, clock
+
+
+def _sql(engine: Engine, sql: str, **params: Any) -> Decimal:
+    with engine.connect() as conn:
+        value = conn.execute(text(sql), {"start": START, "end": END, **params}).scalar()
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: Engine) -> None:
+    svc, clock = demo
+    figures = (
+        ReportService(svc.sessions, clock, svc.catalog).generate("2025Q3", "t").report.figures()
+    )
+    q = _sql
+    delivered_by_sku = {}
+    with engine.connect() as conn:
+        for sku, n in conn.execute(text(
+            "SELECT l.sku, count(*) FROM deliveries d JOIN purchase_order_lines l ON l.id = d.line_id "
+            "JOIN announcement_orders ao ON ao.order_id = l.order_id JOIN announcements a "
+            "ON a.id = ao.announcement_id WHERE a.ref = 'ANN-2025-01' AND d.delivered_on < :end "
+            "GROUP BY l.sku"), {"end": END}):  # fmt: skip
+            delivered_by_sku[sku] = int(n)
+    cat = default_catalog()
+    p16 = sum(Decimal(str(round(cat.sku(k).petaflops(PConvention.FP16_SPARSE), 3))) * n
+              for k, n in delivered_by_sku.items())  # fmt: skip
+    expected = {
+        "capacity.capacity.ANN-2025-01.delivered.units": Decimal(sum(delivered_by_sku.values())),
+        "capacity.capacity.ANN-2025-01.delivered.p_fp16_sparse": p16.quantize(Decimal("0.1")),
+        "procurement.value_delivered": q(engine,
+            "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l "
+            "ON l.id = d.line_id WHERE d.delivered_on >= :start AND d.delivered_on < :end"),
+        "procurement.units_overdue": q(engine,
+            "SELECT sum(l.quantity - l.cancelled_quantity - (SELECT count(*) FROM deliveries d "
+            "WHERE d.line_id = l.id AND d.delivered_on < :end)) FROM purchase_order_lines l "
+            "JOIN purchase_orders o ON o.id = l.order_id WHERE o.ordered_on < :end "
+            "AND l.promised_on < :end"),
+        "revenue.billed_net": q(engine,
+            "SELECT sum(net) FROM invoices WHERE issue_date >= :start AND issue_date < :end"),
+        "revenue.by_product.rent.billed_net": q(engine,
+            "SELECT sum(il.net) FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id "
+            "WHERE il.kind = 'rent' AND i.issue_date >= :start AND i.issue_date < :end"),
+        "revenue.collected": q(engine,
+            "SELECT sum(amount) FROM payments WHERE kind IN ('payment', 'prepayment') "
+            "AND received_on >= :start AND received_on < :end"),
+        "receivables.open_total": q(engine,
+            "SELECT sum(owed) FROM (SELECT i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
+            "WHERE c.credited_invoice_id = i.id AND c.issue_date < :end), 0) - coalesce((SELECT "
+            "sum(a.amount) FROM payment_allocations a WHERE a.invoice_id = i.id AND a.applied_on "
+            "< :end), 0) AS owed FROM invoices i WHERE i.kind = 'invoice' AND i.issue_date < :end) "
+            "x WHERE owed > 0"),
+        "funds.capex_total": q(engine,
+            "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l ON l.id = "
+            "d.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE d.delivered_on >= :start "
+            "AND d.delivered_on < :end"),
+        "funds.transfers_total": q(engine,
+            "SELECT sum(amount) FROM fund_transfers WHERE transferred_on >= :start "
+            "AND transferred_on < :end"),
+        "funds.raised_outside_purpose": q(engine,
+            "SELECT sum(t.amount) FROM fund_transfers t LEFT JOIN announcements a "
+            "ON a.id = t.announcement_id WHERE t.funding_source = 'raised' AND (a.id IS NULL OR "
+            "a.funding_source <> 'raised') AND t.transferred_on >= :start "
+            "AND t.transferred_on < :end"),
+        "contracts.signed": q(engine,
+            "SELECT count(*) FROM contracts WHERE start_date >= :start AND start_date < :end"),
+    }  # fmt: skip
+    for key, value in expected.items():
+        assert Decimal(figures[key]) == value, key
+    # the tie-out identity holds on the report's own figures
+    tie = Decimal(figures["revenue.cumulative_billed_net"]) - Decimal(
+        figures["revenue.cumulative_recognised"]
+    )
+    assert tie == Decimal(figures["revenue.tie_out_difference"])
+    # the demo's undisclosed use of raised funds is flagged
+    assert figures["funds.raised_outside_purpose"] == "21340000.00"
+    assert any(k.startswith("funds.message.") and "TR-2025-003" in v and "disclosed=no" in v
+               for k, v in figures.items())  # fmt: skip
+
+
+def test_reproducible_then_restated(demo: tuple[Services, SimClock]) -> None:
+    svc, clock = demo
+    reports = ReportService(svc.sessions, clock, svc.catalog)
+    ledger = DisclosureService(svc.sessions, clock)
+    v2 = ledger.archived("operating", "2025Q3")[-1]
+    assert (v2.version, v2.restates_version) == (2, 1)
+    assert {d.figure for d in v2.differences} == {
+        "funds.by_source.own.transfers", "funds.transfers_total",
+        *(f"funds.transfers.TR-2025-004.{c}" for c in
+          ("amount", "announcement", "counterparty", "date", "disclosed", "source")),
+    }  # fmt: skip
+    first, second = reports.generate("2025Q3", "t"), reports.generate("2025Q3", "t")
+    assert first.closed and first.archived == second.archived and second.archived.version == 2
+    for lang in ("zh", "en"):
+        assert to_html(first.report, first.archived, lang) == to_html(
+            second.report, second.archived, lang
+        )
+    # a later correction to the closed quarter is a restatement, never a silent change
+    clock.set(DEMO_TODAY + timedelta(days=5))
+    ledger.record_transfer(NewTransfer("TR-LATE", date(2025, 8, 1), "1.50", FundingSource.RAISED,
+                                       "Sub", "late booking", disclosed=False), "t")  # fmt: skip
+    third = reports.generate("2025Q3", "t").archived
+    assert (third.version, third.restates_version) == (3, 2)
+    changed = {d.figure: (d.before, d.after) for d in third.differences}
+    assert changed["funds.transfers_total"] == ("26340000.00", "26340001.50")
+    assert changed["funds.raised_outside_purpose"] == ("21340000.00", "21340001.50")
+    assert len(ledger.archived("operating", "2025Q3")) == 3
+
+
+def test_api_and_page_access(engine: Engine, db_url: str, bearer: Any) -> None:
+    clock = SimClock(DEMO_START)
+    seed_demo(build_services(engine, clock), clock)
+    app = create_app(load_settings(database_url=db_url), clock=clock)
+    h = {"fin": bearer(app, "fin19", "finance"), "op": bearer(app, "op19", "operator"),
+         "cus": bearer(app, "cus19", "customer", "zhipu")}  # fmt: skip
+    with TestClient(app) as client:
+        for who in ("op", "cus"):
+            r = client.get("/api/v1/reports/operating", params={"period": "2025Q3"}, headers=h[who])
+            assert (r.status_code, r.json()["code"]) == (403, "auth.forbidden")
+        bad = client.get("/api/v1/reports/operating", params={"period": "2025Q5"}, headers=h["fin"])
+        assert (bad.status_code, bad.json()["code"]) == (422, "report.invalid_period")
+        r = client.get("/api/v1/reports/operating", params={"period": "2025Q3", "lang": "zh"},
+                       headers=h["fin"])  # fmt: skip
+        body = r.json()
+        assert (r.status_code, body["version"], body["closed"]) == (200, 2, True)
+        assert any(f["key"] == "funds.raised_outside_purpose" and "21340000.00" in f["text"]
+                   for f in body["flags"])  # fmt: skip
+        page = client.get("/api/v1/reports/operating", params={"period": "2025Q3", "format": "html"},
+                          headers=h["fin"])  # fmt: skip
+        assert page.headers["content-type"].startswith("text/html") and "TR-2025-003" in page.text
+        archive = client.get("/api/v1/reports/archive", headers=h["fin"]).json()["items"]
+        assert [(a["period"], a["version"]) for a in archive] == [("2025Q3", 1), ("2025Q3", 2)]
