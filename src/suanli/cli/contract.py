@@ -8,8 +8,9 @@ import typer
 
 from suanli.cli.context import default_actor, open_services, parse_date
 from suanli.cli.render import console, print_json, print_table
+from suanli.core.contracts import Contract
 from suanli.core.serialize import to_jsonable
-from suanli.services.billing.leasing import Contract, LeaseSpec, ReservedSpec
+from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
 
 app = typer.Typer(
     help="Lease and reserved-capacity contracts; the on-demand price list.", no_args_is_help=True

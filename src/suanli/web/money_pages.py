@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from suanli.core.billing import AGING_BUCKETS, month_of
+from suanli.core.contracts import Contract
 from suanli.core.errors import NotFoundError
-from suanli.services.billing.leasing import Contract
 from suanli.services.container import Services
 from suanli.services.tenancy import Principal, Role
 from suanli.web import money_views as mv

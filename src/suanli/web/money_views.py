@@ -21,10 +21,11 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from suanli.core.billing import AGING_BUCKETS, Period, month_of
+from suanli.core.contracts import Contract
 from suanli.core.fleet import Server, ServerState
+from suanli.core.ledger import Invoice, Payment
 from suanli.economics.library import load_bundled
-from suanli.services.billing.leasing import Contract
-from suanli.services.billing.receivables import AgingRow, Invoice, Payment
+from suanli.services.billing.receivables import AgingRow
 from suanli.services.container import Services
 from suanli.services.tenancy import SYSTEM, Principal
 from suanli.web.views import NOT_INSTALLED, REFERENCE_SCENARIO, Alert

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from suanli.core.catalog import PConvention
+from suanli.core.contracts import Contract
 from suanli.core.errors import NotFoundError, SuanliError
 from suanli.core.fleet import ServerState, Transition, parse_state
-from suanli.services.billing.leasing import Contract
 from suanli.services.container import Services
 from suanli.services.fleet.servers import ServerFilter
 from suanli.web import money_views as mv

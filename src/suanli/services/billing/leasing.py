@@ -19,7 +19,7 @@ A server named by serial may be leased before it is delivered: its allocation ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from suanli.core.billing import add_months, midnight
 from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
+from suanli.core.contracts import Contract, SlaEvent
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.core.money import round_money, to_decimal
@@ -93,47 +94,6 @@ class ReservedSpec:
     deposit: Decimal | str = Decimal(0)
     prepayment: Decimal | str = Decimal(0)
     vat_rate: Decimal | str = Decimal("0.06")
-
-
-@dataclass(frozen=True, slots=True)
-class Contract:
-    number: str
-    customer: str
-    kind: str
-    status: str
-    sku: str
-    server_count: int
-    start_date: date
-    end_date: date
-    term_months: int
-    monthly_rent: Decimal
-    cabinet_fee: Decimal
-    om_fee: Decimal
-    fees_as_agent: bool
-    deposit: Decimal
-    prepayment: Decimal
-    notice_days: int
-    auto_renew: bool
-    early_termination_months: Decimal
-    sla_uptime: Decimal
-    vat_rate: Decimal
-    fee_vat_rate: Decimal
-    committed_gpus: int
-    gpu_hour_rate: Decimal
-    min_commitment: Decimal
-    terminated_on: date | None
-    termination_penalty: Decimal | None
-    servers: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class SlaEvent:
-    id: int
-    contract: str
-    serial: str
-    down_from: datetime
-    down_until: datetime | None
-    reason: str
 
 
 def contract_from_row(row: ContractRow, code: str, servers: list[str]) -> Contract:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, line_amount, month_of
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
+from suanli.core.ledger import Invoice, InvoiceLine, Payment
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import ZERO, apply_unapplied, outstanding_by_invoice
@@ -42,52 +43,6 @@ from suanli.store.models import (
     PaymentRow,
     UsageRecordRow,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
-    line_no: int
-    kind: str
-    description: str
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal
-    net: Decimal
-    vat_rate: Decimal
-    tax: Decimal
-    gross: Decimal
-    service_start: date | None
-    service_end: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class Invoice:
-    number: str
-    kind: str
-    customer: str
-    period: str | None
-    issue_date: date
-    due_date: date
-    currency: str
-    net: Decimal
-    tax: Decimal
-    gross: Decimal
-    outstanding: Decimal
-    credited_invoice: str | None
-    reason: str | None
-    fapiao_number: str | None
-    lines: list[InvoiceLine]
-
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    id: int
-    customer: str
-    kind: str
-    amount: Decimal
-    received_on: date
-    reference: str | None
-    applied: Decimal
 
 
 @dataclass(frozen=True, slots=True)
