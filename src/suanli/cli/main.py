@@ -58,8 +58,12 @@ COMMANDS: dict[str, LazyCommand] = {
         "report", "app", "Disclosure: announcements, transfers, the operating report (HTML/PDF)."
     ),
     "sim": LazyCommand("sim", "app", "Trace-driven simulations."),
-    "infer": LazyCommand("infer", "app", "Inference: capacity planning, cost per token, day model."),
-    "twin": LazyCommand("twin", "app", "Digital twin: demand → leases → billing → P&L, months ahead."),
+    "infer": LazyCommand(
+        "infer", "app", "Inference: capacity planning, cost per token, day model."
+    ),
+    "twin": LazyCommand(
+        "twin", "app", "Digital twin: demand → leases → billing → P&L, months ahead."
+    ),
     "traces": LazyCommand("traces", "app", "Workload traces."),
     "user": LazyCommand(
         "access", "user_app", "Users (admin, operator, finance, customer) and their API tokens."
