@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 
 from suanli.api.server import tcp_socket
 
@@ -40,5 +41,9 @@ def test_accepted_connection_has_nodelay() -> None:
         server.close()
         await server.wait_closed()
 
-    asyncio.run(main())
+    # in its own thread: a session-scoped Playwright browser keeps an event loop running in
+    # this worker's main thread, and asyncio.run refuses to nest
+    runner = threading.Thread(target=asyncio.run, args=(main(),))
+    runner.start()
+    runner.join(30)
     assert seen and seen[0] != 0

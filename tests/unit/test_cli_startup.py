@@ -62,7 +62,7 @@ def test_every_registered_command_loads(name: str) -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["twin"], "No such command 'twin'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
         (["catalog", "gpus", "--limit", "notanumber"], "No such option: --limit"),
         (["usage", "list", "--limit", "notanumber"], "Invalid value for '--limit'"),
         (["econ", "evaluate"], "Missing argument"),

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, column, text
 
 from suanli.api.app import create_app
 from suanli.core.catalog import PConvention, default_catalog
@@ -30,6 +30,7 @@ from suanli.services.reports.ledger import DisclosureService, FundingSource, New
 from suanli.services.reports.operating import ReportService
 from suanli.services.reports.render import to_html
 from suanli.settings import load_settings
+from suanli.store.base import Money
 
 START, END = date(2025, 7, 1), date(2025, 10, 1)
 CENT = Decimal("0.01")
@@ -47,6 +48,15 @@ def _sql(engine: Engine, sql: str, **params: Any) -> Decimal:
     with engine.connect() as conn:
         value = conn.execute(text(sql), {"start": START, "end": END, **params}).scalar()
     return Decimal(str(value or 0)).quantize(CENT)
+
+
+def _money(engine: Engine, sql: str, **params: Any) -> Decimal:
+    """A sum of amount columns, read through their storage type (integer cents on SQLite)."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            text(sql).columns(column("v", Money)), {"start": START, "end": END, **params}
+        ).scalar()
+    return (value or Decimal(0)).quantize(CENT)
 
 
 def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: Engine) -> None:
@@ -69,7 +79,7 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
     expected = {
         "capacity.capacity.ANN-2025-01.delivered.units": Decimal(sum(delivered_by_sku.values())),
         "capacity.capacity.ANN-2025-01.delivered.p_fp16_sparse": p16.quantize(Decimal("0.1")),
-        "procurement.value_delivered": q(engine,
+        "procurement.value_delivered": _money(engine,
             "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l "
             "ON l.id = d.line_id WHERE d.delivered_on >= :start AND d.delivered_on < :end"),
         "procurement.units_overdue": q(engine,
@@ -77,28 +87,28 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
             "WHERE d.line_id = l.id AND d.delivered_on < :end)) FROM purchase_order_lines l "
             "JOIN purchase_orders o ON o.id = l.order_id WHERE o.ordered_on < :end "
             "AND l.promised_on < :end"),
-        "revenue.billed_net": q(engine,
+        "revenue.billed_net": _money(engine,
             "SELECT sum(net) FROM invoices WHERE issue_date >= :start AND issue_date < :end"),
-        "revenue.by_product.rent.billed_net": q(engine,
+        "revenue.by_product.rent.billed_net": _money(engine,
             "SELECT sum(il.net) FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id "
             "WHERE il.kind = 'rent' AND i.issue_date >= :start AND i.issue_date < :end"),
-        "revenue.collected": q(engine,
+        "revenue.collected": _money(engine,
             "SELECT sum(amount) FROM payments WHERE kind IN ('payment', 'prepayment') "
             "AND received_on >= :start AND received_on < :end"),
-        "receivables.open_total": q(engine,
+        "receivables.open_total": _money(engine,
             "SELECT sum(owed) FROM (SELECT i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
             "WHERE c.credited_invoice_id = i.id AND c.issue_date < :end), 0) - coalesce((SELECT "
             "sum(a.amount) FROM payment_allocations a WHERE a.invoice_id = i.id AND a.applied_on "
             "< :end), 0) AS owed FROM invoices i WHERE i.kind = 'invoice' AND i.issue_date < :end) "
             "x WHERE owed > 0"),
-        "funds.capex_total": q(engine,
+        "funds.capex_total": _money(engine,
             "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l ON l.id = "
             "d.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE d.delivered_on >= :start "
             "AND d.delivered_on < :end"),
-        "funds.transfers_total": q(engine,
+        "funds.transfers_total": _money(engine,
             "SELECT sum(amount) FROM fund_transfers WHERE transferred_on >= :start "
             "AND transferred_on < :end"),
-        "funds.raised_outside_purpose": q(engine,
+        "funds.raised_outside_purpose": _money(engine,
             "SELECT sum(t.amount) FROM fund_transfers t LEFT JOIN announcements a "
             "ON a.id = t.announcement_id WHERE t.funding_source = 'raised' AND (a.id IS NULL OR "
             "a.funding_source <> 'raised') AND t.transferred_on >= :start "

@@ -10,7 +10,7 @@ unusable (unknown policy, missing typical pods, GPU milli out of range). CPU-bou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,8 @@ from suanli.scheduling.placement.online import NodeSnapshot, PodShare, decide_on
 MAX_NODES = 20_000
 MAX_GPUS_PER_NODE = 16
 MAX_TYPICAL = 1_000
+MAX_INT = 2**31 - 1  # numpy int32/int64 arrays on the hot path; larger is hostile input
+Milli = Annotated[int, Field(ge=0, le=GPU_MILLI)]
 
 router = APIRouter(prefix="/placement", tags=["placement"], dependencies=AUTHENTICATED)
 
@@ -31,17 +33,17 @@ class NodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=128)
     gpu_model: str = Field(max_length=64, description="GPU model name, matched by gpu_spec")
-    cpu_milli_left: int = Field(ge=0)
-    memory_mib_left: int = Field(ge=0)
-    gpu_milli_left: list[int] = Field(
+    cpu_milli_left: int = Field(ge=0, le=MAX_INT)
+    memory_mib_left: int = Field(ge=0, le=MAX_INT)
+    gpu_milli_left: list[Milli] = Field(
         max_length=MAX_GPUS_PER_NODE, description="milli left on each GPU, 0..1000 (1000 = idle)"
     )
 
 
 class PodIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cpu_milli: int = Field(ge=0)
-    memory_mib: int = Field(ge=0, default=0)
+    cpu_milli: int = Field(ge=0, le=MAX_INT)
+    memory_mib: int = Field(ge=0, le=MAX_INT, default=0)
     num_gpu: int = Field(ge=0, le=MAX_GPUS_PER_NODE, default=0)
     gpu_milli: int = Field(ge=0, le=GPU_MILLI, default=0, description="per GPU; 1000 = whole")
     gpu_spec: str = Field(default="", max_length=256, description="'A|B': allowed models")
@@ -49,11 +51,16 @@ class PodIn(BaseModel):
 
 class TypicalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cpu_milli: int = Field(ge=0)
+    cpu_milli: int = Field(ge=0, le=MAX_INT)
     num_gpu: int = Field(ge=0, le=MAX_GPUS_PER_NODE, default=0)
     gpu_milli: int = Field(ge=0, le=GPU_MILLI, default=0)
     gpu_spec: str = Field(default="", max_length=256)
-    weight: float = Field(gt=0, description="relative frequency, e.g. recent arrival count")
+    weight: float = Field(
+        gt=0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="relative frequency, e.g. recent arrival count",
+    )
 
 
 EXAMPLE = {

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from suanli.store.base import Money, UTCDateTime
+from suanli.store.base import UTCDateTime
 
 revision: str = "0008_reports"
 down_revision: str | Sequence[str] | None = "0007_slurm_sites"
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("sku_mix", sa.Text(), nullable=False),
         sa.Column("purpose", sa.Text(), nullable=False),
         sa.Column("funding_source", sa.String(length=16), nullable=False),
-        sa.Column("raised_amount", Money, nullable=True),
+        sa.Column("raised_amount", sa.Numeric(precision=18, scale=2), nullable=True),
         sa.Column("actor", sa.String(length=128), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
@@ -83,7 +83,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("ref", sa.String(length=64), nullable=False),
         sa.Column("transferred_on", sa.Date(), nullable=False),
-        sa.Column("amount", Money, nullable=False),
+        sa.Column("amount", sa.Numeric(precision=18, scale=2), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("funding_source", sa.String(length=16), nullable=False),
         sa.Column("counterparty", sa.String(length=200), nullable=False),
