@@ -179,32 +179,41 @@ def run(
 @app.command("compare")
 def compare(
     scenarios_: Annotated[
-        list[str], typer.Argument(metavar="SCENARIO...", help="Twins to compare.")
+        list[str],
+        typer.Argument(
+            metavar="SCENARIO[@PATH=VALUE...]...",
+            help="Twins to compare; '@PATH=VALUE' overrides one input of that twin only, e.g. "
+            "pooled-cloud@twin.pool.policy=backfill.",
+        ),
     ],
     paths: PathsOpt = 50,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Compare twins on the same seeded demand paths (common random numbers)."""
-    rows = []
+    """Compare twins on the same seeded demand paths (common random numbers); the Δ column is
+    each twin's billed revenue per year against the first one's (what a change is worth)."""
+    summaries = []
     for ref in scenarios_:
-        s = _run(load(ref), paths, seed, json_out).summary()
-        rows.append(
-            {
-                "scenario": s["scenario"],
-                "NPV mean M": f"{s['npv_mean'] / 1e6:,.1f}",
-                "NPV P5 M": f"{s['npv_quantiles']['0.05'] / 1e6:,.1f}",
-                "P(loss) %": f"{100 * s['probability_of_loss']:.1f}",
-                "P(NPV<0) %": f"{100 * s['probability_npv_negative']:.1f}",
-                "no payback %": f"{100 * s['never_pays_back']:.1f}",
-                "occ %": f"{100 * s['mean_occupancy']:.1f}",
-            }
-        )
+        name, *sets = ref.split("@")
+        summaries.append((ref, _run(load(name, sets), paths, seed, json_out).summary()))
+    base = summaries[0][1]["billed_per_year_mean"]
+    rows = [
+        {
+            "scenario": ref,
+            "NPV M": f"{s['npv_mean'] / 1e6:,.1f}",
+            "P5 M": f"{s['npv_quantiles']['0.05'] / 1e6:,.1f}",
+            "P(loss) %": f"{100 * s['probability_of_loss']:.1f}",
+            "billed/yr M": f"{s['billed_per_year_mean'] / 1e6:,.2f}",
+            "Δ/yr M": f"{(s['billed_per_year_mean'] - base) / 1e6:+,.2f}",
+            "occ %": f"{100 * s['mean_occupancy']:.1f}",
+        }
+        for ref, s in summaries
+    ]
     if json_out:
-        print_json(rows)
+        print_json([{"scenario": ref, **s} for ref, s in summaries])
     else:
         print_table(
             rows,
             list(rows[0]),
-            title=f"Twins on the same {paths} demand paths (seed {seed}); M = million CNY",
+            title=f"Twins on the same {paths} demand paths (seed {seed}); CNY, net of VAT",
         )
