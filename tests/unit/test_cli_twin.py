@@ -77,3 +77,27 @@ def test_bad_override_and_unknown_name_exit_with_codes(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         main(["twin", "run", "no-such-twin"])
     assert "twin.unknown_scenario" in capsys.readouterr().err
+
+
+def test_compare_overrides_one_twin_and_reports_the_yearly_delta(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``NAME@PATH=VALUE`` changes that twin only; Δ/yr is billed per year against the first."""
+    rows = _json(
+        capsys,
+        [
+            "twin",
+            "compare",
+            "static-mix@horizon_months=6@twin.pool.load=0.3",
+            "static-mix@horizon_months=6@twin.pool.load=0.3@twin.pool.servers=0",
+            "--paths",
+            "1",
+            "--json",
+        ],
+    )
+    assert isinstance(rows, list)
+    pooled, bare = rows
+    assert pooled["pool_utilization_mean"] > 0 and bare["pool_utilization_mean"] is None
+    assert pooled["billed_per_year_mean"] != bare["billed_per_year_mean"]
+    main(["twin", "compare", "static-mix@horizon_months=3", "long-contracts", "--paths", "1"])
+    assert "Δ/yr M" in capsys.readouterr().out

@@ -29,7 +29,7 @@ def twin_chart(summary: dict[str, Any], out: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     _fan(left, summary["fan"]["occupancy"], 100.0, "occupancy")
     left.set_ylim(0, 100)
-    left.set_ylabel("occupancy (% of delivered servers leased)")
+    left.set_ylabel("occupancy (% of servers leased or busy in the pool)")
     left.set_title("occupancy")
     left.legend(loc="lower right")
     _fan(right, summary["fan"]["cumulative_cash"], 1e-6, "cumulative cash")
