@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-
 ARGS = [
     "twin",
     "sweep",
