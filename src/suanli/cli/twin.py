@@ -69,6 +69,24 @@ def load(ref: str, overrides: list[str] | None = None) -> TwinScenario:
     return load_twin(ref, extra)
 
 
+def _from_ledger(
+    ref: str, sc: TwinScenario, overrides: list[str] | None, on: str | None
+) -> TwinScenario:
+    """``sc`` with today's fleet, contracts and prices from the database, then ``--set``."""
+    from suanli.cli.context import open_services, parse_date
+    from suanli.economics.loader import merge
+    from suanli.services.twin_seed import ledger_overrides
+
+    with open_services() as svc:
+        today = parse_date(on, "date") or svc.clock.now().date()
+        seeded = ledger_overrides(svc, sc, today)
+    extra = merge(seeded, _overrides(overrides))
+    path = Path(ref)
+    if path.is_file():
+        return parse_twin(path.read_text("utf-8"), extra)
+    return load_twin(ref, extra)
+
+
 def _run(sc: TwinScenario, paths: int, seed: int, quiet: bool) -> TwinRun:
     if paths == 1 or quiet:
         return run_twin(sc, seed=seed, paths=paths)
@@ -154,9 +172,22 @@ def run(
     overrides: SetOpt = None,
     json_out: JsonOpt = False,
     chart: ChartOpt = None,
+    from_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--from-ledger",
+            help="Start from today's ledger (SUANLI_DATABASE_URL): installed servers of the "
+            "twin's SKU, leases in force, GPU-hour prices; --set still applies on top.",
+        ),
+    ] = False,
+    on: Annotated[
+        str | None, typer.Option("--date", help="The ledger's effective date (default today).")
+    ] = None,
 ) -> None:
     """Run a twin: the lease book month by month and its P&L, for one or many demand paths."""
     sc = load(scenario, overrides)
+    if from_ledger:
+        sc = _from_ledger(scenario, sc, overrides, on)
     result = _run(sc, paths, seed, json_out)
     summary = result.summary()
     if json_out:
