@@ -101,3 +101,24 @@ def test_compare_overrides_one_twin_and_reports_the_yearly_delta(
     assert pooled["billed_per_year_mean"] != bare["billed_per_year_mean"]
     main(["twin", "compare", "static-mix@horizon_months=3", "long-contracts", "--paths", "1"])
     assert "Δ/yr M" in capsys.readouterr().out
+
+
+def test_report_is_a_self_contained_page(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`twin report` turns `twin run --json` into one HTML file: figures, two embedded PNG
+    charts, the yearly table; nothing loaded from the network."""
+    run = tmp_path / "run.json"
+    main(["twin", "run", "static-mix", "--set", "horizon_months=14", "--paths", "2", "--json"])
+    run.write_text(capsys.readouterr().out)
+    page = tmp_path / "run.html"
+    main(["twin", "report", str(run), "--html", str(page)])
+    html = page.read_text()
+    assert html.count("data:image/png;base64,") == 2
+    assert "static-mix" in html and "<td>2</td>" in html  # two grid years: 1-12, 13-14
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    with pytest.raises(SystemExit):
+        main(["twin", "report", str(bad), "--html", str(page)])
+    assert "twin.report_input" in capsys.readouterr().err

@@ -353,3 +353,71 @@ def sweep(
     print_table(table, list(table[0]), title=f"{len(points)} points × {paths} paths on {chosen}")
     for f in written:
         console.print(f"wrote {f}")
+
+
+def report_years(monthly: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Path 0 summed by year of the grid (months 1-12, 13-24, ...)."""
+    out = []
+    for y in range((len(monthly) - 2) // 12 + 1):
+        chunk = monthly[1 + 12 * y : 13 + 12 * y]
+        if not chunk:
+            break
+        out.append(
+            {
+                "year": y + 1,
+                "occupancy": sum(r["occupancy"] for r in chunk) / len(chunk),
+                "billed": sum(float(r["billed"]) for r in chunk),
+                "pool": sum(float(r.get("pool_revenue", 0)) for r in chunk),
+                "sla": sum(float(r["sla_credits"]) for r in chunk),
+                "fcf": sum(r["fcf"] for r in chunk),
+                "signed": sum(r["signed"] for r in chunk),
+                "renewed": sum(r["renewed"] for r in chunk),
+                "lost": sum(r["lost_price"] + r["lost_capacity"] for r in chunk),
+            }
+        )
+    return out
+
+
+@app.command("report")
+def report(
+    run_json: Annotated[Path, typer.Argument(help="The output of `suanli twin run ... --json`.")],
+    html: Annotated[Path, typer.Option("--html", help="Write the self-contained page here.")],
+) -> None:
+    """A self-contained HTML page of a twin run: headline figures, fan and monthly charts,
+    the yearly table (charts are embedded PNGs: the page needs no network or script)."""
+    import base64
+    import io
+    import json
+
+    import jinja2
+
+    from suanli.cli.twin_charts import monthly_chart, twin_chart
+
+    try:
+        doc = json.loads(run_json.read_text("utf-8"))
+        summary, monthly = doc["summary"], doc["monthly"]
+        summary["fan"]["occupancy"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(
+            "twin.report_input",
+            f"{run_json} is not the JSON of `suanli twin run --json`: {exc}",
+            {"run_json": "output of suanli twin run --json"},
+        ) from None
+
+    def png(draw: Any, *args: Any) -> str:
+        buf = io.BytesIO()
+        draw(*args, buf)
+        return base64.b64encode(buf.getvalue()).decode("ascii")
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("suanli.cli", "templates"), autoescape=True
+    )
+    page = env.get_template("twin_report.html").render(
+        s=summary,
+        source=run_json.name,
+        years=report_years(monthly),
+        fan_png=png(twin_chart, summary),
+        monthly_png=png(monthly_chart, monthly),
+    )
+    html.write_text(page, "utf-8")
+    console.print(f"wrote {html}")
