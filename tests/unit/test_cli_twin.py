@@ -77,3 +77,48 @@ def test_bad_override_and_unknown_name_exit_with_codes(capsys: pytest.CaptureFix
     with pytest.raises(SystemExit):
         main(["twin", "run", "no-such-twin"])
     assert "twin.unknown_scenario" in capsys.readouterr().err
+
+
+def test_compare_overrides_one_twin_and_reports_the_yearly_delta(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``NAME@PATH=VALUE`` changes that twin only; Δ/yr is billed per year against the first."""
+    rows = _json(
+        capsys,
+        [
+            "twin",
+            "compare",
+            "static-mix@horizon_months=6@twin.pool.load=0.3",
+            "static-mix@horizon_months=6@twin.pool.load=0.3@twin.pool.servers=0",
+            "--paths",
+            "1",
+            "--json",
+        ],
+    )
+    assert isinstance(rows, list)
+    pooled, bare = rows
+    assert pooled["pool_utilization_mean"] > 0 and bare["pool_utilization_mean"] is None
+    assert pooled["billed_per_year_mean"] != bare["billed_per_year_mean"]
+    main(["twin", "compare", "static-mix@horizon_months=3", "long-contracts", "--paths", "1"])
+    assert "Δ/yr M" in capsys.readouterr().out
+
+
+def test_report_is_a_self_contained_page(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`twin report` turns `twin run --json` into one HTML file: figures, two embedded PNG
+    charts, the yearly table; nothing loaded from the network."""
+    run = tmp_path / "run.json"
+    main(["twin", "run", "static-mix", "--set", "horizon_months=14", "--paths", "2", "--json"])
+    run.write_text(capsys.readouterr().out)
+    page = tmp_path / "run.html"
+    main(["twin", "report", str(run), "--html", str(page)])
+    html = page.read_text()
+    assert html.count("data:image/png;base64,") == 2
+    assert "static-mix" in html and "<td>2</td>" in html  # two grid years: 1-12, 13-14
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    with pytest.raises(SystemExit):
+        main(["twin", "report", str(bad), "--html", str(page)])
+    assert "twin.report_input" in capsys.readouterr().err

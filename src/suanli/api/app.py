@@ -14,10 +14,20 @@ from fastapi import FastAPI
 from suanli import __version__
 from suanli.api.errors import install_error_handlers
 from suanli.api.limits import BodyLimit
-from suanli.api.routers import catalog, economics, fleet, money, placement, procurement, reports
+from suanli.api.routers import (
+    catalog,
+    economics,
+    fleet,
+    money,
+    placement,
+    procurement,
+    reports,
+    twin,
+)
 from suanli.api.routers import jobs as jobs_router
 from suanli.core.clock import Clock, SystemClock
 from suanli.services.container import build_services
+from suanli.services.twin_runs import TwinRuns
 from suanli.settings import Settings
 from suanli.store.db import ensure_migrated, make_engine
 from suanli.web import router as web_router
@@ -41,6 +51,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )  # /docs: Swagger UI from local assets (suanli.web.assets), never a CDN
     app.state.settings = settings
     app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
+    app.state.twin_runs = TwinRuns(app.state.services.clock)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
 
@@ -50,6 +61,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
     app.include_router(catalog.router, prefix="/api/v1")
     app.include_router(economics.router, prefix="/api/v1")
+    app.include_router(twin.router, prefix="/api/v1")
     app.include_router(fleet.router, prefix="/api/v1")
     app.include_router(procurement.router, prefix="/api/v1")
     app.include_router(reports.router, prefix="/api/v1")

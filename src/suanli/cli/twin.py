@@ -69,6 +69,24 @@ def load(ref: str, overrides: list[str] | None = None) -> TwinScenario:
     return load_twin(ref, extra)
 
 
+def _from_ledger(
+    ref: str, sc: TwinScenario, overrides: list[str] | None, on: str | None
+) -> TwinScenario:
+    """``sc`` with today's fleet, contracts and prices from the database, then ``--set``."""
+    from suanli.cli.context import open_services, parse_date
+    from suanli.economics.loader import merge
+    from suanli.services.twin_seed import ledger_overrides
+
+    with open_services() as svc:
+        today = parse_date(on, "date") or svc.clock.now().date()
+        seeded = ledger_overrides(svc, sc, today)
+    extra = merge(seeded, _overrides(overrides))
+    path = Path(ref)
+    if path.is_file():
+        return parse_twin(path.read_text("utf-8"), extra)
+    return load_twin(ref, extra)
+
+
 def _run(sc: TwinScenario, paths: int, seed: int, quiet: bool) -> TwinRun:
     if paths == 1 or quiet:
         return run_twin(sc, seed=seed, paths=paths)
@@ -154,9 +172,22 @@ def run(
     overrides: SetOpt = None,
     json_out: JsonOpt = False,
     chart: ChartOpt = None,
+    from_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--from-ledger",
+            help="Start from today's ledger (SUANLI_DATABASE_URL): installed servers of the "
+            "twin's SKU, leases in force, GPU-hour prices; --set still applies on top.",
+        ),
+    ] = False,
+    on: Annotated[
+        str | None, typer.Option("--date", help="The ledger's effective date (default today).")
+    ] = None,
 ) -> None:
     """Run a twin: the lease book month by month and its P&L, for one or many demand paths."""
     sc = load(scenario, overrides)
+    if from_ledger:
+        sc = _from_ledger(scenario, sc, overrides, on)
     result = _run(sc, paths, seed, json_out)
     summary = result.summary()
     if json_out:
@@ -179,32 +210,214 @@ def run(
 @app.command("compare")
 def compare(
     scenarios_: Annotated[
-        list[str], typer.Argument(metavar="SCENARIO...", help="Twins to compare.")
+        list[str],
+        typer.Argument(
+            metavar="SCENARIO[@PATH=VALUE...]...",
+            help="Twins to compare; '@PATH=VALUE' overrides one input of that twin only, e.g. "
+            "pooled-cloud@twin.pool.policy=backfill.",
+        ),
     ],
     paths: PathsOpt = 50,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Compare twins on the same seeded demand paths (common random numbers)."""
-    rows = []
+    """Compare twins on the same seeded demand paths (common random numbers); the Δ column is
+    each twin's billed revenue per year against the first one's (what a change is worth)."""
+    summaries = []
     for ref in scenarios_:
-        s = _run(load(ref), paths, seed, json_out).summary()
-        rows.append(
-            {
-                "scenario": s["scenario"],
-                "NPV mean M": f"{s['npv_mean'] / 1e6:,.1f}",
-                "NPV P5 M": f"{s['npv_quantiles']['0.05'] / 1e6:,.1f}",
-                "P(loss) %": f"{100 * s['probability_of_loss']:.1f}",
-                "P(NPV<0) %": f"{100 * s['probability_npv_negative']:.1f}",
-                "no payback %": f"{100 * s['never_pays_back']:.1f}",
-                "occ %": f"{100 * s['mean_occupancy']:.1f}",
-            }
-        )
+        name, *sets = ref.split("@")
+        summaries.append((ref, _run(load(name, sets), paths, seed, json_out).summary()))
+    base = summaries[0][1]["billed_per_year_mean"]
+    rows = [
+        {
+            "scenario": ref,
+            "NPV M": f"{s['npv_mean'] / 1e6:,.1f}",
+            "P5 M": f"{s['npv_quantiles']['0.05'] / 1e6:,.1f}",
+            "P(loss) %": f"{100 * s['probability_of_loss']:.1f}",
+            "billed/yr M": f"{s['billed_per_year_mean'] / 1e6:,.2f}",
+            "Δ/yr M": f"{(s['billed_per_year_mean'] - base) / 1e6:+,.2f}",
+            "occ %": f"{100 * s['mean_occupancy']:.1f}",
+        }
+        for ref, s in summaries
+    ]
     if json_out:
-        print_json(rows)
+        print_json([{"scenario": ref, **s} for ref, s in summaries])
     else:
         print_table(
             rows,
             list(rows[0]),
-            title=f"Twins on the same {paths} demand paths (seed {seed}); M = million CNY",
+            title=f"Twins on the same {paths} demand paths (seed {seed}); CNY, net of VAT",
         )
+
+
+def _grid(items: list[str]) -> dict[str, list[Any]]:
+    """``["twin.prices.decline_annual=0,0.2,0.4", ...]`` → ``{path: [values]}``."""
+    grid: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip() or not raw.strip():
+            raise ValidationError(
+                "cli.invalid_grid", f"expected PATH=V1,V2,..., got {item!r}", {"grid": item}
+            )
+        grid[key.strip()] = [_value(v.strip()) for v in raw.split(",")]
+    return grid
+
+
+@app.command("sweep")
+def sweep(
+    scenario: ScenarioArg,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid",
+            help="PATH=V1,V2,... (repeatable; every combination is run), "
+            "e.g. twin.prices.decline_annual=0,0.2,0.4",
+        ),
+    ] = None,
+    paths: PathsOpt = 10,
+    seed: SeedOpt = 0,
+    overrides: SetOpt = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="auto (Ray if installed) | ray | process | serial")
+    ] = "auto",
+    address: Annotated[
+        str | None, typer.Option("--address", help="An existing Ray cluster, e.g. 10.0.0.5:6379.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Local workers (default: all cores).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write every path's row: .csv or .parquet.")
+    ] = None,
+    chart: ChartOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run a twin over a grid of inputs × seeded demand paths, on Ray or a process pool."""
+    from suanli.cli import twin_sweep as ex
+    from suanli.simulation.twin.sweep import _merge, aggregate, sweep_tasks
+
+    keys = list(_grid(grid or []))
+    base = _overrides(overrides)
+
+    def load_point(point: dict[str, Any]) -> TwinScenario:
+        extra = _merge(base, point)
+        path = Path(scenario)
+        if path.is_file():
+            return parse_twin(path.read_text("utf-8"), extra)
+        return load_twin(scenario, extra)
+
+    tasks = sweep_tasks(load_point, _grid(grid or []), paths, seed)
+    chosen = ex.resolve_backend(backend, address)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=json_out,
+    ) as progress:
+        bar = progress.add_task(f"sweep on {chosen}", total=len(tasks))
+
+        def advance(n: int) -> None:
+            progress.advance(bar, n)
+
+        if chosen == "ray":
+            rows = ex.run_ray(tasks, address, workers, advance)
+        elif chosen == "process":
+            rows = ex.run_process(tasks, workers, advance)
+        else:
+            rows = ex.run_serial(tasks, advance)
+    points = aggregate(rows, keys)
+    written = []
+    if out is not None:
+        ex.write_rows(rows, out)
+        written.append(out)
+    if chart is not None:
+        ex.sweep_chart(points, keys, chart)
+        written.append(chart)
+    if json_out:
+        print_json({"backend": chosen, "points": points})
+        return
+    table = [
+        {
+            **{k.split(".")[-1]: p[k] for k in keys},
+            "NPV M": f"{p['npv_mean'] / 1e6:,.1f}",
+            "P5 M": f"{p['npv_p5'] / 1e6:,.1f}",
+            "P(loss) %": f"{100 * p['probability_of_loss']:.1f}",
+            "no payback %": f"{100 * p['never_pays_back']:.1f}",
+            "occ %": f"{100 * p['mean_occupancy']:.1f}",
+        }
+        for p in points
+    ]
+    print_table(table, list(table[0]), title=f"{len(points)} points × {paths} paths on {chosen}")
+    for f in written:
+        console.print(f"wrote {f}")
+
+
+def report_years(monthly: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Path 0 summed by year of the grid (months 1-12, 13-24, ...)."""
+    out = []
+    for y in range((len(monthly) - 2) // 12 + 1):
+        chunk = monthly[1 + 12 * y : 13 + 12 * y]
+        if not chunk:
+            break
+        out.append(
+            {
+                "year": y + 1,
+                "occupancy": sum(r["occupancy"] for r in chunk) / len(chunk),
+                "billed": sum(float(r["billed"]) for r in chunk),
+                "pool": sum(float(r.get("pool_revenue", 0)) for r in chunk),
+                "sla": sum(float(r["sla_credits"]) for r in chunk),
+                "fcf": sum(r["fcf"] for r in chunk),
+                "signed": sum(r["signed"] for r in chunk),
+                "renewed": sum(r["renewed"] for r in chunk),
+                "lost": sum(r["lost_price"] + r["lost_capacity"] for r in chunk),
+            }
+        )
+    return out
+
+
+@app.command("report")
+def report(
+    run_json: Annotated[Path, typer.Argument(help="The output of `suanli twin run ... --json`.")],
+    html: Annotated[Path, typer.Option("--html", help="Write the self-contained page here.")],
+) -> None:
+    """A self-contained HTML page of a twin run: headline figures, fan and monthly charts,
+    the yearly table (charts are embedded PNGs: the page needs no network or script)."""
+    import base64
+    import io
+    import json
+
+    import jinja2
+
+    from suanli.cli.twin_charts import monthly_chart, twin_chart
+
+    try:
+        doc = json.loads(run_json.read_text("utf-8"))
+        summary, monthly = doc["summary"], doc["monthly"]
+        summary["fan"]["occupancy"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValidationError(
+            "twin.report_input",
+            f"{run_json} is not the JSON of `suanli twin run --json`: {exc}",
+            {"run_json": "output of suanli twin run --json"},
+        ) from None
+
+    def png(draw: Any, *args: Any) -> str:
+        buf = io.BytesIO()
+        draw(*args, buf)
+        return base64.b64encode(buf.getvalue()).decode("ascii")
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("suanli.cli", "templates"), autoescape=True
+    )
+    page = env.get_template("twin_report.html").render(
+        s=summary,
+        source=run_json.name,
+        years=report_years(monthly),
+        fan_png=png(twin_chart, summary),
+        monthly_png=png(monthly_chart, monthly),
+    )
+    html.write_text(page, "utf-8")
+    console.print(f"wrote {html}")

@@ -31,6 +31,7 @@ NAV = (
     ("contracts", "/contracts", "Contracts"),
     ("billing", "/billing", "Billing"),
     ("economics", "/economics", "Economics"),
+    ("twin", "/twin", "Twin"),
     ("simulation", "/simulation", "Simulation"),
     ("reports", "/reports", "Reports"),
 )

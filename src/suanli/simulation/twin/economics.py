@@ -9,8 +9,12 @@ engine is re-implemented: the twin builds the engine's ``Plan`` from the scenari
 re-pricing (the twin's lease book replaces them) and passes its monthly occupancy and the
 realised net rent per leased server as the engine's per-path ``Draws``:
 
-    occupancy[t]    = leased servers / active servers
-    price_factor[t] = rent billed net[t] × vat_divisor / (leased servers × quoted rent)
+    occupancy[t]    = occupied servers / active servers
+    price_factor[t] = billed net[t] × vat_divisor / (occupied servers × quoted rent)
+
+where occupied servers are the leased ones plus the pool's busy share (utilisation × pool
+servers) and billed is rent after SLA credits plus the pool's GPU-hour revenue (less the
+pass-through fees the engine would add for the pool's busy servers, which pay none)
 
 so that the engine's ``revenue = active × occupancy × price × quoted / vat_divisor`` equals the
 twin's billed rent (after SLA credits) exactly. Cabinet and O&M pass-through fees stay the
@@ -79,14 +83,15 @@ def project_book(econ: Scenario, book: BookResult) -> CashFlows:
         shock_factor=np.ones(n),
         level=0.0,
     )
-    leased = np.array([row.leased_servers for row in book.months], dtype=np.float64)
+    leased = np.array([row.occupied_servers for row in book.months], dtype=np.float64)
     active = plan.active_prop
     billed = np.array([float(row.billed) for row in book.months], dtype=np.float64)
     occupancy = np.divide(leased, active, out=np.zeros(n), where=active > 0)
+    busy = np.array([row.pool.busy_servers for row in book.months], dtype=np.float64)
     denominator = leased * plan.unit_revenue
-    factor = np.divide(
-        billed * plan.vat_divisor, denominator, out=np.zeros(n), where=denominator > 0
-    )
+    # the engine adds pass-through fees per occupied server; the pool's busy servers pay none
+    gross = billed * plan.vat_divisor - busy * plan.pass_through
+    factor = np.divide(gross, denominator, out=np.zeros(n), where=denominator > 0)
     draws = Draws(
         level=occupancy[None, :],
         price_factor=factor[None, :],

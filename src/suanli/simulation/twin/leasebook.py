@@ -21,6 +21,7 @@ failures) spawned from the seed, so two policies compared on one seed see the sa
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -42,6 +43,7 @@ from suanli.core.money import round_money
 from suanli.economics.montecarlo import sample
 from suanli.economics.scenario import Delivery, Dist
 from suanli.simulation.failures import FailureModel
+from suanli.simulation.twin.pool import PoolMonth, PoolPrices, simulate_pool
 from suanli.simulation.twin.scenario import Choice, Prices, TwinScenario
 
 ZERO = Decimal(0)
@@ -78,14 +80,30 @@ class MonthRow:
     lost_price: int
     lost_capacity: int
     downtime_hours: float
+    pool: PoolMonth = field(default_factory=PoolMonth)
+
+    @property
+    def occupied_servers(self) -> float:
+        """Leased servers plus the pool's busy share (utilisation × pool servers)."""
+        return self.leased_servers + self.pool.busy_servers
 
     @property
     def occupancy(self) -> float:
-        return self.leased_servers / self.active_servers if self.active_servers else 0.0
+        return self.occupied_servers / self.active_servers if self.active_servers else 0.0
+
+    @property
+    def bare_metal_occupancy(self) -> float:
+        servers = self.active_servers - self.pool.servers
+        return self.leased_servers / servers if servers > 0 else 0.0
+
+    @property
+    def lease_billed(self) -> Decimal:
+        return self.rent + self.sla_credits
 
     @property
     def billed(self) -> Decimal:
-        return self.rent + self.sla_credits
+        """Everything billed in the month, net of VAT: rent after SLA credits plus the pool."""
+        return self.rent + self.sla_credits + self.pool.revenue
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +170,12 @@ def net_rent(quoted: float, prices_include_vat: bool, vat: Decimal) -> Decimal:
 class _Book:
     """Mutable state of one path; :func:`simulate_book` is its only user."""
 
-    def __init__(self, sc: TwinScenario, seed: int) -> None:
-        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
-        self.price_rng, self.delivery_rng, self.demand_rng, self.failure_rng = streams
+    def __init__(
+        self, sc: TwinScenario, seed: int, timer: Callable[[], float] | None = None
+    ) -> None:
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(5)]
+        self.price_rng, self.delivery_rng, self.demand_rng, self.failure_rng = streams[:4]
+        self.pool_rng = streams[4]
         self.sc = sc
         econ = sc.economics
         self.months = econ.horizon_months
@@ -170,6 +191,26 @@ class _Book:
         asked, market = sc.quoted_rent, sc.market_rent
         self.list_rent = [net_rent(asked * float(f), include, self.vat) for f in factor]
         self.market_rent = [net_rent(market * float(f), include, self.vat) for f in factor]
+        pool = sc.twin.pool
+        pool_vat = Decimal(repr(pool.vat_rate))
+        self.pool_prices = [  # GPU-hour prices follow the same market path as the rent
+            PoolPrices(
+                net_rent(pool.standard_per_gpu_hour * float(f), include, pool_vat),
+                net_rent(pool.spot_per_gpu_hour * float(f), include, pool_vat),
+                pool_vat,
+            )
+            for f in factor
+        ]
+        rate = sc.twin.failures.rate_per_1000_node_days
+        self.pool, self.pool_months = simulate_pool(
+            sc.twin.pool,
+            self.active,
+            [period_of(self.start, t) for t in range(self.months + 1)],
+            FailureModel(rate_per_1000_node_days=rate) if rate > 0 else None,
+            self.pool_prices,
+            self.pool_rng,
+            timer,
+        )
         self.leases: list[Lease] = []  # in force
         self.signed: list[Lease] = []  # every lease ever signed (index = ident)
         self.seq = 0
@@ -209,7 +250,7 @@ def _renewals(book: _Book, t: int) -> tuple[int, int]:
 
 
 def _sign(book: _Book, t: int, lease: Lease) -> bool:
-    if lease.servers > int(book.active[t]) - book.leased():
+    if lease.servers > int(book.active[t]) - int(book.pool[t]) - book.leased():
         return False
     lease.ident = len(book.signed)
     book.signed.append(lease)
@@ -305,9 +346,12 @@ def _bill(
     return rent_total, credit_total, vat_total, per_customer
 
 
-def simulate_book(sc: TwinScenario, seed: int = 0) -> BookResult:
-    """One path of the lease book over the horizon."""
-    book = _Book(sc, seed)
+def simulate_book(
+    sc: TwinScenario, seed: int = 0, timer: Callable[[], float] | None = None
+) -> BookResult:
+    """One path of the lease book (and the pool) over the horizon; ``timer`` (a clock such as
+    ``time.perf_counter``) makes the pool's job simulator time its scheduling cycles."""
+    book = _Book(sc, seed, timer)
     rows: list[MonthRow] = [
         MonthRow(
             0,
@@ -334,6 +378,7 @@ def simulate_book(sc: TwinScenario, seed: int = 0) -> BookResult:
         signed_r, lost_price, lost_cap = _arrivals(book, t)
         hours = _failures(book, t, period)
         rent, credits, vat, per_customer = _bill(book, t, period)
+        pool = book.pool_months[t]
         for customer, amount in per_customer.items():
             bills[(customer, period.key)] = amount
         rows.append(
@@ -352,6 +397,7 @@ def simulate_book(sc: TwinScenario, seed: int = 0) -> BookResult:
                 lost_price,
                 lost_b + lost_cap,
                 hours,
+                pool,
             )
         )
     return BookResult(book.schedule, rows, bills)

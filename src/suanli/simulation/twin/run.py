@@ -52,6 +52,8 @@ class TwinRun:
         occ = np.array([[m.occupancy for m in p.book.months] for p in self.paths])
         cum = np.array([p.cumulative for p in self.paths])
         first = self.paths[0]
+        years = max(1, len(first.book.months) - 1) / 12.0
+        billed = np.array([float(sum(m.billed for m in p.book.months)) for p in self.paths])
         return {
             "scenario": self.scenario,
             "seed": self.seed,
@@ -63,6 +65,8 @@ class TwinRun:
             "probability_npv_negative": float(np.mean(npv < 0.0)),
             "never_pays_back": float(np.mean([p is None for p in payback])),
             "mean_occupancy": float(occ[:, 1:].mean()) if occ.shape[1] > 1 else 0.0,
+            "billed_per_year_mean": float(billed.mean()) / years,
+            "pool_utilization_mean": _pool_utilization(self.paths),
             "delivered_servers": [sum(d.count for d in p.book.schedule) for p in self.paths],
             "fan": {
                 "occupancy": {str(q): np.quantile(occ, q, axis=0).tolist() for q in QUANTILES},
@@ -71,6 +75,12 @@ class TwinRun:
                 },
             },
         }
+
+
+def _pool_utilization(paths: list[TwinPath]) -> float | None:
+    """Mean utilisation of the pool over the months it ran, across paths (None: no pool)."""
+    values = [m.pool.utilization for p in paths for m in p.book.months if m.pool.servers > 0]
+    return float(np.mean(values)) if values else None
 
 
 def _quantiles(x: np.ndarray) -> dict[str, float]:
@@ -95,6 +105,13 @@ def _row(m: MonthRow, fcf: float, cumulative: float) -> dict[str, Any]:
         "lost_price": m.lost_price,
         "lost_capacity": m.lost_capacity,
         "downtime_hours": m.downtime_hours,
+        "bare_metal_occupancy": m.bare_metal_occupancy,
+        "pool_servers": m.pool.servers,
+        "pool_utilization": m.pool.utilization,
+        "pool_jobs": m.pool.jobs,
+        "pool_gpu_hours": {k: str(v / 3600) for k, v in m.pool.gpu_seconds.items()},
+        "pool_revenue": str(m.pool.revenue),
+        "pool_vat": str(m.pool.vat),
         "fcf": fcf,
         "cumulative": cumulative,
     }

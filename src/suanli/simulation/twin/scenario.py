@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from suanli.economics.scenario import BareMetal, Dist, Scenario
+from suanli.scheduling.jobs.policies import PolicyName
 
 NonNeg = Annotated[float, Field(ge=0.0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -109,6 +110,40 @@ class Failures(_Model):
     sla_uptime: Annotated[float, Field(gt=0.0, le=1.0)] = 0.99
 
 
+class Pool(_Model):
+    """A cloud GPU pool run on a static share of the fleet (:mod:`suanli.simulation.twin.pool`).
+
+    ``servers`` of the delivered fleet serve the pool (the first ones to arrive; bare-metal
+    leases get the rest). Each month a Philly-fitted synthetic workload arrives at ``load`` ×
+    the pool's GPU capacity (× ``(1 + load_growth_annual) ** (t / 12)``), jobs' GPU counts ×
+    ``job_gpu_scale`` (8 = whole-server jobs), and the job simulator runs a ``window_days``
+    sample of it under ``policy``; the month is billed per GPU-hour at ``standard_per_gpu_hour``
+    (the simulator's reserved class) and ``spot_per_gpu_hour``, quoted like the rent (VAT
+    included when ``taxes.prices_include_vat``) at ``vat_rate`` (6 %: IT services).
+    """
+
+    servers: Annotated[int, Field(ge=0)] = 0
+    gpus_per_server: Annotated[int, Field(ge=1, le=64)] = 8
+    load: Annotated[float, Field(ge=0.0, le=1.5)] = 0.7
+    load_growth_annual: Annotated[float, Field(ge=-0.99, le=10.0)] = 0.0
+    policy: str = "fifo"
+    spot_share: Fraction = 0.0
+    tenants: Annotated[int, Field(ge=1, le=1000)] = 10
+    window_days: Annotated[int, Field(ge=1, le=31)] = 7
+    job_gpu_scale: Annotated[int, Field(ge=1, le=64)] = 1
+    standard_per_gpu_hour: NonNeg = 15.0
+    spot_per_gpu_hour: NonNeg = 7.5
+    vat_rate: Fraction = 0.06
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: str) -> str:
+        names = [p.value for p in PolicyName]
+        if value not in names:
+            raise ValueError(f"policy must be one of {', '.join(names)}")
+        return value
+
+
 class TwinSpec(_Model):
     start: str = "2024-01"  # the calendar month of grid month 0 (YYYY-MM)
     prices: Prices = Prices()
@@ -116,6 +151,7 @@ class TwinSpec(_Model):
     book: list[BookedLease] = Field(default_factory=list)
     delivery: Delivery = Delivery()
     failures: Failures = Failures()
+    pool: Pool = Pool()
 
     @field_validator("start")
     @classmethod

@@ -1,0 +1,241 @@
+"""The twin's cloud pool: training jobs through the real scheduling cycle, billed per GPU-hour.
+
+Owns :func:`simulate_pool`. A static share of the fleet (``twin.pool.servers``, capped at the
+servers that ever arrive) runs a GPU pool from the first month that many servers are in service
+to the horizon; bare-metal leases get the rest. Each month a Philly-fitted synthetic workload
+(:mod:`suanli.simulation.traces.synthetic`) arrives at ``load`` × the pool's GPU capacity,
+growing by ``load_growth_annual``, with job GPU counts × ``job_gpu_scale`` (8 = whole-server
+jobs). One continuous run of the job simulator (:class:`suanli.simulation.jobsim.JobSimulator`,
+the scheduling cycle the live service uses, with the twin's failure model) serves every month,
+so queues and long jobs carry across month ends. Per month:
+
+    utilisation[t]        = GPU-seconds allocated during the month / (pool GPUs × month seconds)
+    billed GPU-seconds[c] = GPU-seconds allocated during the month × class c's share of the
+                            work that arrived that month
+
+Both classes are priced by the ledger's own usage rule (:func:`suanli.core.pricing.usage_lines`
+over :class:`~suanli.core.pricing.UsageItem` aggregates, one line per class and month, rounded
+by :func:`~suanli.core.billing.line_amount`): the simulator's reserved class is sold as the
+ledger's ``standard`` on-demand class, spot as ``spot``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+
+from suanli.core.billing import Period, line_amount, midnight
+from suanli.core.pricing import UsageItem, usage_lines
+from suanli.scheduling.jobs.model import ClusterSpec, JobTable, PriorityClass
+from suanli.scheduling.jobs.policies import make_policy
+from suanli.simulation.failures import FailureModel
+from suanli.simulation.jobsim import JobSimulator, SimResult
+from suanli.simulation.traces.synthetic import PHILLY_FIT, generate
+from suanli.simulation.twin.scenario import Pool
+
+ZERO = Decimal(0)
+LEDGER_CLASS = {PriorityClass.RESERVED: "standard", PriorityClass.SPOT: "spot"}
+POOL_SKU = "pool"
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPrice:
+    """A GPU-hour price in the shape :class:`suanli.core.pricing.Price` asks for."""
+
+    id: int
+    gpu_hour_price: Decimal
+    vat_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPrices:
+    """The pool's price list: one net GPU-hour price per ledger class, all months."""
+
+    standard: Decimal
+    spot: Decimal
+    vat_rate: Decimal
+
+    def at(self, sku: str, klass: str, day: date) -> PoolPrice | None:
+        if klass == "standard":
+            return PoolPrice(1, self.standard, self.vat_rate)
+        if klass == "spot":
+            return PoolPrice(2, self.spot, self.vat_rate)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMonth:
+    servers: int = 0
+    utilization: float = 0.0
+    gpu_seconds: dict[str, Decimal] = field(default_factory=dict)  # billed, per ledger class
+    revenue: Decimal = ZERO  # net of VAT
+    vat: Decimal = ZERO
+    jobs: int = 0
+    cycle_seconds: float = 0.0  # wall time spent in the scheduling cycle
+
+    @property
+    def busy_servers(self) -> float:
+        return self.utilization * self.servers
+
+
+@functools.lru_cache(maxsize=64)
+def mean_job_work(max_gpus: int, scale: int, samples: int = 200_000, seed: int = 12345) -> float:
+    """Mean GPU-seconds of one synthetic job with GPU counts × ``scale`` (a fixed-seed estimate,
+    so the number of jobs in every window is a deterministic function of the inputs); sizes
+    above ``max_gpus`` (of the unscaled draw) are excluded as :func:`generate` excludes them."""
+    rng = np.random.default_rng(seed)
+    probs = np.where(np.asarray(PHILLY_FIT.sizes) <= max_gpus, np.asarray(PHILLY_FIT.probs), 0.0)
+    probs = probs / probs.sum()
+    kind = rng.choice(len(probs), size=samples, p=probs)
+    sizes = np.asarray(PHILLY_FIT.sizes, dtype=np.float64)[kind] * scale
+    mu = np.asarray(PHILLY_FIT.log_mean)[kind]
+    sd = np.asarray(PHILLY_FIT.log_std)[kind]
+    duration = np.minimum(np.maximum(np.rint(np.exp(rng.normal(mu, sd))), 1.0), 4_628_226.0)
+    return float(np.mean(sizes * duration))
+
+
+def _arrivals(
+    spec: Pool, gpus: int, first: int, bounds: np.ndarray, rng: np.random.Generator
+) -> tuple[JobTable, np.ndarray]:
+    """Every month's jobs in one table (submit in seconds since the pool's first month) and
+    each job's grid month."""
+    base_gpus = max(1, gpus // spec.job_gpu_scale)
+    work = mean_job_work(base_gpus, spec.job_gpu_scale)
+    parts: list[JobTable] = []
+    months: list[np.ndarray] = []
+    for i in range(len(bounds) - 1):
+        t = first + i
+        load = spec.load * (1.0 + spec.load_growth_annual) ** (t / 12.0)
+        span = float(bounds[i + 1] - bounds[i])
+        n = round(load * gpus * span / work * 1.25)  # 25 % spare, cut at the month's end
+        if load <= 0 or n < 1:
+            continue
+        jobs = generate(
+            n, base_gpus, rng, load=load, tenants=spec.tenants, spot_share=spec.spot_share,
+            max_gpus=base_gpus,
+        )  # fmt: skip
+        # :func:`generate` sets the arrival rate from this draw's own mean work, which a heavy
+        # tail makes noisy; rescale so the rate follows the model's mean and the month is full
+        sample_mean = float(np.dot(jobs.gpus.astype(np.float64), jobs.duration)) / len(jobs)
+        jobs = replace(jobs, submit=jobs.submit * (work / (sample_mean * spec.job_gpu_scale)))
+        keep = np.flatnonzero(jobs.submit < span)
+        if keep.size == 0:
+            continue
+        jobs = jobs.subset(keep)
+        parts.append(replace(jobs, submit=jobs.submit + bounds[i]))
+        months.append(np.full(keep.size, t, dtype=np.int64))
+    if not parts:
+        return JobTable.build([], [], []), np.zeros(0, dtype=np.int64)
+    names = parts[0].tenant_names
+    table = JobTable.build(
+        np.concatenate([p.submit for p in parts]),
+        np.concatenate([p.duration for p in parts]),
+        np.minimum(np.concatenate([p.gpus for p in parts]) * spec.job_gpu_scale, gpus),
+        tenant=[names[i] for p in parts for i in p.tenant.tolist()],
+        pclass=np.concatenate([p.pclass for p in parts]),
+        checkpoint=np.concatenate([p.checkpoint for p in parts]),
+    )
+    return table, np.concatenate(months)
+
+
+def allocated_between(result: SimResult, bounds: np.ndarray) -> np.ndarray:
+    """GPU-seconds allocated in each ``[bounds[i], bounds[i+1])`` (the allocation step function)."""
+    t = np.frombuffer(result.alloc_times, dtype=np.float64)
+    g = np.frombuffer(result.alloc_gpus, dtype=np.float64)
+    if t.size == 0:
+        return np.zeros(len(bounds) - 1)
+    # cumulative GPU-seconds at each change, then interpolate the integral at the bounds
+    cumulative = np.concatenate(([0.0], np.cumsum(g[:-1] * np.diff(t))))
+    idx = np.clip(np.searchsorted(t, bounds, side="right") - 1, 0, None)
+    at = cumulative[idx] + g[idx] * np.clip(bounds - t[idx], 0.0, None)
+    at = np.where(bounds < t[0], 0.0, at)
+    return np.diff(at)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolWorkload:
+    """What the pool runs: ``servers`` from grid month ``first``, the jobs (submit in seconds
+    since the start of month ``first``), each job's grid month and the month bounds in seconds."""
+
+    servers: int
+    first: int
+    jobs: JobTable
+    job_month: np.ndarray
+    bounds: np.ndarray
+
+
+def pool_workload(
+    spec: Pool, active: np.ndarray, periods: list[Period], rng: np.random.Generator
+) -> PoolWorkload | None:
+    """The pool's size, start and jobs (``None`` when there is no pool to run)."""
+    servers = min(spec.servers, int(active.max()) if active.size else 0)
+    ready = np.flatnonzero(active[1:] >= servers) + 1 if servers > 0 else np.zeros(0)
+    if servers <= 0 or ready.size == 0 or spec.load <= 0:
+        return None
+    first = int(ready[0])
+    origin = midnight(periods[first].start)
+    bounds = np.array(
+        [(midnight(p.start) - origin).total_seconds() for p in periods[first:]]
+        + [(periods[-1].end_at - origin).total_seconds()],
+        dtype=np.float64,
+    )
+    jobs, job_month = _arrivals(spec, servers * spec.gpus_per_server, first, bounds, rng)
+    return PoolWorkload(servers, first, jobs, job_month, bounds)
+
+
+def simulate_pool(
+    spec: Pool,
+    active: np.ndarray,
+    periods: list[Period],
+    failures: FailureModel | None,
+    prices: list[PoolPrices],
+    rng: np.random.Generator,
+    timer: Callable[[], float] | None = None,
+) -> tuple[np.ndarray, list[PoolMonth]]:
+    """Pool servers per grid month and each month's :class:`PoolMonth` (month 0 is capex only;
+    ``periods[t]`` is grid month ``t``'s calendar month, ``prices[t]`` its price list)."""
+    pool = np.zeros(len(periods), dtype=np.int64)
+    out = [PoolMonth() for _ in periods]
+    w = pool_workload(spec, active, periods, rng)
+    if w is None or len(w.jobs) == 0:
+        return pool, out
+    pool[w.first :] = w.servers
+    gpus = w.servers * spec.gpus_per_server
+    result = JobSimulator(
+        w.jobs,
+        ClusterSpec.uniform(w.servers, spec.gpus_per_server),
+        make_policy(spec.policy),
+        failures=failures,
+        seed=int(rng.integers(2**31)),
+        timer=timer,
+    ).run()
+    allocated = allocated_between(result, w.bounds)
+    work = w.jobs.gpus.astype(np.float64) * w.jobs.duration
+    cycle = float(sum(result.cycle_seconds))
+    for i, period in enumerate(periods[w.first :]):
+        t = w.first + i
+        mine = w.job_month == t
+        offered = {k: float(work[mine & (w.jobs.pclass == int(k))].sum()) for k in LEDGER_CLASS}
+        total = sum(offered.values())
+        start = midnight(period.start)
+        usage = [
+            UsageItem(start, POOL_SKU, LEDGER_CLASS[k], Decimal(round(allocated[i] * x / total)))
+            for k, x in offered.items()
+            if total > 0 and x > 0
+        ]
+        amounts = [line_amount(d.exact_net, d.vat_rate) for d in usage_lines(usage, [], prices[t])]
+        out[t] = PoolMonth(
+            servers=w.servers,
+            utilization=min(1.0, float(allocated[i]) / (gpus * period.seconds)),
+            gpu_seconds={u.priority_class: u.gpu_seconds for u in usage},
+            revenue=sum((a.net for a in amounts), ZERO),
+            vat=sum((a.tax for a in amounts), ZERO),
+            jobs=int(mine.sum()),
+            cycle_seconds=cycle if i == 0 else 0.0,
+        )
+    return pool, out
