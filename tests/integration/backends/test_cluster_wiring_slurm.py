@@ -112,7 +112,7 @@ def test_node_failure_fails_server_and_requeues(live: Live) -> None:
         assert event.contract == lease.number and event.down_until is None
         assert live.jobs.requeue_lost() == 1
         decision = live.jobs.schedule()
-        assert [f"j{a[0]}" for a in decision.admits] == [job.id]
+        assert [f"j{a.job}" for a in decision.admits] == [job.id]
         assert node not in live.jobs.get(job.id).nodes
     finally:
         script("start-node", node)

@@ -146,7 +146,7 @@ def test_node_failure_fails_server_records_downtime_and_requeues(wired: Wired) -
     assert wired.svc.fleet.get_server(node).state is ServerState.FAILED
     assert wired.jobs.requeue_lost() == 1
     relaunched = wired.jobs.schedule()
-    assert [a[0] for a in relaunched.admits] == [int(job.id[1:])]
+    assert [a.job for a in relaunched.admits] == [int(job.id[1:])]
     assert node not in wired.jobs.get(job.id).nodes
     wired.clock.advance(timedelta(hours=1))
     wired.backend.repair_node("gn1")
