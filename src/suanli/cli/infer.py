@@ -25,13 +25,10 @@ PROFILES = ("azure-conv", "azure-code")
 
 
 def _shared() -> Path:
-    import os
+    """The shared data directory of the settings (``SUANLI_SHARED``)."""
+    from suanli.settings import load_settings  # pydantic-settings only when a command needs it
 
-    env = os.environ.get("SUANLI_SHARED")
-    if env:
-        return Path(env)
-    beside = Path.cwd().parent / "shared"
-    return beside if beside.is_dir() else Path("/work/shared")
+    return load_settings().shared_dir()
 
 
 def _prices(values: list[str] | None) -> dict[str, float]:
