@@ -144,9 +144,8 @@ class _Active:
 
     @staticmethod
     def of(row: CloudJobRow, customer: str) -> _Active:
-        nodes = tuple(n for n in row.nodes.split(",") if n)
         return _Active(
-            row.id, customer, row.job_class, row.gpus, row.state, nodes, row.gpus_per_node,
+            row.id, customer, row.job_class, row.gpus, row.state, row.nodes, row.gpus_per_node,
             row.command, row.engine_name,
         )  # fmt: skip
 
@@ -169,9 +168,8 @@ def parse_ref(ref: str) -> int:
 
 
 def _job(row: CloudJobRow, customer: str) -> CloudJob:
-    nodes = tuple(n for n in row.nodes.split(",") if n)
     return CloudJob(
-        job_ref(row.id), customer, row.job_class, row.gpus, row.command, row.state, nodes,
+        job_ref(row.id), customer, row.job_class, row.gpus, row.command, row.state, row.nodes,
         row.engine_id, row.engine_name, row.restarts, row.preemptions, row.reason, row.submitted_at,
         row.started_at, row.ended_at,
     )  # fmt: skip
@@ -222,7 +220,7 @@ class CloudJobService:
                 )
             row = CloudJobRow(
                 customer_id=cust.id, cluster=self.cluster.config.cluster, job_class=job_class,
-                gpus=gpus, command=command, state="queued", nodes="", gpus_per_node=0,
+                gpus=gpus, command=command, state="queued", gpus_per_node=0,
                 restarts=0, preemptions=0, reason="submitted", engine_name="", submitted_at=now, updated_at=now,
             )  # fmt: skip
             s.add(row)
@@ -416,7 +414,8 @@ class CloudJobService:
             with transaction(self.sessions) as s:
                 row = s.get_one(CloudJobRow, launch.job)
                 row.state, row.reason = "running", "admitted"
-                row.nodes, row.gpus_per_node = ",".join(launch.nodes), launch.gpus_per_node
+                row.place_on(launch.nodes)
+                row.gpus_per_node = launch.gpus_per_node
                 row.engine_id = info.engine_id
                 row.sku = ledger[launch.nodes[0]].sku
                 row.updated_at = self.clock.now()
@@ -428,7 +427,7 @@ class CloudJobService:
             failed = {n.node for n in self.cluster.ledger_nodes(s) if n.state is ServerState.FAILED}
             count = 0
             for row in s.scalars(select(CloudJobRow).where(CloudJobRow.state == "running")):
-                if failed & set(row.nodes.split(",")):
+                if failed & set(row.nodes):
                     row.state, row.reason = "queued", "node failed; requeued"
                     row.restarts += 1
                     row.updated_at = self.clock.now()
