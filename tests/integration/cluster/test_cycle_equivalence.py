@@ -75,7 +75,7 @@ def _live(w: Wired) -> Events:
         w.clock.set(start + timedelta(minutes=minute))
         for pos, (at, code, klass, gpus) in enumerate(SEQUENCE):
             if at == minute:
-                job = w.jobs.submit(code, gpus, klass, "train.sh", schedule=False)
+                job = w.jobs.submit(code, gpus, klass, "train.sh")
                 ids[int(job.id[1:])] = pos
         outcome = w.jobs.schedule()
         admits |= {(minute, ids[a.job], a.nodes) for a in outcome.admits}
@@ -101,5 +101,5 @@ def test_live_submit_refuses_a_partial_node_gang(wired: Wired, gpus: int) -> Non
     wired.cluster.sync(apply=True)
     wired.svc.money.tenancy.create_customer("acme", "Acme")
     with pytest.raises(ValidationError) as exc:
-        wired.jobs.submit("acme", gpus, "spot", "x", schedule=False)
+        wired.jobs.submit("acme", gpus, "spot", "x")
     assert exc.value.code == "job.invalid_gpus"

@@ -46,7 +46,7 @@ def submit(body: JobIn, w: WiringDep, principal: PrincipalDep) -> Any:
     customer = principal.scope(body.customer)
     if customer is None:
         raise ValidationError("job.customer_required", "customer is required", {"customer": "code"})
-    return out(w.jobs.submit(customer, body.gpus, body.job_class, body.command, schedule=False))
+    return out(w.jobs.submit(customer, body.gpus, body.job_class, body.command))
 
 
 @router.get("/jobs", dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)])

@@ -194,9 +194,9 @@ class CloudJobService:
 
     # --- submit / read / cancel ---------------------------------------------------------------
 
-    def submit(
-        self, customer: str, gpus: int, job_class: str, command: str, *, schedule: bool = True
-    ) -> CloudJob:
+    def submit(self, customer: str, gpus: int, job_class: str, command: str) -> CloudJob:
+        """Queue a job (validation and the quota ceiling are checked now). It never admits:
+        the control loop's ``schedule`` step does, for the CLI and the API alike."""
         command = require_text(command, "command", 20000)
         if job_class not in CLASSES:
             raise ValidationError(
@@ -227,8 +227,6 @@ class CloudJobService:
             s.flush()
             row.engine_name = f"{job_ref(row.id)}-{int(now.timestamp() * 1000)}"
             job_id = row.id
-        if schedule:
-            self.schedule()
         return self.get(job_ref(job_id))
 
     def _quota(self, s: Session, customer_id: int) -> int:
