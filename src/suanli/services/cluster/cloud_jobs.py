@@ -340,7 +340,8 @@ class CloudJobService:
                 )
                 .order_by(CloudJobRow.id)
             ).all()
-            committed = {code: self._quota(s, r.customer_id) for r, code in rows}
+            customers = {code: r.customer_id for r, code in rows}
+            committed = {code: self._quota(s, cid) for code, cid in customers.items()}
             active = [_Active.of(r, code) for r, code in rows]
         pool = [n.name for n in engine_nodes if _in_pool(n, ledger)]
         cycle, evicted = self._snapshot(active, pool, ledger, committed)
