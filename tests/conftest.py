@@ -21,6 +21,8 @@ def _find_shared() -> Path:
 
 
 SHARED = _find_shared()
+# the CLI reads the shared data directory through Settings (SUANLI_SHARED), wherever pytest runs
+os.environ.setdefault("SUANLI_SHARED", str(SHARED))
 
 
 @pytest.fixture(scope="session")

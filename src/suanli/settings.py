@@ -19,6 +19,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from suanli.core.errors import ValidationError
+
+
+def default_shared() -> Path | None:
+    """``../shared`` beside the working directory when it exists (the checkout layout)."""
+    beside = Path.cwd().parent / "shared"
+    return beside if beside.is_dir() else None
+
 
 def default_database_url() -> str:
     data_dir = Path(user_data_dir("suanli", appauthor=False))
@@ -39,6 +47,18 @@ class Settings(BaseSettings):
     cluster_name: str = "default"
     cluster_cabinet: str | None = None
     gres_skus: dict[str, str] = Field(default_factory=dict)
+    # shared data (traces, reference tables): SUANLI_SHARED, else ../shared beside the cwd
+    shared: Path | None = Field(default_factory=default_shared)
+
+    def shared_dir(self) -> Path:
+        """The shared data directory, or a coded error naming the variable to set."""
+        if self.shared is None:
+            raise ValidationError(
+                "settings.shared_missing",
+                "no shared data directory: set SUANLI_SHARED (or run beside ../shared)",
+                {"SUANLI_SHARED": "path"},
+            )
+        return self.shared
 
     @classmethod
     def settings_customise_sources(

@@ -7,7 +7,6 @@ simulator, matplotlib) happen inside the commands so ``suanli --help`` stays fas
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,13 +24,10 @@ PROFILES = ("azure-conv", "azure-code")
 
 
 def _shared() -> Path:
-    import os
+    """The shared data directory of the settings (``SUANLI_SHARED``)."""
+    from suanli.settings import load_settings  # pydantic-settings only when a command needs it
 
-    env = os.environ.get("SUANLI_SHARED")
-    if env:
-        return Path(env)
-    beside = Path.cwd().parent / "shared"
-    return beside if beside.is_dir() else Path("/work/shared")
+    return load_settings().shared_dir()
 
 
 def _prices(values: list[str] | None) -> dict[str, float]:
@@ -83,7 +79,7 @@ def plan(
     """Cheapest GPU, parallel degree and hourly replicas meeting the SLO over the DeepSeek-shaped day."""
     from rich.progress import Progress
 
-    from suanli.cli.render import console, print_table
+    from suanli.cli.render import console, dumps, print_table
     from suanli.core.catalog import default_catalog
     from suanli.core.errors import ValidationError
     from suanli.inference.demand import deepseek_shape
@@ -154,9 +150,7 @@ def plan(
             chart,
         )
     if as_json:
-        typer.echo(
-            json.dumps({"model": model, "traffic": traffic, "slo": slo, "plans": rows}, indent=2)
-        )
+        typer.echo(dumps({"model": model, "traffic": traffic, "slo": slo, "plans": rows}))
         return
     short = {
         "gpu": "gpu",
@@ -194,7 +188,7 @@ def day(
     """Day model: autoscaled inference nodes, theoretical revenue, cost and the night valley."""
     import dataclasses
 
-    from suanli.cli.render import console, print_table
+    from suanli.cli.render import console, dumps, print_table
     from suanli.core.errors import ValidationError
     from suanli.core.serialize import to_jsonable
     from suanli.inference.day import scenario, serve_day
@@ -226,7 +220,7 @@ def day(
             "nodes",
         )
     if as_json:
-        typer.echo(json.dumps({"scenario": name, **to_jsonable(res)}, indent=2))
+        typer.echo(dumps({"scenario": name, **to_jsonable(res)}))
         return
     rows = [
         {"figure": "theoretical revenue (USD)", "value": f"{res.theoretical_revenue_usd:,}"},

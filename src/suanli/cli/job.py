@@ -53,7 +53,7 @@ def submit(
             ) from None
     assert command is not None
     with open_wiring() as w:
-        _show(w.jobs.submit(customer, gpus, job_class, command, schedule=False), json_out)
+        _show(w.jobs.submit(customer, gpus, job_class, command), json_out)
 
 
 @app.command("list")

@@ -13,20 +13,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from suanli.core.serialize import to_jsonable
+
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def dumps(data: Any) -> str:
-    return json.dumps(data, default=_default, ensure_ascii=False, indent=2)
+    """``--json`` text: the one serialiser the API uses too (:func:`to_jsonable`)."""
+    return json.dumps(to_jsonable(data), ensure_ascii=False, indent=2)
 
 
 def print_json(data: Any) -> None:

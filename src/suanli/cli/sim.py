@@ -8,7 +8,6 @@ options, shows progress, renders tables and writes files.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Annotated
 
@@ -19,14 +18,12 @@ from suanli.cli import sim_jobs
 from suanli.cli.charts import placement_chart
 from suanli.cli.render import console, print_table, wrote
 from suanli.core.errors import ValidationError
-from suanli.scheduling.cluster import NodeTable, PodTable
 from suanli.scheduling.placement import ALL_POLICY_NAMES, POLICY_NAMES
 from suanli.simulation.experiments.placement import (
     RNG_KINDS,
     TUNE,
-    RunResult,
     parse_seeds,
-    run_placement,
+    run_many,
     summarise,
 )
 from suanli.simulation.traces.openb import load_nodes, load_pods
@@ -56,11 +53,6 @@ def parse_policies(values: list[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _run(args: tuple[NodeTable, PodTable, str, int, str, float]) -> RunResult:
-    nodes, pods, policy, seed, rng, tune = args
-    return run_placement(nodes, pods, policy, seed, rng, tune)
-
-
 @app.command("placement")
 def placement(
     nodes: Annotated[Path, typer.Option("--nodes", help="Node list CSV (openb format).")],
@@ -84,20 +76,13 @@ def placement(
     policies = parse_policies(policy)
     seed_list = parse_seeds(seeds)
     node_table, pod_table = load_nodes(nodes), load_pods(pods)
-    jobs = [(node_table, pod_table, p, s, rng, tune) for p in policies for s in seed_list]
-    results: list[RunResult] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
-        task = bar.add_task(f"placing {pods.name}", total=len(jobs))
-        if workers == 1:
-            for job in jobs:
-                results.append(_run(job))
-                bar.advance(task)
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for future in as_completed(pool.submit(_run, job) for job in jobs):
-                    results.append(future.result())
-                    bar.advance(task)
+        task = bar.add_task(f"placing {pods.name}", total=len(policies) * len(seed_list))
+        results = run_many(
+            node_table, pod_table, policies, seed_list, rng, tune, workers=workers,
+            on_done=lambda _: bar.advance(task),
+        )  # fmt: skip
     summary = summarise(results)
     summary["config"] = {
         "nodes": str(nodes),

@@ -5,7 +5,6 @@ replay, user traces, synthetic traces, load sweeps). Registered on the ``sim`` g
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +18,7 @@ from suanli.core.errors import ValidationError
 from suanli.scheduling.jobs.model import ClusterSpec
 from suanli.scheduling.jobs.placement import Strategy
 from suanli.scheduling.jobs.policies import make_policy
+from suanli.settings import load_settings
 from suanli.simulation.failures import FailureModel
 from suanli.simulation.jobs_runs import run_philly, run_trace, sweep_philly
 from suanli.simulation.traces.synthetic import generate
@@ -49,13 +49,8 @@ def _progress() -> Progress:
 
 
 def _default_philly() -> Path:
-    """``$SUANLI_SHARED/data/philly``, else ``../shared`` beside the working directory, else
-    ``/work/shared`` (the same lookup as the tests)."""
-    env = os.environ.get("SUANLI_SHARED")
-    if env:
-        return Path(env) / "data" / "philly"
-    beside = Path.cwd().parent / "shared"
-    return (beside if beside.is_dir() else Path("/work/shared")) / "data" / "philly"
+    """``data/philly`` in the shared data directory of the settings (``SUANLI_SHARED``)."""
+    return load_settings().shared_dir() / "data" / "philly"
 
 
 def jobs(

@@ -107,7 +107,7 @@ class JobSimulator:
         self.usable = np.ones(nodes, dtype=bool)
         self.node_jobs: list[set[int]] = [set() for _ in range(nodes)]
         self.running: dict[int, Placement] = {}
-        self.queues = PendingQueues(by_tenant=policy.by_tenant)
+        self.queues = PendingQueues(by_tenant=policy.lanes_by_tenant)
         self.progress = np.zeros(n)
         self.attained = np.zeros(n)
         self.run_start = np.full(n, np.nan)

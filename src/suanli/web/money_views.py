@@ -14,7 +14,7 @@ computed from the leasing, metering and billing services (issue 6); no SQL here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,6 +24,7 @@ from suanli.core.billing import AGING_BUCKETS, Period, month_of
 from suanli.core.contracts import Contract
 from suanli.core.fleet import Server, ServerState
 from suanli.core.ledger import Invoice, Payment
+from suanli.economics.depreciation import kernel
 from suanli.economics.library import load_bundled
 from suanli.services.billing.receivables import AgingRow
 from suanli.services.container import Services
@@ -110,6 +111,7 @@ def monthly(
 ) -> list[MonthFigures]:
     """Billed, recognised, collected and estimated cost for the last ``months`` months."""
     periods = months_between(month_of(today).start - timedelta(days=31 * (months - 1)), today)
+    delivered = delivery_dates(svc)
     billed: dict[str, Decimal] = defaultdict(Decimal)
     for inv in invoices(svc):
         billed[month_of(inv.issue_date).key] += inv.net
@@ -123,7 +125,7 @@ def monthly(
             billed[p.key],
             sum(svc.money.billing.revenue(p).values(), ZERO),
             collected[p.key],
-            cost_of_revenue(svc, p, servers),
+            cost_of_revenue(svc, p, servers, delivered),
         )
         for p in periods
     ]
@@ -134,19 +136,45 @@ def monthly(
     return figures
 
 
-def cost_of_revenue(svc: Services, p: Period, servers: Iterable[Server]) -> Decimal:
-    """Depreciation + power + colocation of the servers installed during ``p`` (estimate)."""
+def delivery_dates(svc: Services) -> dict[str, date]:
+    """Serial → the date its delivery was recorded as happening (effective date)."""
+    return {d.serial: d.delivered_on for d in svc.procurement.deliveries()}
+
+
+def depreciation_in(price: Decimal, delivered: date, p: Period, k: Sequence[float]) -> Decimal:
+    """Book depreciation of one server in ``p`` under the economics engine's monthly kernel
+    ``k`` (fractions of cost, summing to 1 - salvage): the first charge falls in the month
+    after delivery, as in :func:`suanli.economics.depreciation.apply`. Unrounded."""
+    age = (p.start.year - delivered.year) * 12 + p.start.month - delivered.month
+    return price * Decimal(repr(float(k[age - 1]))) if 1 <= age <= len(k) else ZERO
+
+
+def cost_of_revenue(
+    svc: Services,
+    p: Period,
+    servers: Iterable[Server],
+    delivered: Mapping[str, date] | None = None,
+) -> Decimal:
+    """Depreciation + power + colocation in ``p`` of the servers in service by then (estimate
+    under the reference scenario). A server is in service from its delivery date (``delivered``,
+    serial → date; read when not given); one entered without a delivery (by hand, found in the
+    cluster) from the day it was entered. Depreciation is the economics engine's: the
+    scenario's method and life, down to its salvage value."""
     sc = load_bundled(REFERENCE_SCENARIO)
     opex = sc.opex
-    life_months = Decimal(sc.depreciation.years * 12)
+    dep = sc.depreciation
+    k = kernel(dep.method, round(dep.years * 12), dep.salvage_pct).tolist()
+    delivered = delivery_dates(svc) if delivered is None else delivered
     hours = Decimal(str(opex.hours_per_month))
     energy = Decimal(str(opex.power_price_kwh * opex.pue * opex.load_factor)) * hours
     cabinet = Decimal(str(opex.cabinet_fee)) if opex.cabinet_fee_unit == "server_month" else ZERO
     total = ZERO
     for s in servers:
-        if s.state in NOT_INSTALLED or s.created_at.date() >= p.end:
+        since = delivered.get(s.serial, s.created_at.date())
+        if s.state in NOT_INSTALLED or since >= p.end:
             continue
-        total += (s.purchase_price or ZERO) / life_months + s.nameplate_kw * energy + cabinet
+        price = s.purchase_price or ZERO
+        total += depreciation_in(price, since, p, k) + s.nameplate_kw * energy + cabinet
     return total.quantize(Decimal("0.01"))
 
 

@@ -18,8 +18,16 @@ from suanli.core.billing import month_of
 from suanli.core.clock import SimClock
 from suanli.core.fleet import ServerState
 from suanli.services.billing.leasing import LeaseSpec
+from suanli.services.cluster.cloud_jobs import CloudJob
 
 pytestmark = pytest.mark.slurm
+
+
+def _submit(live: Live, customer: str, gpus: int, job_class: str, command: str) -> CloudJob:
+    """Queue a job and run one admission cycle, as the control loop's tick does."""
+    job = live.jobs.submit(customer, gpus, job_class, command)
+    live.jobs.schedule()
+    return live.jobs.get(job.id)
 
 
 def test_sync_lease_reservation_and_maintenance(live: Live) -> None:
@@ -55,10 +63,10 @@ def test_gang_job_spot_preemption_and_invoice(live: Live) -> None:
     customer(live, "prio", reserved_gpus=16)
     start = live.svc.clock.now().date().replace(day=1)
     live.svc.money.metering.set_price("HGX-H800-8", "spot", "12", start)
-    spots = [live.jobs.submit("cheap", 8, "spot", "sleep 300") for _ in range(4)]
+    spots = [_submit(live, "cheap", 8, "spot", "sleep 300") for _ in range(4)]
     assert all(s.state == "running" for s in spots)
     poll(lambda: all(live.backend.job(s.engine_name).state is JobState.RUNNING for s in spots), 20)
-    gang = live.jobs.submit("prio", 16, "reserved", "sleep 3")
+    gang = _submit(live, "prio", 16, "reserved", "sleep 3")
     assert gang.state == "running" and len(gang.nodes) == 2
     victims = [s.engine_name for s in spots if live.jobs.get(s.id).state == "queued"]
     assert len(victims) == 2
@@ -98,7 +106,7 @@ def test_node_failure_fails_server_and_requeues(live: Live) -> None:
         LeaseSpec("acme", "HGX-H800-8", "1000", today, 1, serials=("gn4",)), "ops"
     )
     live.cluster.reconcile()
-    job = live.jobs.submit("acme", 8, "reserved", "sleep 300")
+    job = _submit(live, "acme", 8, "reserved", "sleep 300")
     node = job.nodes[0]
     try:
         poll(lambda: live.backend.job(job.engine_name).state is JobState.RUNNING, 20)
@@ -112,7 +120,7 @@ def test_node_failure_fails_server_and_requeues(live: Live) -> None:
         assert event.contract == lease.number and event.down_until is None
         assert live.jobs.requeue_lost() == 1
         decision = live.jobs.schedule()
-        assert [f"j{a[0]}" for a in decision.admits] == [job.id]
+        assert [f"j{a.job}" for a in decision.admits] == [job.id]
         assert node not in live.jobs.get(job.id).nodes
     finally:
         script("start-node", node)

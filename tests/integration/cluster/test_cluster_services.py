@@ -14,6 +14,7 @@ from suanli.core.billing import month_of
 from suanli.core.errors import ConflictError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
+from suanli.services.cluster.cloud_jobs import CloudJob
 
 
 def _customer(w: Wired, code: str = "acme", reserved_gpus: int = 0) -> None:
@@ -23,6 +24,13 @@ def _customer(w: Wired, code: str = "acme", reserved_gpus: int = 0) -> None:
             ReservedSpec(code, "HGX-H800-8", reserved_gpus, "20", w.clock.now().date(), 12),
             "ops",
         )
+
+
+def _submit(w: Wired, customer: str, gpus: int, job_class: str, command: str) -> CloudJob:
+    """Queue a job and run one admission cycle, as the control loop's tick does."""
+    job = w.jobs.submit(customer, gpus, job_class, command)
+    w.jobs.schedule()
+    return w.jobs.get(job.id)
 
 
 def test_sync_creates_servers_and_reports_drift(wired: Wired) -> None:
@@ -82,7 +90,7 @@ def test_maintenance_drains_and_resume(wired: Wired) -> None:
 def test_gang_job_admitted_on_two_whole_nodes_and_metered(wired: Wired) -> None:
     wired.cluster.sync(apply=True)
     _customer(wired, reserved_gpus=16)
-    job = wired.jobs.submit("acme", 16, "reserved", "train.sh")
+    job = _submit(wired, "acme", 16, "reserved", "train.sh")
     assert job.state == "running" and len(job.nodes) == 2
     assert wired.backend.job(job.engine_name).gpus == 16
     wired.clock.advance(timedelta(minutes=11))
@@ -99,10 +107,10 @@ def test_reserved_quota_enforced(wired: Wired) -> None:
     wired.cluster.sync(apply=True)
     _customer(wired, reserved_gpus=8)
     with pytest.raises(ConflictError) as exc:
-        wired.jobs.submit("acme", 16, "reserved", "x")
+        _submit(wired, "acme", 16, "reserved", "x")
     assert exc.value.code == "job.quota_exceeded"
-    a = wired.jobs.submit("acme", 8, "reserved", "x")
-    b = wired.jobs.submit("acme", 8, "reserved", "x")
+    a = _submit(wired, "acme", 8, "reserved", "x")
+    b = _submit(wired, "acme", 8, "reserved", "x")
     assert (a.state, b.state) == ("running", "queued")  # quota, not capacity, holds b
 
 
@@ -110,9 +118,9 @@ def test_spot_preempted_for_reserved(wired: Wired) -> None:
     wired.cluster.sync(apply=True)
     _customer(wired, "cheap")
     _customer(wired, "prio", reserved_gpus=32)
-    spots = [wired.jobs.submit("cheap", 8, "spot", "s") for _ in range(4)]
+    spots = [_submit(wired, "cheap", 8, "spot", "s") for _ in range(4)]
     assert all(s.state == "running" for s in spots)
-    big = wired.jobs.submit("prio", 16, "reserved", "r")
+    big = _submit(wired, "prio", 16, "reserved", "r")
     assert big.state == "running"
     states = [wired.jobs.get(s.id).state for s in spots]
     assert states.count("queued") == 2
@@ -136,7 +144,7 @@ def test_node_failure_fails_server_records_downtime_and_requeues(wired: Wired) -
         LeaseSpec("acme", "HGX-H800-8", "100000", today, 12, serials=("gn1",)), "ops"
     )
     wired.cluster.reconcile()
-    job = wired.jobs.submit("acme", 8, "reserved", "long")
+    job = _submit(wired, "acme", 8, "reserved", "long")
     node = job.nodes[0]
     wired.backend.fail_node("gn1")
     wired.backend.fail_node(node)
@@ -146,7 +154,7 @@ def test_node_failure_fails_server_records_downtime_and_requeues(wired: Wired) -
     assert wired.svc.fleet.get_server(node).state is ServerState.FAILED
     assert wired.jobs.requeue_lost() == 1
     relaunched = wired.jobs.schedule()
-    assert [a[0] for a in relaunched.admits] == [int(job.id[1:])]
+    assert [a.job for a in relaunched.admits] == [int(job.id[1:])]
     assert node not in wired.jobs.get(job.id).nodes
     wired.clock.advance(timedelta(hours=1))
     wired.backend.repair_node("gn1")
@@ -165,7 +173,7 @@ def test_usage_reaches_the_invoice(wired: Wired) -> None:
     _customer(wired)
     start = wired.clock.now().date().replace(day=1)
     wired.svc.money.metering.set_price("HGX-H800-8", "spot", "12", start)
-    job = wired.jobs.submit("acme", 4, "spot", "x")
+    job = _submit(wired, "acme", 4, "spot", "x")
     wired.clock.advance(timedelta(minutes=30))
     wired.jobs.refresh()
     assert wired.jobs.meter().accepted == 1
@@ -187,7 +195,7 @@ def test_usage_reaches_the_invoice(wired: Wired) -> None:
 def test_cancel_stops_the_engine_job(wired: Wired) -> None:
     wired.cluster.sync(apply=True)
     _customer(wired)
-    job = wired.jobs.submit("acme", 2, "spot", "x")
+    job = _submit(wired, "acme", 2, "spot", "x")
     assert wired.jobs.cancel(job.id).state == "cancelled"
     assert wired.backend.job(job.engine_name).state is JobState.CANCELLED
     with pytest.raises(ConflictError):
@@ -199,8 +207,8 @@ def test_single_node_preemption_picks_one_spot_victim(wired: Wired) -> None:
     wired.cluster.sync(apply=True)
     _customer(wired, "cheap")
     _customer(wired, "prio", reserved_gpus=8)
-    spots = [wired.jobs.submit("cheap", 8, "spot", "s") for _ in range(4)]
-    wired.jobs.submit("prio", 8, "reserved", "r")
+    spots = [_submit(wired, "cheap", 8, "spot", "s") for _ in range(4)]
+    _submit(wired, "prio", 8, "reserved", "r")
     assert [wired.jobs.get(s.id).state for s in spots].count("queued") == 1
 
 
@@ -208,7 +216,7 @@ def test_lease_of_a_busy_node_evicts_cloud_jobs_then_reserves(wired: Wired) -> N
     wired.cluster.sync(apply=True)
     _customer(wired, "cheap")
     _customer(wired, "acme")
-    job = wired.jobs.submit("cheap", 8, "spot", "s")
+    job = _submit(wired, "cheap", 8, "spot", "s")
     (node,) = job.nodes
     today = wired.clock.now().date()
     lease = wired.svc.money.leasing.create_lease(

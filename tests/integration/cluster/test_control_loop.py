@@ -44,7 +44,7 @@ def _flaky_loop(wired: Wired) -> tuple[FlakyBackend, ControlLoop, CloudJobServic
 def test_a_tick_admits_what_submit_queued(wired: Wired) -> None:
     wired.cluster.sync(apply=True)
     wired.svc.money.tenancy.create_customer("acme", "Acme")
-    job = wired.jobs.submit("acme", 8, "spot", "sleep 60", schedule=False)
+    job = wired.jobs.submit("acme", 8, "spot", "sleep 60")
     assert wired.jobs.get(job.id).state == "queued"
     result = ControlLoop(wired.cluster, wired.jobs, wired.clock).tick()
     assert (result.launched, result.errors, result.ok) == (1, (), True)
@@ -55,7 +55,7 @@ def test_an_engine_error_is_counted_and_the_loop_goes_on(wired: Wired) -> None:
     backend, loop, jobs = _flaky_loop(wired)
     loop.cluster.sync(apply=True)
     wired.svc.money.tenancy.create_customer("acme", "Acme")
-    job = jobs.submit("acme", 8, "spot", "sleep 60", schedule=False)
+    job = jobs.submit("acme", 8, "spot", "sleep 60")
     backend.down = True
     sleeps: list[float] = []
     seen: list[tuple[str, ...]] = []
@@ -105,6 +105,7 @@ def test_metering_reads_incrementally_from_the_watermark(wired: Wired) -> None:
     received = []
     for _ in range(3):
         jobs.submit("acme", 8, "spot", "sleep 600")
+        jobs.schedule()
         wired.clock.advance(timedelta(minutes=11))
         received.append(jobs.meter().received)
         wired.clock.advance(timedelta(hours=1))

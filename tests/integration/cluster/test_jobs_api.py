@@ -7,7 +7,12 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
+from suanli.api.routers.jobs import get_wiring
+from suanli.backends.simulated import SimulatedBackend
 from suanli.core.clock import SimClock
+from suanli.services.cluster.cloud_jobs import CloudJobService
+from suanli.services.cluster.inventory import ClusterConfig, ClusterService
+from suanli.services.wiring import Wiring
 from suanli.settings import load_settings
 
 
@@ -35,3 +40,31 @@ def test_jobs_api(db_url: str, clock: SimClock, bearer: Any) -> None:
         r = client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=acme)
         assert r.status_code == 200 and r.json()["state"] == "cancelled"
         assert client.post(f"/api/v1/jobs/{job['id']}/cancel", headers=acme).status_code == 409
+
+
+def test_api_tick_runs_the_control_loop(db_url: str, clock: SimClock, bearer: Any) -> None:
+    """The API admits through the same control loop as `suanli cluster watch`: a job the API
+    queued is launched by `POST /cluster/tick` (here over the simulated engine)."""
+    app = create_app(load_settings(database_url=db_url, slurm_conf="/nonexistent"), clock=clock)
+    with TestClient(app) as client:
+        svc = app.state.services
+        svc.fleet.add_site("DEV", "dev cluster")
+        svc.fleet.add_cabinet("DEV", "R1", "1000")
+        backend = SimulatedBackend.uniform(clock, 2)
+        cluster = ClusterService(
+            svc.sessions, clock, svc.catalog, backend, ClusterConfig("dev", cabinet="DEV/R1")
+        )
+        wiring = Wiring(svc, cluster, CloudJobService(svc.sessions, clock, svc.catalog, cluster))
+        app.dependency_overrides[get_wiring] = lambda: wiring
+        cluster.sync(apply=True)
+        svc.money.tenancy.create_customer("acme", "Acme")
+        ops = bearer(app, "ops", "operator")
+        acme = bearer(app, "acme-user", "customer", "acme")
+        body = {"gpus": 8, "job_class": "spot", "command": "python x.py"}
+        job = client.post("/api/v1/jobs", json=body, headers=acme).json()
+        assert job["state"] == "queued"
+        assert client.post("/api/v1/cluster/tick", headers=acme).status_code == 403
+        r = client.post("/api/v1/cluster/tick", headers=ops)
+        assert r.status_code == 200, r.text
+        assert (r.json()["launched"], r.json()["errors"]) == (1, [])
+        assert client.get(f"/api/v1/jobs/{job['id']}", headers=acme).json()["state"] == "running"

@@ -12,6 +12,7 @@ from suanli.simulation.experiments.placement import (
     build_workload,
     discretise,
     parse_seeds,
+    run_many,
     run_placement,
     summarise,
     tune_workload,
@@ -151,6 +152,25 @@ def test_same_seed_same_result(rng: str) -> None:
         np.testing.assert_array_equal(a.curves.frag_amount, b.curves.frag_amount)
         assert a.n_pods == b.n_pods
         assert not np.array_equal(a.curves.alloc, c.curves.alloc, equal_nan=True)
+
+
+def test_run_many_returns_the_grid_in_order_whatever_the_pool() -> None:
+    nodes, pods = node_table(12), synthetic_trace()
+    seen: list[tuple[str, int]] = []
+    serial = run_many(
+        nodes, pods, ["fgd", "random"], [1, 2], on_done=lambda r: seen.append((r.policy, r.seed))
+    )
+    pooled = run_many(nodes, pods, ["fgd", "random"], [1, 2], workers=2)
+    assert [(r.policy, r.seed) for r in serial] == [
+        ("fgd", 1),
+        ("fgd", 2),
+        ("random", 1),
+        ("random", 2),
+    ]
+    assert sorted(seen) == sorted((r.policy, r.seed) for r in serial)
+    for a, b in zip(serial, pooled, strict=True):
+        assert (a.policy, a.seed, a.n_pods) == (b.policy, b.seed, b.n_pods)
+        np.testing.assert_array_equal(a.curves.alloc, b.curves.alloc)
 
 
 def test_summary_holds_every_seed_and_the_median() -> None:

@@ -1,6 +1,8 @@
-"""/api/v1/jobs: cloud jobs. Submitting queues a job; ``suanli cluster watch`` (the single
-admission loop) admits and launches it on the engine. Reading never calls the engine; cancelling a
-launched job does (503 ``backend.unavailable`` when the engine is unreachable)."""
+"""/api/v1/jobs: cloud jobs. Submitting queues a job, as ``suanli job submit`` does; the control
+loop (:class:`~suanli.services.cluster.control_loop.ControlLoop`) admits and launches it on the
+engine: ``suanli cluster watch`` runs its ticks, ``POST /api/v1/cluster/tick`` runs one (operators).
+Reading never calls the engine; cancelling a launched job does (503 ``backend.unavailable`` when
+the engine is unreachable)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pydantic import BaseModel, Field
 from suanli.api.auth import PrincipalDep, requires
 from suanli.api.deps import PagingDep, ServicesDep, out
 from suanli.core.errors import ValidationError
+from suanli.services.cluster.control_loop import ControlLoop
 from suanli.services.tenancy import Role
 from suanli.services.wiring import Wiring, build_wiring
 
@@ -43,7 +46,7 @@ def submit(body: JobIn, w: WiringDep, principal: PrincipalDep) -> Any:
     customer = principal.scope(body.customer)
     if customer is None:
         raise ValidationError("job.customer_required", "customer is required", {"customer": "code"})
-    return out(w.jobs.submit(customer, body.gpus, body.job_class, body.command, schedule=False))
+    return out(w.jobs.submit(customer, body.gpus, body.job_class, body.command))
 
 
 @router.get("/jobs", dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)])
@@ -69,3 +72,11 @@ def cancel(job: str, w: WiringDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.CUSTOMER)
     w.jobs.get(job, principal)  # customers cancel only their own jobs
     return out(w.jobs.cancel(job))
+
+
+@router.post("/cluster/tick", dependencies=[requires(Role.OPERATOR)])
+def tick(w: WiringDep, principal: PrincipalDep) -> Any:
+    """One control-loop tick (reconcile → watch → requeue lost → schedule → meter). A step's
+    error is reported in ``errors`` with its code; the other steps still run."""
+    principal.require(Role.OPERATOR)
+    return out(ControlLoop(w.cluster, w.jobs, w.svc.clock).tick())

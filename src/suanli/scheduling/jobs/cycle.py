@@ -9,7 +9,8 @@ Phases (numbered as in the code):
 3. **nominate** — the best head gets a placement on the scratch vector; if it does not fit and
    the policy preempts, :func:`~suanli.scheduling.jobs.preemption.select_victims` names victims.
 4. **order** — heads leave the heap in policy order; admitting a head puts its lane's next job
-   in the heap, so the pass is greedy in policy order with skip-over of blocked lanes.
+   in the heap, so the pass is greedy in policy order with skip-over of blocked lanes. A tenant
+   with a cap (``policy.caps``) starts nothing that would take it above its cap.
 5. **admit** — the job's GPUs are taken from the scratch vector and an :class:`Admit` is planned.
 6. **requeue / preempt / backfill** — victims become :class:`Preempt` plans (the driver requeues
    them); a strict policy stops at its first blocked head, reserves for it and backfills.
@@ -93,6 +94,11 @@ class Snapshot:
     tenant_running: Sequence[dict[int, None]] | None = None
 
 
+def _capped(policy: Policy, tenant: int, limit: int) -> int:
+    cap = policy.caps.get(tenant)
+    return limit if cap is None else min(limit, cap)
+
+
 def tenant_quotas(policy: Policy, tenants: int, total_gpus: int) -> list[TenantQuota]:
     """Quota of every tenant: the policy's, else an equal part of the capacity not given to
     tenants with an explicit quota (at least 1 GPU)."""
@@ -106,17 +112,17 @@ def tenant_quotas(policy: Policy, tenants: int, total_gpus: int) -> list[TenantQ
 def admissible_gpus(policy: Policy, tenants: int, total_gpus: int) -> list[int]:
     """Largest job each tenant can ever start under ``policy`` (quotas and cohorts)."""
     if not policy.by_tenant:
-        return [total_gpus] * tenants
+        return [_capped(policy, t, total_gpus) for t in range(tenants)]
     quotas = tenant_quotas(policy, tenants, total_gpus)
     cohort_total: dict[str, int] = {}
     for q in quotas:
         cohort_total[q.cohort] = cohort_total.get(q.cohort, 0) + q.nominal
-    out = []
+    out: list[int] = []
     for q in quotas:
         limit = cohort_total[q.cohort]
         if q.borrowing_limit is not None:
             limit = min(limit, q.nominal + q.borrowing_limit)
-        out.append(min(max(limit, q.nominal), total_gpus))
+        out.append(_capped(policy, len(out), min(max(limit, q.nominal), total_gpus)))
     return out
 
 
@@ -173,6 +179,21 @@ class _Fair:
     def add(self, tenant: int, gpus: int) -> None:
         self.usage[tenant] += gpus
         self.cohort_usage[self.cohort[tenant]] += gpus
+
+
+class _Caps:
+    """GPUs each capped tenant holds during one cycle (``policy.caps``); others are uncapped."""
+
+    def __init__(self, policy: Policy, snap: Snapshot) -> None:
+        self.cap = policy.caps
+        self.usage: list[int] = snap.tenant_usage.tolist()
+
+    def allowed(self, tenant: int, gpus: int) -> bool:
+        cap = self.cap.get(tenant)
+        return cap is None or self.usage[tenant] + gpus <= cap
+
+    def add(self, tenant: int, gpus: int) -> None:
+        self.usage[tenant] += gpus
 
 
 class _Victims:
@@ -235,6 +256,7 @@ class _Scratch:
     free: IntArray
     total_free: int
     fair: _Fair | None
+    caps: _Caps | None
     admits: list[Admit] = field(default_factory=list)
     preempts: list[Preempt] = field(default_factory=list)
     cursor: dict[LaneKey, int] = field(default_factory=dict)  # lane -> first job not admitted
@@ -243,10 +265,13 @@ class _Scratch:
 
 def schedule(snap: Snapshot, queues: PendingQueues, policy: Policy) -> CyclePlan:
     """Run one scheduling cycle. Pure: reads ``snap`` and ``queues``, returns a plan."""
+    if policy.lanes_by_tenant and not queues.by_tenant:
+        raise ValueError("this policy needs pending lanes per tenant (PendingQueues(by_tenant))")
     fair = _Fair(policy, snap) if policy.by_tenant else None
-    heap = _heads(queues, fair)  # Phase 1
+    caps = _Caps(policy, snap) if policy.caps else None
+    heap = _heads(queues, fair, caps)  # Phase 1
     free = snap.free.copy()  # Phase 2
-    scratch = _Scratch(free, int(free.sum()), fair)
+    scratch = _Scratch(free, int(free.sum()), fair, caps)
     blocked = _greedy(snap, queues, policy, heap, scratch)  # Phases 3-5
     if blocked is None:
         return CyclePlan(tuple(scratch.admits), tuple(scratch.preempts), None)
@@ -259,19 +284,19 @@ def schedule(snap: Snapshot, queues: PendingQueues, policy: Policy) -> CyclePlan
         snap.est_end, snap.running, policy.strategy, policy.single_node, snap.node_jobs,
     )  # fmt: skip
     scratch.cursor[key] = pos + 1
-    scratch.admits.extend(_backfill(snap, queues, policy, scratch.free, res, scratch.cursor, fair))
+    scratch.admits.extend(_backfill(snap, queues, policy, scratch, res))
     return CyclePlan(tuple(scratch.admits), tuple(scratch.preempts), Reserve(job, res.shadow))
 
 
 Heads = list[tuple[tuple[float, ...], LaneKey, int]]
 
 
-def _heads(queues: PendingQueues, fair: _Fair | None) -> Heads:
+def _heads(queues: PendingQueues, fair: _Fair | None, caps: _Caps | None) -> Heads:
     """Phase 1 — one heap entry per lane: (order key, lane, position in lane). Lanes whose
-    tenant is out of quota cannot start anything this cycle and are left out."""
+    tenant is out of quota (or at its cap) cannot start anything this cycle and are left out."""
     heap: Heads = []
     for key, lane in queues.lanes():
-        if fair is None or fair.allowed(key[0], key[1]):
+        if _allowed(fair, caps, key[0], key[1]):
             heap.append((_order(fair, lane[0], key), key, 0))
     heapq.heapify(heap)
     return heap
@@ -293,12 +318,15 @@ def _greedy(
                 heapq.heappush(heap, (fresh, key, pos))
                 continue
         gpus, tenant = key[1], key[0]
-        if fair is not None and not fair.allowed(tenant, gpus):
-            continue  # quota: no job of this lane may start this cycle
+        if not _allowed(fair, scratch.caps, tenant, gpus):
+            continue  # quota or cap: no job of this lane may start this cycle
         # Phase 3 — nominate.
         placement = None
         if gpus <= scratch.total_free:
-            placement = place(scratch.free, snap.leaf, gpus, policy.strategy, policy.single_node)
+            placement = place(
+                scratch.free, snap.leaf, gpus, policy.strategy, policy.single_node,
+                policy.whole_nodes,
+            )  # fmt: skip
         chosen: tuple[int, ...] = ()
         if placement is None and _may_preempt(policy, fair, tenant, gpus):
             if scratch.victims is None:
@@ -338,12 +366,23 @@ def _admit(
                 scratch.total_free += count
         if scratch.fair is not None:
             scratch.fair.add(int(jobs.tenant[v]), -int(jobs.gpus[v]))
+        if scratch.caps is not None:
+            scratch.caps.add(int(jobs.tenant[v]), -int(jobs.gpus[v]))
     for node, count in placement:
         scratch.free[node] -= count
     scratch.total_free -= gpus
     scratch.admits.append(Admit(job, placement))
     if scratch.fair is not None:
         scratch.fair.add(tenant, gpus)
+    if scratch.caps is not None:
+        scratch.caps.add(tenant, gpus)
+
+
+def _allowed(fair: _Fair | None, caps: _Caps | None, tenant: int, gpus: int) -> bool:
+    """Whether quota (fair share) and cap let ``tenant`` start ``gpus`` more GPUs now."""
+    if fair is not None and not fair.allowed(tenant, gpus):
+        return False
+    return caps is None or caps.allowed(tenant, gpus)
 
 
 def _may_preempt(policy: Policy, fair: _Fair | None, tenant: int, gpus: int) -> bool:
@@ -360,7 +399,7 @@ def _nominate_victims(
     cands = scratch.victims.eligible(policy, rank, scratch.fair, tenant)
     return select_victims(
         scratch.free, snap.leaf, snap.usable, gpus, cands, snap.running, policy.strategy,
-        policy.single_node,
+        policy.single_node, policy.whole_nodes,
     )  # fmt: skip
 
 
@@ -373,16 +412,11 @@ def _order(fair: _Fair | None, item: tuple[float, int], key: LaneKey) -> tuple[f
 
 
 def _backfill(
-    snap: Snapshot,
-    queues: PendingQueues,
-    policy: Policy,
-    free: IntArray,
-    res: Reservation,
-    cursor: dict[LaneKey, int],
-    fair: _Fair | None,
+    snap: Snapshot, queues: PendingQueues, policy: Policy, scratch: _Scratch, res: Reservation
 ) -> list[Admit]:
     """Phase 6 — EASY backfill behind the reservation, lanes in head order, bounded depth."""
     jobs = snap.jobs
+    free, cursor, fair, caps = scratch.free, scratch.cursor, scratch.fair, scratch.caps
     out: list[Admit] = []
     budget = policy.backfill_depth
     total_free = int(free.sum())
@@ -399,9 +433,11 @@ def _backfill(
             budget -= 1
             if budget < 0:
                 break
-            if fair is not None and not fair.allowed(key[0], gpus):
+            if not _allowed(fair, caps, key[0], gpus):
                 break
-            placement = place(free, snap.leaf, gpus, policy.strategy, policy.single_node)
+            placement = place(
+                free, snap.leaf, gpus, policy.strategy, policy.single_node, policy.whole_nodes
+            )
             if placement is None:
                 break
             est = max(float(jobs.estimate[job]) - float(snap.progress[job]), 0.0)
@@ -414,6 +450,8 @@ def _backfill(
             total_free -= gpus
             if fair is not None:
                 fair.add(key[0], gpus)
+            if caps is not None:
+                caps.add(key[0], gpus)
             out.append(Admit(job, placement))
             if gpus > total_free:
                 break

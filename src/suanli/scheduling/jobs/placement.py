@@ -15,6 +15,9 @@ Strategies:
 A job that fits inside one node (``gpus <= single_node``, normally 8) always stays on one node:
 NVLink inside a node, no cross-node traffic. Among the nodes that can hold it, consolidated and
 best-fit take the one with the fewest free GPUs left, spread the one with the most.
+
+With ``whole_nodes`` a job above one node sees only the nodes whose ``single_node`` GPUs are all
+free (:func:`whole_free`), so every node it gets carries the same GPU count.
 """
 
 from __future__ import annotations
@@ -42,10 +45,13 @@ def place(
     gpus: int,
     strategy: Strategy = Strategy.CONSOLIDATED,
     single_node: int = 8,
+    whole_nodes: bool = False,
 ) -> Placement | None:
     """Return a placement of ``gpus`` GPUs on ``free`` or ``None``. Does not modify ``free``."""
     if gpus <= single_node:
         return _single(free, gpus, strategy)
+    if whole_nodes:
+        free = whole_free(free, single_node)
     if int(free.sum()) < gpus:
         return None
     if strategy is Strategy.CONSOLIDATED:
@@ -53,6 +59,11 @@ def place(
     if strategy is Strategy.BEST_FIT:
         return _best_fit(free, gpus)
     return _spread(free, leaf, gpus)
+
+
+def whole_free(free: IntArray, single_node: int) -> IntArray:
+    """``free`` with every node that is not wholly free (``single_node`` GPUs) counted as 0."""
+    return np.where(free == single_node, free, 0)
 
 
 def _single(free: IntArray, gpus: int, strategy: Strategy) -> Placement | None:

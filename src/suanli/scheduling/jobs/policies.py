@@ -13,6 +13,10 @@ they wait; ranks of running jobs are computed at cycle time from the snapshot.
 | ``priority`` | class (reserved < spot), then submit | no | spot jobs, for reserved ones | no |
 | ``backfill`` | submit time + EASY backfill around the blocked head | estimates | no | yes, with backfill |
 
+Two knobs express product rules in any policy: ``caps`` (tenant → most GPUs it may hold at
+once; tenants absent are uncapped) and ``whole_nodes`` (a job above one node takes only nodes
+whose ``single_node`` GPUs are all free, so the engine gets the same GPU count on every node).
+
 ``backfill`` is also a flag: with ``backfill=True`` any policy admits in its own order until the
 first head that does not fit, reserves for that head and only backfills behind it (``fair``
 with backfill is what the large-scale benchmark runs).
@@ -62,6 +66,8 @@ class Policy:
     reclaim: bool = True
     backfill_depth: int = 100
     single_node: int = 8
+    caps: dict[int, int] = field(default_factory=dict)
+    whole_nodes: bool = False
 
     @property
     def strict(self) -> bool:
@@ -84,6 +90,11 @@ class Policy:
     @property
     def by_tenant(self) -> bool:
         return self.name is PolicyName.FAIR
+
+    @property
+    def lanes_by_tenant(self) -> bool:
+        """Pending lanes are per tenant when tenants are ordered (fair share) or capped."""
+        return self.by_tenant or bool(self.caps)
 
     @property
     def oracle(self) -> bool:

@@ -5,7 +5,8 @@ policy decides the order: most remaining work first for SRTF, lowest LAS level o
 first, most recently started borrower first for fair-share reclaim). It gives candidates' GPUs
 back one by one until the job can be placed, then drops every chosen victim whose nodes the
 placement does not use, so no job is evicted for nothing. It never mutates its inputs and
-returns ``None`` when even evicting every candidate would not make room.
+returns ``None`` when even evicting every candidate would not make room. With ``whole_nodes``
+a job above one node is placed only on nodes that the evictions leave wholly free.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def select_victims(
     placements: Mapping[int, Placement],
     strategy: Strategy = Strategy.CONSOLIDATED,
     single_node: int = 8,
+    whole_nodes: bool = False,
 ) -> VictimChoice | None:
     """Fewest-in-order victims among ``candidates`` that let a ``gpus``-GPU job be placed."""
     scratch = free.copy()
@@ -54,7 +56,7 @@ def select_victims(
             continue
         if total < gpus:
             continue
-        placement = place(scratch, leaf, gpus, strategy, single_node)
+        placement = place(scratch, leaf, gpus, strategy, single_node, whole_nodes)
         if placement is not None:
             used = {n for n, _ in placement}
             victims = tuple(j for j in taken if any(n in used for n, _ in placements[j]))

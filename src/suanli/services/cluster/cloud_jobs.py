@@ -4,16 +4,16 @@ Owns ``cloud_jobs``. States: ``queued`` (waiting for admission, also after a pre
 node failure), ``running`` (launched on the nodes we chose; the engine may still be starting
 it), ``completed``, ``failed``, ``cancelled``.
 
-Admission (:meth:`CloudJobService.schedule`) is one cycle of issue 5's machinery over a
-snapshot: free GPUs per node (the engine's node list, minus nodes that are leased, drained or
-down, minus GPUs of our running jobs), then queued jobs in strict priority order (``reserved``
-before ``spot``, then submit time). A job is placed with
-:func:`suanli.scheduling.jobs.placement.place` (jobs above one node take whole nodes, so the
-engine gets uniform ``--gres`` per node); a ``reserved`` job that does not fit names spot victims
-with :func:`suanli.scheduling.jobs.preemption.select_victims`, which are requeued in the engine
-(held) and go back to ``queued``. Quota: a customer's running plus admitted ``reserved`` GPUs may
-not exceed the GPUs committed by its active reserved contracts; ``spot`` has no quota and is
-preemptible.
+Admission (:meth:`CloudJobService.schedule`) is the live driver of the one scheduling cycle,
+:func:`suanli.scheduling.jobs.cycle.schedule`, the simulator being the other. It builds the
+cycle's snapshot from the ledger and the engine: free GPUs per node (the engine's nodes in the
+cloud pool — not leased, drained or down — sized by their catalog SKU, minus GPUs of our running
+jobs), the running placements and the pending jobs; the policy is
+:func:`suanli.scheduling.jobs.product.product_policy` (strict priority, ``reserved`` before
+``spot``, quota = committed GPUs, whole nodes above one node; see that module). The returned
+plan is applied: victims are requeued in the engine (held) and go back to ``queued``, then
+admitted jobs are launched on the nodes the plan chose. Jobs on nodes that left the cloud pool
+(leased, maintenance) are evicted by the driver before the cycle and may be readmitted by it.
 
 As everywhere in the wiring: read in one transaction, call the engine with no session open,
 record in another (see :mod:`suanli.services.cluster.inventory`).
@@ -28,10 +28,10 @@ charged either (the customer gets the benefit of the doubt).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,29 +40,28 @@ from suanli.backends.base import (
     JobClass,
     JobSpec,
     JobState,
+    Node,
     NodeState,
-    Placement,
     UsageRecord,
 )
+from suanli.backends.base import Placement as EnginePlacement
 from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
-from suanli.scheduling.jobs.model import IntArray
-from suanli.scheduling.jobs.placement import place
-from suanli.scheduling.jobs.preemption import select_victims
+from suanli.scheduling.jobs.cycle import schedule
+from suanli.scheduling.jobs.placement import Placement
+from suanli.scheduling.jobs.product import CLASSES, SPOT, LiveCycle, ProductJob, live_cycle
 from suanli.services.billing.metering import IngestResult, MeteringService
-from suanli.services.cluster.inventory import ClusterService
+from suanli.services.cluster.inventory import ClusterService, LedgerNode
 from suanli.services.common import Page, check_paging, require_text
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     CloudJobRow,
-    ClusterNodeRow,
     ClusterWatermarkRow,
     ContractRow,
     CustomerRow,
-    ServerRow,
 )
 
 OUR_FAULT = frozenset({"NODE_FAIL", "BOOT_FAIL"})
@@ -77,9 +76,10 @@ def metered(run: UsageRecord) -> bool:
     return not (run.state is JobState.FAILED and not cause)
 
 
-CLASSES = ("reserved", "spot")
 ACTIVE = ("queued", "running")
-PER_NODE_MAX = 8
+_POOL = (ServerState.AVAILABLE, ServerState.CLOUD_POOL)
+_WITHDRAWN = (ServerState.LEASED, ServerState.MAINTENANCE)
+_NOT_SCHEDULABLE = (NodeState.DOWN, NodeState.DRAINED, NodeState.DRAINING, NodeState.UNKNOWN)
 WATERMARK_MARGIN = timedelta(minutes=10)  # runs accounted late are still read
 _ENGINE_TO_OURS = {
     JobState.PENDING: "running",  # launched, waiting for the engine to start it
@@ -111,9 +111,49 @@ class CloudJob:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    admits: tuple[tuple[int, tuple[str, ...], int], ...]  # job id, nodes, GPUs per node
+class Launch:
+    """An admitted job (database id) launched on ``nodes``, ``gpus_per_node`` GPUs on each."""
+
+    job: int
+    nodes: tuple[str, ...]
+    gpus_per_node: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one admission cycle applied: launches, then the job ids sent back to the queue
+    (evictions from nodes that left the pool first, then the cycle's victims)."""
+
+    admits: tuple[Launch, ...]
     preempts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Active:
+    """A queued or running job, as the admission cycle reads it."""
+
+    id: int
+    customer: str
+    job_class: str
+    gpus: int
+    state: str
+    nodes: tuple[str, ...]
+    gpus_per_node: int
+    command: str
+    engine_name: str
+
+    @staticmethod
+    def of(row: CloudJobRow, customer: str) -> _Active:
+        return _Active(
+            row.id, customer, row.job_class, row.gpus, row.state, row.nodes, row.gpus_per_node,
+            row.command, row.engine_name,
+        )  # fmt: skip
+
+
+def _in_pool(node: Node, ledger: Mapping[str, LedgerNode]) -> bool:
+    """Whether the cycle may place on ``node``: a cloud-pool server the engine can run on."""
+    mine = ledger.get(node.name)
+    return mine is not None and mine.state in _POOL and node.state not in _NOT_SCHEDULABLE
 
 
 def job_ref(job_id: int) -> str:
@@ -128,9 +168,8 @@ def parse_ref(ref: str) -> int:
 
 
 def _job(row: CloudJobRow, customer: str) -> CloudJob:
-    nodes = tuple(n for n in row.nodes.split(",") if n)
     return CloudJob(
-        job_ref(row.id), customer, row.job_class, row.gpus, row.command, row.state, nodes,
+        job_ref(row.id), customer, row.job_class, row.gpus, row.command, row.state, row.nodes,
         row.engine_id, row.engine_name, row.restarts, row.preemptions, row.reason, row.submitted_at,
         row.started_at, row.ended_at,
     )  # fmt: skip
@@ -155,22 +194,23 @@ class CloudJobService:
 
     # --- submit / read / cancel ---------------------------------------------------------------
 
-    def submit(
-        self, customer: str, gpus: int, job_class: str, command: str, *, schedule: bool = True
-    ) -> CloudJob:
+    def submit(self, customer: str, gpus: int, job_class: str, command: str) -> CloudJob:
+        """Queue a job (validation and the quota ceiling are checked now). It never admits:
+        the control loop's ``schedule`` step does, for the CLI and the API alike."""
         command = require_text(command, "command", 20000)
         if job_class not in CLASSES:
             raise ValidationError(
                 "job.invalid_class", "class is reserved or spot", {"class": "reserved|spot"}
             )
-        if not 1 <= gpus <= 4096 or (gpus > PER_NODE_MAX and gpus % PER_NODE_MAX):
-            raise ValidationError(
-                "job.invalid_gpus",
-                f"gpus must be 1..{PER_NODE_MAX} or a multiple of {PER_NODE_MAX} (whole nodes)",
-                {"gpus": f"1..{PER_NODE_MAX} or k*{PER_NODE_MAX}"},
-            )
         now = self.clock.now()
         with transaction(self.sessions) as s:
+            size = self._node_size(self.cluster.ledger_nodes(s))
+            if not 1 <= gpus <= 4096 or (gpus > size and gpus % size):
+                raise ValidationError(
+                    "job.invalid_gpus",
+                    f"gpus must be 1..{size} or a multiple of {size} (whole nodes)",
+                    {"gpus": f"1..{size} or k*{size}"},
+                )
             cust = get_customer_row(s, customer)
             if job_class == "reserved" and gpus > self._quota(s, cust.id):
                 raise ConflictError(
@@ -180,15 +220,13 @@ class CloudJobService:
                 )
             row = CloudJobRow(
                 customer_id=cust.id, cluster=self.cluster.config.cluster, job_class=job_class,
-                gpus=gpus, command=command, state="queued", nodes="", gpus_per_node=0,
+                gpus=gpus, command=command, state="queued", gpus_per_node=0,
                 restarts=0, preemptions=0, reason="submitted", engine_name="", submitted_at=now, updated_at=now,
             )  # fmt: skip
             s.add(row)
             s.flush()
             row.engine_name = f"{job_ref(row.id)}-{int(now.timestamp() * 1000)}"
             job_id = row.id
-        if schedule:
-            self.schedule()
         return self.get(job_ref(job_id))
 
     def _quota(self, s: Session, customer_id: int) -> int:
@@ -286,10 +324,11 @@ class CloudJobService:
 
     # --- admission ----------------------------------------------------------------------------
 
-    def schedule(self) -> Decision:
-        """One admission cycle: refresh, snapshot, decide, requeue victims, launch admits."""
+    def schedule(self) -> Outcome:
+        """One admission cycle: refresh, snapshot, :func:`~suanli.scheduling.jobs.cycle.schedule`
+        under the product policy, then apply its plan (requeue victims, launch admits)."""
         self.refresh()
-        nodes = self.backend.nodes()  # no session open
+        engine_nodes = self.backend.nodes()  # no session open
         with transaction(self.sessions) as s:
             ledger = {n.node: n for n in self.cluster.ledger_nodes(s)}
             rows = s.execute(
@@ -299,133 +338,85 @@ class CloudJobService:
                     CloudJobRow.state.in_(ACTIVE),
                     CloudJobRow.cluster == self.cluster.config.cluster,
                 )
+                .order_by(CloudJobRow.id)
             ).all()
-            quotas = {cid: self._quota(s, cid) for cid in {r.customer_id for r, _ in rows}}
-            jobs = {r.id: (r.customer_id, code, r.job_class, r.gpus, r.state, r.nodes, r.gpus_per_node,
-                           r.command, r.engine_name) for r, code in rows}  # fmt: skip
-        usable_nodes = [
-            n for n in nodes
-            if n.name in ledger
-            and ledger[n.name].state in (ServerState.AVAILABLE, ServerState.CLOUD_POOL)
-            and n.state not in (NodeState.DOWN, NodeState.DRAINED, NodeState.DRAINING, NodeState.UNKNOWN)
-        ]  # fmt: skip
-        names = [n.name for n in usable_nodes]
-        index = {name: i for i, name in enumerate(names)}
-        free = np.array([n.gpus for n in usable_nodes], dtype=np.int64)
-        leaf = np.zeros(len(names), dtype=np.int64)
-        placements: dict[int, tuple[tuple[int, int], ...]] = {}
-        used_reserved: dict[int, int] = {}
-        # nodes taken out of the cloud pool (leased, maintenance): our jobs there are evicted,
-        # so that the lease reservation or the drain can take effect (reconcile retries it)
-        withdrawn = {
-            n for n, ln in ledger.items()
-            if ln.state in (ServerState.LEASED, ServerState.MAINTENANCE)
-        }  # fmt: skip
-        evicted: list[int] = []
-        for jid, (cid, _, klass, gpus, state, jnodes, gpn, _, _) in jobs.items():
-            if state != "running":
-                continue
-            if withdrawn & set(jnodes.split(",")):
-                evicted.append(jid)
-                continue
-            if klass == "reserved":
-                used_reserved[cid] = used_reserved.get(cid, 0) + gpus
-            placed = tuple((index[n], gpn) for n in jnodes.split(",") if n in index)
-            for i, g in placed:
-                free[i] -= g
-            placements[jid] = placed
-        free = np.maximum(free, 0)
-        queued = sorted(
-            (jid for jid, j in jobs.items() if j[4] == "queued" or jid in evicted),
-            key=lambda jid: (CLASSES.index(jobs[jid][2]), jid),
+            customers = {code: r.customer_id for r, code in rows}
+            committed = {code: self._quota(s, cid) for code, cid in customers.items()}
+            active = [_Active.of(r, code) for r, code in rows]
+        pool = [n.name for n in engine_nodes if _in_pool(n, ledger)]
+        cycle, evicted = self._snapshot(active, pool, ledger, committed)
+        plan = schedule(cycle.snapshot, cycle.queues, cycle.policy)
+        outcome = Outcome(
+            tuple(
+                Launch(active[a.job].id, tuple(pool[k] for k, _ in a.placement), a.placement[0][1])
+                for a in plan.admits
+            ),
+            tuple(active[j].id for j in evicted) + tuple(active[p.job].id for p in plan.preempts),
         )
-        admits: list[tuple[int, tuple[str, ...], int]] = []
-        preempts: list[int] = list(evicted)
-        for jid in queued:
-            cid, _, klass, gpus = jobs[jid][:4]
-            if klass == "reserved" and used_reserved.get(cid, 0) + gpus > quotas.get(cid, 0):
-                continue  # over quota for now; waits for its own jobs to finish
-            whole = gpus > PER_NODE_MAX
-            view = np.where(free == PER_NODE_MAX, free, 0) if whole else free
-            got = place(view, leaf, gpus)
-            victims: tuple[int, ...] = ()
-            if got is None and klass == "reserved":
-                spot = sorted(
-                    (j for j in placements if jobs[j][2] == "spot" and j not in preempts),
-                    reverse=True,
-                )
-                usable = np.ones(len(names), dtype=bool)
-                choice: tuple[tuple[tuple[int, int], ...], tuple[int, ...]] | None
-                if whole:
-                    choice = self._whole_node_victims(free, gpus, spot, placements)
-                else:
-                    found = select_victims(free, leaf, usable, gpus, spot, placements)
-                    choice = (found.placement, found.victims) if found else None
-                if choice is not None:
-                    got, victims = choice
-            if got is None:
+        self._apply(outcome, {j.id: j for j in active}, ledger)
+        return outcome
+
+    def _snapshot(
+        self,
+        active: list[_Active],
+        pool: list[str],
+        ledger: Mapping[str, LedgerNode],
+        committed: Mapping[str, int],
+    ) -> tuple[LiveCycle, list[int]]:
+        """The cycle's input: free GPUs of the pool's nodes (catalog size minus our running
+        jobs), running placements, and the jobs to evict first: those on nodes taken out of the
+        cloud pool (leased, maintenance), so that the lease reservation or the drain can take
+        effect (reconcile retries it). Evicted jobs are pending again in the same cycle."""
+        index = {name: i for i, name in enumerate(pool)}
+        free = [self.catalog.sku(ledger[name].sku).gpus for name in pool]
+        withdrawn = {n for n, ln in ledger.items() if ln.state in _WITHDRAWN}
+        running: dict[int, Placement] = {}
+        evicted: list[int] = []
+        for i, job in enumerate(active):
+            if job.state != "running":
                 continue
-            for v in victims:
-                for i, g in placements.pop(v):
-                    free[i] += g
-                preempts.append(v)
-            for i, g in got:
-                free[i] -= g
-            placements[jid] = tuple(got)
-            per_node = {g for _, g in got}
-            admits.append((jid, tuple(names[i] for i, _ in got), per_node.pop()))
-            if klass == "reserved":
-                used_reserved[cid] = used_reserved.get(cid, 0) + gpus
-        decision = Decision(tuple(admits), tuple(preempts))
-        self._apply(decision, jobs)
-        return decision
+            if withdrawn & set(job.nodes):
+                evicted.append(i)
+                continue
+            running[i] = tuple((index[n], job.gpus_per_node) for n in job.nodes if n in index)
+            for k, g in running[i]:
+                free[k] -= g
+        jobs = [ProductJob(j.customer, j.job_class, j.gpus, float(i)) for i, j in enumerate(active)]
+        free = [max(f, 0) for f in free]
+        node_gpus = self._node_size(ledger.values())
+        return live_cycle(jobs, running, free, node_gpus, committed), evicted
 
-    @staticmethod
-    def _whole_node_victims(
-        free: IntArray,
-        gpus: int,
-        spot: list[int],
-        placements: dict[int, tuple[tuple[int, int], ...]],
-    ) -> tuple[tuple[tuple[int, int], ...], tuple[int, ...]] | None:
-        scratch = free.copy()
-        taken: list[int] = []
-        for v in spot:
-            taken.append(v)
-            for i, g in placements[v]:
-                scratch[i] += g
-            full = [i for i in range(len(scratch)) if scratch[i] == PER_NODE_MAX]
-            if len(full) * PER_NODE_MAX >= gpus:
-                chosen = full[: gpus // PER_NODE_MAX]
-                victims = tuple(t for t in taken if any(i in chosen for i, _ in placements[t]))
-                return tuple((i, PER_NODE_MAX) for i in chosen), victims
-        return None
+    def _node_size(self, ledger: Iterable[LedgerNode]) -> int:
+        """GPUs of the cluster's largest server per the catalog (of any SKU if it has none yet):
+        a job above it takes whole nodes."""
+        sizes = [self.catalog.sku(n.sku).gpus for n in ledger]
+        return max(sizes or [sku.gpus for sku in self.catalog.servers.values()])
 
-    def _apply(self, decision: Decision, jobs: dict[int, tuple]) -> None:  # type: ignore[type-arg]
-        for v in decision.preempts:  # victims first: their GPUs go to the admitted jobs
-            self.backend.requeue(jobs[v][8])
+    def _apply(
+        self, outcome: Outcome, jobs: Mapping[int, _Active], ledger: Mapping[str, LedgerNode]
+    ) -> None:
+        for v in outcome.preempts:  # victims first: their GPUs go to the admitted jobs
+            self.backend.requeue(jobs[v].engine_name)
             with transaction(self.sessions) as s:
                 row = s.get_one(CloudJobRow, v)
                 row.state, row.reason = "queued", "preempted (reserved job, lease or maintenance)"
                 row.preemptions += 1
                 row.updated_at = self.clock.now()
-        for jid, nodes, per_node in decision.admits:
-            _, code, klass, gpus, _, _, _, command, _ = jobs[jid]
+        for launch in outcome.admits:
+            job = jobs[launch.job]
             spec = JobSpec(
-                jobs[jid][8], code, command, gpus,
-                JobClass.SPOT if klass == "spot" else JobClass.GUARANTEED,
+                job.engine_name, job.customer, job.command, job.gpus,
+                JobClass.SPOT if job.job_class == SPOT else JobClass.GUARANTEED,
                 expected_runtime=self.expected_runtime,
             )  # fmt: skip
-            info = self.backend.launch(spec, Placement(nodes, per_node))
+            info = self.backend.launch(spec, EnginePlacement(launch.nodes, launch.gpus_per_node))
             with transaction(self.sessions) as s:
-                row = s.get_one(CloudJobRow, jid)
+                row = s.get_one(CloudJobRow, launch.job)
                 row.state, row.reason = "running", "admitted"
-                row.nodes, row.gpus_per_node = ",".join(nodes), per_node
+                row.place_on(launch.nodes)
+                row.gpus_per_node = launch.gpus_per_node
                 row.engine_id = info.engine_id
-                row.sku = s.scalar(
-                    select(ServerRow.sku)
-                    .join(ClusterNodeRow, ClusterNodeRow.server_id == ServerRow.id)
-                    .where(ClusterNodeRow.node == nodes[0])
-                )
+                row.sku = ledger[launch.nodes[0]].sku
                 row.updated_at = self.clock.now()
 
     def requeue_lost(self) -> int:
@@ -435,7 +426,7 @@ class CloudJobService:
             failed = {n.node for n in self.cluster.ledger_nodes(s) if n.state is ServerState.FAILED}
             count = 0
             for row in s.scalars(select(CloudJobRow).where(CloudJobRow.state == "running")):
-                if failed & set(row.nodes.split(",")):
+                if failed & set(row.nodes):
                     row.state, row.reason = "queued", "node failed; requeued"
                     row.restarts += 1
                     row.updated_at = self.clock.now()
@@ -475,17 +466,17 @@ class CloudJobService:
                 r.engine_name: (r.job_class, r.sku, code)
                 for r, code in s.execute(select(CloudJobRow, CustomerRow.code).join(CustomerRow))
             }
+            node_sku = {n.node: n.sku for n in self.cluster.ledger_nodes(s)}
         records = []
         for u in usage:
             if u.job_id not in rows or not metered(u):
                 continue
             klass, sku, code = rows[u.job_id]
+            # a job's SKU is recorded at launch; else the run's first node's server says it
+            sku = sku or next((node_sku[n] for n in u.nodes if n in node_sku), "")
             records.append({
-                "event_id": u.usage_id, "customer": code, "sku": sku or self._default_sku(),
+                "event_id": u.usage_id, "customer": code, "sku": sku,
                 "priority_class": klass, "job_id": u.job_id, "gpu_seconds": u.gpu_seconds,
                 "started_at": u.start.isoformat(), "ended_at": u.end.isoformat(),
             })  # fmt: skip
         return self.metering.ingest(records)
-
-    def _default_sku(self) -> str:
-        return "HGX-H800-8"

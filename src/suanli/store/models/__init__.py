@@ -10,7 +10,12 @@ from suanli.store.models.billing import (
     PaymentAllocationRow,
     PaymentRow,
 )
-from suanli.store.models.cluster import CloudJobRow, ClusterNodeRow, ClusterWatermarkRow
+from suanli.store.models.cluster import (
+    CloudJobNodeRow,
+    CloudJobRow,
+    ClusterNodeRow,
+    ClusterWatermarkRow,
+)
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
 from suanli.store.models.leasing import (
     ContractRow,
@@ -38,6 +43,7 @@ __all__ = [
     "AnnouncementRow",
     "ApiTokenRow",
     "CabinetRow",
+    "CloudJobNodeRow",
     "CloudJobRow",
     "ClusterNodeRow",
     "ClusterWatermarkRow",

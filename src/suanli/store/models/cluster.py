@@ -5,6 +5,8 @@
 - ``cloud_jobs``: jobs submitted through ``suanli job submit``; their admission state, the
   placement our scheduler decided and what the engine last reported. Written only by
   :mod:`suanli.services.cluster.cloud_jobs`.
+- ``cloud_job_nodes``: the nodes of a job's latest placement, one row per node in placement
+  order (``position``). Written with its job, by the same module.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suanli.store.base import Base, UTCDateTime
 
@@ -56,7 +58,6 @@ class CloudJobRow(Base):
     command: Mapped[str] = mapped_column(Text)
     sku: Mapped[str | None] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), index=True)
-    nodes: Mapped[str] = mapped_column(String(1000), default="")
     gpus_per_node: Mapped[int] = mapped_column(Integer, default=0)
     engine_id: Mapped[str | None] = mapped_column(String(64))
     engine_name: Mapped[str] = mapped_column(String(64))
@@ -67,3 +68,23 @@ class CloudJobRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    placed_on: Mapped[list[CloudJobNodeRow]] = relationship(
+        order_by="CloudJobNodeRow.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Node names of the latest placement, in placement order (empty before admission)."""
+        return tuple(n.node for n in self.placed_on)
+
+    def place_on(self, nodes: tuple[str, ...]) -> None:
+        self.placed_on = [CloudJobNodeRow(position=i, node=n) for i, n in enumerate(nodes)]
+
+
+class CloudJobNodeRow(Base):
+    __tablename__ = "cloud_job_nodes"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("cloud_jobs.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node: Mapped[str] = mapped_column(String(128), index=True)
