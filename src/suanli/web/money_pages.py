@@ -6,6 +6,7 @@ contracts, invoices and payments, and another customer's page is a 404 like in t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from suanli.core.errors import NotFoundError
 from suanli.services.container import Services
 from suanli.services.tenancy import Principal, Role
 from suanli.web import money_views as mv
-from suanli.web.render import COLORS, chart, page, partial
+from suanli.web.render import chart, page, partial, series_colors
 from suanli.web.views import all_servers
 
 router = APIRouter(include_in_schema=False)
@@ -31,9 +32,14 @@ def _ctx(request: Request) -> tuple[Services, Principal, date]:
     return svc, principal, svc.clock.now().date()
 
 
+def customer_colors(codes: Iterable[str]) -> dict[str, str]:
+    """One distinct colour per customer, stable for a set of customers (sorted by code)."""
+    ordered = sorted(set(codes))
+    return dict(zip(ordered, series_colors(len(ordered)), strict=True))
+
+
 def gantt(contracts: list[Contract], today: date) -> str:
-    customers = sorted({c.customer for c in contracts})
-    color = {code: COLORS[i % len(COLORS)] for i, code in enumerate(customers)}
+    color = customer_colors(c.customer for c in contracts)
     bars: list[dict[str, Any]] = []
     for c in sorted(contracts, key=lambda c: c.start_date, reverse=True):
         days = (c.end_date - c.start_date).days
@@ -53,7 +59,7 @@ def gantt(contracts: list[Contract], today: date) -> str:
         )
     line = {"type": "line", "x0": today.isoformat(), "x1": today.isoformat(), "yref": "paper",
             "y0": 0, "y1": 1, "line": {"color": "#b83232", "dash": "dash"}}  # fmt: skip
-    return chart(bars, "Lease calendar", "date", "", xaxis={"type": "date"}, shapes=[line],
+    return chart(bars, "Lease calendar", "date (UTC)", "contract", xaxis={"type": "date"}, shapes=[line],
                  barmode="overlay", margin={"l": 150, "r": 20, "t": 40, "b": 40})  # fmt: skip
 
 
@@ -68,8 +74,15 @@ def contracts_page(request: Request) -> HTMLResponse:
         if inv.period:
             per_customer.setdefault(inv.customer, {}).setdefault(inv.period, Decimal(0))
             per_customer[inv.customer][inv.period] += inv.net
+    color = customer_colors(per_customer)
     revenue_bars = [
-        {"type": "bar", "name": code, "x": months, "y": [float(by.get(m, 0)) for m in months]}
+        {
+            "type": "bar",
+            "name": code,
+            "x": months,
+            "y": [float(by.get(m, 0)) for m in months],
+            "marker": {"color": color[code]},
+        }
         for code, by in sorted(per_customer.items())
     ]
     totals = sorted(
@@ -91,7 +104,7 @@ def contracts_page(request: Request) -> HTMLResponse:
             revenue_bars,
             "Billed revenue per customer (net of VAT)",
             "service month",
-            "CNY",
+            "billed (CNY, net of VAT)",
             barmode="stack",
         )
         if revenue_bars
@@ -172,12 +185,15 @@ def flow_chart(figures: list[mv.MonthFigures]) -> str:
         ],
         "Billed vs recognised vs collected (net of VAT; collected is cash)",
         "month",
-        "CNY",
+        "amount (CNY)",
         barmode="group",
     )
 
 
 def aging_chart(totals: dict[str, Decimal]) -> str:
+    """Open receivables per age bucket; ``""`` (the "no open invoices" sentence) when none."""
+    if not any(totals.values()):
+        return ""
     colors = ["#6aa84f", "#e0b04a", "#d9822b", "#b83232"]
     return chart(
         [
@@ -190,6 +206,6 @@ def aging_chart(totals: dict[str, Decimal]) -> str:
             }
         ],
         "Receivables by age (days since invoice)",
-        "age",
-        "CNY",
+        "age (days since the invoice date)",
+        "open (CNY, incl. VAT)",
     )

@@ -199,36 +199,48 @@ def aging(
 
 
 def pool_utilization(
-    svc: Services, today: date, days: int, pool_gpus: int
+    svc: Services, now: datetime, days: int, pool_gpus: int
 ) -> list[tuple[date, float | None]]:
     """Share of the cloud pool's GPU-seconds metered on each of the last ``days`` days."""
-    first = today - timedelta(days=days - 1)
+    first = now.date() - timedelta(days=days - 1)
     since = datetime.combine(first - timedelta(days=3), datetime.min.time(), tzinfo=UTC)
-    used: dict[date, float] = defaultdict(float)
     records = _pages(
         lambda limit, offset: svc.money.metering.list_usage(since=since, limit=limit, offset=offset)
     )
-    for r in records:
-        span = (r.ended_at - r.started_at).total_seconds()
+    spans = [(r.started_at, r.ended_at, float(r.gpu_seconds)) for r in records]
+    return daily_utilization(spans, now, days, pool_gpus)
+
+
+def daily_utilization(
+    spans: Iterable[tuple[datetime, datetime, float]], now: datetime, days: int, pool_gpus: int
+) -> list[tuple[date, float | None]]:
+    """GPU-seconds of ``(start, end, gpu_seconds)`` spread evenly over each span, per day, over
+    the pool's GPU-seconds of that day. Today counts only up to ``now``: a partial last day
+    is a share of the hours gone by, not a crash to a third of a day."""
+    first = now.date() - timedelta(days=days - 1)
+    used: dict[date, float] = defaultdict(float)
+    for start, stop, gpu_seconds in spans:
+        span = (stop - start).total_seconds()
         if span <= 0:
             continue
-        gpus = float(r.gpu_seconds) / span
-        t = r.started_at
-        while t < r.ended_at:
+        gpus = gpu_seconds / span
+        end = min(stop, now)
+        t = start
+        while t < end:
             nxt = min(
                 datetime.combine(t.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
-                r.ended_at,
+                end,
             )
             used[t.date()] += gpus * (nxt - t).total_seconds()
             t = nxt
-    capacity = pool_gpus * 86400.0
-    return [
-        (
-            first + timedelta(days=k),
-            (used[first + timedelta(days=k)] / capacity) if capacity else None,
-        )
-        for k in range(days)
-    ]
+    midnight = datetime.combine(now.date(), datetime.min.time(), tzinfo=UTC)
+    out: list[tuple[date, float | None]] = []
+    for k in range(days):
+        day = first + timedelta(days=k)
+        seconds = (now - midnight).total_seconds() if day == now.date() else 86400.0
+        capacity = pool_gpus * seconds
+        out.append((day, used[day] / capacity if capacity > 0 else None))
+    return out
 
 
 def pool_gpus(servers: Iterable[Server]) -> int:

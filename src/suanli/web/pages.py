@@ -6,7 +6,7 @@ shapes them with :mod:`suanli.web.views` and renders a template. No business rul
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,7 +20,7 @@ from suanli.services.container import Services
 from suanli.services.fleet.servers import ServerFilter
 from suanli.web import money_views as mv
 from suanli.web import views
-from suanli.web.render import STATE_COLORS, chart, page, partial
+from suanli.web.render import STATE_COLORS, axis_range, chart, page, partial
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -44,11 +44,12 @@ def overview(request: Request) -> HTMLResponse:
                 "y": [view.by_state[s] for s in states],
                 "marker": {"color": [STATE_COLORS[s] for s in states]},
                 "name": "servers",
+                "customdata": [views.state_href(s) for s in states],
             }
         ],
-        "Servers by state",
-        "state",
-        "servers",
+        "Servers by state (ordered and cancelled include purchase-order units)",
+        "lifecycle state",
+        "servers (count)",
     )
     days = [p.day.isoformat() for p in view.trend]
     occ = [None if p.occupancy is None else round(p.occupancy * 100, 2) for p in view.trend]
@@ -67,7 +68,10 @@ def overview(request: Request) -> HTMLResponse:
                 "line": {"dash": "dash", "color": "#b83232"},
             }
         )
-    trend_chart = chart(trend_data, "Occupancy", "day", "%", yaxis={"range": [0, 100]})
+    trend_chart = chart(
+        trend_data, "Occupancy", "day (UTC)", "occupancy (% of sellable servers)",
+        yaxis={"range": [0, 100]},
+    )  # fmt: skip
     servers = views.all_servers(svc)
     today = svc.clock.now().date()
     view.alerts.extend(mv.money_alerts(svc, today))
@@ -79,11 +83,12 @@ def overview(request: Request) -> HTMLResponse:
         view=view,
         today=today,
         reference=views.REFERENCE_SCENARIO,
+        state_href=views.state_href,
         state_chart=state_chart,
         trend_chart=trend_chart,
         revenue_chart=_revenue_chart(figures),
         figures=figures,
-        utilization_chart=_utilization_chart(svc, today, view, mv.pool_gpus(servers)),
+        utilization_chart=_utilization_chart(svc, svc.clock.now(), view, mv.pool_gpus(servers)),
     )
 
 
@@ -110,13 +115,13 @@ def _revenue_chart(figures: list[mv.MonthFigures]) -> str:
         ],
         "Monthly billed and recognised revenue, gross margin",
         "month",
-        "CNY (net of VAT)",
+        "revenue (CNY, net of VAT)",
         barmode="group",
         yaxis2={
-            "title": {"text": "%"},
+            "title": {"text": "gross margin (%)"},
             "overlaying": "y",
             "side": "right",
-            "range": [-100, 100],
+            "range": axis_range(margin, -100, 100, 50),
             "dtick": 50,
         },
         margin={"l": 60, "r": 50, "t": 40, "b": 50},
@@ -127,9 +132,9 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
-def _utilization_chart(svc: Services, today: date, view: views.Overview, pool_gpus: int) -> str:
+def _utilization_chart(svc: Services, now: datetime, view: views.Overview, pool_gpus: int) -> str:
     days = [p.day for p in view.trend][-60:]
-    util = mv.pool_utilization(svc, today, len(days), pool_gpus)
+    util = mv.pool_utilization(svc, now, len(days), pool_gpus)
     occ = {p.day: p.occupancy for p in view.trend}
     return chart(
         [
@@ -143,14 +148,14 @@ def _utilization_chart(svc: Services, today: date, view: views.Overview, pool_gp
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "cloud pool utilization %",
+                "name": f"cloud pool utilization % (today to {now:%H:%M} UTC)",
                 "x": [d.isoformat() for d, _ in util],
                 "y": [_pct(u) for _, u in util],
             },
         ],
         "Occupancy and cloud pool utilization, last 60 days",
-        "day",
-        "%",
+        "day (UTC)",
+        "share (%)",
         yaxis={"range": [0, 100]},
     )
 
@@ -280,7 +285,12 @@ def _timeline(history: list[Transition], now: datetime, leases: list[Contract]) 
             }
         )
     return chart(
-        bars, "Lifecycle timeline", "date", "state", xaxis={"type": "date"}, barmode="overlay"
+        bars,
+        "Lifecycle timeline",
+        "date (UTC)",
+        "lifecycle state / lease",
+        xaxis={"type": "date"},
+        barmode="overlay",
     )
 
 
@@ -316,6 +326,14 @@ def procurement(request: Request) -> HTMLResponse:
         overdue=overdue,
         orders=svc.procurement.list_orders(),
         today=svc.clock.now().date(),
-        units_chart=chart(bars, "Ordered servers by status", "order", "servers", barmode="stack"),
-        p_chart=chart(p_bars, "Ordered P (FP16 sparse) by status", "order", "P", barmode="stack"),
+        units_chart=chart(
+            bars, "Ordered servers by status", "purchase order", "servers (count)", barmode="stack"
+        ),
+        p_chart=chart(
+            p_bars,
+            "Ordered P (FP16 sparse) by status",
+            "purchase order",
+            "P (petaFLOPS, FP16 sparse)",
+            barmode="stack",
+        ),
     )

@@ -107,9 +107,24 @@ def capacity(catalog: Catalog, servers: Iterable[Server]) -> Capacity:
     return Capacity(n, gpus, sparse, dense)
 
 
-def by_state(servers: Iterable[Server]) -> dict[str, int]:
+def by_state(
+    servers: Iterable[Server], on_order_units: int = 0, cancelled_units: int = 0
+) -> dict[str, int]:
+    """Servers per lifecycle state. A server row exists only from delivery on, so ``ordered``
+    and ``cancelled`` also count purchase-order units not delivered yet / cancelled before
+    delivery (else the chart says 0 ordered while 10 are on order)."""
     counts = Counter(s.state for s in servers)
-    return {state.value: counts.get(state, 0) for state in ServerState}
+    out = {state.value: counts.get(state, 0) for state in ServerState}
+    out[S.ORDERED.value] += on_order_units
+    out[S.CANCELLED.value] += cancelled_units
+    return out
+
+
+#: Where the overview's count of a state links to: the rows behind the number.
+def state_href(state: str) -> str:
+    if state in (S.ORDERED.value, S.CANCELLED.value):
+        return "/procurement#orders"
+    return f"/fleet?state={state}"
 
 
 def occupancy_trend(transitions: Sequence[Transition], end: date, days: int) -> list[TrendPoint]:
@@ -143,7 +158,9 @@ def reference_breakeven() -> float | None:
 def overview(svc: Services, trend_days: int = 180) -> Overview:
     servers = all_servers(svc)
     today = svc.clock.now().date()
-    counts = by_state(servers)
+    on_order = on_order_capacity(svc)
+    cancelled = sum(o.cancelled.units for o in svc.procurement.summary().orders)
+    counts = by_state(servers, on_order.servers, cancelled)
     sold = sum(counts[s.value] for s in SOLD)
     sellable = sum(counts[s.value] for s in SELLABLE)
     occ = sold / sellable if sellable else None
@@ -151,7 +168,7 @@ def overview(svc: Services, trend_days: int = 180) -> Overview:
     be = reference_breakeven()
     view = Overview(
         installed=capacity(svc.catalog, (s for s in servers if s.state not in NOT_INSTALLED)),
-        on_order=on_order_capacity(svc),
+        on_order=on_order,
         by_state=counts,
         occupancy=occ,
         sold=sold,
