@@ -147,6 +147,82 @@ def customer_page(request: Request, code: str) -> HTMLResponse:
     )
 
 
+def _not_found(request: Request, exc: NotFoundError, principal: Principal) -> HTMLResponse:
+    return partial(
+        request, "error.html", 404, title="Not found", message=exc.message, user=principal
+    )
+
+
+@router.get("/invoices/{number}", response_class=HTMLResponse)
+def invoice_page(request: Request, number: str) -> HTMLResponse:
+    """One invoice or credit note with every line (SLA credits marked), the credit notes
+    against it and the payments applied to it."""
+    svc, principal, today = _ctx(request)
+    try:
+        invoice = svc.money.ledger.get_invoice(number, principal)
+    except NotFoundError as exc:
+        return _not_found(request, exc, principal)
+    same_customer = mv.invoices(svc, principal, invoice.customer)
+    allocations = (
+        svc.money.ledger.allocations(number, principal) if invoice.kind == "invoice" else []
+    )
+    return page(
+        request,
+        "invoice.html",
+        "billing",
+        title=f"{'Credit note' if invoice.kind == 'credit_note' else 'Invoice'} {number}",
+        invoice=invoice,
+        today=today,
+        credit_notes=mv.credit_notes_for(same_customer, number),
+        allocations=allocations,
+        paid=sum((a.amount for a in allocations), Decimal(0)),
+        sla_credit=sum((ln.net for ln in invoice.lines if ln.kind == "sla_credit"), Decimal(0)),
+    )
+
+
+@router.get("/customers/{code}/usage", response_class=HTMLResponse)
+def usage_page(request: Request, code: str) -> HTMLResponse:
+    """A customer's metered cloud usage by day and product (SKU and priority class)."""
+    svc, principal, today = _ctx(request)
+    try:
+        customer = svc.money.tenancy.get_customer(code, principal)
+    except NotFoundError as exc:
+        return _not_found(request, exc, principal)
+    records = mv.customer_usage(svc, code, principal)
+    products, days = mv.usage_by_day(records)
+    colors = dict(zip(products, series_colors(len(products)), strict=True))
+    bars = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": [d.day.isoformat() for d in days],
+            "y": [round(d.gpu_hours.get(name, 0.0), 2) for d in days],
+            "marker": {"color": colors[name]},
+        }
+        for name in products
+    ]
+    return page(
+        request,
+        "usage.html",
+        "contracts",
+        title=f"Usage of {customer.name}",
+        customer=customer,
+        today=today,
+        products=products,
+        days=days,
+        records=len(records),
+        totals={p: sum(d.gpu_hours.get(p, 0.0) for d in days) for p in products},
+        usage_chart=chart(
+            bars,
+            "Metered GPU-hours per day and product",
+            "day (UTC)",
+            "GPU-hours",
+            barmode="stack",
+            xaxis={"type": "date"},
+        ),
+    )
+
+
 @router.get("/billing", response_class=HTMLResponse)
 def billing_page(request: Request) -> HTMLResponse:
     svc, principal, today = _ctx(request)

@@ -25,6 +25,7 @@ from suanli.core.contracts import Contract
 from suanli.core.fleet import Server, ServerState
 from suanli.core.ledger import Invoice, Payment
 from suanli.economics.library import load_bundled
+from suanli.services.billing.metering import UsageRecord
 from suanli.services.billing.receivables import AgingRow
 from suanli.services.container import Services
 from suanli.services.tenancy import SYSTEM, Principal
@@ -245,3 +246,88 @@ def daily_utilization(
 
 def pool_gpus(servers: Iterable[Server]) -> int:
     return sum(s.gpu_count for s in servers if s.state is ServerState.CLOUD_POOL)
+
+
+# --- drill-down --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    day: date
+    gpu_hours: dict[str, float]  # product → GPU-hours
+
+    @property
+    def total(self) -> float:
+        return sum(self.gpu_hours.values())
+
+
+def product(record: UsageRecord) -> str:
+    """What the customer bought: the SKU and the priority class (``HGX-H800-8 standard``)."""
+    return f"{record.sku} {record.priority_class}"
+
+
+def usage_by_day(records: Iterable[UsageRecord]) -> tuple[list[str], list[UsageDay]]:
+    """GPU-hours per UTC day and product, each record spread evenly over its run (a record that
+    spans midnight counts on both days). Products sorted; days ascending, only days with use."""
+    per_day: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for r in records:
+        span = (r.ended_at - r.started_at).total_seconds()
+        if span <= 0:
+            per_day[r.started_at.date()][product(r)] += float(r.gpu_seconds) / 3600
+            continue
+        rate = float(r.gpu_seconds) / span
+        t = r.started_at
+        while t < r.ended_at:
+            nxt = min(
+                datetime.combine(t.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
+                r.ended_at,
+            )
+            per_day[t.date()][product(r)] += rate * (nxt - t).total_seconds() / 3600
+            t = nxt
+    products = sorted({p for by in per_day.values() for p in by})
+    return products, [UsageDay(d, dict(per_day[d])) for d in sorted(per_day)]
+
+
+def customer_usage(svc: Services, code: str, principal: Principal = SYSTEM) -> list[UsageRecord]:
+    return _pages(
+        lambda limit, offset: svc.money.metering.list_usage(
+            principal, code, limit=limit, offset=offset
+        )
+    )
+
+
+def credit_notes_for(invoices: Iterable[Invoice], number: str) -> list[Invoice]:
+    return [i for i in invoices if i.kind == "credit_note" and i.credited_invoice == number]
+
+
+@dataclass(frozen=True, slots=True)
+class SlaCredit:
+    invoice: str
+    customer: str
+    period: str | None
+    line_no: int
+    description: str
+    net: Decimal
+
+
+def sla_credits(
+    svc: Services, invoices: Iterable[Invoice], principal: Principal = SYSTEM
+) -> list[SlaCredit]:
+    """Every SLA-credit line of ``invoices`` (newest invoice first); reads each invoice's lines."""
+    out = []
+    for inv in sorted(invoices, key=lambda i: (i.issue_date, i.number), reverse=True):
+        if inv.kind != "invoice":
+            continue
+        for ln in svc.money.ledger.get_invoice(inv.number, principal).lines:
+            if ln.kind == "sla_credit":
+                out.append(
+                    SlaCredit(inv.number, inv.customer, inv.period, ln.line_no, ln.description,
+                              ln.net)
+                )  # fmt: skip
+    return out
+
+
+def recent(invoices: Iterable[Invoice], today: date, months: int) -> list[Invoice]:
+    """Invoices issued in the last ``months`` calendar months (this one included)."""
+    first = months_between(month_of(today).start - timedelta(days=31 * (months - 1)), today)[0]
+    return [i for i in invoices if i.issue_date >= first.start]

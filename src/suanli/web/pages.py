@@ -7,6 +7,7 @@ shapes them with :mod:`suanli.web.views` and renders a template. No business rul
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -76,6 +77,7 @@ def overview(request: Request) -> HTMLResponse:
     today = svc.clock.now().date()
     view.alerts.extend(mv.money_alerts(svc, today))
     figures = mv.monthly(svc, today, servers)
+    credits = mv.sla_credits(svc, mv.recent(mv.invoices(svc), today, 3))
     return page(
         request,
         "overview.html",
@@ -88,6 +90,8 @@ def overview(request: Request) -> HTMLResponse:
         trend_chart=trend_chart,
         revenue_chart=_revenue_chart(figures),
         figures=figures,
+        credits=credits,
+        credited=-sum((c.net for c in credits), Decimal(0)),
         utilization_chart=_utilization_chart(svc, svc.clock.now(), view, mv.pool_gpus(servers)),
     )
 
@@ -237,6 +241,15 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         )
     history = views.all_transitions(svc, serial)
     leases = [c for c in mv.contracts(svc) if serial in c.servers]
+    sla = [e for e in svc.money.leasing.list_sla_events(limit=500).items if e.serial == serial]
+    contracts = {e.contract for e in sla}
+    customers = {c.customer for c in leases if c.number in contracts}
+    credits = [
+        credit
+        for code in sorted(customers)
+        for credit in mv.sla_credits(svc, mv.invoices(svc, customer=code))
+        if credit.description.split(" ", 1)[0] in contracts
+    ]
     return page(
         request,
         "server.html",
@@ -244,6 +257,9 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         title=f"Server {serial}",
         server=server,
         history=history,
+        incidents=views.downtime_incidents(history, svc.clock.now()),
+        sla=sla,
+        credits=credits,
         timeline=_timeline(history, svc.clock.now(), leases),
         leases=leases,
         sku=svc.catalog.sku(server.sku),

@@ -218,3 +218,43 @@ def alerts(view: Overview) -> list[Alert]:
             )
         )
     return out
+
+
+DOWN = frozenset({S.FAILED, S.MAINTENANCE})
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One stay of a server out of service (failed or in maintenance), from its history."""
+
+    state: str
+    down_from: datetime
+    down_until: datetime | None  # None: still down
+    hours: float
+    reason: str
+    actor: str
+
+
+def downtime_incidents(history: Sequence[Transition], now: datetime) -> list[Incident]:
+    """The server's stays in ``failed`` and ``maintenance``, newest first (a failure followed
+    by ``repaired`` is one incident: repaired is still out of service until it is back)."""
+    events = sorted(history, key=lambda t: (t.at, t.id))
+    out: list[Incident] = []
+    start: Transition | None = None
+    for t in events:
+        out_of_service = t.to_state in DOWN or (start is not None and t.to_state is S.REPAIRED)
+        if out_of_service and start is None:
+            start = t
+        elif not out_of_service and start is not None:
+            out.append(_incident(start, t.at))
+            start = None
+    if start is not None:
+        out.append(_incident(start, None, now))
+    return out[::-1]
+
+
+def _incident(start: Transition, end: datetime | None, now: datetime | None = None) -> Incident:
+    until = end if end is not None else now
+    assert until is not None
+    hours = (until - start.at).total_seconds() / 3600
+    return Incident(start.to_state.value, start.at, end, hours, start.reason, start.actor)
