@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from suanli.core.billing import AGING_BUCKETS, Period, month_of
-from suanli.core.contracts import Contract
+from suanli.core.contracts import Contract, SlaEvent
 from suanli.core.fleet import Server, ServerState
 from suanli.core.ledger import Invoice, Payment
 from suanli.economics.library import load_bundled
@@ -331,3 +331,13 @@ def recent(invoices: Iterable[Invoice], today: date, months: int) -> list[Invoic
     """Invoices issued in the last ``months`` calendar months (this one included)."""
     first = months_between(month_of(today).start - timedelta(days=31 * (months - 1)), today)[0]
     return [i for i in invoices if i.issue_date >= first.start]
+
+
+def sla_events(
+    svc: Services, principal: Principal = SYSTEM, customer: str | None = None
+) -> list[SlaEvent]:
+    return _pages(
+        lambda limit, offset: svc.money.leasing.list_sla_events(
+            principal, customer, limit=limit, offset=offset
+        )
+    )

@@ -21,6 +21,7 @@ from suanli.services.container import Services
 from suanli.services.fleet.servers import ServerFilter
 from suanli.web import money_views as mv
 from suanli.web import views
+from suanli.web.ops_alerts import ops_alerts
 from suanli.web.render import STATE_COLORS, axis_range, chart, page, partial
 
 router = APIRouter(include_in_schema=False)
@@ -76,6 +77,7 @@ def overview(request: Request) -> HTMLResponse:
     servers = views.all_servers(svc)
     today = svc.clock.now().date()
     view.alerts.extend(mv.money_alerts(svc, today))
+    view.alerts.extend(ops_alerts(svc, servers))
     figures = mv.monthly(svc, today, servers)
     credits = mv.sla_credits(svc, mv.recent(mv.invoices(svc), today, 3))
     return page(
@@ -241,7 +243,7 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         )
     history = views.all_transitions(svc, serial)
     leases = [c for c in mv.contracts(svc) if serial in c.servers]
-    sla = [e for e in svc.money.leasing.list_sla_events(limit=500).items if e.serial == serial]
+    sla = [e for e in mv.sla_events(svc) if e.serial == serial]
     contracts = {e.contract for e in sla}
     customers = {c.customer for c in leases if c.number in contracts}
     credits = [

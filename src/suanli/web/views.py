@@ -46,7 +46,9 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    kind: str  # overdue_delivery | below_breakeven | contract_expiring | receivable_90
+    # overdue_delivery | below_breakeven | contract_expiring | receivable_90 | sla_breach |
+    # foreign_drain | watcher_stale
+    kind: str
     severity: str  # warning | danger | info
     text: str
     href: str | None = None

@@ -10,7 +10,12 @@ from suanli.store.models.billing import (
     PaymentAllocationRow,
     PaymentRow,
 )
-from suanli.store.models.cluster import CloudJobRow, ClusterNodeRow, ClusterWatermarkRow
+from suanli.store.models.cluster import (
+    CloudJobRow,
+    ClusterNodeRow,
+    ClusterPollRow,
+    ClusterWatermarkRow,
+)
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
 from suanli.store.models.leasing import (
     ContractRow,
@@ -40,6 +45,7 @@ __all__ = [
     "CabinetRow",
     "CloudJobRow",
     "ClusterNodeRow",
+    "ClusterPollRow",
     "ClusterWatermarkRow",
     "ContractRow",
     "CustomerRow",
