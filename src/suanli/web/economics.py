@@ -186,9 +186,9 @@ def cash_chart(ev: Evaluation) -> str:
         },
     ]
     shapes = []
-    for value, label in (
-        (ev.static_payback_months, "payback"),
-        (ev.dynamic_payback_months, "dynamic payback"),
+    for value, label, color in (
+        (ev.static_payback_months, "payback", "#2ca02c"),
+        (ev.dynamic_payback_months, "dynamic payback", "#9467bd"),
     ):
         if value is not None:
             shapes.append(
@@ -199,7 +199,7 @@ def cash_chart(ev: Evaluation) -> str:
                     "yref": "paper",
                     "y0": 0,
                     "y1": 1,
-                    "line": {"dash": "dash", "color": "#2e8540"},
+                    "line": {"dash": "dash", "color": color},
                 }
             )
             data.append(
@@ -209,7 +209,7 @@ def cash_chart(ev: Evaluation) -> str:
                     "x": [value],
                     "y": [0],
                     "name": f"{label} {value:.1f} mo",
-                    "marker": {"size": 10, "color": "#2e8540"},
+                    "marker": {"size": 10, "color": color},
                 }
             )
     return chart(
