@@ -22,6 +22,7 @@ PAGES = [
     "/contracts",
     "/billing",
     "/customers/zhipu",
+    "/customers/zhipu/usage",
     "/login",
 ]
 NOT_INSTALLED = {"ordered", "cancelled", "retired"}

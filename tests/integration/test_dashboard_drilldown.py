@@ -80,9 +80,13 @@ def test_every_chart_has_axis_titles_and_distinct_colours(admin: TestClient) -> 
             assert len(colors) == len(set(colors)), (path, cid)
             seen += 1
     assert seen >= 14
-    revenue = charts(admin.get("/contracts").text)["chart-customer-revenue"]
+    page = charts(admin.get("/contracts").text)
+    revenue = page["chart-customer-revenue"]
     assert len(revenue["data"]) >= 10  # ten customers billed, ten colours
     assert len({t["marker"]["color"] for t in revenue["data"]}) == len(revenue["data"])
+    by_customer = {t["name"]: t["marker"]["color"] for t in revenue["data"]}
+    for bar in page["chart-gantt"]["data"]:  # a customer has one colour on the whole page
+        assert bar["marker"]["color"] == by_customer[bar["name"]], bar["name"]
 
 
 def test_state_counts_and_procurement_cards_say_what_they_count(admin: TestClient) -> None:

@@ -77,6 +77,12 @@ def test_partial_last_day_is_not_a_utilisation_crash() -> None:
     assert util[0][1] == 0.0 and util[1][1] == pytest.approx(1.0)
     assert util[2][1] == pytest.approx(1.0)  # 9 of 9 hours, not 9 of 24
     assert daily_utilization(spans, now, 1, pool_gpus=0) == [(now.date(), None)]
+    # metered through 05:00 only (the demo's last daily record): 5 of 5 hours, not 5 of 9
+    early = [*spans[:1], (midnight, midnight + timedelta(hours=5), 16 * 5 * 3600.0)]
+    assert daily_utilization(early, now, 2, pool_gpus=16)[1][1] == pytest.approx(1.0)
+    # metered through yesterday: today is unknown, not zero
+    assert daily_utilization(spans[:1], now, 2, pool_gpus=16)[1] == (now.date(), None)
+    assert daily_utilization([], now, 1, pool_gpus=16) == [(now.date(), None)]
 
 
 def test_durations_have_units_and_long_runs_are_drawn_in_days() -> None:
@@ -145,6 +151,7 @@ def test_without_spread_every_path_is_the_deterministic_scenario() -> None:
 def test_distributions_are_edited_as_text_and_checked() -> None:
     base = draws.defaults(load_bundled(SCENARIO))
     assert base.texts["mc_bad_debt"] == "uniform(0, 0.05)"
+    assert (base.occupancy.below, base.occupancy.above) == (0.4, 0.2)  # no float noise
     edited = draws.parse_draws(base, {"mc_bad_debt": "triangular(0, 0.02, 0.1)"})
     assert draws.parse_dist(edited.texts["mc_bad_debt"], "mc_bad_debt") == Dist(
         dist="triangular", low=0.0, mode=0.02, high=0.1

@@ -49,6 +49,13 @@ class Spread:
 
 
 def spread_of(dist: Dist | None) -> Spread:
+    """The spread of ``dist`` around its centre, rounded to 6 decimals (no 0.39999999 in the
+    form)."""
+    s = _spread(dist)
+    return Spread(s.kind, round(s.below, 6), round(s.above, 6))
+
+
+def _spread(dist: Dist | None) -> Spread:
     if dist is None or dist.dist == "fixed":
         return Spread("fixed", 0.0, 0.0)
     if dist.dist == "uniform":

@@ -38,8 +38,8 @@ def customer_colors(codes: Iterable[str]) -> dict[str, str]:
     return dict(zip(ordered, series_colors(len(ordered)), strict=True))
 
 
-def gantt(contracts: list[Contract], today: date) -> str:
-    color = customer_colors(c.customer for c in contracts)
+def gantt(contracts: list[Contract], today: date, color: dict[str, str] | None = None) -> str:
+    color = color or customer_colors(c.customer for c in contracts)
     bars: list[dict[str, Any]] = []
     for c in sorted(contracts, key=lambda c: c.start_date, reverse=True):
         days = (c.end_date - c.start_date).days
@@ -74,7 +74,8 @@ def contracts_page(request: Request) -> HTMLResponse:
         if inv.period:
             per_customer.setdefault(inv.customer, {}).setdefault(inv.period, Decimal(0))
             per_customer[inv.customer][inv.period] += inv.net
-    color = customer_colors(per_customer)
+    # one colour per customer on both charts of the page
+    color = customer_colors([*per_customer, *(c.customer for c in contracts)])
     revenue_bars = [
         {
             "type": "bar",
@@ -99,7 +100,7 @@ def contracts_page(request: Request) -> HTMLResponse:
         contracts=contracts,
         renewals=mv.expiring(contracts, today, 90),
         totals=totals,
-        gantt=gantt(contracts, today) if contracts else None,
+        gantt=gantt(contracts, today, color) if contracts else None,
         revenue_chart=chart(
             revenue_bars,
             "Billed revenue per customer (net of VAT)",

@@ -216,16 +216,21 @@ def daily_utilization(
     spans: Iterable[tuple[datetime, datetime, float]], now: datetime, days: int, pool_gpus: int
 ) -> list[tuple[date, float | None]]:
     """GPU-seconds of ``(start, end, gpu_seconds)`` spread evenly over each span, per day, over
-    the pool's GPU-seconds of that day. Today counts only up to ``now``: a partial last day
-    is a share of the hours gone by, not a crash to a third of a day."""
+    the pool's GPU-seconds of that day. The data end where metering ends (the latest record's
+    end, at most ``now``): that day counts only its metered hours, later days are unknown
+    (None). A partial last day is a share of the hours metered, not a crash to a third."""
+    spans = list(spans)
     first = now.date() - timedelta(days=days - 1)
+    if not spans:
+        return [(first + timedelta(days=k), None) for k in range(days)]
+    through = min(now, max(stop for _, stop, _ in spans))
     used: dict[date, float] = defaultdict(float)
     for start, stop, gpu_seconds in spans:
         span = (stop - start).total_seconds()
         if span <= 0:
             continue
         gpus = gpu_seconds / span
-        end = min(stop, now)
+        end = min(stop, through)
         t = start
         while t < end:
             nxt = min(
@@ -234,12 +239,12 @@ def daily_utilization(
             )
             used[t.date()] += gpus * (nxt - t).total_seconds()
             t = nxt
-    midnight = datetime.combine(now.date(), datetime.min.time(), tzinfo=UTC)
+    midnight = datetime.combine(through.date(), datetime.min.time(), tzinfo=UTC)
     out: list[tuple[date, float | None]] = []
     for k in range(days):
         day = first + timedelta(days=k)
-        seconds = (now - midnight).total_seconds() if day == now.date() else 86400.0
-        capacity = pool_gpus * seconds
+        seconds = (through - midnight).total_seconds() if day == through.date() else 86400.0
+        capacity = pool_gpus * seconds if day <= through.date() else 0.0
         out.append((day, used[day] / capacity if capacity > 0 else None))
     return out
 

@@ -154,7 +154,7 @@ def _utilization_chart(svc: Services, now: datetime, view: views.Overview, pool_
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": f"cloud pool utilization % (today to {now:%H:%M} UTC)",
+                "name": "cloud pool utilization % (to the last metered hour)",
                 "x": [d.isoformat() for d, _ in util],
                 "y": [_pct(u) for _, u in util],
             },
