@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +19,10 @@ from fastapi.testclient import TestClient
 
 from suanli.api.app import create_app
 from suanli.cli.demo import prepare_with_logins
-from suanli.services.container import Services
+from suanli.services.container import Services, build_services
 from suanli.services.demo.center import DemoClock
 from suanli.settings import load_settings
+from suanli.store.db import make_engine, upgrade
 
 CHART = re.compile(r'<figure class="chart" id="([^"]+)">.*?<script type="application/json">(.*?)</script>', re.S)  # fmt: skip
 PAGES = [
@@ -176,3 +178,30 @@ def test_a_customer_drills_into_its_own_rows_only(portal: TestClient) -> None:
     assert portal.get("/customers/zhipu/usage").status_code == 200
     assert portal.get("/customers/hefei/usage").status_code == 404
     assert 'href="/fleet/' not in portal.get("/customers/zhipu").text  # no operator links
+
+
+def test_a_new_center_shows_sentences_not_empty_axes(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    svc = build_services(engine, DemoClock())
+    svc.money.tenancy.create_user("admin", "admin")
+    token = svc.money.tenancy.issue_token("admin", 30).secret
+    engine.dispose()
+    app = create_app(load_settings(database_url=f"sqlite:///{path}"), clock=DemoClock())
+    app.state.simulation_dir = tmp_path / "none"
+    with TestClient(app) as client:
+        client.cookies.set("suanli_session", token)
+        for page, empty in (
+            ("/", ("chart-occupancy", "chart-revenue", "chart-utilization")),
+            ("/procurement", ("chart-po-units", "chart-po-p")),
+            ("/contracts", ("chart-gantt", "chart-customer-revenue")),
+            ("/billing", ("chart-aging", "chart-flow")),
+        ):
+            r = client.get(page)
+            assert r.status_code == 200, page
+            drawn = charts(r.text)
+            for cid in empty:
+                assert cid not in drawn and f'id="{cid}-empty"' in r.text, (page, cid)
+            for spec in drawn.values():  # what is drawn has something to draw
+                assert any(v is not None for t in spec["data"] for v in t.get("y", [])), page

@@ -248,6 +248,8 @@ def billing_page(request: Request) -> HTMLResponse:
 
 
 def flow_chart(figures: list[mv.MonthFigures]) -> str:
+    if not any(f.billed or f.recognised or f.collected for f in figures):
+        return ""
     months = [f.period for f in figures]
     series = (("billed", "billed"), ("recognised", "recognised"), ("collected", "collected"))
     return chart(

@@ -38,27 +38,31 @@ def overview(request: Request) -> HTMLResponse:
     svc = services(request)
     view = views.overview(svc)
     states = list(view.by_state)
-    state_chart = chart(
-        [
-            {
-                "type": "bar",
-                "x": states,
-                "y": [view.by_state[s] for s in states],
-                "marker": {"color": [STATE_COLORS[s] for s in states]},
-                "name": "servers",
-                "customdata": [views.state_href(s) for s in states],
-            }
-        ],
-        "Servers by state (ordered and cancelled include purchase-order units)",
-        "lifecycle state",
-        "servers (count)",
+    state_chart = (
+        ""
+        if not any(view.by_state.values())
+        else chart(
+            [
+                {
+                    "type": "bar",
+                    "x": states,
+                    "y": [view.by_state[s] for s in states],
+                    "marker": {"color": [STATE_COLORS[s] for s in states]},
+                    "name": "servers",
+                    "customdata": [views.state_href(s) for s in states],
+                }
+            ],
+            "Servers by state (ordered and cancelled include purchase-order units)",
+            "lifecycle state",
+            "servers (count)",
+        )
     )
     days = [p.day.isoformat() for p in view.trend]
     occ = [None if p.occupancy is None else round(p.occupancy * 100, 2) for p in view.trend]
     trend_data: list[dict[str, Any]] = [
         {"type": "scatter", "mode": "lines", "x": days, "y": occ, "name": "occupancy %"}
     ]
-    if view.breakeven_occupancy is not None and days:
+    if view.breakeven_occupancy is not None and any(v is not None for v in occ):
         be = round(view.breakeven_occupancy * 100, 2)
         trend_data.append(
             {
@@ -99,6 +103,8 @@ def overview(request: Request) -> HTMLResponse:
 
 
 def _revenue_chart(figures: list[mv.MonthFigures]) -> str:
+    if not any(f.billed or f.recognised for f in figures):
+        return ""  # nothing billed or recognised yet: the page says so
     months = [f.period for f in figures]
     margin = [None if f.gross_margin is None else round(f.gross_margin * 100, 1) for f in figures]
     return chart(
