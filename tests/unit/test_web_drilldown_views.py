@@ -4,6 +4,7 @@ and stale watchers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -140,3 +141,13 @@ def test_stale_watchers() -> None:
     ]
     assert "last polled 2.0 h ago" in alerts[0].text and "never polled" in alerts[1].text
     assert ops_alerts.stale_watchers({}, now) == []
+
+
+def test_only_invoices_that_can_carry_an_sla_credit_are_read() -> None:
+    def inv(number: str, customer: str, period: str) -> Invoice:
+        return replace(_invoice(number), customer=customer, period=period)
+
+    rows = [inv("1", "acme", "2025-08"), inv("2", "acme", "2025-10"), inv("3", "beta", "2025-10")]
+    events = [_event(T0 + timedelta(hours=1), None)]  # October, contract L-1 of acme
+    assert [i.number for i in mv.with_sla_downtime(rows, events, [_contract()])] == ["2"]
+    assert mv.with_sla_downtime(rows, [], [_contract()]) == []

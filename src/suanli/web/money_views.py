@@ -166,7 +166,7 @@ def _in_days(n: int) -> str:
     return "today" if n == 0 else "tomorrow" if n == 1 else f"in {n} days"
 
 
-def money_alerts(svc: Services, today: date) -> list[Alert]:
+def money_alerts(svc: Services, today: date, items: list[Contract] | None = None) -> list[Alert]:
     out = [
         Alert(
             "contract_expiring",
@@ -175,7 +175,7 @@ def money_alerts(svc: Services, today: date) -> list[Alert]:
             f"{_in_days((c.end_date - today).days)}{' (auto-renews)' if c.auto_renew else ''}",
             f"/customers/{c.customer}",
         )
-        for c in expiring(contracts(svc), today)
+        for c in expiring(contracts(svc) if items is None else items, today)
     ]
     for row in svc.money.ledger.aging(today):
         old = row.buckets.get(OLD_DAYS_BUCKET, ZERO)
@@ -330,6 +330,22 @@ def sla_credits(
                               ln.net)
                 )  # fmt: skip
     return out
+
+
+def with_sla_downtime(
+    invoices: Iterable[Invoice], events: Iterable[SlaEvent], contracts: Iterable[Contract]
+) -> list[Invoice]:
+    """The invoices that can carry an SLA credit: those of customers with SLA downtime, for a
+    service month not before the customer's first downtime (saves reading every invoice's
+    lines)."""
+    customer = {c.number: c.customer for c in contracts}
+    first: dict[str, str] = {}
+    for e in events:
+        code = customer.get(e.contract)
+        if code is not None:
+            key = month_of(e.down_from.date()).key
+            first[code] = min(first.get(code, key), key)
+    return [i for i in invoices if i.customer in first and (i.period or "") >= first[i.customer]]
 
 
 def recent(invoices: Iterable[Invoice], today: date, months: int) -> list[Invoice]:

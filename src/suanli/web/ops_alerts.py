@@ -127,14 +127,21 @@ def last_transitions(history: Iterable[Transition]) -> dict[str, Transition]:
     return last
 
 
-def ops_alerts(svc: Services, servers: list[Server]) -> list[Alert]:
+def ops_alerts(
+    svc: Services,
+    servers: list[Server],
+    contracts: list[Contract] | None = None,
+    events: list[SlaEvent] | None = None,
+) -> list[Alert]:
+    """The three alerts, reading what the caller did not pass (the overview passes what it
+    already read)."""
     now = svc.clock.now()
-    contracts = {c.number: c for c in mv.contracts(svc)}
-    events = mv.sla_events(svc)
+    by_number = {c.number: c for c in (mv.contracts(svc) if contracts is None else contracts)}
+    events = mv.sla_events(svc) if events is None else events
     in_maintenance = [s for s in servers if s.state is ServerState.MAINTENANCE]
     last = {s.serial: t for s in in_maintenance if (t := _last(svc, s.serial)) is not None}
     return [
-        *sla_breaches(events, contracts, now),
+        *sla_breaches(events, by_number, now),
         *foreign_drains(in_maintenance, last),
         *stale_watchers(last_polls(svc.sessions), now),
     ]

@@ -80,10 +80,13 @@ def overview(request: Request) -> HTMLResponse:
     )  # fmt: skip
     servers = views.all_servers(svc)
     today = svc.clock.now().date()
-    view.alerts.extend(mv.money_alerts(svc, today))
-    view.alerts.extend(ops_alerts(svc, servers))
+    contracts = mv.contracts(svc)
+    events = mv.sla_events(svc)
+    view.alerts.extend(mv.money_alerts(svc, today, contracts))
+    view.alerts.extend(ops_alerts(svc, servers, contracts, events))
     figures = mv.monthly(svc, today, servers)
-    credits = mv.sla_credits(svc, mv.recent(mv.invoices(svc), today, 3))
+    recent = mv.recent(mv.invoices(svc), today, 3)
+    credits = mv.sla_credits(svc, mv.with_sla_downtime(recent, events, contracts))
     return page(
         request,
         "overview.html",
@@ -251,11 +254,13 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
     leases = [c for c in mv.contracts(svc) if serial in c.servers]
     sla = [e for e in mv.sla_events(svc) if e.serial == serial]
     contracts = {e.contract for e in sla}
-    customers = {c.customer for c in leases if c.number in contracts}
+    mine = [c for c in leases if c.number in contracts]
     credits = [
         credit
-        for code in sorted(customers)
-        for credit in mv.sla_credits(svc, mv.invoices(svc, customer=code))
+        for code in sorted({c.customer for c in mine})
+        for credit in mv.sla_credits(
+            svc, mv.with_sla_downtime(mv.invoices(svc, customer=code), sla, mine)
+        )
         if credit.description.split(" ", 1)[0] in contracts
     ]
     return page(
