@@ -26,6 +26,7 @@ from suanli.settings import load_settings
 PAGES = (
     "/", "/fleet", "/fleet/H8A001", "/procurement", "/contracts", "/billing",
     "/customers/zhipu", "/economics", "/economics/results?rent=80000", "/simulation",
+    "/customers/zhipu/usage", "/invoices/INV-2025-000037",
 )  # fmt: skip
 REPEAT = 5
 

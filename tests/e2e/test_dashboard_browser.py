@@ -22,6 +22,7 @@ PAGES = [
     "/contracts",
     "/billing",
     "/customers/zhipu",
+    "/customers/zhipu/usage",
     "/login",
 ]
 NOT_INSTALLED = {"ordered", "cancelled", "retired"}
@@ -181,7 +182,7 @@ def test_simulation_page_draws_result_files(page: Any, console: Console, base_ur
     assert page.locator("#sim-files tbody tr").count() == 3
     # placement: allocation and fragmentation; each job run: allocated GPUs over time
     assert page.locator("figure.chart[data-ready]").count() == 4
-    assert "avg_jct 5.4e+03" in page.locator("#sim-files").inner_text()
+    assert "avg JCT 1.50 h" in page.locator("#sim-files").inner_text()  # units, no e-notation
     page.get_by_label("Policy").select_option("las")
     page.get_by_label("Jobs").fill("400")
     page.get_by_role("button", name="Run").click()

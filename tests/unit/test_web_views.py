@@ -113,11 +113,11 @@ def test_reads_job_simulator_run_and_sweep_files(tmp_path: Path) -> None:
     (tmp_path / "run.json").write_text(json.dumps(run))
     (tmp_path / "sweep.json").write_text(json.dumps(sweep))
     r, s = load_results(tmp_path)
-    assert r.kind == "job_run" and r.figures == {
-        "jobs": 3,
-        "avg_jct": 7200.0,
-        "p99_jct": 9000.0,
-        "utilization": 0.5,
+    assert r.kind == "job_run" and r.figures == {  # units, never e-notation
+        "jobs": "3",
+        "avg JCT": "2.00 h",
+        "P99 JCT": "2.50 h",
+        "utilization": "50.0 %",
     }
     assert r.charts[0].series[0][1] == [0.0, 1.0, 2.0] and r.charts[0].series[0][2] == [
         0.0,

@@ -56,3 +56,15 @@ class Payment:
     received_on: date
     reference: str | None
     applied: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """Part of a payment applied to one invoice (payments are applied oldest invoice first)."""
+
+    payment_id: int
+    kind: str
+    received_on: date
+    reference: str | None
+    amount: Decimal
+    applied_on: date

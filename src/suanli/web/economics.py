@@ -3,7 +3,9 @@
 The form sets a few inputs of a bundled bare-metal scenario (rent, occupancy, purchase price,
 power price, fleet size, price decline, discount rate); the page evaluates it with
 :func:`suanli.economics.evaluate` and draws the cumulative cash flow with payback, the
-break-even curve (NPV and net income against steady occupancy) and a Monte Carlo fan. With
+break-even curve (NPV and net income against steady occupancy) and a Monte Carlo fan whose
+draws are centred on the form's occupancy and rent decline and shown and editable
+(:mod:`suanli.web.econ_draws`). With
 htmx the form replaces only ``#econ-results``; without JavaScript it reloads the page.
 """
 
@@ -20,8 +22,9 @@ from suanli.economics.evaluate import Evaluation, evaluate
 from suanli.economics.library import load_bundled, scenario_names
 from suanli.economics.loader import get_path, with_overrides
 from suanli.economics.montecarlo import run_montecarlo
-from suanli.economics.scenario import Scenario
+from suanli.economics.scenario import MonteCarloSpec, Scenario
 from suanli.services.container import Services
+from suanli.web import econ_draws as draws
 from suanli.web import money_views as mv
 from suanli.web import views
 from suanli.web.render import chart, page, partial
@@ -84,22 +87,36 @@ def build(params: dict[str, str]) -> dict[str, Any]:
     if name not in bare_metal_names():
         name = DEFAULT_SCENARIO
     base = load_bundled(name)
-    context: dict[str, Any] = {"scenario_name": name, "values": _values(base), "error": None}
+    base_draws = draws.defaults(base)
+    context: dict[str, Any] = {
+        "scenario_name": name,
+        "values": _values(base),
+        "draws": base_draws.form_values(),
+        "draw_fields": draws.TEXT_DRAWS,
+        "error": None,
+    }
     try:
         overrides = _parse(base, params)
         scenario = with_overrides(base, overrides)
+        chosen = draws.parse_draws(base_draws, params)
+        uncertain = draws.with_draws(scenario, chosen)
         seed = int(params.get("seed") or 1)
     except (SuanliError, ValueError) as exc:
         context["error"] = exc.message if isinstance(exc, SuanliError) else str(exc)
         if isinstance(exc, SuanliError) and exc.fields:
             context["error"] += f" ({', '.join(exc.fields)})"
         context["values"].update({k: v for k, v in params.items() if k in context["values"]})
+        context["draws"].update({k: v for k, v in params.items() if k in context["draws"]})
         return context
     ev = evaluate(scenario, "npv")
     profit = evaluate(scenario, "profit")
-    mc = run_montecarlo(scenario, MC_PATHS, seed)
+    mc = run_montecarlo(uncertain, MC_PATHS, seed)
+    assert uncertain.montecarlo is not None
     context.update(
         values=_values(scenario),
+        draws=chosen.form_values(),
+        drawn=drawn(uncertain.montecarlo),
+        assumes=assumptions(scenario, ev.currency),
         seed=seed,
         ev=ev,
         profit_breakeven=profit.breakeven_occupancy,
@@ -111,6 +128,41 @@ def build(params: dict[str, str]) -> dict[str, Any]:
         fan_chart=fan_chart(mc.fan_months.tolist(), {k: v.tolist() for k, v in mc.fan.items()}, ev),
     )
     return context
+
+
+def drawn(spec: MonteCarloSpec) -> list[tuple[str, str]]:
+    """What each Monte Carlo path draws, as ``(input, distribution)`` lines for the page."""
+    return [
+        ("occupancy (steady level)", draws.dist_text(spec.occupancy)),
+        ("rent decline per year", draws.dist_text(spec.price_decline_annual)),
+        ("delivery shortfall", draws.dist_text(spec.delivery_shortfall)),
+        ("bad debt", draws.dist_text(spec.bad_debt_pct)),
+        ("price shock per year", f"probability {spec.price_shock_probability_annual:g}, "
+         f"size {draws.dist_text(spec.price_shock_size)}"),
+    ]  # fmt: skip
+
+
+def assumptions(scenario: Scenario, currency: str) -> dict[str, str]:
+    """One line per figure saying what it assumes."""
+    form = draws.bare_metal(scenario)
+    base = (
+        f"occupancy {form.occupancy:.0%} from month {form.ramp_months}, rent "
+        f"{form.rent_per_server_month:,.0f} {currency} falling {form.price_decline_annual:.0%} "
+        f"a year, {scenario.horizon_months} months"
+    )
+    return {
+        "npv": f"{base}, discounted at {scenario.discount_rate_annual:.0%} a year; no shocks, "
+        "every server delivered",
+        "irr": "the same deterministic cash flows as the NPV",
+        "payback": "month the cumulative cash flow of the NPV's cash flows turns positive",
+        "be-occupancy": "steady occupancy at which NPV (profit: net income) is zero, "
+        "other inputs as above",
+        "be-rent": f"rent at which NPV is zero at {form.occupancy:.0%} occupancy",
+        "net-margin": "net income / revenue over the horizon, deterministic",
+        "p-loss": f"share of {MC_PATHS:,} paths whose net income over the horizon is below "
+        "zero, drawing the inputs listed under the charts",
+        "npv-fan": "NPV quantiles over the same paths",
+    }
 
 
 def cash_chart(ev: Evaluation) -> str:
@@ -134,9 +186,9 @@ def cash_chart(ev: Evaluation) -> str:
         },
     ]
     shapes = []
-    for value, label in (
-        (ev.static_payback_months, "payback"),
-        (ev.dynamic_payback_months, "dynamic payback"),
+    for value, label, color in (
+        (ev.static_payback_months, "payback", "#2ca02c"),
+        (ev.dynamic_payback_months, "dynamic payback", "#9467bd"),
     ):
         if value is not None:
             shapes.append(
@@ -147,7 +199,7 @@ def cash_chart(ev: Evaluation) -> str:
                     "yref": "paper",
                     "y0": 0,
                     "y1": 1,
-                    "line": {"dash": "dash", "color": "#2e8540"},
+                    "line": {"dash": "dash", "color": color},
                 }
             )
             data.append(
@@ -157,10 +209,13 @@ def cash_chart(ev: Evaluation) -> str:
                     "x": [value],
                     "y": [0],
                     "name": f"{label} {value:.1f} mo",
-                    "marker": {"size": 10, "color": "#2e8540"},
+                    "marker": {"size": 10, "color": color},
                 }
             )
-    return chart(data, "Cumulative cash flow", "month", ev.currency, shapes=shapes)
+    return chart(
+        data, "Cumulative cash flow", "month from the start",
+        f"cumulative free cash flow ({ev.currency})", shapes=shapes,
+    )  # fmt: skip
 
 
 def breakeven_chart(scenario: Scenario, be_npv: float | None, be_profit: float | None) -> str:
@@ -193,7 +248,9 @@ def breakeven_chart(scenario: Scenario, be_npv: float | None, be_profit: float |
                     "marker": {"size": 10},
                 }
             )
-    return chart(data, "Break-even curve", "steady occupancy %", scenario.currency)
+    return chart(
+        data, "Break-even curve", "steady occupancy (%)", f"NPV / net income ({scenario.currency})"
+    )
 
 
 def fan_chart(months: list[float], fan: dict[str, list[float]], ev: Evaluation) -> str:
@@ -220,8 +277,9 @@ def fan_chart(months: list[float], fan: dict[str, list[float]], ev: Evaluation) 
         {"type": "scatter", "mode": "lines", "x": months, "y": fan["p50"], "name": "median"},
     ]
     return chart(
-        data, f"Monte Carlo: cumulative cash flow ({MC_PATHS:,} paths)", "month", ev.currency
-    )
+        data, f"Monte Carlo: cumulative cash flow ({MC_PATHS:,} paths)", "month from the start",
+        f"cumulative free cash flow ({ev.currency})",
+    )  # fmt: skip
 
 
 def _params(request: Request) -> dict[str, str]:

@@ -6,6 +6,7 @@ contracts, invoices and payments, and another customer's page is a 404 like in t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,7 @@ from suanli.core.errors import NotFoundError
 from suanli.services.container import Services
 from suanli.services.tenancy import Principal, Role
 from suanli.web import money_views as mv
-from suanli.web.render import COLORS, chart, page, partial
+from suanli.web.render import chart, page, partial, series_colors
 from suanli.web.views import all_servers
 
 router = APIRouter(include_in_schema=False)
@@ -31,9 +32,14 @@ def _ctx(request: Request) -> tuple[Services, Principal, date]:
     return svc, principal, svc.clock.now().date()
 
 
-def gantt(contracts: list[Contract], today: date) -> str:
-    customers = sorted({c.customer for c in contracts})
-    color = {code: COLORS[i % len(COLORS)] for i, code in enumerate(customers)}
+def customer_colors(codes: Iterable[str]) -> dict[str, str]:
+    """One distinct colour per customer, stable for a set of customers (sorted by code)."""
+    ordered = sorted(set(codes))
+    return dict(zip(ordered, series_colors(len(ordered)), strict=True))
+
+
+def gantt(contracts: list[Contract], today: date, color: dict[str, str] | None = None) -> str:
+    color = color or customer_colors(c.customer for c in contracts)
     bars: list[dict[str, Any]] = []
     for c in sorted(contracts, key=lambda c: c.start_date, reverse=True):
         days = (c.end_date - c.start_date).days
@@ -53,7 +59,7 @@ def gantt(contracts: list[Contract], today: date) -> str:
         )
     line = {"type": "line", "x0": today.isoformat(), "x1": today.isoformat(), "yref": "paper",
             "y0": 0, "y1": 1, "line": {"color": "#b83232", "dash": "dash"}}  # fmt: skip
-    return chart(bars, "Lease calendar", "date", "", xaxis={"type": "date"}, shapes=[line],
+    return chart(bars, "Lease calendar", "date (UTC)", "contract", xaxis={"type": "date"}, shapes=[line],
                  barmode="overlay", margin={"l": 150, "r": 20, "t": 40, "b": 40})  # fmt: skip
 
 
@@ -68,8 +74,16 @@ def contracts_page(request: Request) -> HTMLResponse:
         if inv.period:
             per_customer.setdefault(inv.customer, {}).setdefault(inv.period, Decimal(0))
             per_customer[inv.customer][inv.period] += inv.net
+    # one colour per customer on both charts of the page
+    color = customer_colors([*per_customer, *(c.customer for c in contracts)])
     revenue_bars = [
-        {"type": "bar", "name": code, "x": months, "y": [float(by.get(m, 0)) for m in months]}
+        {
+            "type": "bar",
+            "name": code,
+            "x": months,
+            "y": [float(by.get(m, 0)) for m in months],
+            "marker": {"color": color[code]},
+        }
         for code, by in sorted(per_customer.items())
     ]
     totals = sorted(
@@ -86,12 +100,12 @@ def contracts_page(request: Request) -> HTMLResponse:
         contracts=contracts,
         renewals=mv.expiring(contracts, today, 90),
         totals=totals,
-        gantt=gantt(contracts, today) if contracts else None,
+        gantt=gantt(contracts, today, color) if contracts else None,
         revenue_chart=chart(
             revenue_bars,
             "Billed revenue per customer (net of VAT)",
             "service month",
-            "CNY",
+            "billed (CNY, net of VAT)",
             barmode="stack",
         )
         if revenue_bars
@@ -134,6 +148,82 @@ def customer_page(request: Request, code: str) -> HTMLResponse:
     )
 
 
+def _not_found(request: Request, exc: NotFoundError, principal: Principal) -> HTMLResponse:
+    return partial(
+        request, "error.html", 404, title="Not found", message=exc.message, user=principal
+    )
+
+
+@router.get("/invoices/{number}", response_class=HTMLResponse)
+def invoice_page(request: Request, number: str) -> HTMLResponse:
+    """One invoice or credit note with every line (SLA credits marked), the credit notes
+    against it and the payments applied to it."""
+    svc, principal, today = _ctx(request)
+    try:
+        invoice = svc.money.ledger.get_invoice(number, principal)
+    except NotFoundError as exc:
+        return _not_found(request, exc, principal)
+    same_customer = mv.invoices(svc, principal, invoice.customer)
+    allocations = (
+        svc.money.ledger.allocations(number, principal) if invoice.kind == "invoice" else []
+    )
+    return page(
+        request,
+        "invoice.html",
+        "billing",
+        title=f"{'Credit note' if invoice.kind == 'credit_note' else 'Invoice'} {number}",
+        invoice=invoice,
+        today=today,
+        credit_notes=mv.credit_notes_for(same_customer, number),
+        allocations=allocations,
+        paid=sum((a.amount for a in allocations), Decimal(0)),
+        sla_credit=sum((ln.net for ln in invoice.lines if ln.kind == "sla_credit"), Decimal(0)),
+    )
+
+
+@router.get("/customers/{code}/usage", response_class=HTMLResponse)
+def usage_page(request: Request, code: str) -> HTMLResponse:
+    """A customer's metered cloud usage by day and product (SKU and priority class)."""
+    svc, principal, today = _ctx(request)
+    try:
+        customer = svc.money.tenancy.get_customer(code, principal)
+    except NotFoundError as exc:
+        return _not_found(request, exc, principal)
+    records = mv.customer_usage(svc, code, principal)
+    products, days = mv.usage_by_day(records)
+    colors = dict(zip(products, series_colors(len(products)), strict=True))
+    bars = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": [d.day.isoformat() for d in days],
+            "y": [round(d.gpu_hours.get(name, 0.0), 2) for d in days],
+            "marker": {"color": colors[name]},
+        }
+        for name in products
+    ]
+    return page(
+        request,
+        "usage.html",
+        "contracts",
+        title=f"Usage of {customer.name}",
+        customer=customer,
+        today=today,
+        products=products,
+        days=days,
+        records=len(records),
+        totals={p: sum(d.gpu_hours.get(p, 0.0) for d in days) for p in products},
+        usage_chart=chart(
+            bars,
+            "Metered GPU-hours per day and product",
+            "day (UTC)",
+            "GPU-hours",
+            barmode="stack",
+            xaxis={"type": "date"},
+        ),
+    )
+
+
 @router.get("/billing", response_class=HTMLResponse)
 def billing_page(request: Request) -> HTMLResponse:
     svc, principal, today = _ctx(request)
@@ -158,6 +248,8 @@ def billing_page(request: Request) -> HTMLResponse:
 
 
 def flow_chart(figures: list[mv.MonthFigures]) -> str:
+    if not any(f.billed or f.recognised or f.collected for f in figures):
+        return ""
     months = [f.period for f in figures]
     series = (("billed", "billed"), ("recognised", "recognised"), ("collected", "collected"))
     return chart(
@@ -172,12 +264,15 @@ def flow_chart(figures: list[mv.MonthFigures]) -> str:
         ],
         "Billed vs recognised vs collected (net of VAT; collected is cash)",
         "month",
-        "CNY",
+        "amount (CNY)",
         barmode="group",
     )
 
 
 def aging_chart(totals: dict[str, Decimal]) -> str:
+    """Open receivables per age bucket; ``""`` (the "no open invoices" sentence) when none."""
+    if not any(totals.values()):
+        return ""
     colors = ["#6aa84f", "#e0b04a", "#d9822b", "#b83232"]
     return chart(
         [
@@ -190,6 +285,6 @@ def aging_chart(totals: dict[str, Decimal]) -> str:
             }
         ],
         "Receivables by age (days since invoice)",
-        "age",
-        "CNY",
+        "age (days since the invoice date)",
+        "open (CNY, incl. VAT)",
     )

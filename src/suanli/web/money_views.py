@@ -21,11 +21,12 @@ from decimal import Decimal
 from typing import Protocol, TypeVar
 
 from suanli.core.billing import AGING_BUCKETS, Period, month_of
-from suanli.core.contracts import Contract
+from suanli.core.contracts import Contract, SlaEvent
 from suanli.core.fleet import Server, ServerState
 from suanli.core.ledger import Invoice, Payment
 from suanli.economics.depreciation import kernel
 from suanli.economics.library import load_bundled
+from suanli.services.billing.metering import UsageRecord
 from suanli.services.billing.receivables import AgingRow
 from suanli.services.container import Services
 from suanli.services.tenancy import SYSTEM, Principal
@@ -193,7 +194,7 @@ def _in_days(n: int) -> str:
     return "today" if n == 0 else "tomorrow" if n == 1 else f"in {n} days"
 
 
-def money_alerts(svc: Services, today: date) -> list[Alert]:
+def money_alerts(svc: Services, today: date, items: list[Contract] | None = None) -> list[Alert]:
     out = [
         Alert(
             "contract_expiring",
@@ -202,7 +203,7 @@ def money_alerts(svc: Services, today: date) -> list[Alert]:
             f"{_in_days((c.end_date - today).days)}{' (auto-renews)' if c.auto_renew else ''}",
             f"/customers/{c.customer}",
         )
-        for c in expiring(contracts(svc), today)
+        for c in expiring(contracts(svc) if items is None else items, today)
     ]
     for row in svc.money.ledger.aging(today):
         old = row.buckets.get(OLD_DAYS_BUCKET, ZERO)
@@ -227,37 +228,165 @@ def aging(
 
 
 def pool_utilization(
-    svc: Services, today: date, days: int, pool_gpus: int
+    svc: Services, now: datetime, days: int, pool_gpus: int
 ) -> list[tuple[date, float | None]]:
     """Share of the cloud pool's GPU-seconds metered on each of the last ``days`` days."""
-    first = today - timedelta(days=days - 1)
+    first = now.date() - timedelta(days=days - 1)
     since = datetime.combine(first - timedelta(days=3), datetime.min.time(), tzinfo=UTC)
-    used: dict[date, float] = defaultdict(float)
     records = _pages(
         lambda limit, offset: svc.money.metering.list_usage(since=since, limit=limit, offset=offset)
     )
+    spans = [(r.started_at, r.ended_at, float(r.gpu_seconds)) for r in records]
+    return daily_utilization(spans, now, days, pool_gpus)
+
+
+def daily_utilization(
+    spans: Iterable[tuple[datetime, datetime, float]], now: datetime, days: int, pool_gpus: int
+) -> list[tuple[date, float | None]]:
+    """GPU-seconds of ``(start, end, gpu_seconds)`` spread evenly over each span, per day, over
+    the pool's GPU-seconds of that day. The data end where metering ends (the latest record's
+    end, at most ``now``): that day counts only its metered hours, later days are unknown
+    (None). A partial last day is a share of the hours metered, not a crash to a third."""
+    spans = list(spans)
+    first = now.date() - timedelta(days=days - 1)
+    if not spans:
+        return [(first + timedelta(days=k), None) for k in range(days)]
+    through = min(now, max(stop for _, stop, _ in spans))
+    used: dict[date, float] = defaultdict(float)
+    for start, stop, gpu_seconds in spans:
+        span = (stop - start).total_seconds()
+        if span <= 0:
+            continue
+        gpus = gpu_seconds / span
+        end = min(stop, through)
+        t = start
+        while t < end:
+            nxt = min(
+                datetime.combine(t.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
+                end,
+            )
+            used[t.date()] += gpus * (nxt - t).total_seconds()
+            t = nxt
+    midnight = datetime.combine(through.date(), datetime.min.time(), tzinfo=UTC)
+    out: list[tuple[date, float | None]] = []
+    for k in range(days):
+        day = first + timedelta(days=k)
+        seconds = (through - midnight).total_seconds() if day == through.date() else 86400.0
+        capacity = pool_gpus * seconds if day <= through.date() else 0.0
+        out.append((day, used[day] / capacity if capacity > 0 else None))
+    return out
+
+
+def pool_gpus(servers: Iterable[Server]) -> int:
+    return sum(s.gpu_count for s in servers if s.state is ServerState.CLOUD_POOL)
+
+
+# --- drill-down --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    day: date
+    gpu_hours: dict[str, float]  # product → GPU-hours
+
+    @property
+    def total(self) -> float:
+        return sum(self.gpu_hours.values())
+
+
+def product(record: UsageRecord) -> str:
+    """What the customer bought: the SKU and the priority class (``HGX-H800-8 standard``)."""
+    return f"{record.sku} {record.priority_class}"
+
+
+def usage_by_day(records: Iterable[UsageRecord]) -> tuple[list[str], list[UsageDay]]:
+    """GPU-hours per UTC day and product, each record spread evenly over its run (a record that
+    spans midnight counts on both days). Products sorted; days ascending, only days with use."""
+    per_day: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in records:
         span = (r.ended_at - r.started_at).total_seconds()
         if span <= 0:
+            per_day[r.started_at.date()][product(r)] += float(r.gpu_seconds) / 3600
             continue
-        gpus = float(r.gpu_seconds) / span
+        rate = float(r.gpu_seconds) / span
         t = r.started_at
         while t < r.ended_at:
             nxt = min(
                 datetime.combine(t.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC),
                 r.ended_at,
             )
-            used[t.date()] += gpus * (nxt - t).total_seconds()
+            per_day[t.date()][product(r)] += rate * (nxt - t).total_seconds() / 3600
             t = nxt
-    capacity = pool_gpus * 86400.0
-    return [
-        (
-            first + timedelta(days=k),
-            (used[first + timedelta(days=k)] / capacity) if capacity else None,
+    products = sorted({p for by in per_day.values() for p in by})
+    return products, [UsageDay(d, dict(per_day[d])) for d in sorted(per_day)]
+
+
+def customer_usage(svc: Services, code: str, principal: Principal = SYSTEM) -> list[UsageRecord]:
+    return _pages(
+        lambda limit, offset: svc.money.metering.list_usage(
+            principal, code, limit=limit, offset=offset
         )
-        for k in range(days)
-    ]
+    )
 
 
-def pool_gpus(servers: Iterable[Server]) -> int:
-    return sum(s.gpu_count for s in servers if s.state is ServerState.CLOUD_POOL)
+def credit_notes_for(invoices: Iterable[Invoice], number: str) -> list[Invoice]:
+    return [i for i in invoices if i.kind == "credit_note" and i.credited_invoice == number]
+
+
+@dataclass(frozen=True, slots=True)
+class SlaCredit:
+    invoice: str
+    customer: str
+    period: str | None
+    line_no: int
+    description: str
+    net: Decimal
+
+
+def sla_credits(
+    svc: Services, invoices: Iterable[Invoice], principal: Principal = SYSTEM
+) -> list[SlaCredit]:
+    """Every SLA-credit line of ``invoices`` (newest invoice first); reads each invoice's lines."""
+    out = []
+    for inv in sorted(invoices, key=lambda i: (i.issue_date, i.number), reverse=True):
+        if inv.kind != "invoice":
+            continue
+        for ln in svc.money.ledger.get_invoice(inv.number, principal).lines:
+            if ln.kind == "sla_credit":
+                out.append(
+                    SlaCredit(inv.number, inv.customer, inv.period, ln.line_no, ln.description,
+                              ln.net)
+                )  # fmt: skip
+    return out
+
+
+def with_sla_downtime(
+    invoices: Iterable[Invoice], events: Iterable[SlaEvent], contracts: Iterable[Contract]
+) -> list[Invoice]:
+    """The invoices that can carry an SLA credit: those of customers with SLA downtime, for a
+    service month not before the customer's first downtime (saves reading every invoice's
+    lines)."""
+    customer = {c.number: c.customer for c in contracts}
+    first: dict[str, str] = {}
+    for e in events:
+        code = customer.get(e.contract)
+        if code is not None:
+            key = month_of(e.down_from.date()).key
+            first[code] = min(first.get(code, key), key)
+    return [i for i in invoices if i.customer in first and (i.period or "") >= first[i.customer]]
+
+
+def recent(invoices: Iterable[Invoice], today: date, months: int) -> list[Invoice]:
+    """Invoices issued in the last ``months`` calendar months (this one included)."""
+    first = months_between(month_of(today).start - timedelta(days=31 * (months - 1)), today)[0]
+    return [i for i in invoices if i.issue_date >= first.start]
+
+
+def sla_events(
+    svc: Services, principal: Principal = SYSTEM, customer: str | None = None
+) -> list[SlaEvent]:
+    return _pages(
+        lambda limit, offset: svc.money.leasing.list_sla_events(
+            principal, customer, limit=limit, offset=offset
+        )
+    )

@@ -6,7 +6,8 @@ shapes them with :mod:`suanli.web.views` and renders a template. No business rul
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,7 +21,8 @@ from suanli.services.container import Services
 from suanli.services.fleet.servers import ServerFilter
 from suanli.web import money_views as mv
 from suanli.web import views
-from suanli.web.render import STATE_COLORS, chart, page, partial
+from suanli.web.ops_alerts import ops_alerts
+from suanli.web.render import STATE_COLORS, axis_range, chart, page, partial
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -36,26 +38,31 @@ def overview(request: Request) -> HTMLResponse:
     svc = services(request)
     view = views.overview(svc)
     states = list(view.by_state)
-    state_chart = chart(
-        [
-            {
-                "type": "bar",
-                "x": states,
-                "y": [view.by_state[s] for s in states],
-                "marker": {"color": [STATE_COLORS[s] for s in states]},
-                "name": "servers",
-            }
-        ],
-        "Servers by state",
-        "state",
-        "servers",
+    state_chart = (
+        ""
+        if not any(view.by_state.values())
+        else chart(
+            [
+                {
+                    "type": "bar",
+                    "x": states,
+                    "y": [view.by_state[s] for s in states],
+                    "marker": {"color": [STATE_COLORS[s] for s in states]},
+                    "name": "servers",
+                    "customdata": [views.state_href(s) for s in states],
+                }
+            ],
+            "Servers by state (ordered and cancelled include purchase-order units)",
+            "lifecycle state",
+            "servers (count)",
+        )
     )
     days = [p.day.isoformat() for p in view.trend]
     occ = [None if p.occupancy is None else round(p.occupancy * 100, 2) for p in view.trend]
     trend_data: list[dict[str, Any]] = [
         {"type": "scatter", "mode": "lines", "x": days, "y": occ, "name": "occupancy %"}
     ]
-    if view.breakeven_occupancy is not None and days:
+    if view.breakeven_occupancy is not None and any(v is not None for v in occ):
         be = round(view.breakeven_occupancy * 100, 2)
         trend_data.append(
             {
@@ -67,11 +74,19 @@ def overview(request: Request) -> HTMLResponse:
                 "line": {"dash": "dash", "color": "#b83232"},
             }
         )
-    trend_chart = chart(trend_data, "Occupancy", "day", "%", yaxis={"range": [0, 100]})
+    trend_chart = chart(
+        trend_data, "Occupancy", "day (UTC)", "occupancy (% of sellable servers)",
+        yaxis={"range": [0, 100]},
+    )  # fmt: skip
     servers = views.all_servers(svc)
     today = svc.clock.now().date()
-    view.alerts.extend(mv.money_alerts(svc, today))
+    contracts = mv.contracts(svc)
+    events = mv.sla_events(svc)
+    view.alerts.extend(mv.money_alerts(svc, today, contracts))
+    view.alerts.extend(ops_alerts(svc, servers, contracts, events))
     figures = mv.monthly(svc, today, servers)
+    recent = mv.recent(mv.invoices(svc), today, 3)
+    credits = mv.sla_credits(svc, mv.with_sla_downtime(recent, events, contracts))
     return page(
         request,
         "overview.html",
@@ -79,15 +94,20 @@ def overview(request: Request) -> HTMLResponse:
         view=view,
         today=today,
         reference=views.REFERENCE_SCENARIO,
+        state_href=views.state_href,
         state_chart=state_chart,
         trend_chart=trend_chart,
         revenue_chart=_revenue_chart(figures),
         figures=figures,
-        utilization_chart=_utilization_chart(svc, today, view, mv.pool_gpus(servers)),
+        credits=credits,
+        credited=-sum((c.net for c in credits), Decimal(0)),
+        utilization_chart=_utilization_chart(svc, svc.clock.now(), view, mv.pool_gpus(servers)),
     )
 
 
 def _revenue_chart(figures: list[mv.MonthFigures]) -> str:
+    if not any(f.billed or f.recognised for f in figures):
+        return ""  # nothing billed or recognised yet: the page says so
     months = [f.period for f in figures]
     margin = [None if f.gross_margin is None else round(f.gross_margin * 100, 1) for f in figures]
     return chart(
@@ -110,13 +130,13 @@ def _revenue_chart(figures: list[mv.MonthFigures]) -> str:
         ],
         "Monthly billed and recognised revenue, gross margin",
         "month",
-        "CNY (net of VAT)",
+        "revenue (CNY, net of VAT)",
         barmode="group",
         yaxis2={
-            "title": {"text": "%"},
+            "title": {"text": "gross margin (%)"},
             "overlaying": "y",
             "side": "right",
-            "range": [-100, 100],
+            "range": axis_range(margin, -100, 100, 50),
             "dtick": 50,
         },
         margin={"l": 60, "r": 50, "t": 40, "b": 50},
@@ -127,9 +147,9 @@ def _pct(value: float | None) -> float | None:
     return None if value is None else round(value * 100, 1)
 
 
-def _utilization_chart(svc: Services, today: date, view: views.Overview, pool_gpus: int) -> str:
+def _utilization_chart(svc: Services, now: datetime, view: views.Overview, pool_gpus: int) -> str:
     days = [p.day for p in view.trend][-60:]
-    util = mv.pool_utilization(svc, today, len(days), pool_gpus)
+    util = mv.pool_utilization(svc, now, len(days), pool_gpus)
     occ = {p.day: p.occupancy for p in view.trend}
     return chart(
         [
@@ -143,14 +163,14 @@ def _utilization_chart(svc: Services, today: date, view: views.Overview, pool_gp
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "cloud pool utilization %",
+                "name": "cloud pool utilization % (to the last metered hour)",
                 "x": [d.isoformat() for d, _ in util],
                 "y": [_pct(u) for _, u in util],
             },
         ],
         "Occupancy and cloud pool utilization, last 60 days",
-        "day",
-        "%",
+        "day (UTC)",
+        "share (%)",
         yaxis={"range": [0, 100]},
     )
 
@@ -232,6 +252,17 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         )
     history = views.all_transitions(svc, serial)
     leases = [c for c in mv.contracts(svc) if serial in c.servers]
+    sla = [e for e in mv.sla_events(svc) if e.serial == serial]
+    contracts = {e.contract for e in sla}
+    mine = [c for c in leases if c.number in contracts]
+    credits = [
+        credit
+        for code in sorted({c.customer for c in mine})
+        for credit in mv.sla_credits(
+            svc, mv.with_sla_downtime(mv.invoices(svc, customer=code), sla, mine)
+        )
+        if credit.description.split(" ", 1)[0] in contracts
+    ]
     return page(
         request,
         "server.html",
@@ -239,6 +270,9 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         title=f"Server {serial}",
         server=server,
         history=history,
+        incidents=views.downtime_incidents(history, svc.clock.now()),
+        sla=sla,
+        credits=credits,
         timeline=_timeline(history, svc.clock.now(), leases),
         leases=leases,
         sku=svc.catalog.sku(server.sku),
@@ -280,7 +314,12 @@ def _timeline(history: list[Transition], now: datetime, leases: list[Contract]) 
             }
         )
     return chart(
-        bars, "Lifecycle timeline", "date", "state", xaxis={"type": "date"}, barmode="overlay"
+        bars,
+        "Lifecycle timeline",
+        "date (UTC)",
+        "lifecycle state / lease",
+        xaxis={"type": "date"},
+        barmode="overlay",
     )
 
 
@@ -316,6 +355,14 @@ def procurement(request: Request) -> HTMLResponse:
         overdue=overdue,
         orders=svc.procurement.list_orders(),
         today=svc.clock.now().date(),
-        units_chart=chart(bars, "Ordered servers by status", "order", "servers", barmode="stack"),
-        p_chart=chart(p_bars, "Ordered P (FP16 sparse) by status", "order", "P", barmode="stack"),
+        units_chart=chart(
+            bars, "Ordered servers by status", "purchase order", "servers (count)", barmode="stack"
+        ),
+        p_chart=chart(
+            p_bars,
+            "Ordered P (FP16 sparse) by status",
+            "purchase order",
+            "P (petaFLOPS, FP16 sparse)",
+            barmode="stack",
+        ),
     )

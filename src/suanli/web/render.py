@@ -36,7 +36,14 @@ NAV = (
     ("reports", "/reports", "Reports"),
 )
 
-COLORS = ("#1f4e79", "#d9822b", "#2e8540", "#b83232", "#6b4fa0", "#0b7d8c", "#7a7a7a")
+#: Qualitative palette of 20 colours told apart by hue *and* lightness (Tableau 20 order:
+#: each dark colour is followed by its light twin), so a chart with 10+ series never repeats a
+#: colour; :func:`series_colors` extends it for more series than that.
+COLORS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+    "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5",
+)  # fmt: skip
 STATE_COLORS = {
     "ordered": "#b0b7c3",
     "delivered": "#8fa7c9",
@@ -50,6 +57,27 @@ STATE_COLORS = {
     "retired": "#555555",
     "cancelled": "#dddddd",
 }
+
+
+def series_colors(n: int) -> list[str]:
+    """``n`` distinct colours: the palette, then hues spaced by the golden angle."""
+    out = list(COLORS[:n])
+    for i in range(len(out), n):
+        hue = (i * 137.508) % 360
+        lightness = 35 + 20 * (i % 3)
+        out.append(f"hsl({hue:.1f},65%,{lightness}%)")
+    return out
+
+
+def axis_range(
+    values: list[float | None], floor: float, ceiling: float, step: float
+) -> list[float]:
+    """``[floor, ceiling]`` widened to whole ``step``s so every finite value is inside (a margin
+    of -250 % is drawn, not clipped at the default floor)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    low = min([floor, *finite])
+    high = max([ceiling, *finite])
+    return [math.floor(low / step) * step, math.ceil(high / step) * step]
 
 
 def money(value: Decimal | float | int | None, digits: int = 0) -> str:
@@ -92,14 +120,26 @@ TEMPLATES.env.filters.update(money=money, mega=mega, pct=pct, p=p, months=months
 TEMPLATES.env.globals.update(version=__version__, nav=NAV, state_colors=STATE_COLORS)
 
 
+def has_points(data: list[dict[str, Any]]) -> bool:
+    """Whether any trace has a value to draw (plotly draws an empty -1..1 frame otherwise)."""
+    return any(v is not None for trace in data for v in trace.get("y", []) or trace.get("x", []))
+
+
 def chart(data: list[dict[str, Any]], title: str, x: str, y: str, **layout: Any) -> str:
-    """A plotly figure as JSON text for a ``<script type="application/json">`` block."""
+    """A plotly figure as JSON text for a ``<script type="application/json">`` block, or ``""``
+    when there is nothing to draw: the ``chart`` macro then shows its empty-state sentence.
+    ``x`` and ``y`` are the axis titles, with their unit."""
+    if not has_points(data):
+        return ""
+    # Axis options are merged into the titled axes: passing a range must not drop the title.
+    xaxis = {"title": {"text": x}, **layout.pop("xaxis", {})}
+    yaxis = {"title": {"text": y}, **layout.pop("yaxis", {})}
     spec = {
         "data": data,
         "layout": {
             "title": {"text": title, "font": {"size": 15}},
-            "xaxis": {"title": {"text": x}},
-            "yaxis": {"title": {"text": y}},
+            "xaxis": xaxis,
+            "yaxis": yaxis,
             "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
             "legend": {"orientation": "h", "x": 0, "y": -0.28, "yanchor": "top"},
             "colorway": list(COLORS),

@@ -59,7 +59,7 @@ class ResultFile:
     kind: str  # placement | job_run | job_sweep | curves | unrecognised | unreadable
     charts: list[Curves] = field(default_factory=list)
     note: str = ""
-    figures: dict[str, float | int | str] = field(default_factory=dict)
+    figures: dict[str, str] = field(default_factory=dict)  # label → value with its unit
 
 
 def simulation_dir(request: Request) -> Path:
@@ -99,19 +99,66 @@ def placement_curves(doc: dict[str, Any]) -> list[Curves]:
 
 
 JOB_FIGURES = ("jobs", "avg_jct", "p99_jct", "avg_queue", "utilization", "dropped")
+FIGURE_LABELS = {
+    "jobs": "jobs",
+    "avg_jct": "avg JCT",
+    "p99_jct": "P99 JCT",
+    "avg_queue": "avg queueing",
+    "utilization": "utilization",
+    "dropped": "dropped",
+}
+HOUR = 3600.0
+DAY = 86_400.0
+
+
+def duration(seconds: float) -> str:
+    """A duration with its unit, never in e-notation: ``29 s``, ``12.5 min``, ``5.74 h``,
+    ``3.2 d``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < HOUR:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 3 * DAY:
+        return f"{seconds / HOUR:.2f} h"
+    return f"{seconds / DAY:.1f} d"
+
+
+def figure_text(key: str, value: float | int | str) -> str:
+    """A run figure as shown on the page: times in s/min/h/d, utilization in %, counts whole."""
+    if isinstance(value, str):
+        return value
+    if key.endswith(("_jct", "_queue")):
+        return duration(float(value))
+    if key == "utilization":
+        return f"{float(value) * 100:.1f} %"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def time_axis(seconds: list[float]) -> tuple[float, str]:
+    """Divisor and axis title for a time series: hours up to three days, days beyond."""
+    span = max(seconds, default=0.0)
+    return (DAY, "time since the first arrival (days)") if span > 3 * DAY else (
+        HOUR, "time since the first arrival (hours)"
+    )  # fmt: skip
 
 
 def job_run(name: str, doc: dict[str, Any]) -> ResultFile:
     charts = []
     for vc, series in doc.get("allocation", {}).items():
-        hours = [float(t) / 3600 for t in series.get("t", [])]
+        t = [float(x) for x in series.get("t", [])]
+        unit, label = time_axis(t)
         gpus: list[float | None] = [float(g) for g in series.get("gpus", [])]
+        span = f", last job done after {duration(max(t))}" if t else ""
         charts.append(
-            Curves(f"Allocated GPUs over time: {vc} ({doc.get('policy', '?')})", "hours", "GPUs",
-                   [(vc, hours, gpus)])
+            Curves(f"Allocated GPUs over time: {vc} ({doc.get('policy', '?')}){span}", label,
+                   "allocated GPUs (count)", [(vc, [x / unit for x in t], gpus)])
         )  # fmt: skip
     overall = doc["overall"]
-    figures = {k: overall[k] for k in JOB_FIGURES if isinstance(overall.get(k), int | float | str)}
+    figures = {
+        FIGURE_LABELS[k]: figure_text(k, overall[k])
+        for k in JOB_FIGURES
+        if isinstance(overall.get(k), int | float | str)
+    }
     return ResultFile(name, "job_run", charts, f"policy {doc.get('policy', '?')}", figures)
 
 

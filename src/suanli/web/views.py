@@ -46,7 +46,9 @@ class Capacity:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    kind: str  # overdue_delivery | below_breakeven | contract_expiring | receivable_90
+    # overdue_delivery | below_breakeven | contract_expiring | receivable_90 | sla_breach |
+    # foreign_drain | watcher_stale
+    kind: str
     severity: str  # warning | danger | info
     text: str
     href: str | None = None
@@ -107,9 +109,24 @@ def capacity(catalog: Catalog, servers: Iterable[Server]) -> Capacity:
     return Capacity(n, gpus, sparse, dense)
 
 
-def by_state(servers: Iterable[Server]) -> dict[str, int]:
+def by_state(
+    servers: Iterable[Server], on_order_units: int = 0, cancelled_units: int = 0
+) -> dict[str, int]:
+    """Servers per lifecycle state. A server row exists only from delivery on, so ``ordered``
+    and ``cancelled`` also count purchase-order units not delivered yet / cancelled before
+    delivery (else the chart says 0 ordered while 10 are on order)."""
     counts = Counter(s.state for s in servers)
-    return {state.value: counts.get(state, 0) for state in ServerState}
+    out = {state.value: counts.get(state, 0) for state in ServerState}
+    out[S.ORDERED.value] += on_order_units
+    out[S.CANCELLED.value] += cancelled_units
+    return out
+
+
+#: Where the overview's count of a state links to: the rows behind the number.
+def state_href(state: str) -> str:
+    if state in (S.ORDERED.value, S.CANCELLED.value):
+        return "/procurement#orders"
+    return f"/fleet?state={state}"
 
 
 def occupancy_trend(transitions: Sequence[Transition], end: date, days: int) -> list[TrendPoint]:
@@ -143,7 +160,9 @@ def reference_breakeven() -> float | None:
 def overview(svc: Services, trend_days: int = 180) -> Overview:
     servers = all_servers(svc)
     today = svc.clock.now().date()
-    counts = by_state(servers)
+    on_order = on_order_capacity(svc)
+    cancelled = sum(o.cancelled.units for o in svc.procurement.summary().orders)
+    counts = by_state(servers, on_order.servers, cancelled)
     sold = sum(counts[s.value] for s in SOLD)
     sellable = sum(counts[s.value] for s in SELLABLE)
     occ = sold / sellable if sellable else None
@@ -151,7 +170,7 @@ def overview(svc: Services, trend_days: int = 180) -> Overview:
     be = reference_breakeven()
     view = Overview(
         installed=capacity(svc.catalog, (s for s in servers if s.state not in NOT_INSTALLED)),
-        on_order=on_order_capacity(svc),
+        on_order=on_order,
         by_state=counts,
         occupancy=occ,
         sold=sold,
@@ -201,3 +220,43 @@ def alerts(view: Overview) -> list[Alert]:
             )
         )
     return out
+
+
+DOWN = frozenset({S.FAILED, S.MAINTENANCE})
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """One stay of a server out of service (failed or in maintenance), from its history."""
+
+    state: str
+    down_from: datetime
+    down_until: datetime | None  # None: still down
+    hours: float
+    reason: str
+    actor: str
+
+
+def downtime_incidents(history: Sequence[Transition], now: datetime) -> list[Incident]:
+    """The server's stays in ``failed`` and ``maintenance``, newest first (a failure followed
+    by ``repaired`` is one incident: repaired is still out of service until it is back)."""
+    events = sorted(history, key=lambda t: (t.at, t.id))
+    out: list[Incident] = []
+    start: Transition | None = None
+    for t in events:
+        out_of_service = t.to_state in DOWN or (start is not None and t.to_state is S.REPAIRED)
+        if out_of_service and start is None:
+            start = t
+        elif not out_of_service and start is not None:
+            out.append(_incident(start, t.at))
+            start = None
+    if start is not None:
+        out.append(_incident(start, None, now))
+    return out[::-1]
+
+
+def _incident(start: Transition, end: datetime | None, now: datetime | None = None) -> Incident:
+    until = end if end is not None else now
+    assert until is not None
+    hours = (until - start.at).total_seconds() / 3600
+    return Incident(start.to_state.value, start.at, end, hours, start.reason, start.actor)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, line_amount, month_of
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
-from suanli.core.ledger import Invoice, InvoiceLine, Payment
+from suanli.core.ledger import Allocation, Invoice, InvoiceLine, Payment
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import ZERO, apply_unapplied, outstanding_by_invoice
@@ -339,6 +339,21 @@ class LedgerService:
                 for p, code, used in rows
             ]
             return Page(items, total, limit, offset)
+
+    def allocations(self, number: str, principal: Principal = SYSTEM) -> list[Allocation]:
+        """The payments applied to invoice ``number``, in the order they were applied."""
+        with transaction(self.sessions) as s:
+            invoice = self._invoice_row(s, number, principal)
+            rows = s.execute(
+                select(PaymentAllocationRow, PaymentRow)
+                .join(PaymentRow, PaymentRow.id == PaymentAllocationRow.payment_id)
+                .where(PaymentAllocationRow.invoice_id == invoice.id)
+                .order_by(PaymentAllocationRow.applied_on, PaymentAllocationRow.id)
+            ).all()
+            return [
+                Allocation(p.id, p.kind, p.received_on, p.reference, a.amount, a.applied_on)
+                for a, p in rows
+            ]
 
     # --- reports ----------------------------------------------------------------------------
 

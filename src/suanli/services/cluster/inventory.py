@@ -17,7 +17,8 @@ or a server enters/leaves maintenance, the caller (CLI, API, a timer) calls :met
 active, none otherwise; drained nodes for servers in maintenance, resumed ones otherwise.
 ``suanli cluster reconcile`` runs it, so a missed hook is repaired by the next run.
 
-**Failures** (:meth:`watch`): a node the engine reports ``down`` moves its server to ``failed``
+**Failures** (:meth:`watch`; each finished poll is stamped in ``cluster_polls``, read by
+:func:`last_polls` for the dashboard's stale-watcher alert): a node the engine reports ``down`` moves its server to ``failed``
 (a leased one through :meth:`LeasingService.server_failed`, which opens SLA downtime); a node up
 again whose server was failed *by this module* goes ``failed → repaired → available`` (leased:
 :meth:`LeasingService.server_restored`, which closes the downtime). Failures entered by people
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 
 from sqlalchemy import select
@@ -46,6 +48,7 @@ from suanli.services.fleet.servers import NewServer, create_server_in, get_serve
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     ClusterNodeRow,
+    ClusterPollRow,
     ContractRow,
     CustomerRow,
     LeaseAllocationRow,
@@ -427,7 +430,17 @@ class ClusterService:
                         "engine reports node up",
                     )
                 restored.append(n.serial)
+        self._record_poll()
         return WatchReport(tuple(failed), tuple(restored), tuple(opened), tuple(closed))
+
+    def _record_poll(self) -> None:
+        """The watcher finished a poll (``cluster_polls``): a stale time means it stopped."""
+        with transaction(self.sessions) as s:
+            row = s.get(ClusterPollRow, self.config.cluster)
+            if row is None:
+                s.add(ClusterPollRow(cluster=self.config.cluster, polled_at=self.clock.now()))
+            else:
+                row.polled_at = self.clock.now()
 
     def _failed_by_us(self, s: Session, serial: str) -> bool:
         return self._last_by_us(s, serial, None, ServerState.FAILED)
@@ -461,8 +474,19 @@ class ClusterService:
                 transition_in(s, self.clock, row, target, ACTOR, reason)
 
 
+def last_polls(sessions: SessionFactory) -> dict[str, datetime | None]:
+    """Every cluster with nodes in the ledger (or a recorded poll) → when its failure watcher
+    last finished a poll (None: never)."""
+    with transaction(sessions) as s:
+        polls: dict[str, datetime | None] = {
+            c: None for c in s.scalars(select(ClusterNodeRow.cluster).distinct())
+        }
+        polls.update((r.cluster, r.polled_at) for r in s.scalars(select(ClusterPollRow)))
+        return polls
+
+
 def drift_json(drift: Sequence[Drift]) -> list[dict[str, str]]:
     return [{"node": d.node, "kind": d.kind.value, "detail": d.detail} for d in drift]
 
 
-__all__ = ["ClusterConfig", "ClusterService", "DriftKind", "drift_json"]
+__all__ = ["ClusterConfig", "ClusterService", "DriftKind", "drift_json", "last_polls"]

@@ -14,6 +14,7 @@ from suanli.store.models.cluster import (
     CloudJobNodeRow,
     CloudJobRow,
     ClusterNodeRow,
+    ClusterPollRow,
     ClusterWatermarkRow,
 )
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
@@ -46,6 +47,7 @@ __all__ = [
     "CloudJobNodeRow",
     "CloudJobRow",
     "ClusterNodeRow",
+    "ClusterPollRow",
     "ClusterWatermarkRow",
     "ContractRow",
     "CustomerRow",

@@ -2,6 +2,8 @@
 
 - ``cluster_nodes``: one row per engine node known to the ledger (``cluster``, ``node``) →
   ``servers.id`` (unique both ways). Written only by :mod:`suanli.services.cluster.inventory`.
+- ``cluster_polls``: when the failure watcher last polled each cluster (issue 16). Written only
+  by :mod:`suanli.services.cluster.inventory`.
 - ``cloud_jobs``: jobs submitted through ``suanli job submit``; their admission state, the
   placement our scheduler decided and what the engine last reported. Written only by
   :mod:`suanli.services.cluster.cloud_jobs`.
@@ -41,6 +43,17 @@ class ClusterWatermarkRow(Base):
     cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
     usage_until: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClusterPollRow(Base):
+    """Issue 16: per cluster, when the failure watcher (:meth:`ClusterService.watch`) last
+    finished a poll of the engine, so the dashboard can tell a watcher that stopped. Written
+    only by ``services.cluster.inventory``."""
+
+    __tablename__ = "cluster_polls"
+
+    cluster: Mapped[str] = mapped_column(String(64), primary_key=True)
+    polled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CloudJobRow(Base):
