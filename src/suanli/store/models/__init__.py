@@ -9,10 +9,12 @@ from suanli.store.models.billing import (
     InvoiceSeriesRow,
     PaymentAllocationRow,
     PaymentRow,
+    WriteOffRow,
 )
 from suanli.store.models.cluster import CloudJobRow, ClusterNodeRow, ClusterWatermarkRow
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
 from suanli.store.models.leasing import (
+    ContractRenewalRow,
     ContractRow,
     LeaseAllocationRow,
     PriceRow,
@@ -41,6 +43,7 @@ __all__ = [
     "CloudJobRow",
     "ClusterNodeRow",
     "ClusterWatermarkRow",
+    "ContractRenewalRow",
     "ContractRow",
     "CustomerRow",
     "DeliveryRow",
@@ -63,4 +66,5 @@ __all__ = [
     "SupplierRow",
     "UsageRecordRow",
     "UserRow",
+    "WriteOffRow",
 ]
