@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, column, text
+from sqlalchemy import Date, Engine, column, text
 
 from suanli.api.app import create_app
 from suanli.core.catalog import PConvention, default_catalog
@@ -59,6 +59,41 @@ def _money(engine: Engine, sql: str, **params: Any) -> Decimal:
     return (value or Decimal(0)).quantize(CENT)
 
 
+#: what each invoice owed at the end of :day (gross + credit notes - cash applied - write-offs)
+OWED = (
+    "SELECT i.issue_date AS issued, i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
+    "WHERE c.credited_invoice_id = i.id AND c.issue_date <= :day), 0) - coalesce((SELECT "
+    "sum(a.amount) FROM payment_allocations a WHERE a.invoice_id = i.id AND a.applied_on "
+    "<= :day), 0) - coalesce((SELECT sum(w.amount) FROM receivable_write_offs w WHERE "
+    "w.invoice_id = i.id AND w.written_off_on <= :day), 0) AS owed FROM invoices i "
+    "WHERE i.kind = 'invoice' AND i.issue_date <= :day"
+)
+RATES = (
+    (30, Decimal("0.01")),
+    (60, Decimal("0.05")),
+    (90, Decimal("0.20")),
+    (None, Decimal("0.50")),
+)
+
+
+def _allowance(engine: Engine, day: date) -> Decimal:
+    """The default provision matrix over OWED, bucketed here by days since issue."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(OWED).columns(column("issued", Date), column("owed", Money)), {"day": day}
+        ).all()
+    buckets = [Decimal(0)] * len(RATES)
+    for issued, owed in rows:
+        if owed > 0:
+            age = (day - issued).days
+            buckets[
+                next(i for i, (limit, _) in enumerate(RATES) if limit is None or age <= limit)
+            ] += owed
+    return sum(
+        ((b * r).quantize(CENT) for b, (_, r) in zip(buckets, RATES, strict=True)), Decimal(0)
+    )
+
+
 def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: Engine) -> None:
     svc, clock = demo
     figures = (
@@ -95,12 +130,25 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
         "revenue.collected": _money(engine,
             "SELECT sum(amount) FROM payments WHERE kind IN ('payment', 'prepayment') "
             "AND received_on >= :start AND received_on < :end"),
-        "receivables.open_total": _money(engine,
-            "SELECT sum(owed) FROM (SELECT i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
-            "WHERE c.credited_invoice_id = i.id AND c.issue_date < :end), 0) - coalesce((SELECT "
-            "sum(a.amount) FROM payment_allocations a WHERE a.invoice_id = i.id AND a.applied_on "
-            "< :end), 0) AS owed FROM invoices i WHERE i.kind = 'invoice' AND i.issue_date < :end) "
-            "x WHERE owed > 0"),
+        "receivables.open_total": _money(engine, f"SELECT sum(owed) FROM ({OWED}) x WHERE owed > 0",
+                                         day=END - timedelta(days=1)),
+        "receivables.write_offs": _money(engine,
+            "SELECT sum(amount) FROM receivable_write_offs WHERE written_off_on >= :start "
+            "AND written_off_on < :end"),
+        "receivables.write_offs_count": q(engine,
+            "SELECT count(*) FROM receivable_write_offs WHERE written_off_on >= :start "
+            "AND written_off_on < :end"),
+        "receivables.ecl_opening": _allowance(engine, START - timedelta(days=1)),
+        "receivables.ecl_provision": _allowance(engine, END - timedelta(days=1)),
+        "contracts.renewed": q(engine,
+            "SELECT count(DISTINCT contract_id) FROM contract_renewals WHERE renewed_on >= :start "
+            "AND renewed_on < :end"),
+        "contracts.renewed_months": q(engine,
+            "SELECT sum(months) FROM contract_renewals WHERE renewed_on >= :start "
+            "AND renewed_on < :end"),
+        "contracts.renewed_servers": q(engine,
+            "SELECT sum(c.server_count) FROM contracts c WHERE c.id IN (SELECT contract_id FROM "
+            "contract_renewals WHERE renewed_on >= :start AND renewed_on < :end)"),
         "funds.capex_total": _money(engine,
             "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l ON l.id = "
             "d.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE d.delivered_on >= :start "
@@ -118,6 +166,12 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
     }  # fmt: skip
     for key, value in expected.items():
         assert Decimal(figures[key]) == value, key
+    # the allowance moves as opening + charge - written off = closing; the demo wrote off
+    # half of Hefei's July invoice and renewed Moonstone's lease in the quarter
+    movement = (Decimal(figures["receivables.ecl_opening"]) + Decimal(figures["receivables.ecl_charge"])
+                - Decimal(figures["receivables.write_offs"]))  # fmt: skip
+    assert movement == Decimal(figures["receivables.ecl_provision"])
+    assert (figures["receivables.write_offs"], figures["contracts.renewed"]) == ("45000.00", "1")
     # the tie-out identity holds on the report's own figures
     tie = Decimal(figures["revenue.cumulative_billed_net"]) - Decimal(
         figures["revenue.cumulative_recognised"]
@@ -146,6 +200,10 @@ def test_reproducible_then_restated(demo: tuple[Services, SimClock]) -> None:
         assert to_html(first.report, first.archived, lang) == to_html(
             second.report, second.archived, lang
         )
+    # a renewal agreed after the quarter is not a correction of it: nothing is restated
+    zhipu = svc.money.leasing.list_contracts(customer="zhipu", kind="lease").items[0].number
+    svc.money.leasing.renew(zhipu, 6, "t", DEMO_TODAY.date())
+    assert reports.generate("2025Q3", "t").archived.version == 2
     # a later correction to the closed quarter is a restatement, never a silent change
     clock.set(DEMO_TODAY + timedelta(days=5))
     ledger.record_transfer(NewTransfer("TR-LATE", date(2025, 8, 1), "1.50", FundingSource.RAISED,
