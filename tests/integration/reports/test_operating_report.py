@@ -166,6 +166,20 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
     }  # fmt: skip
     for key, value in expected.items():
         assert Decimal(figures[key]) == value, key
+    # the risk scenario is calibrated on the ledger's average price and rent (to the cent)
+    delivered = "SELECT server_id FROM deliveries WHERE delivered_on < :end"
+    price = _money(engine, f"SELECT sum(purchase_price) FROM servers WHERE id IN ({delivered}) "
+                   "AND purchase_price IS NOT NULL") / q(engine,
+                   f"SELECT count(purchase_price) FROM servers WHERE id IN ({delivered})")  # fmt: skip
+    running = "FROM contracts WHERE kind = 'lease' AND start_date < :end AND end_date > :end"
+    rent = _money(engine, f"SELECT sum(monthly_rent) {running}") / q(
+        engine, f"SELECT count(*) {running}"
+    )
+    loss = dict(kv.split("=", 1) for kv in figures["risks.message.0.risk.loss"].split(";"))
+    assert (loss["unit_price"], loss["rent"]) == (
+        str(price.quantize(CENT)),
+        str(rent.quantize(CENT)),
+    )
     # the allowance moves as opening + charge - written off = closing; the demo wrote off
     # half of Hefei's July invoice and renewed Moonstone's lease in the quarter
     movement = (Decimal(figures["receivables.ecl_opening"]) + Decimal(figures["receivables.ecl_charge"])

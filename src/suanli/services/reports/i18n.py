@@ -200,6 +200,19 @@ def label(lang: str, key: str) -> str:
     return LABELS[lang].get(key, key)
 
 
+#: message parameters whose values are words to translate, not figures or names
+WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {"fp16_sparse": "FP16 sparse", "bf16_dense": "BF16 dense", "yes": "yes", "no": "no"},
+    "zh": {"fp16_sparse": "FP16 稀疏", "bf16_dense": "BF16 稠密", "yes": "是", "no": "否"},
+}
+WORD_PARAMS = frozenset({"convention", "disclosed"})
+
+
 def sentence(lang: str, message: Message) -> str:
     template = MESSAGES[lang].get(message.key)
-    return message.key if template is None else template.format(**message.params)
+    if template is None:
+        return message.key
+    params = {
+        k: WORDS[lang].get(v, v) if k in WORD_PARAMS else v for k, v in message.params.items()
+    }
+    return template.format(**params)
