@@ -86,7 +86,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "renewed_months": "Months added by renewals", "renewals": "Renewals", "renewal": "Renewal",
         "previous_end": "Previous end", "new_end": "New end", "automatic": "Automatic",
         "ecl_opening": "ECL allowance, opening", "ecl_charge": "ECL charge for the period",
-        "write_offs": "Written off in the period", "write_offs_count": "Write-offs",
+        "write_offs": "Written off in the period", "write_offs_count": "Number of write-offs", "months": "Months",
         "write_off_list": "Write-offs", "invoice": "Invoice",
         "overdue_lines": "Overdue order lines", "cancellations": "Cancellations",
     },
@@ -138,7 +138,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "renewed": "续约合同", "renewed_servers": "续约服务器（台）", "renewed_months": "续约增加月数",
         "renewals": "续约明细", "renewal": "续约", "previous_end": "原到期日", "new_end": "新到期日",
         "automatic": "自动续约", "ecl_opening": "预期信用损失准备（期初）",
-        "ecl_charge": "本期计提", "write_offs": "本期核销", "write_offs_count": "核销笔数",
+        "ecl_charge": "本期计提", "write_offs": "本期核销", "write_offs_count": "核销笔数", "months": "月数",
         "write_off_list": "核销明细", "invoice": "发票",
     },
 }  # fmt: skip
