@@ -15,6 +15,9 @@ invoices. Definitions of the figures this module adds:
   the end, the fixed consideration not yet earned after the end, net of VAT, by calendar year:
   leases ``(rent + fees unless billed as agent) × servers``, prorated by day within each month;
   reserved capacity its minimum commitment ``GPUs × 24 × days × minimum × rate``.
+- collected by product: cash applied to invoices in the period split over each invoice's
+  lines pro rata to their gross (:func:`collected_by_product`); ``collected`` is all cash
+  received (payments and prepayments), applied or not.
 - concentration: each customer's share of revenue recognised in the period; flagged when the
   largest customer has :data:`TOP1_LIMIT` or more, or the five largest :data:`TOP5_LIMIT`.
 - expected credit loss (CAS 22 / IFRS 9 simplified approach): open receivables at the last day
@@ -168,9 +171,10 @@ def revenue_section(
     total_billed = sum((r.billed_net for r in recs), ZERO)
     total_recognised = sum((r.recognised for r in recs), ZERO)
     closing = recs[-1]
+    applied = collected_by_product(s, period)
     by_product = tuple(
-        (k, cents(Decimal(billed.get(k, 0) or 0)), cents(recognised.get(k, ZERO)))
-        for k in PRODUCTS if billed.get(k) or recognised.get(k)
+        (k, cents(Decimal(billed.get(k, 0) or 0)), cents(recognised.get(k, ZERO)), cents(applied.get(k, ZERO)))
+        for k in PRODUCTS if billed.get(k) or recognised.get(k) or applied.get(k)
     )  # fmt: skip
     gap = closing.cumulative_billed_net - closing.cumulative_recognised
     figures = (
@@ -178,6 +182,7 @@ def revenue_section(
         Figure("billed_tax", cents(sum((r.billed_tax for r in recs), ZERO)), "CNY"),
         Figure("recognised", cents(total_recognised), "CNY"),
         Figure("collected", cents(collected), "CNY"),
+        Figure("collected_applied", cents(sum(applied.values(), ZERO)), "CNY"),
         Figure("sla_credits", cents(recognised.get("sla_credit", ZERO)), "CNY"),
         Figure("deferred_opening", cents(opening.deferred_revenue_end), "CNY"),
         Figure("deferred_closing", cents(closing.deferred_revenue_end), "CNY"),
@@ -189,8 +194,39 @@ def revenue_section(
     )  # fmt: skip
     concentration, flags = _concentration(s, months, billing, total_recognised)
     return Section("revenue", figures + concentration,
-                   (Table("by_product", ("product", "billed_net", "recognised"), by_product),),
+                   (Table("by_product", ("product", "billed_net", "recognised", "collected"), by_product),),
                    flags, notes=(Message("revenue.tie_out"),))  # fmt: skip
+
+
+def collected_by_product(s: Session, period: ReportPeriod) -> dict[str, Decimal]:
+    """Cash applied to invoices in the period, attributed to products pro rata to the gross of
+    each invoice's lines (VAT included, as cash is); each allocation is split to the cent and
+    its rounding residue goes to the invoice's largest line, so the split sums exactly."""
+    allocations = s.execute(
+        select(PaymentAllocationRow.invoice_id, PaymentAllocationRow.amount)
+        .where(PaymentAllocationRow.applied_on >= period.start, PaymentAllocationRow.applied_on < period.end)
+        .order_by(PaymentAllocationRow.id)
+    ).all()  # fmt: skip
+    ids = {i for i, _ in allocations}
+    lines: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for iid, kind, gross in s.execute(
+        select(InvoiceLineRow.invoice_id, InvoiceLineRow.kind, InvoiceLineRow.gross)
+        .where(InvoiceLineRow.invoice_id.in_(ids))
+        .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_no)
+    ):
+        lines[iid].append((kind, gross))
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for iid, amount in allocations:
+        parts = lines[iid]
+        total = sum((g for _, g in parts), ZERO)
+        if not total:
+            continue
+        shares = [(amount * g / total).quantize(Decimal("0.01")) for _, g in parts]
+        largest = max(range(len(parts)), key=lambda i: parts[i][1])
+        shares[largest] += amount - sum(shares, ZERO)
+        for (kind, _), share in zip(parts, shares, strict=True):
+            out[kind] += share
+    return dict(out)
 
 
 def _concentration(
