@@ -174,7 +174,7 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
     price = _money(engine, f"SELECT sum(purchase_price) FROM servers WHERE id IN ({delivered}) "
                    "AND purchase_price IS NOT NULL") / q(engine,
                    f"SELECT count(purchase_price) FROM servers WHERE id IN ({delivered})")  # fmt: skip
-    running = "FROM contracts WHERE kind = 'lease' AND start_date < :end AND end_date > :end"
+    running = "FROM contracts WHERE kind = 'lease' AND start_date < :end AND end_date > :end AND (terminated_on IS NULL OR terminated_on > :end)"
     rent = _money(engine, f"SELECT sum(monthly_rent) {running}") / q(
         engine, f"SELECT count(*) {running}"
     )
@@ -224,9 +224,11 @@ def test_reproducible_then_restated(demo: tuple[Services, SimClock]) -> None:
         assert to_html(first.report, first.archived, lang) == to_html(
             second.report, second.archived, lang
         )
-    # a renewal agreed after the quarter is not a correction of it: nothing is restated
-    zhipu = svc.money.leasing.list_contracts(customer="zhipu", kind="lease").items[0].number
-    svc.money.leasing.renew(zhipu, 6, "t", DEMO_TODAY.date())
+    # a renewal or termination agreed after the quarter is not a correction of it
+    leases = {c: svc.money.leasing.list_contracts(customer=c, kind="lease").items[0].number
+              for c in ("zhipu", "jade")}  # fmt: skip
+    svc.money.leasing.renew(leases["zhipu"], 6, "t", DEMO_TODAY.date())
+    svc.money.leasing.terminate(leases["jade"], date(2026, 1, 1), "t", "customer moves to cloud")
     assert reports.generate("2025Q3", "t").archived.version == 2
     # a later correction to the closed quarter is a restatement, never a silent change
     clock.set(DEMO_TODAY + timedelta(days=5))

@@ -327,6 +327,7 @@ class LeasingService:
                 )  # fmt: skip
             row.status = "terminated"
             row.terminated_on = effective
+            row.termination_agreed_on = today
             row.termination_penalty = round_money(
                 row.early_termination_months * row.monthly_rent * row.server_count
             )

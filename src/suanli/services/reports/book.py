@@ -9,8 +9,8 @@ invoices. Definitions of the figures this module adds:
   record (``contract_renewals``) dated in the period (agreed on that day, or the old end date
   for an automatic renewal); ended: contracts whose last day (end or termination) falls in it.
 - a contract's end *as known at the end of the period*: a renewal agreed after the period
-  does not count, so its ``previous_end`` is used; a closed period's book is not restated by a
-  later renewal.
+  does not count (its ``previous_end`` is used), nor does a termination agreed after it
+  (``termination_agreed_on``); a closed period's book is not restated by either.
 - remaining performance obligations (CAS 14 / IFRS 15): for every contract still running at
   the end, the fixed consideration not yet earned after the end, net of VAT, by calendar year:
   leases ``(rent + fees unless billed as agent) × servers``, prorated by day within each month;
@@ -64,10 +64,14 @@ DEFAULT_ECL_RATES: Mapping[str, Decimal] = {
 ZERO = Decimal(0)
 
 
-def _effective_end(c: ContractRow, later: Mapping[int, date]) -> date:
-    """The last day + 1 as known at the period's end: renewals agreed later are left out."""
+def _effective_end(c: ContractRow, later: Mapping[int, date], period_end: date) -> date:
+    """The last day + 1 as known at the period's end: renewals and terminations agreed on or
+    after it are left out."""
     end = later.get(c.id, c.end_date)
-    return min(end, c.terminated_on) if c.terminated_on else end
+    agreed = c.termination_agreed_on
+    if c.terminated_on and (agreed is None or agreed < period_end):
+        return min(end, c.terminated_on)
+    return end
 
 
 def _renewals(s: Session, period: ReportPeriod) -> tuple[list[tuple[ContractRenewalRow, str]], dict[int, date]]:  # fmt: skip
@@ -93,7 +97,7 @@ def contracts_section(s: Session, period: ReportPeriod) -> Section:
     rows = s.scalars(select(ContractRow).order_by(ContractRow.number)).all()
     renewals, later = _renewals(s, period)
     signed = [c for c in rows if period.contains(c.start_date)]
-    ended = [c for c in rows if period.contains(_effective_end(c, later) - _ONE_DAY)]
+    ended = [c for c in rows if period.contains(_effective_end(c, later, period.end) - _ONE_DAY)]
     renewed_ids = {r.contract_id for r, _ in renewals}
     renewed = [c for c in rows if c.id in renewed_ids]
     rpo = remaining_obligations(rows, period, later)
@@ -116,7 +120,7 @@ def contracts_section(s: Session, period: ReportPeriod) -> Section:
               r.previous_end.isoformat(), r.new_end.isoformat(), "yes" if r.automatic else "no")
              for r, number in renewals)),
          Table("ended", ("contract", "end", "status"), tuple(
-             (c.number, (_effective_end(c, later) - _ONE_DAY).isoformat(), c.status) for c in ended))),
+             (c.number, (_effective_end(c, later, period.end) - _ONE_DAY).isoformat(), c.status) for c in ended))),
         notes=(Message("contracts.renewals"),),
     )  # fmt: skip
 
@@ -125,7 +129,7 @@ _ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)
 
 
 def _running_after(c: ContractRow, period: ReportPeriod, later: Mapping[int, date]) -> bool:
-    return c.start_date < period.end < _effective_end(c, later)
+    return c.start_date < period.end < _effective_end(c, later, period.end)
 
 
 def remaining_obligations(
@@ -136,7 +140,7 @@ def remaining_obligations(
     for c in contracts:
         if not _running_after(c, period, later):
             continue
-        end = _effective_end(c, later)
+        end = _effective_end(c, later, period.end)
         month = month_of(period.end)
         while month.start < end:
             days = contract_days(month, max(c.start_date, period.end), end)

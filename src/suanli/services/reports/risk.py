@@ -3,7 +3,7 @@ calibrated to the ledger.
 
 The scenario is the bundled :data:`BASE_SCENARIO` with the fleet, price and occupancy the ledger
 shows at the end of the period: servers in service and their average purchase price, the
-average net monthly rent of leases running at the end (VAT-exclusive), and the measured
+average net monthly rent of leases running at the end, not terminated by then (VAT-exclusive), and the measured
 occupancy (clamped to 1..95 %). Each sentence carries its number and these assumptions; the
 Monte Carlo run is seeded (:data:`PATHS`, :data:`SEED`), so the sentences are reproducible.
 Delivery risk on open orders is read from procurement directly.
@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from suanli.economics.evaluate import evaluate
@@ -59,7 +59,8 @@ def calibrate(s: Session, end: date, servers: int, occupancy_pct: Decimal | None
     price = _average(s, ServerRow.purchase_price, ServerRow.purchase_price.is_not(None),
                      ServerRow.id.in_(delivered))  # fmt: skip
     rent = _average(s, ContractRow.monthly_rent, ContractRow.kind == "lease",
-                    ContractRow.start_date < end, ContractRow.end_date > end)  # fmt: skip
+                    ContractRow.start_date < end, ContractRow.end_date > end,
+                    or_(ContractRow.terminated_on.is_(None), ContractRow.terminated_on > end))  # fmt: skip
     occ = Decimal("0.8") if occupancy_pct is None else occupancy_pct / 100
     return Calibration(
         servers=max(servers, 1),

@@ -73,6 +73,8 @@ class ContractRow(Base):
     min_commitment: Mapped[Decimal] = mapped_column(Ratio)
     terminated_on: Mapped[date | None] = mapped_column(Date)
     termination_penalty: Mapped[Decimal | None] = mapped_column(Money)
+    #: the day the termination was agreed (issue 19: reports of periods before it ignore it)
+    termination_agreed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     customer: Mapped[CustomerRow] = relationship()

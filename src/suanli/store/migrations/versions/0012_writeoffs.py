@@ -1,4 +1,4 @@
-"""Issue 19: dated lease renewals and receivable write-offs.
+"""Issue 19: dated lease renewals, receivable write-offs, and the day a termination was agreed.
 
 Revision ID: 0012_writeoffs
 Revises: 0008_reports
@@ -20,6 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("termination_agreed_on", sa.Date(), nullable=True))
     op.create_table(
         "contract_renewals",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -86,3 +88,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contract_renewals_renewed_on"))
         batch_op.drop_index(batch_op.f("ix_contract_renewals_contract_id"))
     op.drop_table("contract_renewals")
+    with op.batch_alter_table("contracts", schema=None) as batch_op:
+        batch_op.drop_column("termination_agreed_on")
