@@ -59,6 +59,10 @@ def _money(engine: Engine, sql: str, **params: Any) -> Decimal:
     return (value or Decimal(0)).quantize(CENT)
 
 
+#: the day after a contract's last day (its end, or its termination when earlier): its last day
+#: falls in [start, end) exactly when this falls in (start, end]
+LAST = ("(CASE WHEN terminated_on IS NOT NULL AND terminated_on < end_date THEN terminated_on "
+        "ELSE end_date END)")  # fmt: skip
 #: what each invoice owed at the end of :day (gross + credit notes - cash applied - write-offs)
 OWED = (
     "SELECT i.issue_date AS issued, i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
@@ -164,6 +168,30 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
             "ON a.id = t.announcement_id WHERE t.funding_source = 'raised' AND (a.id IS NULL OR "
             "a.funding_source <> 'raised') AND t.transferred_on >= :start "
             "AND t.transferred_on < :end"),
+        "contracts.ended": q(engine, f"SELECT count(*) FROM contracts WHERE {LAST} > :start "
+                             f"AND {LAST} <= :end"),
+        "contracts.active_at_end": q(engine, "SELECT count(*) FROM contracts WHERE start_date "
+                                     f"< :end AND {LAST} > :end"),
+        "procurement.units_delivered": q(engine,
+            "SELECT count(*) FROM deliveries WHERE delivered_on >= :start AND delivered_on < :end"),
+        "revenue.billed_tax": _money(engine,
+            "SELECT sum(tax) FROM invoices WHERE issue_date >= :start AND issue_date < :end"),
+        "revenue.by_product.fee.billed_net": _money(engine,
+            "SELECT sum(il.net) FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id "
+            "WHERE il.kind = 'fee' AND i.issue_date >= :start AND i.issue_date < :end"),
+        "funds.by_source.raised.capex_delivered": _money(engine,
+            "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l ON l.id = "
+            "d.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE o.funding_source = "
+            "'raised' AND d.delivered_on >= :start AND d.delivered_on < :end"),
+        "funds.by_source.own.transfers": _money(engine,
+            "SELECT sum(amount) FROM fund_transfers WHERE funding_source = 'own' AND "
+            "transferred_on >= :start AND transferred_on < :end"),
+        "operations.failures": q(engine,
+            "SELECT count(*) FROM server_transitions WHERE to_state = 'failed' AND at >= :start "
+            "AND at < :end"),
+        "operations.sla_events": q(engine,
+            "SELECT count(*) FROM sla_events WHERE down_from < :end AND (down_until IS NULL OR "
+            "down_until > :start)"),
         "contracts.signed": q(engine,
             "SELECT count(*) FROM contracts WHERE start_date >= :start AND start_date < :end"),
     }  # fmt: skip
