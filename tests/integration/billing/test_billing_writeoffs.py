@@ -6,6 +6,7 @@ issued 2024-05-01, is 70,000.00 + 9,100.00 = 79,100.00 gross.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -158,3 +159,32 @@ def test_write_off_api_is_for_finance(invoiced: Any, db_url: str, bearer: Any) -
         renew = client.post("/api/v1/contracts/L-000001/renew",
                             json={"months": 2, "on": "2024-05-30"}, headers=op)  # fmt: skip
         assert renew.status_code == 200 and renew.json()["end_date"] == "2025-06-01"
+
+
+def test_concurrent_write_offs_never_exceed_the_balance(invoiced: Any) -> None:
+    """Ten finance desks write off 30,000.00 of the 79,100.00 invoice at once: two succeed, the
+    others are refused, the balance never goes below zero (the customer's money lock)."""
+    invoiced.clock.set(datetime(2024, 6, 1, 9, tzinfo=UTC))
+    writeoffs = invoiced.svc.money.writeoffs
+    barrier, lock = threading.Barrier(10), threading.Lock()
+    done: list[object] = []
+    errors: list[BaseException] = []
+
+    def desk(i: int) -> None:
+        barrier.wait()
+        try:
+            got = writeoffs.write_off(INVOICE, date(2024, 5, 31), f"desk {i}", "cfo", "30000")
+            with lock:
+                done.append(got)
+        except BaseException as exc:  # collected and asserted below
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=desk, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(done) == 2, errors
+    assert all(isinstance(e, ConflictError) and e.code == "writeoff.exceeds_open" for e in errors)
+    assert invoiced.svc.money.ledger.get_invoice(INVOICE).outstanding == Decimal("19100.00")
