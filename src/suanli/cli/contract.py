@@ -132,10 +132,14 @@ def terminate(number: str, effective: Annotated[str, typer.Option(help="YYYY-MM-
 
 
 @app.command("renew")
-def renew(number: str, months: int, json_out: JsonOpt = False) -> None:
-    """Extend a lease by MONTHS."""
+def renew(number: str, months: int,
+          on: Annotated[str | None, typer.Option(help="Day the renewal was agreed, YYYY-MM-DD (default today).")] = None,
+          by: ByOpt = None, json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Extend a lease by MONTHS; the renewal is recorded with its date (it counts in the
+    operating report)."""
+    day = parse_date(on, "on")
     with open_services() as svc:
-        _show(svc.money.leasing.renew(number, months), json_out)
+        _show(svc.money.leasing.renew(number, months, by or default_actor(), day), json_out)
 
 
 @app.command("release")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from suanli.cli.context import open_services, parse_date
+from suanli.cli.context import default_actor, open_services, parse_date
 from suanli.cli.render import console, print_json, print_table
 from suanli.core.billing import AGING_BUCKETS, parse_period
 from suanli.core.serialize import to_jsonable
@@ -110,6 +110,33 @@ def credit(number: str, reason: Annotated[str, typer.Option()],
         note = svc.money.ledger.credit_note(number, reason, lines)  # type: ignore[arg-type]
     console.print(
         f"{note.number}: net {note.net}, VAT {note.tax}, gross {note.gross}", highlight=False
+    )
+
+
+@app.command("write-off")
+def write_off(number: str, on: Annotated[str, typer.Option("--on", help="Effective date YYYY-MM-DD")],
+              reason: Annotated[str, typer.Option()],
+              amount: Annotated[str | None, typer.Option(help="Gross amount (default: all that is open).")] = None,
+              by: Annotated[str | None, typer.Option("--by", help="Who decided (default: $USER).")] = None) -> None:  # fmt: skip
+    """Write off (part of) the open balance of invoice NUMBER as uncollectable."""
+    day = parse_date(on, "on")
+    assert day is not None
+    with open_services() as svc:
+        w = svc.money.writeoffs.write_off(number, day, reason, by or default_actor(), amount)
+    console.print(f"{w.ref}: {w.amount} of {w.invoice} ({w.customer}) written off on {w.written_off_on}",
+                  highlight=False)  # fmt: skip
+
+
+@app.command("write-offs")
+def write_offs(customer: Annotated[str | None, typer.Option()] = None, json_out: JsonOpt = False) -> None:  # fmt: skip
+    """List receivable write-offs, oldest first."""
+    with open_services() as svc:
+        rows = to_jsonable(svc.money.writeoffs.list_write_offs(customer=customer))
+    if json_out:
+        print_json(rows)
+        return
+    print_table(
+        rows, ["ref", "invoice", "customer", "written_off_on", "amount", "reason"], "Write-offs"
     )
 
 

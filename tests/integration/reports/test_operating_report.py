@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, column, text
+from sqlalchemy import Date, Engine, column, text
 
 from suanli.api.app import create_app
 from suanli.core.catalog import PConvention, default_catalog
@@ -59,6 +59,45 @@ def _money(engine: Engine, sql: str, **params: Any) -> Decimal:
     return (value or Decimal(0)).quantize(CENT)
 
 
+#: the day after a contract's last day (its end, or its termination when earlier): its last day
+#: falls in [start, end) exactly when this falls in (start, end]
+LAST = ("(CASE WHEN terminated_on IS NOT NULL AND terminated_on < end_date THEN terminated_on "
+        "ELSE end_date END)")  # fmt: skip
+#: what each invoice owed at the end of :day (gross + credit notes - cash applied - write-offs)
+OWED = (
+    "SELECT i.issue_date AS issued, i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
+    "WHERE c.credited_invoice_id = i.id AND c.issue_date <= :day), 0) - coalesce((SELECT "
+    "sum(a.amount) FROM payment_allocations a WHERE a.invoice_id = i.id AND a.applied_on "
+    "<= :day), 0) - coalesce((SELECT sum(w.amount) FROM receivable_write_offs w WHERE "
+    "w.invoice_id = i.id AND w.written_off_on <= :day), 0) AS owed FROM invoices i "
+    "WHERE i.kind = 'invoice' AND i.issue_date <= :day"
+)
+RATES = (
+    (30, Decimal("0.01")),
+    (60, Decimal("0.05")),
+    (90, Decimal("0.20")),
+    (None, Decimal("0.50")),
+)
+
+
+def _allowance(engine: Engine, day: date) -> Decimal:
+    """The default provision matrix over OWED, bucketed here by days since issue."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(OWED).columns(column("issued", Date), column("owed", Money)), {"day": day}
+        ).all()
+    buckets = [Decimal(0)] * len(RATES)
+    for issued, owed in rows:
+        if owed > 0:
+            age = (day - issued).days
+            buckets[
+                next(i for i, (limit, _) in enumerate(RATES) if limit is None or age <= limit)
+            ] += owed
+    return sum(
+        ((b * r).quantize(CENT) for b, (_, r) in zip(buckets, RATES, strict=True)), Decimal(0)
+    )
+
+
 def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: Engine) -> None:
     svc, clock = demo
     figures = (
@@ -95,12 +134,28 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
         "revenue.collected": _money(engine,
             "SELECT sum(amount) FROM payments WHERE kind IN ('payment', 'prepayment') "
             "AND received_on >= :start AND received_on < :end"),
-        "receivables.open_total": _money(engine,
-            "SELECT sum(owed) FROM (SELECT i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
-            "WHERE c.credited_invoice_id = i.id AND c.issue_date < :end), 0) - coalesce((SELECT "
-            "sum(a.amount) FROM payment_allocations a WHERE a.invoice_id = i.id AND a.applied_on "
-            "< :end), 0) AS owed FROM invoices i WHERE i.kind = 'invoice' AND i.issue_date < :end) "
-            "x WHERE owed > 0"),
+        "receivables.open_total": _money(engine, f"SELECT sum(owed) FROM ({OWED}) x WHERE owed > 0",
+                                         day=END - timedelta(days=1)),
+        "revenue.collected_applied": _money(engine,
+            "SELECT sum(amount) FROM payment_allocations WHERE applied_on >= :start "
+            "AND applied_on < :end"),
+        "receivables.write_offs": _money(engine,
+            "SELECT sum(amount) FROM receivable_write_offs WHERE written_off_on >= :start "
+            "AND written_off_on < :end"),
+        "receivables.write_offs_count": q(engine,
+            "SELECT count(*) FROM receivable_write_offs WHERE written_off_on >= :start "
+            "AND written_off_on < :end"),
+        "receivables.ecl_opening": _allowance(engine, START - timedelta(days=1)),
+        "receivables.ecl_provision": _allowance(engine, END - timedelta(days=1)),
+        "contracts.renewed": q(engine,
+            "SELECT count(DISTINCT contract_id) FROM contract_renewals WHERE renewed_on >= :start "
+            "AND renewed_on < :end"),
+        "contracts.renewed_months": q(engine,
+            "SELECT sum(months) FROM contract_renewals WHERE renewed_on >= :start "
+            "AND renewed_on < :end"),
+        "contracts.renewed_servers": q(engine,
+            "SELECT sum(c.server_count) FROM contracts c WHERE c.id IN (SELECT contract_id FROM "
+            "contract_renewals WHERE renewed_on >= :start AND renewed_on < :end)"),
         "funds.capex_total": _money(engine,
             "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l ON l.id = "
             "d.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE d.delivered_on >= :start "
@@ -113,11 +168,62 @@ def test_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: E
             "ON a.id = t.announcement_id WHERE t.funding_source = 'raised' AND (a.id IS NULL OR "
             "a.funding_source <> 'raised') AND t.transferred_on >= :start "
             "AND t.transferred_on < :end"),
+        "contracts.ended": q(engine, f"SELECT count(*) FROM contracts WHERE {LAST} > :start "
+                             f"AND {LAST} <= :end"),
+        "contracts.active_at_end": q(engine, "SELECT count(*) FROM contracts WHERE start_date "
+                                     f"< :end AND {LAST} > :end"),
+        "procurement.units_delivered": q(engine,
+            "SELECT count(*) FROM deliveries WHERE delivered_on >= :start AND delivered_on < :end"),
+        "revenue.billed_tax": _money(engine,
+            "SELECT sum(tax) FROM invoices WHERE issue_date >= :start AND issue_date < :end"),
+        "revenue.by_product.fee.billed_net": _money(engine,
+            "SELECT sum(il.net) FROM invoice_lines il JOIN invoices i ON i.id = il.invoice_id "
+            "WHERE il.kind = 'fee' AND i.issue_date >= :start AND i.issue_date < :end"),
+        "funds.by_source.raised.capex_delivered": _money(engine,
+            "SELECT sum(l.unit_price) FROM deliveries d JOIN purchase_order_lines l ON l.id = "
+            "d.line_id JOIN purchase_orders o ON o.id = l.order_id WHERE o.funding_source = "
+            "'raised' AND d.delivered_on >= :start AND d.delivered_on < :end"),
+        "funds.by_source.own.transfers": _money(engine,
+            "SELECT sum(amount) FROM fund_transfers WHERE funding_source = 'own' AND "
+            "transferred_on >= :start AND transferred_on < :end"),
+        "operations.failures": q(engine,
+            "SELECT count(*) FROM server_transitions WHERE to_state = 'failed' AND at >= :start "
+            "AND at < :end"),
+        "operations.sla_events": q(engine,
+            "SELECT count(*) FROM sla_events WHERE down_from < :end AND (down_until IS NULL OR "
+            "down_until > :start)"),
         "contracts.signed": q(engine,
             "SELECT count(*) FROM contracts WHERE start_date >= :start AND start_date < :end"),
     }  # fmt: skip
     for key, value in expected.items():
         assert Decimal(figures[key]) == value, key
+    # the risk scenario is calibrated on the ledger's average price and rent (to the cent)
+    delivered = "SELECT server_id FROM deliveries WHERE delivered_on < :end"
+    price = _money(engine, f"SELECT sum(purchase_price) FROM servers WHERE id IN ({delivered}) "
+                   "AND purchase_price IS NOT NULL") / q(engine,
+                   f"SELECT count(purchase_price) FROM servers WHERE id IN ({delivered})")  # fmt: skip
+    running = "FROM contracts WHERE kind = 'lease' AND start_date < :end AND end_date > :end AND (terminated_on IS NULL OR terminated_on > :end)"
+    rent = _money(engine, f"SELECT sum(monthly_rent) {running}") / q(
+        engine, f"SELECT count(*) {running}"
+    )
+    loss = dict(kv.split("=", 1) for kv in figures["risks.message.0.risk.loss"].split(";"))
+    assert (loss["unit_price"], loss["rent"]) == (
+        str(price.quantize(CENT)),
+        str(rent.quantize(CENT)),
+    )
+    # cash applied in the quarter, split over products, adds up to the cent
+    split = [
+        Decimal(v)
+        for k, v in figures.items()
+        if k.startswith("revenue.by_product.") and k.endswith(".collected")
+    ]
+    assert sum(split) == Decimal(figures["revenue.collected_applied"]) > 0
+    # the allowance moves as opening + charge - written off = closing; the demo wrote off
+    # half of Hefei's July invoice and renewed Moonstone's lease in the quarter
+    movement = (Decimal(figures["receivables.ecl_opening"]) + Decimal(figures["receivables.ecl_charge"])
+                - Decimal(figures["receivables.write_offs"]))  # fmt: skip
+    assert movement == Decimal(figures["receivables.ecl_provision"])
+    assert (figures["receivables.write_offs"], figures["contracts.renewed"]) == ("45000.00", "1")
     # the tie-out identity holds on the report's own figures
     tie = Decimal(figures["revenue.cumulative_billed_net"]) - Decimal(
         figures["revenue.cumulative_recognised"]
@@ -146,6 +252,12 @@ def test_reproducible_then_restated(demo: tuple[Services, SimClock]) -> None:
         assert to_html(first.report, first.archived, lang) == to_html(
             second.report, second.archived, lang
         )
+    # a renewal or termination agreed after the quarter is not a correction of it
+    leases = {c: svc.money.leasing.list_contracts(customer=c, kind="lease").items[0].number
+              for c in ("zhipu", "jade")}  # fmt: skip
+    svc.money.leasing.renew(leases["zhipu"], 6, "t", DEMO_TODAY.date())
+    svc.money.leasing.terminate(leases["jade"], date(2026, 1, 1), "t", "customer moves to cloud")
+    assert reports.generate("2025Q3", "t").archived.version == 2
     # a later correction to the closed quarter is a restatement, never a silent change
     clock.set(DEMO_TODAY + timedelta(days=5))
     ledger.record_transfer(NewTransfer("TR-LATE", date(2025, 8, 1), "1.50", FundingSource.RAISED,

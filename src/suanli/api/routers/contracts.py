@@ -83,6 +83,8 @@ class TerminateIn(BaseModel):
 
 class RenewIn(BaseModel):
     months: int = Field(ge=1, le=120)
+    on: Day | None = Field(default=None, description="day the renewal was agreed (default today)")
+    actor: str = Field(default="api", max_length=128)
 
 
 class OutageIn(BaseModel):
@@ -187,7 +189,7 @@ def terminate(number: str, body: TerminateIn, svc: ServicesDep, principal: Princ
 @router.post("/contracts/{number}/renew", dependencies=[requires(Role.OPERATOR)])
 def renew(number: str, body: RenewIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
-    return out(svc.money.leasing.renew(number, body.months))
+    return out(svc.money.leasing.renew(number, body.months, body.actor, body.on))
 
 
 @router.post(

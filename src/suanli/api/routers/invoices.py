@@ -53,6 +53,19 @@ class CreditNoteIn(BaseModel):
     )
 
 
+class WriteOffIn(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"on": "2024-09-30", "reason": "customer insolvent", "amount": "1000.00"}]
+        }
+    }
+    on: Day = Field(description="effective date: on or after the issue date, not in the future")
+    reason: str = Field(max_length=2000)
+    amount: Money | None = Field(
+        default=None, description="gross; omit to write off all that is open"
+    )
+
+
 class FapiaoIn(BaseModel):
     fapiao_number: str = Field(max_length=64)
 
@@ -148,6 +161,27 @@ def credit_note(number: str, body: CreditNoteIn, svc: ServicesDep, principal: Pr
     principal.require(Role.FINANCE)
     lines = {k: v for k, v in body.lines.items()} if body.lines is not None else None
     return out(svc.money.ledger.credit_note(number, body.reason, lines))  # type: ignore[arg-type]
+
+
+@router.post(
+    "/invoices/{number}/write-offs",
+    dependencies=[requires(Role.FINANCE)],
+    status_code=status.HTTP_201_CREATED,
+)
+def write_off(number: str, body: WriteOffIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
+    """Write off (part of) an invoice's open balance as uncollectable, with a reason."""
+    principal.require(Role.FINANCE)
+    return out(
+        svc.money.writeoffs.write_off(number, body.on, body.reason, principal.name, body.amount)
+    )
+
+
+@router.get("/write-offs", dependencies=[requires(Role.FINANCE)])
+def list_write_offs(
+    svc: ServicesDep, principal: PrincipalDep, customer: Annotated[str | None, Query(max_length=64)] = None,
+) -> Any:  # fmt: skip
+    principal.require(Role.FINANCE)
+    return {"items": out(svc.money.writeoffs.list_write_offs(principal, customer))}
 
 
 @router.put("/invoices/{number}/fapiao", dependencies=[requires(Role.FINANCE)])

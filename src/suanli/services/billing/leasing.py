@@ -48,6 +48,7 @@ from suanli.services.fleet.servers import get_server_row, transition_in
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
+    ContractRenewalRow,
     ContractRow,
     CustomerRow,
     LeaseAllocationRow,
@@ -326,6 +327,7 @@ class LeasingService:
                 )  # fmt: skip
             row.status = "terminated"
             row.terminated_on = effective
+            row.termination_agreed_on = today
             row.termination_penalty = round_money(
                 row.early_termination_months * row.monthly_rent * row.server_count
             )
@@ -338,9 +340,20 @@ class LeasingService:
                 self._release(s, row, actor)
             return self._contract(s, row)
 
-    def renew(self, number: str, months: int) -> Contract:
-        """Extend a lease by ``months``; refused when a server is booked in the extension."""
+    def renew(
+        self, number: str, months: int, actor: str = "system", on: date | None = None
+    ) -> Contract:
+        """Extend a lease by ``months``, agreed on ``on`` (default today), and record the renewal;
+        refused when a server is booked in the extension."""
         positive_int(months, "months", 120)
+        require_text(actor, "actor", 128)
+        today = self.clock.now().date()
+        on = today if on is None else on
+        if on > today:
+            raise ValidationError(
+                "contract.future_renewal", "a renewal is recorded once agreed, not before",
+                {"on": f"<= {today}"},
+            )  # fmt: skip
         try:
             with transaction(self.sessions) as s:
                 serialise_writes(s)
@@ -349,6 +362,12 @@ class LeasingService:
                     raise ConflictError(
                         "contract.not_active", f"{number} is {row.status}", {"contract": number}
                     )
+                if not row.start_date <= on <= row.end_date:
+                    raise ValidationError(
+                        "contract.invalid_renewal_date", "a renewal is agreed during the term",
+                        {"on": f"{row.start_date} .. {row.end_date}"},
+                    )  # fmt: skip
+                previous = row.end_date
                 row.term_months += months
                 row.end_date = add_months(row.start_date, row.term_months)
                 s.execute(
@@ -356,10 +375,22 @@ class LeasingService:
                     .where(LeaseAllocationRow.contract_id == row.id)
                     .values(ends_at=midnight(row.end_date))
                 )
+                self._record_renewal(s, row, on, months, previous, automatic=False, actor=actor)
                 s.flush()
                 return self._contract(s, row)
         except IntegrityError as exc:
             raise _double_booked(exc) from None
+
+    def _record_renewal(
+        self, s: Session, row: ContractRow, on: date, months: int, previous: date,
+        automatic: bool, actor: str,
+    ) -> None:  # fmt: skip
+        s.add(
+            ContractRenewalRow(
+                contract_id=row.id, renewed_on=on, months=months, previous_end=previous,
+                new_end=row.end_date, automatic=automatic, actor=actor, created_at=self.clock.now(),
+            )
+        )  # fmt: skip
 
     def release_due(self, actor: str) -> int:
         """At the end of a term: auto-renewing leases are extended by their initial term (if
@@ -376,14 +407,14 @@ class LeasingService:
             ).all()
             for row in rows:
                 if row.status == "active" and row.auto_renew and midnight(row.end_date) <= now:
-                    self._auto_renew(s, row, now)
+                    self._auto_renew(s, row, now, actor)
                 end = row.terminated_on or row.end_date
                 if midnight(end) <= now:
                     released += self._release(s, row, actor)
                     row.status = "ended" if row.status == "active" else row.status
         return released
 
-    def _auto_renew(self, s: Session, row: ContractRow, now: datetime) -> None:
+    def _auto_renew(self, s: Session, row: ContractRow, now: datetime, actor: str) -> None:
         while midnight(row.end_date) <= now:
             end = add_months(row.start_date, row.term_months + row.renewal_months)
             try:
@@ -395,8 +426,10 @@ class LeasingService:
                     )
             except IntegrityError:
                 return
+            previous = row.end_date
             row.term_months += row.renewal_months
             row.end_date = end
+            self._record_renewal(s, row, previous, row.renewal_months, previous, True, actor)
 
     def _release(self, s: Session, contract: ContractRow, actor: str) -> int:
         servers = s.scalars(

@@ -1,12 +1,13 @@
 """Receivables arithmetic inside a session: what an invoice still owes and applying cash to it.
 
-- outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it.
+- outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it
+  − amounts written off (:mod:`suanli.services.billing.writeoffs`).
 - Unapplied cash of a customer = ``payment`` and ``prepayment`` amounts not yet allocated;
   deposits are never applied. :func:`apply_unapplied` allocates it to open invoices oldest
   first. Single writer of ``payment_allocations``. An allocation takes effect on the later of
   the payment's date and the invoice's issue date (cash received before an invoice exists pays
   it when it is issued, never before), so :func:`outstanding_by_invoice` ``as_of`` a day sees
-  only the credit notes issued and the cash applied by then.
+  only the credit notes issued, the cash applied and the write-offs effective by then.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from suanli.store.models import InvoiceRow, PaymentAllocationRow, PaymentRow
+from suanli.store.models import InvoiceRow, PaymentAllocationRow, PaymentRow, WriteOffRow
 
 ZERO = Decimal("0.00")
 
@@ -38,16 +39,21 @@ def outstanding_by_invoice(
     paid_stmt = select(
         PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount)
     ).where(PaymentAllocationRow.invoice_id.in_(ids))
+    written_stmt = select(WriteOffRow.invoice_id, func.sum(WriteOffRow.amount)).where(
+        WriteOffRow.invoice_id.in_(ids)
+    )
     if as_of is not None:
         credit_stmt = credit_stmt.where(InvoiceRow.issue_date <= as_of)
         paid_stmt = paid_stmt.where(PaymentAllocationRow.applied_on <= as_of)
+        written_stmt = written_stmt.where(WriteOffRow.written_off_on <= as_of)
     credits = s.execute(credit_stmt.group_by(InvoiceRow.credited_invoice_id)).all()
     paid = s.execute(paid_stmt.group_by(PaymentAllocationRow.invoice_id)).all()
+    written = s.execute(written_stmt.group_by(WriteOffRow.invoice_id)).all()
     out = {i: Decimal(g) for i, g in gross.items()}
     for i, amount in credits:
         if i is not None:
             out[i] += Decimal(amount)
-    for i, amount in paid:
+    for i, amount in (*paid, *written):
         out[i] -= Decimal(amount)
     return out
 

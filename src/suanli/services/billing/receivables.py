@@ -42,6 +42,7 @@ from suanli.store.models import (
     PaymentAllocationRow,
     PaymentRow,
     UsageRecordRow,
+    WriteOffRow,
 )
 
 
@@ -422,6 +423,14 @@ class LedgerService:
                 )
                 or 0
             )
+            written_off = Decimal(
+                s.scalar(
+                    select(func.coalesce(func.sum(WriteOffRow.amount), 0)).where(
+                        WriteOffRow.written_off_on < period.end
+                    )
+                )
+                or 0
+            )
             notes = select(func.coalesce(func.sum(InvoiceRow.net), 0)).where(
                 InvoiceRow.kind == "credit_note"
             )
@@ -442,7 +451,7 @@ class LedgerService:
         return Reconciliation(
             period.key, Decimal(billed[0]), Decimal(billed[1]), Decimal(billed[0]) + Decimal(billed[1]),
             recognised, by_kind, sum((Decimal(v) for v in collected.values()), ZERO),
-            {k: Decimal(v) for k, v in collected.items()}, cum_gross - applied, cash - applied,
+            {k: Decimal(v) for k, v in collected.items()}, cum_gross - applied - written_off, cash - applied,
             Decimal(received.get("deposit", 0) or 0), cum_billed, cumulative,
             max(gap, ZERO), max(-gap, ZERO) + (cash - applied),
         )  # fmt: skip

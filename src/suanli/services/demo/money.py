@@ -12,7 +12,8 @@ Part of the story told in :mod:`suanli.services.demo.center` (which runs these s
 - an invoice run on the 1st of every month for the month before (April to October);
 - payments: each customer pays its open invoices a fixed number of days after each run;
   Tsinghua Lab 7 pays late (61–90 days), Hefei Auto Vision stopped paying after July's run
-  (receivables older than 90 days);
+  (receivables older than 90 days); on 2025-09-30 finance wrote off half of its July invoice
+  (:data:`WRITE_OFF`), so the Q3 operating report shows a write-off and the allowance movement;
 - Zhipu Research's server ``H8A001`` failed on 2025-09-30 16:48 and is still down: the
   September invoice carries the SLA credit (7 h 12 min down, beyond the 99.5 % uptime allowance).
 """
@@ -63,6 +64,9 @@ CUSTOMERS = (
 )  # fmt: skip
 CLOUD_CUSTOMERS = (("pixel", "Pixel Forge"), ("dawn", "Dawn NLP"))
 RENEWAL = ("moonstone", date(2025, 9, 20), 12)
+#: (customer, invoiced period, effective date, amount, reason)
+WRITE_OFF = ("hefei", "2025-07", date(2025, 9, 30), "45000.00",
+             "settlement with the insolvency administrator: half of July's rent waived")  # fmt: skip
 #: On-demand list prices of the cloud pool, CNY per GPU-hour (VAT 6 % on top).
 PRICES = (("standard", "12.50"), ("high", "25.00"), ("spot", "6.25"))
 FAILED_SERIAL_CUSTOMER = "zhipu"
@@ -103,6 +107,7 @@ def story(at: At) -> None:
         at(_day(c.start, 10), _lease(c))
         at(_day(c.start, 11), _pay(c.code, c.rent * c.servers, "deposit", c.start))
     at(_day(RENEWAL[1], 10), _renew(*RENEWAL))
+    at(_day(WRITE_OFF[2], 17), _write_off)
     at(FAILED_ON, _fail)
     at(_day(date(2025, 10, 1), 5), _ingest_usage(USAGE_MONTHS[0], None))
     at(USAGE_CUT, _ingest_usage(USAGE_MONTHS[1], USAGE_CUT))
@@ -131,8 +136,14 @@ def _contract_of(s: Services, code: str) -> str:
     return s.money.leasing.list_contracts(customer=code, kind="lease", limit=1).items[0].number
 
 
-def _renew(code: str, _on: date, months: int) -> Action:
-    return lambda s: s.money.leasing.renew(_contract_of(s, code), months)
+def _renew(code: str, on: date, months: int) -> Action:
+    return lambda s: s.money.leasing.renew(_contract_of(s, code), months, ACTOR, on)
+
+
+def _write_off(s: Services) -> object:
+    code, period, on, amount, reason = WRITE_OFF
+    invoice = s.money.ledger.list_invoices(customer=code, period=period, kind="invoice").items[0]
+    return s.money.writeoffs.write_off(invoice.number, on, reason, ACTOR, amount)
 
 
 def _fail(s: Services) -> object:

@@ -5,17 +5,27 @@ was recognised, :meth:`LedgerService.reconcile` for billed, collected and the de
 unbilled balances), summed over the period's months, so the report can never disagree with the
 invoices. Definitions of the figures this module adds:
 
-- signed: contracts whose start date falls in the period; ended: contracts whose end (or
-  termination) date falls in it. Renewals leave no dated record in the ledger (a renewal
-  extends ``end_date`` in place), so they are not reported; the page says so.
+- signed: contracts whose start date falls in the period; renewed: contracts with a renewal
+  record (``contract_renewals``) dated in the period (agreed on that day, or the old end date
+  for an automatic renewal); ended: contracts whose last day (end or termination) falls in it.
+- a contract's end *as known at the end of the period*: a renewal agreed after the period
+  does not count (its ``previous_end`` is used), nor does a termination agreed after it
+  (``termination_agreed_on``); a closed period's book is not restated by either.
 - remaining performance obligations (CAS 14 / IFRS 15): for every contract still running at
   the end, the fixed consideration not yet earned after the end, net of VAT, by calendar year:
   leases ``(rent + fees unless billed as agent) × servers``, prorated by day within each month;
   reserved capacity its minimum commitment ``GPUs × 24 × days × minimum × rate``.
+- collected by product: cash applied to invoices in the period split over each invoice's
+  lines pro rata to their gross (:func:`collected_by_product`); ``collected`` is all cash
+  received (payments and prepayments), applied or not.
 - concentration: each customer's share of revenue recognised in the period; flagged when the
   largest customer has :data:`TOP1_LIMIT` or more, or the five largest :data:`TOP5_LIMIT`.
 - expected credit loss (CAS 22 / IFRS 9 simplified approach): open receivables at the last day
-  by aging bucket times the operator's loss rate for the bucket.
+  by aging bucket times the operator's loss rate for the bucket, each bucket rounded to the
+  cent. The allowance moves as opening (the same matrix on the day before the period) + charge
+  for the period − amounts written off = closing; the charge is the balancing figure.
+- write-offs: ``receivable_write_offs`` effective in the period (gross, with their reasons);
+  open receivables are net of write-offs effective by the day they are measured.
 """
 
 from __future__ import annotations
@@ -31,14 +41,17 @@ from sqlalchemy.orm import Session
 from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, contract_days, month_of
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.receivables import LedgerService
+from suanli.services.billing.writeoffs import write_off_ref
 from suanli.services.reports.model import Figure, Message, Section, Table, cents, pct, plain
 from suanli.services.reports.period import ReportPeriod
 from suanli.store.models import (
+    ContractRenewalRow,
     ContractRow,
     CustomerRow,
     InvoiceLineRow,
     InvoiceRow,
     PaymentAllocationRow,
+    WriteOffRow,
 )
 
 TOP1_LIMIT = Decimal(30)  # % of revenue
@@ -51,46 +64,83 @@ DEFAULT_ECL_RATES: Mapping[str, Decimal] = {
 ZERO = Decimal(0)
 
 
-def _effective_end(c: ContractRow) -> date:
-    return min(c.end_date, c.terminated_on) if c.terminated_on else c.end_date
+def _effective_end(c: ContractRow, later: Mapping[int, date], period_end: date) -> date:
+    """The last day + 1 as known at the period's end: renewals and terminations agreed on or
+    after it are left out."""
+    end = later.get(c.id, c.end_date)
+    agreed = c.termination_agreed_on
+    if c.terminated_on and (agreed is None or agreed < period_end):
+        return min(end, c.terminated_on)
+    return end
+
+
+def _renewals(s: Session, period: ReportPeriod) -> tuple[list[tuple[ContractRenewalRow, str]], dict[int, date]]:  # fmt: skip
+    """Renewals dated in the period, and for each contract renewed on or after the period's end
+    the end it had before the first such renewal."""
+    rows = s.execute(
+        select(ContractRenewalRow, ContractRow.number)
+        .join(ContractRow, ContractRow.id == ContractRenewalRow.contract_id)
+        .where(ContractRenewalRow.renewed_on < period.end)
+        .order_by(ContractRenewalRow.renewed_on, ContractRenewalRow.id)
+    ).all()
+    later: dict[int, date] = {}
+    for r in s.scalars(
+        select(ContractRenewalRow)
+        .where(ContractRenewalRow.renewed_on >= period.end)
+        .order_by(ContractRenewalRow.renewed_on.desc(), ContractRenewalRow.id.desc())
+    ):
+        later[r.contract_id] = r.previous_end  # the earliest one wins (iterated last)
+    return [(r, n) for r, n in rows if period.contains(r.renewed_on)], later
 
 
 def contracts_section(s: Session, period: ReportPeriod) -> Section:
     rows = s.scalars(select(ContractRow).order_by(ContractRow.number)).all()
+    renewals, later = _renewals(s, period)
     signed = [c for c in rows if period.contains(c.start_date)]
-    ended = [c for c in rows if period.contains(_effective_end(c) - _ONE_DAY)]
-    rpo = remaining_obligations(rows, period)
+    ended = [c for c in rows if period.contains(_effective_end(c, later, period.end) - _ONE_DAY)]
+    renewed_ids = {r.contract_id for r, _ in renewals}
+    renewed = [c for c in rows if c.id in renewed_ids]
+    rpo = remaining_obligations(rows, period, later)
     figures = (
         Figure("signed", str(len(signed)), "count"),
         Figure("signed_servers", str(sum(c.server_count for c in signed if c.kind == "lease")), "units"),
         Figure("signed_gpus_reserved", str(sum(c.committed_gpus for c in signed if c.kind == "reserved")), "GPUs"),
+        Figure("renewed", str(len(renewed)), "count"),
+        Figure("renewed_servers", str(sum(c.server_count for c in renewed)), "units"),
+        Figure("renewed_months", str(sum(r.months for r, _ in renewals)), "months"),
         Figure("ended", str(len(ended)), "count"),
-        Figure("active_at_end", str(sum(1 for c in rows if _running_after(c, period))), "count"),
+        Figure("active_at_end", str(sum(1 for c in rows if _running_after(c, period, later))), "count"),
         Figure("rpo_total", cents(sum(rpo.values(), ZERO)), "CNY"),
     )  # fmt: skip
     return Section(
         "contracts", figures,
         (Table("rpo_by_year", ("year", "amount"), tuple((str(y), cents(v)) for y, v in sorted(rpo.items()))),
+         Table("renewals", ("renewal", "contract", "date", "months", "previous_end", "new_end", "automatic"), tuple(
+             (f"RN-{r.id:06d}", number, r.renewed_on.isoformat(), str(r.months),
+              r.previous_end.isoformat(), r.new_end.isoformat(), "yes" if r.automatic else "no")
+             for r, number in renewals)),
          Table("ended", ("contract", "end", "status"), tuple(
-             (c.number, (_effective_end(c) - _ONE_DAY).isoformat(), c.status) for c in ended))),
-        notes=(Message("contracts.renewals_not_recorded"),),
+             (c.number, (_effective_end(c, later, period.end) - _ONE_DAY).isoformat(), c.status) for c in ended))),
+        notes=(Message("contracts.renewals"),),
     )  # fmt: skip
 
 
 _ONE_DAY = date(2000, 1, 2) - date(2000, 1, 1)
 
 
-def _running_after(c: ContractRow, period: ReportPeriod) -> bool:
-    return c.start_date < period.end < _effective_end(c)
+def _running_after(c: ContractRow, period: ReportPeriod, later: Mapping[int, date]) -> bool:
+    return c.start_date < period.end < _effective_end(c, later, period.end)
 
 
-def remaining_obligations(contracts: Sequence[ContractRow], period: ReportPeriod) -> dict[int, Decimal]:  # fmt: skip
+def remaining_obligations(
+    contracts: Sequence[ContractRow], period: ReportPeriod, later: Mapping[int, date]
+) -> dict[int, Decimal]:
     """Unearned fixed consideration after the period, by calendar year, rounded per year."""
     exact: dict[int, Decimal] = defaultdict(Decimal)
     for c in contracts:
-        if not _running_after(c, period):
+        if not _running_after(c, period, later):
             continue
-        end = _effective_end(c)
+        end = _effective_end(c, later, period.end)
         month = month_of(period.end)
         while month.start < end:
             days = contract_days(month, max(c.start_date, period.end), end)
@@ -125,9 +175,10 @@ def revenue_section(
     total_billed = sum((r.billed_net for r in recs), ZERO)
     total_recognised = sum((r.recognised for r in recs), ZERO)
     closing = recs[-1]
+    applied = collected_by_product(s, period)
     by_product = tuple(
-        (k, cents(Decimal(billed.get(k, 0) or 0)), cents(recognised.get(k, ZERO)))
-        for k in PRODUCTS if billed.get(k) or recognised.get(k)
+        (k, cents(Decimal(billed.get(k, 0) or 0)), cents(recognised.get(k, ZERO)), cents(applied.get(k, ZERO)))
+        for k in PRODUCTS if billed.get(k) or recognised.get(k) or applied.get(k)
     )  # fmt: skip
     gap = closing.cumulative_billed_net - closing.cumulative_recognised
     figures = (
@@ -135,6 +186,7 @@ def revenue_section(
         Figure("billed_tax", cents(sum((r.billed_tax for r in recs), ZERO)), "CNY"),
         Figure("recognised", cents(total_recognised), "CNY"),
         Figure("collected", cents(collected), "CNY"),
+        Figure("collected_applied", cents(sum(applied.values(), ZERO)), "CNY"),
         Figure("sla_credits", cents(recognised.get("sla_credit", ZERO)), "CNY"),
         Figure("deferred_opening", cents(opening.deferred_revenue_end), "CNY"),
         Figure("deferred_closing", cents(closing.deferred_revenue_end), "CNY"),
@@ -146,8 +198,39 @@ def revenue_section(
     )  # fmt: skip
     concentration, flags = _concentration(s, months, billing, total_recognised)
     return Section("revenue", figures + concentration,
-                   (Table("by_product", ("product", "billed_net", "recognised"), by_product),),
+                   (Table("by_product", ("product", "billed_net", "recognised", "collected"), by_product),),
                    flags, notes=(Message("revenue.tie_out"),))  # fmt: skip
+
+
+def collected_by_product(s: Session, period: ReportPeriod) -> dict[str, Decimal]:
+    """Cash applied to invoices in the period, attributed to products pro rata to the gross of
+    each invoice's lines (VAT included, as cash is); each allocation is split to the cent and
+    its rounding residue goes to the invoice's largest line, so the split sums exactly."""
+    allocations = s.execute(
+        select(PaymentAllocationRow.invoice_id, PaymentAllocationRow.amount)
+        .where(PaymentAllocationRow.applied_on >= period.start, PaymentAllocationRow.applied_on < period.end)
+        .order_by(PaymentAllocationRow.id)
+    ).all()  # fmt: skip
+    ids = {i for i, _ in allocations}
+    lines: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for iid, kind, gross in s.execute(
+        select(InvoiceLineRow.invoice_id, InvoiceLineRow.kind, InvoiceLineRow.gross)
+        .where(InvoiceLineRow.invoice_id.in_(ids))
+        .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_no)
+    ):
+        lines[iid].append((kind, gross))
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for iid, amount in allocations:
+        parts = lines[iid]
+        total = sum((g for _, g in parts), ZERO)
+        if not total:
+            continue
+        shares = [(amount * g / total).quantize(Decimal("0.01")) for _, g in parts]
+        largest = max(range(len(parts)), key=lambda i: parts[i][1])
+        shares[largest] += amount - sum(shares, ZERO)
+        for (kind, _), share in zip(parts, shares, strict=True):
+            out[kind] += share
+    return dict(out)
 
 
 def _concentration(
@@ -175,8 +258,8 @@ def _concentration(
 
 def open_receivables(s: Session, as_of: date) -> list[tuple[str, date, Decimal]]:
     """``(customer, issue date, amount owed)`` of every invoice open at the end of ``as_of``:
-    gross + its credit notes issued by then − payments applied by then (later cash and later
-    credit notes do not change a closed period)."""
+    gross + its credit notes issued by then − payments applied by then − write-offs effective
+    by then (later cash, credit notes and write-offs do not change a closed period)."""
     invoices = s.execute(
         select(InvoiceRow.id, CustomerRow.code, InvoiceRow.issue_date, InvoiceRow.gross)
         .join(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
@@ -191,26 +274,61 @@ def open_receivables(s: Session, as_of: date) -> list[tuple[str, date, Decimal]]
         select(PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount))
         .where(PaymentAllocationRow.applied_on <= as_of)
         .group_by(PaymentAllocationRow.invoice_id)).all())  # fmt: skip
+    written = dict(s.execute(
+        select(WriteOffRow.invoice_id, func.sum(WriteOffRow.amount))
+        .where(WriteOffRow.written_off_on <= as_of)
+        .group_by(WriteOffRow.invoice_id)).all())  # fmt: skip
     out = []
     for iid, code, issued, gross in invoices:
-        owed = gross + Decimal(credited.get(iid, 0) or 0) - Decimal(applied.get(iid, 0) or 0)
+        owed = (gross + Decimal(credited.get(iid, 0) or 0) - Decimal(applied.get(iid, 0) or 0)
+                - Decimal(written.get(iid, 0) or 0))  # fmt: skip
         if owed > 0:
             out.append((code, issued, owed))
     return out
 
 
-def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, Decimal]) -> Section:
+def _aging(s: Session, as_of: date) -> dict[str, dict[str, Decimal]]:
     by_customer: dict[str, dict[str, Decimal]] = {}
-    for code, issued, owed in open_receivables(s, period.last_day):
+    for code, issued, owed in open_receivables(s, as_of):
         row = by_customer.setdefault(code, {b: ZERO for b in AGING_BUCKETS})
-        row[aging_bucket(issued, period.last_day)] += owed
+        row[aging_bucket(issued, as_of)] += owed
+    return by_customer
+
+
+def _allowance(by_customer: Mapping[str, Mapping[str, Decimal]], rates: Mapping[str, Decimal]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:  # fmt: skip
+    """Open amounts and the allowance by bucket (each bucket rounded to the cent)."""
     buckets = {b: sum((row[b] for row in by_customer.values()), ZERO) for b in AGING_BUCKETS}
-    provision = {b: (buckets[b] * rates[b]).quantize(Decimal("0.01")) for b in AGING_BUCKETS}
+    return buckets, {b: (buckets[b] * rates[b]).quantize(Decimal("0.01")) for b in AGING_BUCKETS}
+
+
+def _write_offs(s: Session, period: ReportPeriod) -> list[tuple[str, ...]]:
+    rows = s.execute(
+        select(WriteOffRow, InvoiceRow.number, CustomerRow.code)
+        .join(InvoiceRow, InvoiceRow.id == WriteOffRow.invoice_id)
+        .join(CustomerRow, CustomerRow.id == WriteOffRow.customer_id)
+        .where(WriteOffRow.written_off_on >= period.start, WriteOffRow.written_off_on < period.end)
+        .order_by(WriteOffRow.written_off_on, WriteOffRow.id)
+    ).all()
+    return [(write_off_ref(w.id), number, code, w.written_off_on.isoformat(), cents(w.amount), w.reason)
+            for w, number, code in rows]  # fmt: skip
+
+
+def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, Decimal]) -> Section:
+    by_customer = _aging(s, period.last_day)
+    buckets, provision = _allowance(by_customer, rates)
+    opening = sum(_allowance(_aging(s, period.start - _ONE_DAY), rates)[1].values(), ZERO)
+    closing = sum(provision.values(), ZERO)
+    write_offs = _write_offs(s, period)
+    written = sum((Decimal(w[4]) for w in write_offs), ZERO)
     total = sum(buckets.values(), ZERO)
     figures = (
         Figure("open_total", cents(total), "CNY"),
-        Figure("ecl_provision", cents(sum(provision.values(), ZERO)), "CNY"),
-        Figure("ecl_coverage", pct(sum(provision.values(), ZERO), total), "%"),
+        Figure("ecl_provision", cents(closing), "CNY"),
+        Figure("ecl_coverage", pct(closing, total), "%"),
+        Figure("ecl_opening", cents(opening), "CNY"),
+        Figure("ecl_charge", cents(closing - opening + written), "CNY"),
+        Figure("write_offs", cents(written), "CNY"),
+        Figure("write_offs_count", str(len(write_offs)), "count"),
     )
     matrix = tuple(
         (b, cents(buckets[b]), plain(rates[b] * 100), cents(provision[b])) for b in AGING_BUCKETS
@@ -220,5 +338,7 @@ def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, De
     )
     return Section("receivables", figures,
                    (Table("ecl_matrix", ("bucket", "open", "rate_pct", "provision"), matrix),
-                    Table("aging", ("customer", *AGING_BUCKETS), aging)),
-                   notes=(Message("receivables.write_offs_not_recorded"),))  # fmt: skip
+                    Table("aging", ("customer", *AGING_BUCKETS), aging),
+                    Table("write_off_list", ("ref", "invoice", "customer", "date", "amount", "reason"),
+                          tuple(write_offs))),
+                   notes=(Message("receivables.ecl_movement"),))  # fmt: skip

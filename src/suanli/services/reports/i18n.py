@@ -56,7 +56,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "rpo_total": "Remaining performance obligations", "year": "Year", "amount": "Amount",
         "contract": "Contract", "end": "Last day", "status": "Status",
         "billed_net": "Billed (net of VAT)", "billed_tax": "VAT billed", "recognised": "Recognised",
-        "collected": "Collected", "sla_credits": "SLA credits", "deferred_opening": "Deferred revenue, opening",
+        "collected": "Collected", "collected_applied": "Cash applied to invoices", "sla_credits": "SLA credits", "deferred_opening": "Deferred revenue, opening",
         "deferred_closing": "Deferred revenue, closing", "deferred_movement": "Deferred revenue, movement",
         "unbilled_closing": "Unbilled revenue, closing", "cumulative_billed_net": "Billed to date (net)",
         "cumulative_recognised": "Recognised to date", "tie_out_difference": "Billed − recognised to date",
@@ -82,6 +82,12 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "by_product": "Revenue by product", "ecl_matrix": "Provision matrix", "aging": "Aging by customer",
         "rpo_by_year": "Remaining performance obligations by year", "unit_price": "Unit price over time",
         "by_source": "By funding source", "capacity": "Capacity by stage", "gap": "Gap to the announcement",
+        "renewed": "Contracts renewed", "renewed_servers": "Servers under renewed contracts",
+        "renewed_months": "Months added by renewals", "renewals": "Renewals", "renewal": "Renewal",
+        "previous_end": "Previous end", "new_end": "New end", "automatic": "Automatic",
+        "ecl_opening": "ECL allowance, opening", "ecl_charge": "ECL charge for the period",
+        "write_offs": "Written off in the period", "write_offs_count": "Number of write-offs", "months": "Months",
+        "write_off_list": "Write-offs", "invoice": "Invoice",
         "overdue_lines": "Overdue order lines", "cancellations": "Cancellations",
     },
     "zh": {
@@ -106,7 +112,7 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "active_at_end": "期末执行中合同", "rpo_total": "剩余履约义务", "year": "年度", "amount": "金额",
         "contract": "合同", "end": "最后服务日", "status": "状态",
         "billed_net": "开票金额（不含税）", "billed_tax": "开票税额", "recognised": "确认收入",
-        "collected": "回款", "sla_credits": "SLA 赔付", "deferred_opening": "合同负债（期初）",
+        "collected": "回款", "collected_applied": "已匹配发票的回款", "sla_credits": "SLA 赔付", "deferred_opening": "合同负债（期初）",
         "deferred_closing": "合同负债（期末）", "deferred_movement": "合同负债变动",
         "unbilled_closing": "已确认未开票（期末）", "cumulative_billed_net": "累计开票（不含税）",
         "cumulative_recognised": "累计确认收入", "tie_out_difference": "累计开票 − 累计确认",
@@ -129,6 +135,11 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "by_product": "按产品收入", "ecl_matrix": "准备矩阵", "aging": "按客户账龄",
         "rpo_by_year": "按年度剩余履约义务", "unit_price": "单价走势", "by_source": "按资金来源",
         "capacity": "各阶段算力", "gap": "与公告的差距", "cancellations": "取消明细",
+        "renewed": "续约合同", "renewed_servers": "续约服务器（台）", "renewed_months": "续约增加月数",
+        "renewals": "续约明细", "renewal": "续约", "previous_end": "原到期日", "new_end": "新到期日",
+        "automatic": "自动续约", "ecl_opening": "预期信用损失准备（期初）",
+        "ecl_charge": "本期计提", "write_offs": "本期核销", "write_offs_count": "核销笔数", "months": "月数",
+        "write_off_list": "核销明细", "invoice": "发票",
     },
 }  # fmt: skip
 
@@ -137,10 +148,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "capacity.convention": "P (petaFLOPS) is given under two conventions: FP16 with sparsity, as vendors and announcements usually quote it, and BF16 dense, about half of it. Per-server values come from the catalog.",
         "capacity.shortfall": "Announcement {ref} of {announced_on} stated {stated_p} P ({convention}); its SKU mix is {announced_p} P FP16 sparse, of which {delivered_p} P ({share} %) was delivered by the end of the period. {cancelled} servers were cancelled ({reasons}) and {overdue} are overdue from the supplier.",
         "procurement.deposits_at_risk": "{amount} CNY was paid to suppliers with overdue deliveries ({suppliers}).",
-        "contracts.renewals_not_recorded": "Renewals extend a contract in place and leave no dated record in the ledger, so they are not counted separately.",
+        "contracts.renewals": "A renewal is counted on the day it was agreed (an automatic renewal on the day the new term begins). Remaining obligations and contract ends are as known at the end of the period: a renewal agreed later does not restate them.",
         "revenue.tie_out": "Tie-out: billed to date − recognised to date = deferred revenue − unbilled revenue − unapplied cash. Revenue is recognised as the service is delivered (CAS 14 / IFRS 15); VAT is excluded.",
         "revenue.concentration": "Customer concentration: {customer} accounts for {top1} % of revenue recognised in the period and the five largest customers for {top5} % (flag thresholds {top1_limit} % and {top5_limit} %).",
-        "receivables.write_offs_not_recorded": "The ledger has no write-off record: no receivable has been written off. The allowance follows the simplified approach (CAS 22 / IFRS 9) with the loss rates set by the operator.",
+        "receivables.ecl_movement": "The allowance follows the simplified approach (CAS 22 / IFRS 9): a provision matrix by aging bucket with the loss rates set by the operator. Movement: opening + charge for the period − amounts written off = closing. Write-offs are gross amounts declared uncollectable, with a reason, and leave the open receivables on their effective date.",
         "operations.definitions": "Occupancy = leased server-seconds / serviceable server-seconds, from the server transition log. Break-even occupancy: NPV = 0 in the calibrated scenario of section 8.",
         "operations.below_breakeven": "Occupancy of {occupancy} % is below the break-even occupancy of {breakeven} %.",
         "funds.raised_outside_purpose": "Transfer {ref} of {date}: {amount} CNY of raised funds to {counterparty} for \"{purpose}\" serves no announced purpose of the raised funds (disclosed: {disclosed}).",
@@ -156,10 +167,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "capacity.convention": "算力（P，即 PFLOPS）按两种口径列示：厂商与公告常用的 FP16 稀疏口径，以及约为其一半的 BF16 稠密口径。单台数值取自产品目录。",
         "capacity.shortfall": "公告 {ref}（{announced_on}）称 {stated_p} P（{convention}）；其型号构成折合 {announced_p} P（FP16 稀疏），截至期末交付 {delivered_p} P（{share}%）。取消 {cancelled} 台（{reasons}），供应商逾期未交付 {overdue} 台。",
         "procurement.deposits_at_risk": "已向存在逾期交付的供应商（{suppliers}）支付 {amount} 元。",
-        "contracts.renewals_not_recorded": "续约直接延长原合同，账簿中无单独的续约日期记录，故不单列。",
+        "contracts.renewals": "续约按约定日计入（自动续约按新合同期开始日计入）。剩余履约义务与合同到期按期末已知情况列示，期后约定的续约不追溯调整本期。",
         "revenue.tie_out": "勾稽：累计开票 − 累计确认收入 = 合同负债 − 已确认未开票 − 未核销预收款。收入按服务提供确认（CAS 14 / IFRS 15），不含增值税。",
         "revenue.concentration": "客户集中度：{customer} 占本期确认收入的 {top1}%，前五大客户合计 {top5}%（提示阈值 {top1_limit}% 与 {top5_limit}%）。",
-        "receivables.write_offs_not_recorded": "账簿中无核销记录：本期无应收账款核销。减值准备按简化方法（CAS 22 / IFRS 9）及经营者设定的损失率计提。",
+        "receivables.ecl_movement": "减值准备按简化方法（CAS 22 / IFRS 9）以账龄准备矩阵及经营者设定的损失率计提。变动：期初 + 本期计提 − 本期核销 = 期末。核销金额含税，附核销原因，自生效日起不再计入应收账款余额。",
         "operations.definitions": "出租率 = 出租台·秒 / 可服务台·秒，取自服务器状态记录。盈亏平衡出租率：第八节校准情形下净现值为零时的出租率。",
         "operations.below_breakeven": "出租率 {occupancy}% 低于盈亏平衡出租率 {breakeven}%。",
         "funds.raised_outside_purpose": "划转 {ref}（{date}）：募集资金 {amount} 元转至 {counterparty}，用途为\u201c{purpose}\u201d，不属于募集资金公告用途（已披露：{disclosed}）。",
@@ -189,6 +200,19 @@ def label(lang: str, key: str) -> str:
     return LABELS[lang].get(key, key)
 
 
+#: message parameters whose values are words to translate, not figures or names
+WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {"fp16_sparse": "FP16 sparse", "bf16_dense": "BF16 dense", "yes": "yes", "no": "no"},
+    "zh": {"fp16_sparse": "FP16 稀疏", "bf16_dense": "BF16 稠密", "yes": "是", "no": "否"},
+}
+WORD_PARAMS = frozenset({"convention", "disclosed"})
+
+
 def sentence(lang: str, message: Message) -> str:
     template = MESSAGES[lang].get(message.key)
-    return message.key if template is None else template.format(**message.params)
+    if template is None:
+        return message.key
+    params = {
+        k: WORDS[lang].get(v, v) if k in WORD_PARAMS else v for k, v in message.params.items()
+    }
+    return template.format(**params)

@@ -42,6 +42,7 @@ from suanli.store.db import SessionFactory
 from suanli.store.models import (
     AnnouncementOrderRow,
     AnnouncementRow,
+    ContractRenewalRow,
     ContractRow,
     DeliveryRow,
     FundTransferRow,
@@ -56,13 +57,14 @@ from suanli.store.models import (
     ServerTransitionRow,
     SlaEventRow,
     UsageRecordRow,
+    WriteOffRow,
 )
 
 KIND = "operating"
 INPUT_TABLES = (AnnouncementRow, AnnouncementOrderRow, PurchaseOrderRow, PurchaseOrderLineRow,
                 DeliveryRow, ServerRow, ServerTransitionRow, ContractRow, LeaseAllocationRow,
                 SlaEventRow, UsageRecordRow, InvoiceRow, InvoiceLineRow, PaymentRow,
-                PaymentAllocationRow, FundTransferRow)  # fmt: skip
+                PaymentAllocationRow, FundTransferRow, ContractRenewalRow, WriteOffRow)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

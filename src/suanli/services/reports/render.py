@@ -36,6 +36,12 @@ def _env() -> Environment:
 
 
 _MONEY = re.compile(r"^-?\d+\.\d\d$")
+_NUMERIC = re.compile(r"^(-?\d+(\.\d+)?|n/a|-)$")
+
+
+def numeric(value: str) -> bool:
+    """Cells set right-aligned and unbroken: numbers, ``n/a`` and ``-``; text may wrap."""
+    return bool(_NUMERIC.match(value))
 
 
 def grouped(value: str) -> str:
@@ -63,7 +69,7 @@ def to_html(report: OperatingReport, archived: ArchivedReport, lang: str) -> str
         report=report, archived=archived, lang=lang, digest=figures_digest(report),
         flags=[sentence(lang, f) for _, f in report.flags()],
         t=lambda k: title(lang, k), l=lambda k: label(lang, k), say=say, table_title=table_title,
-        g=grouped,
+        g=grouped, numeric=numeric,
     )  # fmt: skip
 
 

@@ -3,7 +3,7 @@ calibrated to the ledger.
 
 The scenario is the bundled :data:`BASE_SCENARIO` with the fleet, price and occupancy the ledger
 shows at the end of the period: servers in service and their average purchase price, the
-average net monthly rent of leases running at the end (VAT-exclusive), and the measured
+average net monthly rent of leases running at the end, not terminated by then (VAT-exclusive), and the measured
 occupancy (clamped to 1..95 %). Each sentence carries its number and these assumptions; the
 Monte Carlo run is seeded (:data:`PATHS`, :data:`SEED`), so the sentences are reproducible.
 Delivery risk on open orders is read from procurement directly.
@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from suanli.economics.evaluate import evaluate
@@ -46,18 +46,26 @@ class Calibration:
                 "form.occupancy": float(self.occupancy), "taxes.prices_include_vat": False}  # fmt: skip
 
 
+def _average(s: Session, column: Any, *where: Any) -> Decimal | None:
+    """Mean of a money column to the cent. Summed in SQL through the column's type and divided
+    here: SQL ``AVG`` would bypass the type (on SQLite it averages integer cents, 100× too big)."""
+    total, n = s.execute(select(func.sum(column), func.count(column)).where(*where)).one()
+    return None if not n else (Decimal(total) / n).quantize(Decimal("0.01"))
+
+
 def calibrate(s: Session, end: date, servers: int, occupancy_pct: Decimal | None) -> Calibration:
     base = load_bundled(BASE_SCENARIO)
-    price = s.scalar(select(func.avg(ServerRow.purchase_price))
-                     .join(DeliveryRow, DeliveryRow.server_id == ServerRow.id)
-                     .where(ServerRow.purchase_price.is_not(None), DeliveryRow.delivered_on < end))  # fmt: skip
-    rent = s.scalar(select(func.avg(ContractRow.monthly_rent)).where(
-        ContractRow.kind == "lease", ContractRow.start_date < end, ContractRow.end_date > end))  # fmt: skip
+    delivered = select(DeliveryRow.server_id).where(DeliveryRow.delivered_on < end)
+    price = _average(s, ServerRow.purchase_price, ServerRow.purchase_price.is_not(None),
+                     ServerRow.id.in_(delivered))  # fmt: skip
+    rent = _average(s, ContractRow.monthly_rent, ContractRow.kind == "lease",
+                    ContractRow.start_date < end, ContractRow.end_date > end,
+                    or_(ContractRow.terminated_on.is_(None), ContractRow.terminated_on > end))  # fmt: skip
     occ = Decimal("0.8") if occupancy_pct is None else occupancy_pct / 100
     return Calibration(
         servers=max(servers, 1),
-        unit_price=Decimal(price).quantize(Decimal("0.01")) if price else Decimal(str(base.fleet.unit_price)),  # type: ignore[union-attr]
-        rent=Decimal(rent).quantize(Decimal("0.01")) if rent else Decimal(100000),
+        unit_price=price if price else Decimal(str(base.fleet.unit_price)),  # type: ignore[union-attr]
+        rent=rent if rent else Decimal(100000),
         occupancy=min(max(occ, Decimal("0.01")), Decimal("0.95")).quantize(Decimal("0.0001")),
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ from suanli.store.models.billing import (
     InvoiceSeriesRow,
     PaymentAllocationRow,
     PaymentRow,
+    WriteOffRow,
 )
 from suanli.store.models.cluster import (
     CloudJobNodeRow,
@@ -19,6 +20,7 @@ from suanli.store.models.cluster import (
 )
 from suanli.store.models.fleet import CabinetRow, ServerRow, ServerTransitionRow, SiteRow
 from suanli.store.models.leasing import (
+    ContractRenewalRow,
     ContractRow,
     LeaseAllocationRow,
     PriceRow,
@@ -49,6 +51,7 @@ __all__ = [
     "ClusterNodeRow",
     "ClusterPollRow",
     "ClusterWatermarkRow",
+    "ContractRenewalRow",
     "ContractRow",
     "CustomerRow",
     "DeliveryRow",
@@ -71,4 +74,5 @@ __all__ = [
     "SupplierRow",
     "UsageRecordRow",
     "UserRow",
+    "WriteOffRow",
 ]

@@ -116,3 +116,24 @@ class PaymentAllocationRow(Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     applied_on: Mapped[date] = mapped_column(Date)
+
+
+class WriteOffRow(Base):
+    """Part or all of an invoice's open balance written off as uncollectable (issue 19).
+
+    Single writer: :mod:`suanli.services.billing.writeoffs`. Append-only like the rest of the
+    ledger; the amount is gross (VAT included, as the receivable is) and never more than what
+    the invoice owed on ``written_off_on``.
+    """
+
+    __tablename__ = "receivable_write_offs"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    written_off_on: Mapped[date] = mapped_column(Date, index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

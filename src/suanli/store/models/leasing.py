@@ -73,6 +73,8 @@ class ContractRow(Base):
     min_commitment: Mapped[Decimal] = mapped_column(Ratio)
     terminated_on: Mapped[date | None] = mapped_column(Date)
     termination_penalty: Mapped[Decimal | None] = mapped_column(Money)
+    #: the day the termination was agreed (issue 19: reports of periods before it ignore it)
+    termination_agreed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     customer: Mapped[CustomerRow] = relationship()
@@ -152,3 +154,28 @@ class UsageRecordRow(Base):
     gpu_seconds: Mapped[Decimal] = mapped_column(Quantity)
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime())
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+
+
+class ContractRenewalRow(Base):
+    """One renewal of a lease: the dated record of ``previous_end → new_end`` (issue 19).
+
+    Written by :meth:`suanli.services.billing.leasing.LeasingService.renew` (``automatic`` false,
+    ``renewed_on`` the day the renewal was agreed) and by the end-of-term auto-renewal
+    (``automatic`` true, ``renewed_on`` the old end date, when the new term begins).
+    """
+
+    __tablename__ = "contract_renewals"
+    __table_args__ = (
+        CheckConstraint("months > 0", name="months_positive"),
+        CheckConstraint("new_end > previous_end", name="extends_term"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    renewed_on: Mapped[date] = mapped_column(Date, index=True)
+    months: Mapped[int] = mapped_column(Integer)
+    previous_end: Mapped[date] = mapped_column(Date)
+    new_end: Mapped[date] = mapped_column(Date)
+    automatic: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
