@@ -1,7 +1,7 @@
 """Issue 19: dated lease renewals, receivable write-offs, and the day a termination was agreed.
 
 Revision ID: 0012_writeoffs
-Revises: 0008_reports
+Revises: 0016_watch_polls
 Create Date: 2026-12-05 13:00:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 from suanli.store.base import UTCDateTime
 
 revision: str = "0012_writeoffs"
-down_revision: str | Sequence[str] | None = "0008_reports"
+down_revision: str | Sequence[str] | None = "0016_watch_polls"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
