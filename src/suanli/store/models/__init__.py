@@ -32,6 +32,7 @@ from suanli.store.models.reports import (
     ReportArchiveRow,
 )
 from suanli.store.models.tenancy import ApiTokenRow, CustomerRow, IdempotencyKeyRow, UserRow
+from suanli.store.models.tokens import InferencePriceRow, TokenUsageRow
 
 __all__ = [
     "AnnouncementOrderRow",
@@ -46,6 +47,7 @@ __all__ = [
     "DeliveryRow",
     "FundTransferRow",
     "IdempotencyKeyRow",
+    "InferencePriceRow",
     "InvoiceLineRow",
     "InvoiceRow",
     "InvoiceSeriesRow",
@@ -61,6 +63,7 @@ __all__ = [
     "SiteRow",
     "SlaEventRow",
     "SupplierRow",
+    "TokenUsageRow",
     "UsageRecordRow",
     "UserRow",
 ]
