@@ -11,6 +11,7 @@ from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.leasing import LeasingService
 from suanli.services.billing.metering import MeteringService
 from suanli.services.billing.receivables import LedgerService
+from suanli.services.billing.tokens import TokenMeteringService
 from suanli.services.tenancy import TenancyService
 from suanli.store.db import SessionFactory
 
@@ -23,6 +24,7 @@ class MoneyServices:
     billing: BillingService
     ledger: LedgerService
     idempotency: IdempotencyService
+    tokens: TokenMeteringService
 
 
 def build_money_services(
@@ -36,4 +38,5 @@ def build_money_services(
         billing=billing,
         ledger=LedgerService(sessions, clock, billing),
         idempotency=IdempotencyService(sessions, clock),
+        tokens=TokenMeteringService(sessions, clock),
     )
