@@ -100,7 +100,7 @@ def load_token_prices(s: Session) -> InferencePriceBook:
 
 
 def is_token_record(record: Mapping[str, Any]) -> bool:
-    return any(name in record for name in TOKEN_FIELDS)
+    return any(record.get(name) not in (None, "") for name in TOKEN_FIELDS)
 
 
 def _per_m(value: object, name: str) -> Decimal:
