@@ -78,3 +78,22 @@ def test_token_prices_usage_and_invoice_over_the_api(api) -> None:  # type: igno
     assert [(i["net"], i["tax"], i["gross"]) for i in invoices] == [("6.12", "0.37", "6.49")]
     revenue = ok(client.get(f"{V1}/reports/revenue?period=2024-04", headers=h["fin"]))
     assert revenue["by_kind"] == {"tokens": "11.01"}  # acme 6.12 + beta 2.00 + 0.12 + 2.77
+
+
+def test_customer_portal_shows_token_usage_by_day(api, world) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    ok(client.put(f"{V1}/inference-prices", json=PRICE, headers=h["fin"]))
+    batch = [rec("t1", "acme", "2024-03-20T02:00:00Z"), rec("t2", "acme", "2024-03-21T02:00:00Z"),
+             rec("t3", "acme", "2024-03-21T03:00:00Z"), rec("t4", "beta", "2024-03-21T02:00:00Z"),
+             rec("t5", "acme", "2024-01-02T02:00:00Z")]  # fmt: skip
+    ok(client.post(f"{V1}/usage/batches", json={"records": batch}, headers=h["olga"]), 201)
+    secret = h["ann"]["Authorization"].removeprefix("Bearer ")
+    r = client.post("/login", data={"token": secret, "next": "/customers/acme"}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get("/customers/acme").text
+    assert "Token usage by day" in page and 'id="chart-customer-tokens"' in page
+    table = page.split('id="customer-tokens"')[1].split("</table>")[0]
+    assert table.count("<tr><td>") == 2  # two days in the last 31 (the January day is older)
+    assert "2024-03-21</td><td>deepseek-v3</td><td class=\"num\">2</td>" in table
+    assert "<td class=\"num\">2,469,134</td>" in table  # 2 × 1,234,567 input tokens
+    assert client.get("/customers/beta").status_code == 404

@@ -81,7 +81,9 @@ def test_log_to_invoice_with_the_cli(cli: Any, tmp_path: Path) -> None:
                        "2025-02-09", "--night", "24:00-08:00")  # fmt: skip
     assert code == 1 and "input.invalid_time" in err
     prices = json.loads(ok(cli, "tokens", "prices", "--json"))
-    assert [(p["model"], Decimal(p["output_per_m"])) for p in prices] == [("deepseek-v3", Decimal(8))]
+    assert [(p["model"], Decimal(p["output_per_m"])) for p in prices] == [
+        ("deepseek-v3", Decimal(8))
+    ]
     assert "2 records: 2 new" in ok(cli, "usage", "ingest", str(records))
     assert "0 new, 2 already known" in ok(cli, "usage", "ingest", str(records))
     daily = json.loads(ok(cli, "tokens", "daily", "--customer", "acme", "--json"))

@@ -38,7 +38,7 @@ class UsageBatchIn(BaseModel):
 
 INGEST_OUT = {
     "received": 3, "accepted": 1, "duplicates": 1,
-    "rejected": [{"row": 2, "event_id": "job-43/2024-04-02T00", "field": "customer", "reason": "unknown customer 'ghost'"}],
+    "rejected": [{"row": 2, "event_id": "job-43/2024-04-02T00", "field": "customer", "reason": "unknown customer 'ghost'", "code": "usage.invalid_record"}],
 }  # fmt: skip
 
 
