@@ -88,12 +88,14 @@ def test_customer_portal_shows_token_usage_by_day(api, world) -> None:  # type: 
              rec("t5", "acme", "2024-01-02T02:00:00Z")]  # fmt: skip
     ok(client.post(f"{V1}/usage/batches", json={"records": batch}, headers=h["olga"]), 201)
     secret = h["ann"]["Authorization"].removeprefix("Bearer ")
-    r = client.post("/login", data={"token": secret, "next": "/customers/acme"}, follow_redirects=False)
+    r = client.post(
+        "/login", data={"token": secret, "next": "/customers/acme"}, follow_redirects=False
+    )
     assert r.status_code == 303
     page = client.get("/customers/acme").text
     assert "Token usage by day" in page and 'id="chart-customer-tokens"' in page
     table = page.split('id="customer-tokens"')[1].split("</table>")[0]
     assert table.count("<tr><td>") == 2  # two days in the last 31 (the January day is older)
-    assert "2024-03-21</td><td>deepseek-v3</td><td class=\"num\">2</td>" in table
-    assert "<td class=\"num\">2,469,134</td>" in table  # 2 × 1,234,567 input tokens
+    assert '2024-03-21</td><td>deepseek-v3</td><td class="num">2</td>' in table
+    assert '<td class="num">2,469,134</td>' in table  # 2 × 1,234,567 input tokens
     assert client.get("/customers/beta").status_code == 404
