@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from suanli.core.billing import parse_period
 from suanli.core.errors import ValidationError
+from suanli.services.billing.token_ledger import mark_tokens_billed
 from suanli.services.billing.tokens import ingest_usage
 from suanli.store.db import make_session_factory, transaction
 from suanli.store.models import TokenUsageRow
@@ -181,3 +182,17 @@ def test_daily_usage_for_the_portal(world) -> None:  # type: ignore[no-untyped-d
     since = datetime(2024, 4, 2, 12, tzinfo=UTC)
     assert [d.requests for d in m.tokens.daily(customer="acme", since=since)] == [2]
     assert m.tokens.daily(customer="nobody") == []
+
+
+def test_marking_billed_records_is_guarded(world, engine) -> None:  # type: ignore[no-untyped-def]
+    """The UPDATE only takes still-unbilled records: a run that read records another run has
+    since billed sees fewer rows changed (and rolls its invoice back, like GPU usage)."""
+    setup(world)
+    m = world.svc.money
+    m.tokens.ingest([tok("t1"), tok("t2", **NIGHT)])
+    m.billing.run(APRIL, issue_date=date(2024, 5, 1))
+    with transaction(make_session_factory(engine)) as s:
+        ids = list(s.scalars(select(TokenUsageRow.id)))
+        invoice_id = s.scalars(select(TokenUsageRow.invoice_id)).first()
+        assert invoice_id is not None
+        assert mark_tokens_billed(s, ids, invoice_id) == 0
