@@ -19,7 +19,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ARRAY, Integer, Select, any_, literal, select, update
 from sqlalchemy.orm import Session
 
 from suanli.core.billing import Period, line_amount
@@ -67,6 +67,15 @@ def unbilled_token_lines(
 def mark_tokens_billed(s: Session, ids: list[int], invoice_id: int) -> int:
     """Point still-unbilled token records ``ids`` at their invoice; how many changed."""
     unbilled = TokenUsageRow.invoice_id.is_(None)
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":  # one array parameter instead of N binds
+        return int(
+            conn.execute(
+                update(TokenUsageRow)
+                .where(TokenUsageRow.id == any_(literal(ids, ARRAY(Integer))), unbilled)
+                .values(invoice_id=invoice_id)
+            ).rowcount
+        )
     changed = 0
     for i in range(0, len(ids), 500):
         changed += (
