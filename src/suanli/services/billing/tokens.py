@@ -402,11 +402,29 @@ def _check(
     }  # fmt: skip
 
 
+_COLUMNS = ("event_id", "customer_id", "model", "started_at", "ended_at", "input_tokens",
+            "cache_hit_tokens", "output_tokens", "ingested_at")  # fmt: skip
+_PG_TYPES = ("text", "int", "text", "timestamptz", "timestamptz", "bigint", "bigint", "bigint",
+             "timestamptz")  # fmt: skip
+#: PostgreSQL: one statement per batch, the columns sent as arrays (as for GPU usage records).
+_PG_UNNEST = (
+    f"INSERT INTO token_usage_records ({', '.join(_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%b::{t}[]' for t in _PG_TYPES)}) "
+    "ON CONFLICT (event_id) DO NOTHING"
+)
+
+
 def _store(s: Session, rows: list[dict[str, Any]]) -> int:
     """Insert ``rows`` skipping known event ids; how many were new."""
     if not rows:
         return 0
     conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        columns = tuple([row[c] for row in rows] for c in _COLUMNS)
+        driver: Any = conn.connection.driver_connection  # psycopg 3, same transaction
+        with driver.cursor() as cur:
+            cur.execute(_PG_UNNEST, columns)
+            return int(cur.rowcount)
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = (
         dialect.insert(TokenUsageRow)
