@@ -73,6 +73,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "contract", "app", "Lease and reserved-capacity contracts; the on-demand price list."
     ),
     "usage": LazyCommand("usage", "app", "Metered GPU usage."),
+    "tokens": LazyCommand("tokens", "app", "Inference tokens: price list, usage, usage by day."),
     "invoice": LazyCommand(
         "invoice", "app", "Invoices, credit notes, payments, AR aging and revenue reports."
     ),

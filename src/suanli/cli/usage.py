@@ -13,6 +13,7 @@ from suanli.cli.context import open_services
 from suanli.cli.render import console, err_console, print_json, print_table
 from suanli.core.errors import ValidationError
 from suanli.core.serialize import to_jsonable
+from suanli.services.billing.tokens import ingest_usage
 
 app = typer.Typer(help="Metered GPU usage.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -38,10 +39,11 @@ def read_records(path: Path) -> list[dict[str, Any]]:
 
 @app.command("ingest")
 def ingest(path: Path, json_out: JsonOpt = False) -> None:
-    """Ingest usage records from PATH (idempotent by event_id); prints rejected rows."""
+    """Ingest GPU-usage and token records from PATH (idempotent by event_id); prints rejected
+    rows. A record with a ``model`` or token-count column is a token record."""
     records = read_records(path)
     with open_services() as svc:
-        result = svc.money.metering.ingest(records)
+        result = ingest_usage(svc.money.metering, svc.money.tokens, records)
     if json_out:
         print_json(to_jsonable(result))
     else:
@@ -51,7 +53,7 @@ def ingest(path: Path, json_out: JsonOpt = False) -> None:
         )
         for r in result.rejected:
             err_console.print(
-                f"  row {r.row} ({r.event_id}): {r.field}: {r.reason}", highlight=False
+                f"  row {r.row} ({r.event_id}): {r.field}: {r.reason} [{r.code}]", highlight=False
             )
     if result.rejected:
         raise typer.Exit(1)

@@ -30,7 +30,7 @@ from suanli.core.billing import (
 )
 
 RATE_PLACES = Decimal("0.00000001")
-REVENUE_KINDS = frozenset({"rent", "fee", "usage", "true_up", "sla_credit", "penalty"})
+REVENUE_KINDS = frozenset({"rent", "fee", "usage", "true_up", "sla_credit", "penalty", "tokens"})
 
 
 @dataclass(frozen=True, slots=True)

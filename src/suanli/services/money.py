@@ -12,6 +12,7 @@ from suanli.services.billing.leasing import LeasingService
 from suanli.services.billing.metering import MeteringService
 from suanli.services.billing.receivables import LedgerService
 from suanli.services.billing.writeoffs import WriteOffService
+from suanli.services.billing.tokens import TokenMeteringService
 from suanli.services.tenancy import TenancyService
 from suanli.store.db import SessionFactory
 
@@ -25,6 +26,7 @@ class MoneyServices:
     ledger: LedgerService
     idempotency: IdempotencyService
     writeoffs: WriteOffService
+    tokens: TokenMeteringService
 
 
 def build_money_services(
@@ -39,4 +41,5 @@ def build_money_services(
         ledger=LedgerService(sessions, clock, billing),
         idempotency=IdempotencyService(sessions, clock),
         writeoffs=WriteOffService(sessions, clock),
+        tokens=TokenMeteringService(sessions, clock),
     )

@@ -14,9 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from suanli.core.billing import AGING_BUCKETS, month_of
+from suanli.core.billing import AGING_BUCKETS, midnight, month_of
 from suanli.core.contracts import Contract
 from suanli.core.errors import NotFoundError
+from suanli.services.billing.tokens import DailyTokens
 from suanli.services.container import Services
 from suanli.services.tenancy import Principal, Role
 from suanli.web import money_views as mv
@@ -24,6 +25,7 @@ from suanli.web.render import chart, page, partial, series_colors
 from suanli.web.views import all_servers
 
 router = APIRouter(include_in_schema=False)
+TOKEN_DAYS = timedelta(days=31)
 
 
 def _ctx(request: Request) -> tuple[Services, Principal, date]:
@@ -129,6 +131,7 @@ def customer_page(request: Request, code: str) -> HTMLResponse:
     aging = svc.money.ledger.aging(today, principal, code)
     sla = svc.money.leasing.list_sla_events(principal, code, limit=500).items
     usage = svc.money.metering.list_usage(principal, code, limit=1)
+    tokens = svc.money.tokens.daily(principal, code, since=midnight(today - TOKEN_DAYS))
     return page(
         request,
         "customer.html",
@@ -143,6 +146,8 @@ def customer_page(request: Request, code: str) -> HTMLResponse:
         buckets=AGING_BUCKETS,
         sla=sla,
         usage_records=usage.total,
+        token_days=tokens,
+        token_chart=token_chart(tokens) if tokens else None,
         gantt=gantt(contracts, today) if contracts else None,
         outstanding=sum((i.outstanding for i in invoices), Decimal(0)),
     )
@@ -287,4 +292,26 @@ def aging_chart(totals: dict[str, Decimal]) -> str:
         "Receivables by age (days since invoice)",
         "age (days since the invoice date)",
         "open (CNY, incl. VAT)",
+    )
+
+
+def token_chart(days: list[DailyTokens]) -> str:
+    """Tokens by day, stacked by tier (all models together)."""
+    totals: dict[str, list[int]] = {}
+    for d in days:
+        row = totals.setdefault(d.day.isoformat(), [0, 0, 0])
+        row[0] += d.input_tokens - d.cache_hit_tokens
+        row[1] += d.cache_hit_tokens
+        row[2] += d.output_tokens
+    x = list(totals)
+    tiers = ("input, cache miss", "input, cache hit", "output")
+    return chart(
+        [
+            {"type": "bar", "name": name, "x": x, "y": [totals[k][i] / 1e6 for k in x]}
+            for i, name in enumerate(tiers)
+        ],
+        "Tokens served by day (UTC), last 31 days",
+        "day",
+        "million tokens",
+        barmode="stack",
     )

@@ -145,8 +145,9 @@ def test_idempotency_keys_and_pagination(api) -> None:  # type: ignore[no-untype
         201,
     )
     assert body["rejected"] == [
-        {"row": 0, "event_id": "x", "field": "customer", "reason": "unknown customer 'ghost'"}
-    ]
+        {"row": 0, "event_id": "x", "field": "customer", "reason": "unknown customer 'ghost'",
+         "code": "usage.invalid_record"}
+    ]  # fmt: skip
     schema = client.get("/openapi.json").json()
     assert "examples" in schema["components"]["schemas"]["LeaseIn"]
     assert any(

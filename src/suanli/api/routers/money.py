@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from suanli.api.routers import contracts, invoices, tenancy, usage
+from suanli.api.routers import contracts, invoices, tenancy, tokens, usage
 
 router = APIRouter()
-for sub in (tenancy.router, contracts.router, usage.router, invoices.router):
+for sub in (tenancy.router, contracts.router, tokens.router, usage.router, invoices.router):
     router.include_router(sub)

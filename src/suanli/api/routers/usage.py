@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent, requires
 from suanli.api.deps import PagingDep, ServicesDep, page_out
 from suanli.services.billing.metering import MAX_BATCH
+from suanli.services.billing.tokens import ingest_usage
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["usage"])
@@ -29,13 +30,15 @@ class UsageBatchIn(BaseModel):
     records: list[dict[str, Any]] = Field(
         max_length=MAX_BATCH,
         description="each: event_id, customer, sku, priority_class (reserved|high|standard|spot), "
-        "job_id, started_at, ended_at (ISO 8601), gpu_seconds (decimal string, >= 0)",
+        "job_id, started_at, ended_at (ISO 8601), gpu_seconds (decimal string, >= 0); or a token "
+        "record: event_id, customer, model, started_at, ended_at, input_tokens, "
+        "cache_hit_tokens (part of input_tokens), output_tokens (whole numbers >= 0)",
     )
 
 
 INGEST_OUT = {
     "received": 3, "accepted": 1, "duplicates": 1,
-    "rejected": [{"row": 2, "event_id": "job-43/2024-04-02T00", "field": "customer", "reason": "unknown customer 'ghost'"}],
+    "rejected": [{"row": 2, "event_id": "job-43/2024-04-02T00", "field": "customer", "reason": "unknown customer 'ghost'", "code": "usage.invalid_record"}],
 }  # fmt: skip
 
 
@@ -48,11 +51,14 @@ def ingest(
     principal: PrincipalDep,
     key: IdempotencyKey = None,
 ) -> Any:
-    """Bulk ingestion; sending a batch again changes nothing (idempotent by ``event_id``)."""
+    """Bulk ingestion of GPU-usage and token records (a record with ``model`` or token counts is
+    a token record); sending a batch again changes nothing (idempotent by ``event_id``)."""
     principal.require(Role.OPERATOR)
+    m = svc.money
     return idempotent(
-        request, svc, principal, key, body.records, lambda: svc.money.metering.ingest(body.records)
-    )
+        request, svc, principal, key, body.records,
+        lambda: ingest_usage(m.metering, m.tokens, body.records),
+    )  # fmt: skip
 
 
 @router.get("/usage")

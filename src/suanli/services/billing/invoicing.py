@@ -44,6 +44,12 @@ from suanli.core.pricing import (
 from suanli.services.billing.metering import PriceBook, load_prices
 from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import apply_unapplied
+from suanli.services.billing.token_ledger import (
+    customers_with_unbilled_tokens,
+    mark_tokens_billed,
+    token_revenue,
+    unbilled_token_lines,
+)
 from suanli.services.fleet.downtime import sync_downtime_in
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
@@ -282,7 +288,11 @@ class BillingService:
             UsageRecordRow.invoice_id.is_(None), UsageRecordRow.started_at < p.end_at
         )
         stmt = select(CustomerRow.id, CustomerRow.code, CustomerRow.payment_terms_days).where(
-            or_(CustomerRow.id.in_(with_contracts), CustomerRow.id.in_(with_usage))
+            or_(
+                CustomerRow.id.in_(with_contracts),
+                CustomerRow.id.in_(with_usage),
+                CustomerRow.id.in_(customers_with_unbilled_tokens(p)),
+            )
         )
         if customer:
             stmt = stmt.where(CustomerRow.code == customer)
@@ -327,6 +337,8 @@ class BillingService:
             usage = [UsageItem(r[1], r[2], r[3], r[4]) for r in rows]
             used = reserved_usage(s, cid, p) if reserved else {}
             lines = draft_lines(p, leases, reserved, usage, used, prices, now)
+            token_ids, token_lines = unbilled_token_lines(s, cid, p)
+            lines += token_lines
             if not lines:
                 return None
             number = f"INV-{issue.year}-{next_number(s, f'INV-{issue.year}'):06d}"
@@ -375,6 +387,8 @@ class BillingService:
             )
             if rows:
                 mark_billed(s, [r[0] for r in rows], invoice.id)
+            if token_ids and mark_tokens_billed(s, token_ids, invoice.id) != len(token_ids):
+                raise UsageRaced
             apply_unapplied(s, cid, issue)
             hooks.before_commit(code, number)
             return number
@@ -423,4 +437,7 @@ class BillingService:
                 for d in lines:
                     if d.revenue and d.kind in REVENUE_KINDS:
                         totals[d.kind] += line_amount(d.exact_net, d.vat_rate).net
+            tokens = token_revenue(s, p, customer_id)
+            if tokens:
+                totals["tokens"] += tokens
         return dict(totals)

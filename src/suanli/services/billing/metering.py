@@ -76,6 +76,7 @@ class Rejected:
     event_id: str | None
     field: str
     reason: str
+    code: str = "usage.invalid_record"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +254,7 @@ class MeteringService:
                     row = self._check(record, customers, prices, reserved)
                 except ValidationError as exc:
                     name = next(iter(exc.fields), "record")
-                    rejected.append(Rejected(index, _event_id(record), name, exc.message))
+                    rejected.append(Rejected(index, _event_id(record), name, exc.message, exc.code))
                     continue
                 if row["event_id"] in seen:
                     continue

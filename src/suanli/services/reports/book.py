@@ -56,7 +56,7 @@ from suanli.store.models import (
 
 TOP1_LIMIT = Decimal(30)  # % of revenue
 TOP5_LIMIT = Decimal(70)
-PRODUCTS = ("rent", "fee", "usage", "true_up", "penalty", "sla_credit", "credit_notes")
+PRODUCTS = ("rent", "fee", "usage", "tokens", "true_up", "penalty", "sla_credit", "credit_notes")
 DEFAULT_ECL_RATES: Mapping[str, Decimal] = {
     "0-30": Decimal("0.01"), "31-60": Decimal("0.05"), "61-90": Decimal("0.20"),
     "90+": Decimal("0.50"),

@@ -40,6 +40,7 @@ from suanli.store.models.reports import (
     ReportArchiveRow,
 )
 from suanli.store.models.tenancy import ApiTokenRow, CustomerRow, IdempotencyKeyRow, UserRow
+from suanli.store.models.tokens import InferencePriceRow, TokenUsageRow
 
 __all__ = [
     "AnnouncementOrderRow",
@@ -57,6 +58,7 @@ __all__ = [
     "DeliveryRow",
     "FundTransferRow",
     "IdempotencyKeyRow",
+    "InferencePriceRow",
     "InvoiceLineRow",
     "InvoiceRow",
     "InvoiceSeriesRow",
@@ -72,6 +74,7 @@ __all__ = [
     "SiteRow",
     "SlaEventRow",
     "SupplierRow",
+    "TokenUsageRow",
     "UsageRecordRow",
     "UserRow",
     "WriteOffRow",
