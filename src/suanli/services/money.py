@@ -11,8 +11,8 @@ from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.leasing import LeasingService
 from suanli.services.billing.metering import MeteringService
 from suanli.services.billing.receivables import LedgerService
-from suanli.services.billing.writeoffs import WriteOffService
 from suanli.services.billing.tokens import TokenMeteringService
+from suanli.services.billing.writeoffs import WriteOffService
 from suanli.services.tenancy import TenancyService
 from suanli.store.db import SessionFactory
 
