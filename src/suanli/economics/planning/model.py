@@ -14,7 +14,9 @@ batch of :class:`~.sampling.Scenarios`. Vocabulary and columns:
 - risk ``p_loss``: binary ``z[s]`` with ``NPV[s] + M_s z[s] >= 0`` and ``sum(z) <= floor(beta
   S)`` (the exact sample chance constraint; ``M_s`` bounds the scenario's worst loss).
 
-The objective is the mean NPV over the batch. Money is scaled to millions inside the solver.
+The objective is the mean NPV over the batch; ties go to the plan spending least (a 1e-7 nudge
+per server price). Money is scaled to server prices inside the solver (HiGHS tolerances are
+absolute).
 Doing nothing is always feasible (NPV 0 is no loss), so every limit has a plan. The function is
 pure: values in, a :class:`Solution` out.
 """
@@ -34,7 +36,7 @@ from suanli.economics.planning.sampling import Array, Scenarios
 from suanli.economics.planning.spec import PlanningSpec
 from suanli.economics.planning.valuation import arrivals, discount, planning_prices
 
-SCALE = 1e-6  # solve in millions: HiGHS tolerances are absolute
+TIE_BREAK = 1e-7  # per unit of capex (in server prices): among equal plans, spend the least
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,7 @@ def solve(
     """The plan maximising mean NPV over ``sc`` under ``limit``; ``costs`` is
     :func:`~.valuation.order_costs` of ``sc``. ``relax`` drops integrality (the LP bound)."""
     started = time.perf_counter()
+    scale = 1.0 / max(s.unit_price for s in spec.sku)
     s_n, h, _ = sc.rent.shape
     k_n, t_n = len(spec.sku), spec.decision_months
     prices = planning_prices(spec, sc)
@@ -142,7 +145,7 @@ def solve(
     ys, yt, yj = np.nonzero(open_)
     ny = ys.size
     ycol = nx + np.arange(ny)
-    yval = disc[yt] * sc.rent[ys, yt, yj] * SCALE  # NPV coefficient of each y
+    yval = disc[yt] * sc.rent[ys, yt, yj] * scale  # NPV coefficient of each y
     cols = nx + ny
     rows = _Rows()
 
@@ -183,7 +186,7 @@ def solve(
 
     # 4. budget on the planning price
     budget = budget_limit(spec)
-    xprice = _to_cumulative(prices).ravel() * SCALE
+    xprice = _to_cumulative(prices).ravel() * scale
     if budget is not None:
         rows.add(
             1,
@@ -191,17 +194,17 @@ def solve(
             np.arange(nx),
             xprice,
             np.array([-np.inf]),
-            np.array([budget * SCALE]),
+            np.array([budget * scale]),
         )
     if spec.budget.per_month is not None:
         r = np.concatenate([np.arange(nx) % t_n, (np.arange(nx) % t_n)[~first]])
         c = np.concatenate([np.arange(nx), np.nonzero(~first)[0] - 1])
-        v = np.concatenate([prices.ravel(), -prices.ravel()[~first]]) * SCALE
-        rows.add(t_n, r, c, v, np.full(t_n, -np.inf), np.full(t_n, spec.budget.per_month * SCALE))
+        v = np.concatenate([prices.ravel(), -prices.ravel()[~first]]) * scale
+        rows.add(t_n, r, c, v, np.full(t_n, -np.inf), np.full(t_n, spec.budget.per_month * scale))
 
     # 5. objective: mean NPV = mean revenue - mean cost
-    xcost = _to_cumulative(costs).reshape(s_n, nx) * SCALE  # (S, nx) cost coefficient on X
-    objective = np.concatenate([xcost.mean(axis=0), -yval / s_n])
+    xcost = _to_cumulative(costs).reshape(s_n, nx) * scale  # (S, nx) cost coefficient on X
+    objective = np.concatenate([xcost.mean(axis=0) + TIE_BREAK * xprice, -yval / s_n])
     integrality = np.concatenate([np.full(nx, 0 if relax else 1), np.zeros(ny)])
     lower = np.zeros(cols)
     upper = np.concatenate([np.repeat(ub_units, t_n), sc.width[ys, yt, yj]])
@@ -224,7 +227,7 @@ def solve(
             np.zeros(s_n + 1, np.int64),
             np.concatenate([[eta], u]),
             np.concatenate([[1.0], -np.ones(s_n) / (alpha * s_n)]),
-            np.array([-limit.value * SCALE]),
+            np.array([-limit.value * scale]),
             np.array([np.inf]),
         )
         objective = np.concatenate([objective, np.zeros(1 + s_n)])
@@ -235,7 +238,9 @@ def solve(
         allowed = math.floor(limit.value * s_n + 1e-9)
         if allowed < s_n:
             # NPV >= -(what the most servers could cost): revenue is never negative
-            worst = np.clip(costs, 0.0, None).max(axis=2) @ ub_units * SCALE + 1.0
+            worst = (
+                np.clip(costs, 0.0, None).max(axis=2) @ ub_units * scale + 1.0
+            )  # + 1 server price of slack
             z = cols + scen
             cols += s_n
             npv_rows([(scen, z, worst)])
@@ -275,5 +280,9 @@ def solve(
     gap = getattr(res, "mip_gap", None)
     status = "optimal" if res.status == 0 else "time_limit"
     return Solution(
-        orders, -float(res.fun) / SCALE, status, None if gap is None else float(gap), seconds
+        orders,
+        -(float(res.fun) - TIE_BREAK * float(xprice @ res.x[:nx])) / scale,
+        status,
+        None if gap is None else float(gap),
+        seconds,
     )
