@@ -80,7 +80,7 @@ def sample(spec: PlanningSpec, n: int, seed: int) -> Scenarios:
     for lease in demand.pipeline:
         won = rng.random(n) < lease.probability
         active = (months >= lease.start_month) & (months < lease.start_month + lease.term_months)
-        units.append(lease.units * (won[:, None] & active[None, :]))
+        units.append((lease.units * (won[:, None] & active[None, :])).astype(np.float64))
         rents.append(np.full((n, h), lease.rent_per_unit_month))
     rent = np.stack(rents, axis=2)
     width = np.stack(units, axis=2).astype(np.float64)
