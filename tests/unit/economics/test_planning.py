@@ -197,3 +197,19 @@ def test_delivery_history_from_orders() -> None:
     h800 = spec.sku[0]
     assert h800.lead_time_months == 3 and h800.delivery.shortfall == [0.0, 0.4]
     assert spec.sku[1] == default_spec().sku[1]
+
+
+def test_p_loss_cvar_bound_is_conservative() -> None:
+    """CVaR_beta(NPV) >= 0 implies P(loss) <= beta: every plan meets its limit in sample. On
+    the coin flip any purchase loses in the ~50 % lost scenarios, so beta = 0.3 buys nothing
+    (as the exact constraint does) and beta = 1 (no limit) buys the 10 servers."""
+    data = coin_flip()
+    data["solver"]["p_loss_method"] = "cvar_bound"
+    spec = spec_from_mapping(data)
+    ins = batch(spec, spec.solver.scenarios, spec.solver.seed)
+    for beta in (0.0, 0.3, 0.5, 0.9, 1.0):
+        sol = solve(spec, ins.scenarios, ins.costs, Limit("p_loss", beta))
+        npv = plan_npv(spec, ins.scenarios, sol.orders, ins.costs)
+        assert float(np.mean(npv < 0)) <= beta
+    assert solve(spec, ins.scenarios, ins.costs, Limit("p_loss", 0.3)).orders.sum() == 0
+    assert solve(spec, ins.scenarios, ins.costs, Limit("p_loss", 1.0)).orders.sum() == 10

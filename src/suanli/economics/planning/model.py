@@ -12,7 +12,10 @@ batch of :class:`~.sampling.Scenarios`. Vocabulary and columns:
 - risk ``cvar``: ``eta`` and ``u[s] >= eta - NPV[s]``, ``eta - sum(u) / (alpha S) >=
   -max_cvar_loss`` (Rockafellar-Uryasev; exact for the sample);
 - risk ``p_loss``: binary ``z[s]`` with ``NPV[s] + M_s z[s] >= 0`` and ``sum(z) <= floor(beta
-  S)`` (the exact sample chance constraint; ``M_s`` bounds the scenario's worst loss).
+  S)`` (the exact sample chance constraint; ``M_s`` bounds the scenario's worst loss), or, with
+  ``solver.p_loss_method = "cvar_bound"`` (the ``auto`` choice above 300 scenarios), the
+  conservative convex stand-in ``CVaR_beta(NPV) >= 0``, which implies ``P(loss) <= beta`` in
+  sample and is as fast as a CVaR limit.
 
 The objective is the mean NPV over the batch; ties go to the plan spending least (a 1e-7 nudge
 per server price). Money is scaled to server prices inside the solver (HiGHS tolerances are
@@ -71,6 +74,17 @@ def max_units(spec: PlanningSpec, sc: Scenarios, prices: Array) -> NDArray[np.fl
             bound = min(bound, sku.max_per_month * spec.decision_months)
         out[k] = max(bound, 0)
     return out
+
+
+EXACT_P_LOSS_MAX_SCENARIOS = 300  # "auto": above this the exact chance constraint is too slow
+
+
+def p_loss_method(spec: PlanningSpec, scenarios: int) -> str:
+    """``exact`` (a binary per scenario) or ``cvar_bound`` (CVaR at level beta >= 0)."""
+    method = spec.solver.p_loss_method
+    if method == "auto":
+        return "exact" if scenarios <= EXACT_P_LOSS_MAX_SCENARIOS else "cvar_bound"
+    return method
 
 
 def budget_limit(spec: PlanningSpec) -> float | None:
@@ -217,8 +231,13 @@ def solve(
         rows.add(s_n, r, c, v, np.zeros(s_n), np.full(s_n, np.inf))
 
     scen = np.arange(s_n)
-    if limit.measure == "cvar":
-        alpha = spec.risk.cvar_alpha
+    measure, alpha, floor = limit.measure, spec.risk.cvar_alpha, limit.value
+    if measure == "p_loss" and p_loss_method(spec, s_n) == "cvar_bound":
+        # CVaR_beta(NPV) >= 0 implies P(NPV < 0) <= beta: the convex, conservative stand-in
+        measure, alpha, floor = "cvar", max(limit.value, 1.0 / s_n), 0.0
+        if limit.value >= 1.0:
+            measure = "none"
+    if measure == "cvar":
         eta, u = cols, cols + 1 + scen
         cols += 1 + s_n
         npv_rows([(scen, u, np.ones(s_n)), (scen, np.full(s_n, eta), -np.ones(s_n))])
@@ -227,14 +246,14 @@ def solve(
             np.zeros(s_n + 1, np.int64),
             np.concatenate([[eta], u]),
             np.concatenate([[1.0], -np.ones(s_n) / (alpha * s_n)]),
-            np.array([-limit.value * scale]),
+            np.array([-floor * scale]),
             np.array([np.inf]),
         )
         objective = np.concatenate([objective, np.zeros(1 + s_n)])
         integrality = np.concatenate([integrality, np.zeros(1 + s_n)])
         lower = np.concatenate([lower, [-np.inf], np.zeros(s_n)])
         upper = np.concatenate([upper, np.full(1 + s_n, np.inf)])
-    elif limit.measure == "p_loss":
+    elif measure == "p_loss":
         allowed = math.floor(limit.value * s_n + 1e-9)
         if allowed < s_n:
             # NPV >= -(what the most servers could cost): revenue is never negative
