@@ -338,6 +338,10 @@ class MonteCarloSpec(_Model):
     occupancy: Dist | None = None
     price_decline_annual: Dist | None = None
     delivery_shortfall: Dist | None = None  # share of the schedule never delivered, clipped [0,1]
+    # whole months every batch of a path arrives late (rounded, >= 0; capped at the last month)
+    delivery_delay_months: Dist | None = None
+    # deposit paid per server ordered; the deposit on the undelivered share is lost in month 0
+    deposit_pct: Fraction = 0.0
     bad_debt_pct: Dist | None = None
     price_shock_probability_annual: Fraction = 0.0
     price_shock_size: Dist | None = None  # e.g. uniform(-0.3, -0.1)
