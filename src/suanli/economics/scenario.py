@@ -97,6 +97,13 @@ class Financing(_Model):
     # rate_annual over term_months). Accounted as a financing (the servers stay on the books,
     # Chinese practice when control does not pass), so it is the loan drawn late.
     sale_leaseback_month: Annotated[int, Field(ge=0)] | None = None
+    # finance lease (direct lease, lessee side): the lessor buys the servers and invoices VAT
+    # on each lease payment, so the input VAT of the financed share is credited as its
+    # principal is repaid instead of at delivery; otherwise the lease is accounted as the
+    # loan (right-of-use asset depreciated, interest and the handling fee upfront_fee_pct
+    # deductible). Not combinable with sale_leaseback_month (a leaseback sells servers whose
+    # VAT was already credited).
+    finance_lease: bool = False
     dscr_min: Annotated[float, Field(gt=0.0)] | None = None  # covenant: trailing-12 DSCR floor
     leverage_max: Annotated[float, Field(gt=0.0)] | None = None  # covenant: debt / EBITDA cap
 
@@ -381,6 +388,8 @@ class Scenario(_Model):
             if late:
                 raise ValueError(f"fleet.delivery month {late[0]} is not inside the horizon")
         slb = self.financing.sale_leaseback_month
+        if slb is not None and self.financing.finance_lease:
+            raise ValueError("financing.finance_lease excludes sale_leaseback_month")
         if slb is not None and slb >= self.horizon_months:
             raise ValueError(f"financing.sale_leaseback_month {slb} is not inside the horizon")
         retire = self.end_of_life.retire_month
