@@ -213,3 +213,18 @@ def test_p_loss_cvar_bound_is_conservative() -> None:
         assert float(np.mean(npv < 0)) <= beta
     assert solve(spec, ins.scenarios, ins.costs, Limit("p_loss", 0.3)).orders.sum() == 0
     assert solve(spec, ins.scenarios, ins.costs, Limit("p_loss", 1.0)).orders.sum() == 10
+
+
+def test_p_loss_ranking_meets_the_limit_and_matches_exact_on_the_coin_flip() -> None:
+    """The fix-the-losers heuristic keeps P(loss) <= beta in sample; on the coin flip (any
+    purchase loses in every lost scenario) it finds what the exact MILP finds."""
+    data = coin_flip()
+    exact = spec_from_mapping({**data, "solver": {**data["solver"], "p_loss_method": "exact"}})
+    ranked = spec_from_mapping({**data, "solver": {**data["solver"], "p_loss_method": "ranking"}})
+    ins = batch(exact, exact.solver.scenarios, exact.solver.seed)
+    for beta in (0.0, 0.3, 0.6, 1.0):
+        a = solve(exact, ins.scenarios, ins.costs, Limit("p_loss", beta))
+        b = solve(ranked, ins.scenarios, ins.costs, Limit("p_loss", beta))
+        npv = plan_npv(ranked, ins.scenarios, b.orders, ins.costs)
+        assert float(np.mean(npv < 0)) <= beta
+        assert b.orders.sum() == a.orders.sum()

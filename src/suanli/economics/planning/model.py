@@ -13,9 +13,9 @@ batch of :class:`~.sampling.Scenarios`. Vocabulary and columns:
   -max_cvar_loss`` (Rockafellar-Uryasev; exact for the sample);
 - risk ``p_loss``: binary ``z[s]`` with ``NPV[s] + M_s z[s] >= 0`` and ``sum(z) <= floor(beta
   S)`` (the exact sample chance constraint; ``M_s`` bounds the scenario's worst loss), or, with
-  ``solver.p_loss_method = "cvar_bound"`` (the ``auto`` choice above 300 scenarios), the
-  conservative convex stand-in ``CVaR_beta(NPV) >= 0``, which implies ``P(loss) <= beta`` in
-  sample and is as fast as a CVaR limit.
+  ``solver.p_loss_method = "ranking"`` (the ``auto`` choice above 100 scenarios), the
+  fix-the-losers heuristic :func:`solve_ranked`, or ``cvar_bound``, the conservative convex
+  stand-in ``CVaR_beta(NPV) >= 0``, which implies ``P(loss) <= beta`` in sample.
 
 The objective is the mean NPV over the batch; ties go to the plan spending least (a 1e-7 nudge
 per server price). Money is scaled to server prices inside the solver (HiGHS tolerances are
@@ -37,7 +37,7 @@ from scipy.sparse import coo_array, csr_array
 
 from suanli.economics.planning.sampling import Array, Scenarios
 from suanli.economics.planning.spec import PlanningSpec
-from suanli.economics.planning.valuation import arrivals, discount, planning_prices
+from suanli.economics.planning.valuation import arrivals, discount, plan_npv, planning_prices
 
 TIE_BREAK = 1e-7  # per unit of capex (in server prices): among equal plans, spend the least
 
@@ -76,15 +76,50 @@ def max_units(spec: PlanningSpec, sc: Scenarios, prices: Array) -> NDArray[np.fl
     return out
 
 
-EXACT_P_LOSS_MAX_SCENARIOS = 300  # "auto": above this the exact chance constraint is too slow
+EXACT_P_LOSS_MAX_SCENARIOS = 100  # "auto": above this the exact chance constraint is too slow
 
 
 def p_loss_method(spec: PlanningSpec, scenarios: int) -> str:
-    """``exact`` (a binary per scenario) or ``cvar_bound`` (CVaR at level beta >= 0)."""
+    """``exact`` (a binary per scenario), ``ranking`` (:func:`solve_ranked`) or ``cvar_bound``
+    (CVaR at level beta >= 0); ``auto`` is exact up to 100 scenarios, else ranking."""
     method = spec.solver.p_loss_method
     if method == "auto":
-        return "exact" if scenarios <= EXACT_P_LOSS_MAX_SCENARIOS else "cvar_bound"
+        return "exact" if scenarios <= EXACT_P_LOSS_MAX_SCENARIOS else "ranking"
     return method
+
+
+RANKING_ROUNDS = 5
+
+
+def solve_ranked(spec: PlanningSpec, sc: Scenarios, costs: Array, beta: float) -> Solution:
+    """A P(loss) <= ``beta`` plan without binaries: start from the unconstrained plan; let the
+    ``floor(beta S)`` scenarios where the current plan does worst lose and require NPV >= 0 in
+    all others; re-solve, re-rank, repeat until the ranking repeats (at most 5 rounds). Every
+    round's plan meets the limit in sample (buying nothing always does); the best is kept. A
+    heuristic: no optimality guarantee, unlike ``exact``."""
+    s_n = sc.count
+    allowed = math.floor(beta * s_n + 1e-9)
+    free = solve(spec, sc, costs, Limit("none", 0.0))
+    seconds = free.seconds
+    npv = plan_npv(spec, sc, free.orders, costs)
+    if int(np.sum(npv < 0.0)) <= allowed:
+        return free
+    best = Solution(np.zeros_like(free.orders), 0.0, "heuristic", None, 0.0)
+    seen: set[bytes] = set()
+    for _ in range(RANKING_ROUNDS):
+        losers = np.zeros(s_n, dtype=bool)
+        losers[np.argsort(npv, kind="stable")[:allowed]] = True
+        if losers.tobytes() in seen:
+            break
+        seen.add(losers.tobytes())
+        sol = solve(spec, sc, costs, Limit("p_loss", beta), losers=losers)
+        seconds += sol.seconds
+        if sol.objective > best.objective:
+            best = sol
+        if not sol.orders.any():  # buying nothing ranks every scenario alike: nothing to learn
+            break
+        npv = plan_npv(spec, sc, sol.orders, costs)
+    return Solution(best.orders, best.objective, "heuristic", None, seconds)
 
 
 def budget_limit(spec: PlanningSpec) -> float | None:
@@ -140,9 +175,15 @@ def solve(
     limit: Limit,
     *,
     relax: bool = False,
+    losers: NDArray[np.bool_] | None = None,
 ) -> Solution:
     """The plan maximising mean NPV over ``sc`` under ``limit``; ``costs`` is
-    :func:`~.valuation.order_costs` of ``sc``. ``relax`` drops integrality (the LP bound)."""
+    :func:`~.valuation.order_costs` of ``sc``. ``relax`` drops integrality (the LP bound).
+    ``losers`` (with a ``p_loss`` limit) fixes which scenarios may lose: every other one must
+    have NPV >= 0 (the ranking heuristic's step; no binaries)."""
+    ranked = limit.measure == "p_loss" and losers is None and not relax
+    if ranked and p_loss_method(spec, sc.count) == "ranking":
+        return solve_ranked(spec, sc, costs, limit.value)
     started = time.perf_counter()
     scale = 1.0 / max(s.unit_price for s in spec.sku)
     s_n, h, _ = sc.rent.shape
@@ -224,15 +265,20 @@ def solve(
     upper = np.concatenate([np.repeat(ub_units, t_n), sc.width[ys, yt, yj]])
 
     # 6. the risk limit, on NPV[s] = sum yval[s] y - xcost[s] X
-    def npv_rows(extra: list[tuple[NDArray[np.int64], NDArray[np.int64], Array]]) -> None:
+    def npv_rows(
+        extra: list[tuple[NDArray[np.int64], NDArray[np.int64], Array]], lb: Array | None = None
+    ) -> None:
         r = np.concatenate([ys, np.repeat(np.arange(s_n), nx), *(e[0] for e in extra)])
         c = np.concatenate([ycol, np.tile(np.arange(nx), s_n), *(e[1] for e in extra)])
         v = np.concatenate([yval, -xcost.ravel(), *(e[2] for e in extra)])
-        rows.add(s_n, r, c, v, np.zeros(s_n), np.full(s_n, np.inf))
+        rows.add(s_n, r, c, v, np.zeros(s_n) if lb is None else lb, np.full(s_n, np.inf))
 
     scen = np.arange(s_n)
     measure, alpha, floor = limit.measure, spec.risk.cvar_alpha, limit.value
-    if measure == "p_loss" and p_loss_method(spec, s_n) == "cvar_bound":
+    if measure == "p_loss" and losers is not None:
+        measure = "fixed_losers"
+        npv_rows([], np.where(losers, -np.inf, 0.0))
+    elif measure == "p_loss" and p_loss_method(spec, s_n) == "cvar_bound":
         # CVaR_beta(NPV) >= 0 implies P(NPV < 0) <= beta: the convex, conservative stand-in
         measure, alpha, floor = "cvar", max(limit.value, 1.0 / s_n), 0.0
         if limit.value >= 1.0:
@@ -256,10 +302,13 @@ def solve(
     elif measure == "p_loss":
         allowed = math.floor(limit.value * s_n + 1e-9)
         if allowed < s_n:
-            # NPV >= -(what the most servers could cost): revenue is never negative
-            worst = (
-                np.clip(costs, 0.0, None).max(axis=2) @ ub_units * scale + 1.0
-            )  # + 1 server price of slack
+            # NPV >= -(what the most servers could cost): revenue is never negative; with a
+            # budget, no plan spends more than it at the dearest cost per unit of price
+            worst = np.clip(costs, 0.0, None).max(axis=2) @ ub_units
+            if budget is not None:
+                ratio = (np.clip(costs, 0.0, None) / prices[None, :, :]).max(axis=(1, 2))
+                worst = np.minimum(worst, budget * ratio)
+            worst = worst * scale + 1.0  # + 1 server price of slack
             z = cols + scen
             cols += s_n
             npv_rows([(scen, z, worst)])

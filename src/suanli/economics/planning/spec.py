@@ -130,10 +130,11 @@ class Solver(_Model):
     oos_seed: int = 1
     time_limit_s: Annotated[float, Field(gt=0.0)] = 60.0
     mip_rel_gap: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-3
-    # a P(loss) limit: "exact" (one binary per scenario; slow beyond a few hundred scenarios),
-    # "cvar_bound" (CVaR at level max_p_loss >= 0: implies the limit, may give up some NPV),
-    # "auto" (exact up to 300 scenarios)
-    p_loss_method: Literal["auto", "exact", "cvar_bound"] = "auto"
+    # a P(loss) limit: "exact" (one binary per scenario; slow beyond ~100 scenarios),
+    # "ranking" (fix which scenarios may lose, re-rank, repeat: fast, heuristic), "cvar_bound"
+    # (CVaR at level max_p_loss >= 0: implies the limit, may give up NPV), "auto" (exact up to
+    # 100 scenarios, else ranking)
+    p_loss_method: Literal["auto", "exact", "ranking", "cvar_bound"] = "auto"
 
 
 class PlanningSpec(_Model):
