@@ -4,7 +4,9 @@ Prints one JSON object. Figures (the bundled ``h800-expansion`` planning file, C
 
 - ``sample_seconds``: drawing the 1,000 scenarios and their order costs;
 - ``milp_seconds``: the MILP under the file's risk limit (integer orders), what `suanli plan
-  purchase` solves per frontier point; target < 30 s;
+  purchase` solves per frontier point; target < 30 s; ``milp_cpu_seconds`` is the CPU time of
+  the process over the same solve (all threads), the figure that does not depend on how many
+  other jobs share the machine;
 - ``milp_unconstrained_seconds``: the same without a risk limit;
 - ``lp_relaxation_seconds``: the same-run baseline, the CVaR problem with integrality dropped;
   ``milp_over_lp`` is the price of integer orders;
@@ -49,7 +51,9 @@ def main() -> None:
     sample_s = time.perf_counter() - started
     oos = batch(spec, args.oos, spec.solver.oos_seed)
     limit = limit_of(spec)
+    cpu = time.process_time()
     milp = solve(spec, ins.scenarios, ins.costs, limit)
+    milp_cpu = time.process_time() - cpu
     free = solve(spec, ins.scenarios, ins.costs, Limit("none", 0.0))
     lp = solve(spec, ins.scenarios, ins.costs, limit, relax=True)
     started = time.perf_counter()
@@ -64,6 +68,7 @@ def main() -> None:
         "risk": {"measure": limit.measure, "limit": limit.value},
         "sample_seconds": round(sample_s, 3),
         "milp_seconds": round(milp.seconds, 3),
+        "milp_cpu_seconds": round(milp_cpu, 3),
         "milp_status": milp.status,
         "milp_unconstrained_seconds": round(free.seconds, 3),
         "lp_relaxation_seconds": round(lp.seconds, 3),
