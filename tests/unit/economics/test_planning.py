@@ -228,3 +228,14 @@ def test_p_loss_ranking_meets_the_limit_and_matches_exact_on_the_coin_flip() -> 
         npv = plan_npv(ranked, ins.scenarios, b.orders, ins.costs)
         assert float(np.mean(npv < 0)) <= beta
         assert b.orders.sum() == a.orders.sum()
+
+
+def test_budgets_cap_the_plan() -> None:
+    """Demand 5 at 100 a server. A total budget of 300 buys 3 (month 0). A monthly budget of
+    250 buys 2 + 2 + 1 over three months: a server ordered in month 1 still earns 11 x 20 =
+    220 > 100 (plus its resale at the horizon), one in month 2 earns 200."""
+    total = plan_purchase(spec_from_mapping(small(budget={"total": 300})))
+    assert [(o.month, o.count) for o in total.chosen.orders] == [(0, 3)]
+    monthly = plan_purchase(spec_from_mapping(small(decision_months=3, budget={"per_month": 250})))
+    assert [(o.month, o.count) for o in monthly.chosen.orders] == [(0, 2), (1, 2), (2, 1)]
+    assert monthly.chosen.capex == pytest.approx(500.0)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -141,31 +142,248 @@ def _to_cumulative(per_month: Array) -> Array:
     return out
 
 
-class _Rows:
+class _Program:
+    """A MILP being built: columns (objective, integrality, bounds) and sparse rows."""
+
     def __init__(self) -> None:
+        self.obj: list[Array] = []
+        self.integ: list[Array] = []
+        self.lo: list[Array] = []
+        self.hi: list[Array] = []
+        self.cols = 0
         self.r: list[NDArray[np.int64]] = []
         self.c: list[NDArray[np.int64]] = []
-        self.v: list[NDArray[np.float64]] = []
-        self.lb: list[NDArray[np.float64]] = []
-        self.ub: list[NDArray[np.float64]] = []
+        self.v: list[Array] = []
+        self.lb: list[Array] = []
+        self.ub: list[Array] = []
         self.n = 0
 
-    def add(
-        self, rows: int, r: NDArray[np.int64], c: NDArray[np.int64], v: Array, lb: Array, ub: Array
+    def columns(self, obj: Array, integer: bool, lo: Array, hi: Array) -> NDArray[np.int64]:
+        """Add ``obj.size`` columns; returns their indices."""
+        idx = self.cols + np.arange(obj.size)
+        self.obj.append(obj)
+        self.integ.append(np.full(obj.size, 1.0 if integer else 0.0))
+        self.lo.append(lo)
+        self.hi.append(hi)
+        self.cols += obj.size
+        return idx
+
+    def rows(
+        self, count: int, r: NDArray[np.int64], c: NDArray[np.int64], v: Array, lb: Array, ub: Array
     ) -> None:
+        """Add ``count`` rows ``lb <= A x <= ub`` from triplets (``r`` counted from 0)."""
         self.r.append(r + self.n)
         self.c.append(c)
         self.v.append(v)
         self.lb.append(lb)
         self.ub.append(ub)
-        self.n += rows
+        self.n += count
 
-    def build(self, cols: int) -> LinearConstraint:
+    def solve(self, spec: PlanningSpec) -> Any:
         a = coo_array(
             (np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
-            shape=(self.n, cols),
+            shape=(self.n, self.cols),
         )
-        return LinearConstraint(csr_array(a), np.concatenate(self.lb), np.concatenate(self.ub))
+        return milp(
+            np.concatenate(self.obj),
+            integrality=np.concatenate(self.integ),
+            bounds=Bounds(np.concatenate(self.lo), np.concatenate(self.hi)),
+            constraints=LinearConstraint(
+                csr_array(a), np.concatenate(self.lb), np.concatenate(self.ub)
+            ),
+            options={
+                "time_limit": spec.solver.time_limit_s,
+                "mip_rel_gap": spec.solver.mip_rel_gap,
+                "disp": False,
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """The batch's coefficients, scaled to server prices: ``x`` columns are ``X[k, m]``
+    (``K * T``), ``y`` columns the open sale cells ``(ys, yt, yj)``."""
+
+    spec: PlanningSpec
+    sc: Scenarios
+    costs: Array
+    scale: float
+    prices: Array  # (K, T) planning prices
+    ub_units: Array  # (K,)
+    lag: NDArray[np.int64]  # (S, K)
+    x: NDArray[np.int64]
+    y: NDArray[np.int64]
+    ys: NDArray[np.intp]
+    yt: NDArray[np.intp]
+    yval: Array  # NPV of one unit sold in each y cell
+    xcost: Array  # (S, K * T) cost of each X column per scenario
+    xprice: Array  # (K * T,) planning price of each X column
+
+
+def _batch(spec: PlanningSpec, sc: Scenarios, costs: Array, prog: _Program, relax: bool) -> _Batch:
+    """Phase 1: the order columns ``X`` and the sale columns ``y`` with the mean-NPV objective
+    (mean revenue - mean cost, plus the tie-break); only cells that can have new capacity
+    (after the scenario's earliest arrival, with demand left) get a ``y``."""
+    scale = 1.0 / max(s.unit_price for s in spec.sku)
+    s_n, h, _ = sc.rent.shape
+    t_n = spec.decision_months
+    prices = planning_prices(spec, sc)
+    ub_units = max_units(spec, sc, prices)
+    lag = arrivals(spec, sc)
+    xprice = _to_cumulative(prices).ravel() * scale
+    xcost = _to_cumulative(costs).reshape(s_n, -1) * scale
+    nx = xprice.size
+    x = prog.columns(
+        xcost.mean(axis=0) + TIE_BREAK * xprice,
+        not relax,
+        np.zeros(nx),
+        np.repeat(ub_units, t_n),
+    )
+    open_ = (np.arange(h)[None, :] >= lag.min(axis=1)[:, None])[:, :, None] & (sc.width > 1e-12)
+    ys, yt, yj = np.nonzero(open_)
+    yval = discount(spec, h)[yt] * sc.rent[ys, yt, yj] * scale
+    y = prog.columns(-yval / s_n, False, np.zeros(ys.size), sc.width[ys, yt, yj])
+    return _Batch(spec, sc, costs, scale, prices, ub_units, lag, x, y, ys, yt, yval, xcost, xprice)
+
+
+def _order_rows(b: _Batch, prog: _Program) -> None:
+    """Phase 2: orders ``X[k, m] - X[k, m-1]`` in ``[0, max_per_month]``."""
+    t_n = b.spec.decision_months
+    nx = b.x.size
+    cap = np.array([s.max_per_month if s.max_per_month is not None else np.inf for s in b.spec.sku])
+    later = np.nonzero(np.arange(nx) % t_n != 0)[0]
+    prog.rows(
+        nx,
+        np.concatenate([np.arange(nx), later]),
+        np.concatenate([b.x, b.x[later] - 1]),
+        np.concatenate([np.ones(nx), -np.ones(later.size)]),
+        np.zeros(nx),
+        cap[np.arange(nx) // t_n],
+    )
+
+
+def _capacity_rows(b: _Batch, prog: _Program) -> None:
+    """Phase 3: ``sum_j y[s,t,j] <= sum_k a_sk (X[k, t-lag] - X[k, t-lag-life])``."""
+    h, t_n = b.sc.rent.shape[1], b.spec.decision_months
+    cells, row_of = np.unique(b.ys * h + b.yt, return_inverse=True)
+    cs, ct = np.divmod(cells, h)
+    rr, cc, vv = [row_of.astype(np.int64)], [b.y], [np.ones(b.y.size)]
+    for k, sku in enumerate(b.spec.sku):
+        a = sku.capacity_units * (1.0 - b.sc.shortfall[cs, k])
+        for sign, shift in ((-1.0, 0), (1.0, sku.useful_life_months)):
+            m = ct - b.lag[cs, k] - shift
+            ok = m >= 0
+            rr.append(np.nonzero(ok)[0])
+            cc.append(b.x[k * t_n + np.minimum(m[ok], t_n - 1)])
+            vv.append(sign * a[ok])
+    count = cells.size
+    prog.rows(
+        count,
+        np.concatenate(rr),
+        np.concatenate(cc),
+        np.concatenate(vv),
+        np.full(count, -np.inf),
+        np.zeros(count),
+    )
+
+
+def _budget_rows(b: _Batch, prog: _Program) -> None:
+    """Phase 4: total and monthly capex on the planning price."""
+    budget = budget_limit(b.spec)
+    nx, t_n = b.x.size, b.spec.decision_months
+    if budget is not None:
+        prog.rows(
+            1,
+            np.zeros(nx, np.int64),
+            b.x,
+            b.xprice,
+            np.array([-np.inf]),
+            np.array([budget * b.scale]),
+        )
+    per_month = b.spec.budget.per_month
+    if per_month is not None:
+        month = np.arange(nx) % t_n
+        later = np.nonzero(month != 0)[0]
+        price = b.prices.ravel() * b.scale
+        prog.rows(
+            t_n,
+            np.concatenate([month, month[later]]),
+            np.concatenate([b.x, b.x[later] - 1]),
+            np.concatenate([price, -price[later]]),
+            np.full(t_n, -np.inf),
+            np.full(t_n, per_month * b.scale),
+        )
+
+
+def _npv_rows(
+    b: _Batch, prog: _Program, extra: list[tuple[NDArray[np.int64], Array]], lb: Array
+) -> None:
+    """One row per scenario: ``NPV[s] + sum(extra) >= lb[s]``, ``extra`` = (column per
+    scenario, coefficient per scenario) pairs."""
+    s_n, nx = b.xcost.shape
+    scen = np.arange(s_n)
+    prog.rows(
+        s_n,
+        np.concatenate([b.ys, np.repeat(scen, nx), *(scen for _ in extra)]),
+        np.concatenate([b.y, np.tile(b.x, s_n), *(col for col, _ in extra)]),
+        np.concatenate([b.yval, -b.xcost.ravel(), *(val for _, val in extra)]),
+        lb,
+        np.full(s_n, np.inf),
+    )
+
+
+def _cvar_rows(b: _Batch, prog: _Program, alpha: float, floor: float) -> None:
+    """Rockafellar-Uryasev: ``eta - sum(u) / (alpha S) >= -floor``, ``u_s >= eta - NPV_s``."""
+    s_n = b.sc.count
+    eta = prog.columns(np.zeros(1), False, np.array([-np.inf]), np.array([np.inf]))
+    u = prog.columns(np.zeros(s_n), False, np.zeros(s_n), np.full(s_n, np.inf))
+    _npv_rows(b, prog, [(u, np.ones(s_n)), (np.repeat(eta, s_n), -np.ones(s_n))], np.zeros(s_n))
+    prog.rows(
+        1,
+        np.zeros(s_n + 1, np.int64),
+        np.concatenate([eta, u]),
+        np.concatenate([[1.0], -np.ones(s_n) / (alpha * s_n)]),
+        np.array([-floor * b.scale]),
+        np.array([np.inf]),
+    )
+
+
+def _chance_rows(b: _Batch, prog: _Program, beta: float, relax: bool) -> None:
+    """The exact sample chance constraint: ``NPV_s + M_s z_s >= 0``, ``sum z <= floor(beta S)``."""
+    s_n = b.sc.count
+    allowed = math.floor(beta * s_n + 1e-9)
+    if allowed >= s_n:
+        return
+    # NPV >= -(what the most servers could cost): revenue is never negative; with a budget, no
+    # plan spends more than it at the dearest cost per unit of price
+    paid = np.clip(b.costs, 0.0, None)
+    worst = paid.max(axis=2) @ b.ub_units
+    budget = budget_limit(b.spec)
+    if budget is not None:
+        worst = np.minimum(worst, budget * (paid / b.prices[None, :, :]).max(axis=(1, 2)))
+    big_m = worst * b.scale + 1.0  # + 1 server price of slack
+    z = prog.columns(np.zeros(s_n), not relax, np.zeros(s_n), np.ones(s_n))
+    _npv_rows(b, prog, [(z, big_m)], np.zeros(s_n))
+    prog.rows(
+        1, np.zeros(s_n, np.int64), z, np.ones(s_n), np.array([-np.inf]), np.array([float(allowed)])
+    )
+
+
+def _risk_rows(
+    b: _Batch, prog: _Program, limit: Limit, relax: bool, losers: NDArray[np.bool_] | None
+) -> None:
+    """Phase 5: the risk limit on ``NPV[s] = yval[s] . y - xcost[s] . X``."""
+    s_n = b.sc.count
+    if limit.measure == "cvar":
+        _cvar_rows(b, prog, b.spec.risk.cvar_alpha, limit.value)
+    elif limit.measure == "p_loss" and losers is not None:
+        _npv_rows(b, prog, [], np.where(losers, -np.inf, 0.0))
+    elif limit.measure == "p_loss" and p_loss_method(b.spec, s_n) == "cvar_bound":
+        # CVaR_beta(NPV) >= 0 implies P(NPV < 0) <= beta: the convex, conservative stand-in
+        if limit.value < 1.0:
+            _cvar_rows(b, prog, max(limit.value, 1.0 / s_n), 0.0)
+    elif limit.measure == "p_loss":
+        _chance_rows(b, prog, limit.value, relax)
 
 
 def solve(
@@ -180,177 +398,32 @@ def solve(
     """The plan maximising mean NPV over ``sc`` under ``limit``; ``costs`` is
     :func:`~.valuation.order_costs` of ``sc``. ``relax`` drops integrality (the LP bound).
     ``losers`` (with a ``p_loss`` limit) fixes which scenarios may lose: every other one must
-    have NPV >= 0 (the ranking heuristic's step; no binaries)."""
+    have NPV >= 0 (the ranking heuristic's step; no binaries). Phases 1-5 build the program
+    (columns and objective, orders, capacity, budget, risk); 6 solves and reads the plan."""
     ranked = limit.measure == "p_loss" and losers is None and not relax
     if ranked and p_loss_method(spec, sc.count) == "ranking":
         return solve_ranked(spec, sc, costs, limit.value)
     started = time.perf_counter()
-    scale = 1.0 / max(s.unit_price for s in spec.sku)
-    s_n, h, _ = sc.rent.shape
-    k_n, t_n = len(spec.sku), spec.decision_months
-    prices = planning_prices(spec, sc)
-    ub_units = max_units(spec, sc, prices)
-    disc = discount(spec, h)
-    lag = arrivals(spec, sc)  # (S, K)
-    nx = k_n * t_n
-
-    # 1. which (s, t) can have new capacity at all, and its y columns
-    earliest = lag.min(axis=1)  # (S,)
-    open_ = (np.arange(h)[None, :] >= earliest[:, None])[:, :, None] & (sc.width > 1e-12)
-    ys, yt, yj = np.nonzero(open_)
-    ny = ys.size
-    ycol = nx + np.arange(ny)
-    yval = disc[yt] * sc.rent[ys, yt, yj] * scale  # NPV coefficient of each y
-    cols = nx + ny
-    rows = _Rows()
-
-    # 2. orders are non-negative and capped per month: X[k, m] - X[k, m-1] in [0, cap]
-    k_idx, m_idx = np.divmod(np.arange(nx), t_n)
-    cap_month = np.array(
-        [s.max_per_month if s.max_per_month is not None else np.inf for s in spec.sku]
-    )
-    first = m_idx == 0
-    r = np.concatenate([np.arange(nx), np.nonzero(~first)[0]])
-    c = np.concatenate([np.arange(nx), np.nonzero(~first)[0] - 1])
-    v = np.concatenate([np.ones(nx), -np.ones(int((~first).sum()))])
-    rows.add(nx, r, c, v, np.zeros(nx), cap_month[k_idx])
-
-    # 3. capacity: sum_j y[s,t,j] - sum_k a_sk (X[k, t-lag] - X[k, t-lag-life]) <= 0
-    cell = ys * h + yt
-    cells, row_of = np.unique(cell, return_inverse=True)
-    cs, ct = np.divmod(cells, h)
-    rr = [row_of.astype(np.int64)]
-    cc = [ycol]
-    vv = [np.ones(ny)]
-    for k, sku in enumerate(spec.sku):
-        a = sku.capacity_units * (1.0 - sc.shortfall[cs, k])
-        for sign, shift in ((-1.0, 0), (1.0, sku.useful_life_months)):
-            m = ct - lag[cs, k] - shift
-            ok = m >= 0
-            rr.append(np.nonzero(ok)[0])
-            cc.append(k * t_n + np.minimum(m[ok], t_n - 1))
-            vv.append(sign * a[ok])
-    rows.add(
-        cells.size,
-        np.concatenate(rr),
-        np.concatenate(cc),
-        np.concatenate(vv),
-        np.full(cells.size, -np.inf),
-        np.zeros(cells.size),
-    )
-
-    # 4. budget on the planning price
-    budget = budget_limit(spec)
-    xprice = _to_cumulative(prices).ravel() * scale
-    if budget is not None:
-        rows.add(
-            1,
-            np.zeros(nx, np.int64),
-            np.arange(nx),
-            xprice,
-            np.array([-np.inf]),
-            np.array([budget * scale]),
-        )
-    if spec.budget.per_month is not None:
-        r = np.concatenate([np.arange(nx) % t_n, (np.arange(nx) % t_n)[~first]])
-        c = np.concatenate([np.arange(nx), np.nonzero(~first)[0] - 1])
-        v = np.concatenate([prices.ravel(), -prices.ravel()[~first]]) * scale
-        rows.add(t_n, r, c, v, np.full(t_n, -np.inf), np.full(t_n, spec.budget.per_month * scale))
-
-    # 5. objective: mean NPV = mean revenue - mean cost
-    xcost = _to_cumulative(costs).reshape(s_n, nx) * scale  # (S, nx) cost coefficient on X
-    objective = np.concatenate([xcost.mean(axis=0) + TIE_BREAK * xprice, -yval / s_n])
-    integrality = np.concatenate([np.full(nx, 0 if relax else 1), np.zeros(ny)])
-    lower = np.zeros(cols)
-    upper = np.concatenate([np.repeat(ub_units, t_n), sc.width[ys, yt, yj]])
-
-    # 6. the risk limit, on NPV[s] = sum yval[s] y - xcost[s] X
-    def npv_rows(
-        extra: list[tuple[NDArray[np.int64], NDArray[np.int64], Array]], lb: Array | None = None
-    ) -> None:
-        r = np.concatenate([ys, np.repeat(np.arange(s_n), nx), *(e[0] for e in extra)])
-        c = np.concatenate([ycol, np.tile(np.arange(nx), s_n), *(e[1] for e in extra)])
-        v = np.concatenate([yval, -xcost.ravel(), *(e[2] for e in extra)])
-        rows.add(s_n, r, c, v, np.zeros(s_n) if lb is None else lb, np.full(s_n, np.inf))
-
-    scen = np.arange(s_n)
-    measure, alpha, floor = limit.measure, spec.risk.cvar_alpha, limit.value
-    if measure == "p_loss" and losers is not None:
-        measure = "fixed_losers"
-        npv_rows([], np.where(losers, -np.inf, 0.0))
-    elif measure == "p_loss" and p_loss_method(spec, s_n) == "cvar_bound":
-        # CVaR_beta(NPV) >= 0 implies P(NPV < 0) <= beta: the convex, conservative stand-in
-        measure, alpha, floor = "cvar", max(limit.value, 1.0 / s_n), 0.0
-        if limit.value >= 1.0:
-            measure = "none"
-    if measure == "cvar":
-        eta, u = cols, cols + 1 + scen
-        cols += 1 + s_n
-        npv_rows([(scen, u, np.ones(s_n)), (scen, np.full(s_n, eta), -np.ones(s_n))])
-        rows.add(
-            1,
-            np.zeros(s_n + 1, np.int64),
-            np.concatenate([[eta], u]),
-            np.concatenate([[1.0], -np.ones(s_n) / (alpha * s_n)]),
-            np.array([-floor * scale]),
-            np.array([np.inf]),
-        )
-        objective = np.concatenate([objective, np.zeros(1 + s_n)])
-        integrality = np.concatenate([integrality, np.zeros(1 + s_n)])
-        lower = np.concatenate([lower, [-np.inf], np.zeros(s_n)])
-        upper = np.concatenate([upper, np.full(1 + s_n, np.inf)])
-    elif measure == "p_loss":
-        allowed = math.floor(limit.value * s_n + 1e-9)
-        if allowed < s_n:
-            # NPV >= -(what the most servers could cost): revenue is never negative; with a
-            # budget, no plan spends more than it at the dearest cost per unit of price
-            worst = np.clip(costs, 0.0, None).max(axis=2) @ ub_units
-            if budget is not None:
-                ratio = (np.clip(costs, 0.0, None) / prices[None, :, :]).max(axis=(1, 2))
-                worst = np.minimum(worst, budget * ratio)
-            worst = worst * scale + 1.0  # + 1 server price of slack
-            z = cols + scen
-            cols += s_n
-            npv_rows([(scen, z, worst)])
-            rows.add(
-                1,
-                np.zeros(s_n, np.int64),
-                z,
-                np.ones(s_n),
-                np.array([-np.inf]),
-                np.array([float(allowed)]),
-            )
-            objective = np.concatenate([objective, np.zeros(s_n)])
-            integrality = np.concatenate([integrality, np.full(s_n, 0 if relax else 1)])
-            lower = np.concatenate([lower, np.zeros(s_n)])
-            upper = np.concatenate([upper, np.ones(s_n)])
-
-    # 7. solve
-    res = milp(
-        objective,
-        integrality=integrality,
-        bounds=Bounds(lower, upper),
-        constraints=rows.build(cols),
-        options={
-            "time_limit": spec.solver.time_limit_s,
-            "mip_rel_gap": spec.solver.mip_rel_gap,
-            "disp": False,
-        },
-    )
+    prog = _Program()
+    b = _batch(spec, sc, costs, prog, relax)
+    _order_rows(b, prog)
+    _capacity_rows(b, prog)
+    _budget_rows(b, prog)
+    _risk_rows(b, prog, limit, relax, losers)
+    res = prog.solve(spec)  # 6.
     seconds = time.perf_counter() - started
+    k_n, t_n = len(spec.sku), spec.decision_months
     if res.x is None:
         return Solution(np.zeros((k_n, t_n)), 0.0, "failed", None, seconds)
-    x = res.x[:nx].reshape(k_n, t_n)
+    cum = res.x[b.x].reshape(k_n, t_n)
     if not relax:
-        x = np.rint(x)
-    orders = np.diff(np.concatenate([np.zeros((k_n, 1)), x], axis=1), axis=1)
-    orders = np.clip(orders, 0.0, None)
+        cum = np.rint(cum)
+    orders = np.clip(np.diff(cum, axis=1, prepend=0.0), 0.0, None)
     gap = getattr(res, "mip_gap", None)
-    status = "optimal" if res.status == 0 else "time_limit"
     return Solution(
         orders,
-        -(float(res.fun) - TIE_BREAK * float(xprice @ res.x[:nx])) / scale,
-        status,
+        -(float(res.fun) - TIE_BREAK * float(b.xprice @ res.x[b.x])) / b.scale,
+        "optimal" if res.status == 0 else "time_limit",
         None if gap is None else float(gap),
         seconds,
     )
