@@ -1,4 +1,5 @@
-"""Supplier delivery risk in the Monte Carlo: late batches and the deposit lost on a shortfall.
+"""Supplier delivery risk in the Monte Carlo: late batches, the deposit lost on a shortfall and
+the replacement bought later at a higher price.
 
 Owns :func:`project_with_delivery_risk`, the cash flows of one chunk of paths when the
 scenario's ``montecarlo`` section sets ``delivery_delay_months`` or ``deposit_pct``:
@@ -14,20 +15,29 @@ scenario's ``montecarlo`` section sets ``delivery_delay_months`` or ``deposit_pc
   not deducted for income tax (conservative: whether the write-off is deductible depends on
   the contract and the tax bureau).
 
-Not modelled here: a replacement bought later at a higher price and a ramp restarting per
-batch (the purchase planner, docs/economics.md "Purchase planning", prices late purchases).
+- **replacement**: ``replacement_share`` of the undelivered servers is bought again at
+  ``replacement_price_factor`` times the price, arriving ``replacement_lead_months`` after the
+  (late) original batch. The replacement batch is resolved as its own plan (its capex, loan,
+  depreciation and input VAT at the higher price) and each path's capex-linear lines are
+  ``original x delivered + replacement x (shortfall x replacement_share)``, projected with
+  the same :func:`~suanli.economics.cashflow.project_cash` (every line it computes is
+  elementwise, so per-path lines broadcast like per-path draws).
+
+Not modelled: a ramp restarting per batch (occupancy ramps from month 0 of the horizon).
 The delay is drawn after every other input, so scenarios without these settings draw the same
 streams as before (same seed, same numbers).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
 from suanli.economics.cashflow import Draws, project_cash
 from suanli.economics.loader import with_overrides
-from suanli.economics.plan import Array, Plan, build_plan
+from suanli.economics.plan import Array, CapexSeries, Plan, build_plan
 from suanli.economics.scenario import MonteCarloSpec, Scenario
 
 
@@ -38,6 +48,34 @@ def delayed(scenario: Scenario, months: int) -> Scenario:
     last = scenario.horizon_months - 1
     schedule = [{"month": min(d.month + months, last), "count": d.count} for d in fleet.schedule()]
     return with_overrides(scenario, {"fleet.delivery": schedule})
+
+
+def replacement(scenario: Scenario, spec: MonteCarloSpec, months: int) -> Scenario:
+    """The replacement batch: the whole fleet at the replacement price, arriving
+    ``replacement_lead_months`` after the original batches delayed by ``months``."""
+    fleet = scenario.fleet
+    assert fleet is not None
+    late = delayed(scenario, months + spec.replacement_lead_months)
+    return with_overrides(
+        late, {"fleet.unit_price": fleet.unit_price * spec.replacement_price_factor}
+    )
+
+
+def _mixed(original: Plan, repl: Plan, kept: Array, bought: Array) -> Plan:
+    """A plan whose capex-linear lines are per path: ``original x kept + repl x bought``."""
+    a, b = original.prop, repl.prop
+    prop = CapexSeries(
+        *(
+            getattr(a, name) * kept + getattr(b, name) * bought
+            for name in CapexSeries.__dataclass_fields__
+        )
+    )
+    return replace(
+        original,
+        prop=prop,
+        active_prop=original.active_prop * kept + repl.active_prop * bought,
+        tax_differs=original.tax_differs or repl.tax_differs,
+    )
 
 
 def _subset(draws: Draws, idx: NDArray[np.intp], n: int) -> Draws:
@@ -72,7 +110,16 @@ def project_with_delivery_risk(
         if key not in plans:
             plans[key] = build_plan(delayed(scenario, key) if key else scenario)
         idx = np.nonzero(delay == d)[0]
-        f, ni = project_cash(plans[key], _subset(draws, idx, n))
+        group = _subset(draws, idx, n)
+        plan = plans[key]
+        if spec.replacement_share > 0.0:
+            if -1 - key not in plans:  # replacement plans are cached under negative keys
+                plans[-1 - key] = build_plan(replacement(scenario, spec, key))
+            kept = np.broadcast_to(group.delivered, (idx.size, 1))
+            bought = (1.0 - kept) * spec.replacement_share
+            plan = _mixed(plan, plans[-1 - key], kept, bought)
+            group = replace(group, delivered=np.ones((idx.size, 1)))
+        f, ni = project_cash(plan, group)
         fcf[idx] = f
         income[idx] = ni
     if spec.deposit_pct > 0.0:

@@ -223,7 +223,11 @@ def run_montecarlo(
     dynamic = np.empty(paths)
     income = np.empty(paths)
     fan_rows: list[Array] = []
-    delivery_risk = spec.delivery_delay_months is not None or spec.deposit_pct > 0.0
+    delivery_risk = (
+        spec.delivery_delay_months is not None
+        or spec.deposit_pct > 0.0
+        or spec.replacement_share > 0.0
+    )
     delay_plans: dict[int, Plan] = {}
     done = 0
     chunk = 0

@@ -59,3 +59,43 @@ def test_deposit_on_the_shortfall_is_lost(h800: Scenario) -> None:
 def test_delay_capped_inside_the_horizon(h800: Scenario) -> None:
     late = delayed(with_overrides(h800, {"horizon_months": 24}), 100)
     assert late.fleet is not None and [d.month for d in late.fleet.schedule()] == [23]
+
+
+def test_full_replacement_at_the_same_price_and_time_undoes_the_shortfall(h800: Scenario) -> None:
+    """20 % never delivered, all of it bought again at the same price arriving with the rest:
+    the fleet is whole again, so every path is the deterministic case."""
+    short = {"dist": "fixed", "value": 0.2}
+    sc = _only(h800, delivery_shortfall=short, replacement_share=1.0, replacement_lead_months=0)
+    mc = run_montecarlo(sc, 20, seed=1)
+    assert np.allclose(mc.npv, evaluate(h800, with_breakeven=False).npv, rtol=1e-9)
+
+
+def test_replacement_later_and_dearer_costs_more(h800: Scenario) -> None:
+    """The article's case: 2.1 M servers short, replaced at 2.8 M (factor 4/3) 3 months late.
+    In the profitable base case replacing on time at the old price is best, 3 months later is
+    worse (3 months less rent, same costs over the life), later and dearer worse still."""
+    short = {"dist": "fixed", "value": 0.2}
+    npv = {}
+    for name, extra in {
+        "on_time": {"replacement_lead_months": 0},
+        "late": {"replacement_lead_months": 3},
+        "late_dear": {"replacement_lead_months": 3, "replacement_price_factor": 4 / 3},
+    }.items():
+        sc = _only(h800, delivery_shortfall=short, replacement_share=1.0, **extra)
+        npv[name] = float(run_montecarlo(sc, 10, seed=1).npv[0])
+    assert npv["on_time"] > npv["late"] > npv["late_dear"]
+
+
+def test_replacement_with_random_delays_and_shortfalls_is_reproducible(h800: Scenario) -> None:
+    spec = h800.montecarlo.model_dump(exclude_none=True) if h800.montecarlo else {}
+    risky = {
+        **spec,
+        "delivery_delay_months": {"dist": "triangular", "low": 0, "mode": 1, "high": 6},
+        "deposit_pct": 0.3,
+        "replacement_share": 0.5,
+        "replacement_price_factor": 1.4,
+    }
+    sc = _only(h800, **risky)
+    a = run_montecarlo(sc, 3000, seed=9, chunk_size=1000)
+    b = run_montecarlo(sc, 3000, seed=9, chunk_size=1000)
+    assert np.array_equal(a.npv, b.npv) and np.all(np.isfinite(a.npv))
