@@ -51,6 +51,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "econ": LazyCommand(
         "econ", "app", "Economics: cash flows, payback, NPV/IRR, break-even and risk."
     ),
+    "plan": LazyCommand("plan", "app", "Planning: purchases (how many servers, which, when)."),
     "db": LazyCommand("db", "app", "Database schema: upgrade and current revision."),
     "fleet": LazyCommand("fleet", "app", "Sites, cabinets and servers; lifecycle transitions."),
     "po": LazyCommand("po", "app", "Purchase orders, deliveries and procurement reports."),

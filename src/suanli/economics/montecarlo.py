@@ -15,6 +15,8 @@ Per path: occupancy level, annual price decline, delivery shortfall (share of th
 never delivered) and bad-debt share are scalars; price shocks arrive each month with
 probability ``price_shock_probability_annual / 12`` and each multiplies the price by
 ``1 + size`` (one size per path). *Loss* means net income summed over the horizon below zero.
+With ``delivery_delay_months`` or ``deposit_pct`` set, each path also draws a delay (after every
+other input) and :mod:`~suanli.economics.delivery_risk` projects it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from suanli.economics.cashflow import (
     project_cash,
     project_investment,
 )
+from suanli.economics.delivery_risk import project_with_delivery_risk
 from suanli.economics.metrics import payback
 from suanli.economics.plan import Array, InvestmentPlan, Plan, build_investment_plan, build_plan
 from suanli.economics.scenario import Dist, Investment, MonteCarloSpec, Scenario
@@ -220,6 +223,12 @@ def run_montecarlo(
     dynamic = np.empty(paths)
     income = np.empty(paths)
     fan_rows: list[Array] = []
+    delivery_risk = (
+        spec.delivery_delay_months is not None
+        or spec.deposit_pct > 0.0
+        or spec.replacement_share > 0.0
+    )
+    delay_plans: dict[int, Plan] = {}
     done = 0
     chunk = 0
     while done < paths:
@@ -231,7 +240,15 @@ def run_montecarlo(
             monthly = iplan.discount_monthly
         else:
             assert oplan is not None
-            fcf, net_income = project_cash(oplan, _operating_chunk(oplan, spec, rng, n))
+            draws = _operating_chunk(oplan, spec, rng, n)
+            if delivery_risk:  # drawn last: other inputs keep their streams
+                delay = sample(spec.delivery_delay_months, 0.0, rng, n)
+                delay_plans.setdefault(0, oplan)
+                fcf, net_income = project_with_delivery_risk(
+                    scenario, spec, draws, delay, delay_plans
+                )
+            else:
+                fcf, net_income = project_cash(oplan, draws)
             monthly = oplan.discount_monthly
         cumulative = np.cumsum(fcf, axis=1)
         discounted = discounted_cumulative(fcf, monthly)

@@ -213,6 +213,8 @@ def _capex_series(
     interest = np.convolve(draw, int_kernel)[:n]
     principal = np.convolve(draw, pri_kernel)[:n]
     principal[-1] += draw.sum() - principal.sum()  # balloon: repay what is left at the horizon
+    # finance lease: the financed share's VAT is invoiced, and credited, with each repayment
+    credited = capex - draw + principal if fin.finance_lease else capex
     return CapexSeries(
         capex,
         depreciation,
@@ -220,7 +222,7 @@ def _capex_series(
         interest,
         principal,
         om,
-        capex * vat_share,
+        credited * vat_share,
         tax_depreciation,
         proceeds,
         gain_book,

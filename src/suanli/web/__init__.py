@@ -4,18 +4,29 @@
 Pages read ``request.app.state.services`` (the same service bundle as the API) and never
 write. Modules: :mod:`.auth` (sign-in with API tokens, who may see what), :mod:`.pages`
 (overview, fleet, procurement), :mod:`.money_pages` (contracts, customers, billing),
-:mod:`.economics` (what-if), :mod:`.twin` (twin runs), :mod:`.simulation` (result curves), :mod:`.views` and
+:mod:`.economics` (what-if), :mod:`.planning` (purchase plan), :mod:`.twin` (twin runs),
+:mod:`.simulation` (result curves), :mod:`.views` and
 :mod:`.money_views` (figures), :mod:`.render` (templates, formats, chart specs), :mod:`.assets`.
 """
 
 from fastapi import APIRouter, Depends
 
-from suanli.web import assets, auth, economics, money_pages, pages, reports, simulation, twin
+from suanli.web import (
+    assets,
+    auth,
+    economics,
+    money_pages,
+    pages,
+    planning,
+    reports,
+    simulation,
+    twin,
+)
 
 router = APIRouter(include_in_schema=False)
 router.include_router(assets.router)
 router.include_router(auth.router)
-for _staff in (pages, economics, simulation, reports, twin):
+for _staff in (pages, economics, planning, simulation, reports, twin):
     router.include_router(_staff.router, dependencies=[Depends(auth.require_staff)])
 router.include_router(money_pages.router, dependencies=[Depends(auth.require_user)])
 

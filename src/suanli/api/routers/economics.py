@@ -1,5 +1,6 @@
-"""/api/v1/economics: evaluate, sensitivity and Monte Carlo over scenarios (no database beyond
-checking the caller's token).
+"""/api/v1/economics: evaluate, sensitivity and Monte Carlo over scenarios, and purchase
+planning (``POST /plan``, a planning scenario: :mod:`suanli.economics.planning`); no database
+beyond checking the caller's token.
 
 Any authenticated user may call these (a token of any role); without one they answer 401.
 
@@ -25,10 +26,14 @@ from suanli.economics.evaluate import evaluate
 from suanli.economics.library import load_bundled, scenario_names
 from suanli.economics.loader import field_path
 from suanli.economics.montecarlo import DEFAULT_CHUNK, run_montecarlo
+from suanli.economics.planning import PlanningSpec, default_spec, plan_purchase
 from suanli.economics.scenario import Scenario
 from suanli.economics.sensitivity import grid, tornado
 
 MAX_API_PATHS = 200_000
+MAX_PLAN_SCENARIOS = 1_000  # in-sample; each frontier point is one MILP over them
+MAX_PLAN_OOS = 50_000
+MAX_PLAN_SECONDS = 60.0  # HiGHS time limit per MILP
 
 
 class _CodedValidationRoute(APIRoute):
@@ -134,3 +139,49 @@ def montecarlo(body: MonteCarloRequest) -> dict[str, Any]:
             **{k: v.tolist() for k, v in result.fan.items()},
         },
     }
+
+
+class PlanRequest(BaseModel):
+    """A planning scenario (default: the bundled ``h800-expansion``); ``scenarios``,
+    ``oos_scenarios`` and ``seed`` override its ``solver`` section."""
+
+    model_config = ConfigDict(extra="forbid")
+    spec: PlanningSpec | None = None
+    scenarios: Annotated[int, Field(ge=1, le=MAX_PLAN_SCENARIOS)] | None = None
+    oos_scenarios: Annotated[int, Field(ge=1, le=MAX_PLAN_OOS)] | None = None
+    seed: int | None = None
+
+
+@router.get("/plan/default")
+def default_plan() -> dict[str, Any]:
+    """The bundled planning scenario, in the request's ``spec`` schema."""
+    return default_spec().model_dump(mode="json")
+
+
+@router.post("/plan")
+def plan(body: PlanRequest) -> dict[str, Any]:
+    """Orders per SKU and month maximising expected NPV under the risk limit, the efficient
+    frontier and the baselines, with out-of-sample figures (docs/economics.md)."""
+    spec = body.spec or default_spec()
+    solver = spec.solver.model_copy(
+        update={
+            k: v
+            for k, v in (
+                ("scenarios", body.scenarios),
+                ("oos_scenarios", body.oos_scenarios),
+                ("seed", body.seed),
+            )
+            if v is not None
+        }
+    )
+    limits = {
+        "solver.scenarios": (solver.scenarios, MAX_PLAN_SCENARIOS),
+        "solver.oos_scenarios": (solver.oos_scenarios, MAX_PLAN_OOS),
+        "solver.time_limit_s": (solver.time_limit_s, MAX_PLAN_SECONDS),
+    }
+    over = {k: f"at most {cap}" for k, (v, cap) in limits.items() if v > cap}
+    if solver.seed == solver.oos_seed:
+        over["seed"] = "must differ from solver.oos_seed"
+    if over:
+        raise ValidationError("planning.invalid", f"invalid request: {', '.join(over)}", over)
+    return plan_purchase(spec.model_copy(update={"solver": solver})).to_dict()

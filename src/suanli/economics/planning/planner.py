@@ -1,0 +1,275 @@
+"""Purchase planning end to end: sample, solve under the limit, trace the frontier, compare the
+baselines, re-evaluate everything on fresh scenarios.
+
+Owns :func:`plan_purchase` and its result types. Phases (numbered in the code):
+
+1. draw ``solver.scenarios`` in-sample scenarios (``solver.seed``) and ``solver.oos_scenarios``
+   fresh ones (``solver.oos_seed``);
+2. solve without a risk limit (the frontier's right end) and under the chosen limit;
+3. solve once per frontier limit;
+4. the baselines: *buy nothing more* (NPV 0 everywhere) and *buy everything now* (month 0, the
+   SKU cheapest per capacity unit, enough servers to cover the largest expected demand gap of
+   the horizon, within budget and supplier caps: what the article's companies did);
+5. every plan is evaluated by the same :func:`~.valuation.plan_npv` in sample and out of
+   sample; out-of-sample figures are the honest ones (in-sample figures of an SAA plan are
+   optimistic: it was fitted to those scenarios).
+
+Pure: values in, a :class:`PurchasePlan` out; ``progress(done, total)`` is the only callback.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from suanli.economics.montecarlo import cvar
+from suanli.economics.planning.model import Limit, Solution, budget_limit, solve
+from suanli.economics.planning.sampling import Array, Scenarios, sample
+from suanli.economics.planning.spec import PlanningSpec
+from suanli.economics.planning.valuation import order_costs, plan_npv, planning_prices
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    sku: str
+    month: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """NPV statistics of one plan over one batch of scenarios."""
+
+    expected_npv: float
+    p_loss: float
+    cvar: float  # mean NPV of the worst ``cvar_alpha`` share
+    npv_p10: float
+    npv_p50: float
+    npv_p90: float
+
+    @staticmethod
+    def of(npv: Array, alpha: float) -> Figures:
+        p10, p50, p90 = np.quantile(npv, (0.1, 0.5, 0.9))
+        return Figures(
+            float(np.mean(npv)),
+            float(np.mean(npv < 0.0)),
+            cvar(npv, alpha),
+            float(p10),
+            float(p50),
+            float(p90),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    label: str
+    limit: float | None  # the risk limit it was solved under (None: no limit / a baseline)
+    orders: tuple[Order, ...]
+    servers: int
+    capex: float  # on the planning price
+    in_sample: Figures
+    out_of_sample: Figures
+    status: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "limit": self.limit,
+            "orders": [{"sku": o.sku, "month": o.month, "count": o.count} for o in self.orders],
+            "servers": self.servers,
+            "capex": self.capex,
+            "in_sample": _figures(self.in_sample),
+            "out_of_sample": _figures(self.out_of_sample),
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def _figures(f: Figures) -> dict[str, float]:
+    return {
+        "expected_npv": f.expected_npv,
+        "p_loss": f.p_loss,
+        "cvar": f.cvar,
+        "npv_p10": f.npv_p10,
+        "npv_p50": f.npv_p50,
+        "npv_p90": f.npv_p90,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PurchasePlan:
+    name: str
+    currency: str
+    decision_months: int
+    measure: str
+    limit: float
+    cvar_alpha: float
+    scenarios: int
+    oos_scenarios: int
+    chosen: PlanOutcome
+    unconstrained: PlanOutcome
+    frontier: tuple[PlanOutcome, ...]
+    buy_now: PlanOutcome
+    buy_nothing: PlanOutcome
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "currency": self.currency,
+            "decision_months": self.decision_months,
+            "risk": {"measure": self.measure, "limit": self.limit, "cvar_alpha": self.cvar_alpha},
+            "scenarios": self.scenarios,
+            "oos_scenarios": self.oos_scenarios,
+            "chosen": self.chosen.to_dict(),
+            "unconstrained": self.unconstrained.to_dict(),
+            "frontier": [p.to_dict() for p in self.frontier],
+            "buy_everything_now": self.buy_now.to_dict(),
+            "buy_nothing_more": self.buy_nothing.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Scenarios with their order costs, computed once and shared by every plan."""
+
+    scenarios: Scenarios
+    costs: Array
+
+
+def batch(spec: PlanningSpec, n: int, seed: int) -> Batch:
+    sc = sample(spec, n, seed)
+    return Batch(sc, order_costs(spec, sc))
+
+
+def orders_of(spec: PlanningSpec, x: Array) -> tuple[Order, ...]:
+    return tuple(
+        Order(spec.sku[k].name, int(m), int(x[k, m]))
+        for k, m in zip(*np.nonzero(x > 0.5), strict=True)
+    )
+
+
+def outcome(
+    spec: PlanningSpec,
+    label: str,
+    limit: float | None,
+    x: Array,
+    ins: Batch,
+    oos: Batch,
+    status: str = "baseline",
+    seconds: float = 0.0,
+) -> PlanOutcome:
+    """Figures of plan ``x`` (K, T servers per month) in and out of sample."""
+    alpha = spec.risk.cvar_alpha
+    prices = planning_prices(spec, ins.scenarios)
+    return PlanOutcome(
+        label,
+        limit,
+        orders_of(spec, x),
+        round(float(x.sum())),
+        float(np.sum(prices * x)),
+        Figures.of(plan_npv(spec, ins.scenarios, x, ins.costs), alpha),
+        Figures.of(plan_npv(spec, oos.scenarios, x, oos.costs), alpha),
+        status,
+        seconds,
+    )
+
+
+def buy_everything_now(spec: PlanningSpec, ins: Batch) -> Array:
+    """Month 0, the SKU cheapest per capacity unit, the largest expected demand gap covered."""
+    sc = ins.scenarios
+    prices = planning_prices(spec, sc)
+    per_unit = [prices[k, 0] / s.capacity_units for k, s in enumerate(spec.sku)]
+    k = int(np.argmin(per_unit))
+    sku = spec.sku[k]
+    gap = float(np.max(np.mean(np.sum(sc.width, axis=2), axis=0), initial=0.0))
+    kept = float(np.mean(1.0 - sc.shortfall[:, k]))
+    count = math.ceil(gap / (sku.capacity_units * max(kept, 1e-3)) - 1e-9)
+    budget = budget_limit(spec)
+    if budget is not None:
+        count = min(count, math.floor(budget / float(prices[k, 0])))
+    if spec.budget.per_month is not None:
+        count = min(count, math.floor(spec.budget.per_month / float(prices[k, 0])))
+    if sku.max_per_month is not None:
+        count = min(count, sku.max_per_month)
+    x = np.zeros((len(spec.sku), spec.decision_months))
+    x[k, 0] = max(count, 0)
+    return x
+
+
+def limit_of(spec: PlanningSpec, value: float | None = None) -> Limit:
+    risk = spec.risk
+    if risk.measure == "cvar":
+        return Limit("cvar", risk.max_cvar_loss if value is None else value)
+    return Limit("p_loss", risk.max_p_loss if value is None else value)
+
+
+def limit_label(measure: str, value: float) -> str:
+    if measure == "p_loss":
+        return f"P(loss) <= {value:.1%}"
+    return f"CVaR >= {-value / 1e6:,.1f} M"
+
+
+def frontier_limits(spec: PlanningSpec, free: Figures) -> list[float]:
+    """The user's frontier, else five limits from none-at-all to the unconstrained plan's risk,
+    plus the chosen limit."""
+    risk = spec.risk
+    if risk.frontier is not None:
+        return sorted(set(risk.frontier))
+    chosen = limit_of(spec).value
+    top = free.p_loss if risk.measure == "p_loss" else max(0.0, -free.cvar)
+    return sorted({round(top * f, 6) for f in (0.0, 0.25, 0.5, 0.75, 1.0)} | {chosen})
+
+
+def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> PurchasePlan:
+    """The plan maximising expected NPV under ``spec.risk``, its frontier and the baselines."""
+    solver = spec.solver
+    # 1. scenarios
+    ins = batch(spec, solver.scenarios, solver.seed)
+    oos = batch(spec, solver.oos_scenarios, solver.oos_seed)
+
+    def run(label: str, limit: Limit) -> PlanOutcome:
+        sol: Solution = solve(spec, ins.scenarios, ins.costs, limit)
+        value = None if limit.measure == "none" else limit.value
+        return outcome(spec, label, value, sol.orders, ins, oos, sol.status, sol.seconds)
+
+    # 2. unconstrained, then the chosen limit
+    free = run("no risk limit", Limit("none", 0.0))
+    limits = frontier_limits(spec, free.in_sample)
+    total = 2 + len(limits)
+    if progress is not None:
+        progress(1, total)
+    chosen = run("chosen", limit_of(spec))
+    if progress is not None:
+        progress(2, total)
+    # 3. the frontier
+    frontier = []
+    for i, value in enumerate(limits):
+        frontier.append(run(limit_label(spec.risk.measure, value), limit_of(spec, value)))
+        if progress is not None:
+            progress(3 + i, total)
+    # 4-5. the baselines
+    now = outcome(spec, "buy everything now", None, buy_everything_now(spec, ins), ins, oos)
+    nothing = np.zeros((len(spec.sku), spec.decision_months))
+    none = outcome(spec, "buy nothing more", None, nothing, ins, oos)
+    return PurchasePlan(
+        spec.name,
+        spec.currency,
+        spec.decision_months,
+        spec.risk.measure,
+        limit_of(spec).value,
+        spec.risk.cvar_alpha,
+        solver.scenarios,
+        solver.oos_scenarios,
+        chosen,
+        free,
+        tuple(frontier),
+        now,
+        none,
+    )
