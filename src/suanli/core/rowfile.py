@@ -129,7 +129,11 @@ def byte_lines(stream: Iterable[bytes]) -> Iterator[str]:
             for bom, name in _FOREIGN_BOMS:
                 if raw.startswith(bom):
                     raise FileRejected([RowError(1, "*", f"the file is {name}; save it as UTF-8")])
-        yield raw.decode("utf-8", "surrogateescape")
+        if b"\r" in raw[:-2]:  # bare-CR line ends: binary files split on LF only
+            for part in raw.splitlines(keepends=True):
+                yield part.decode("utf-8", "surrogateescape")
+        else:
+            yield raw.decode("utf-8", "surrogateescape")
 
 
 def _without_bom(lines: Iterable[str]) -> Iterator[str]:
