@@ -38,7 +38,7 @@ from functools import partial
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from suanli.core.catalog import Catalog, default_catalog
@@ -58,6 +58,7 @@ from suanli.core.rowfile import (
 from suanli.services.common import currency_code, non_negative_money, optional_text, require_text
 from suanli.services.fleet.procurement import NewLine, NewOrder, create_order_in, validate_order
 from suanli.services.fleet.servers import cabinet_load, existing_serials, get_cabinet_row
+from suanli.store.bulk import insert_rows
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import PurchaseOrderRow, ServerRow, ServerTransitionRow, SupplierRow
 
@@ -321,16 +322,31 @@ class _ServerImport:
         now = self.clock.now()
         for plan in planned:
             plan["created_at"] = plan["updated_at"] = now
-        ids = self.s.scalars(
-            insert(ServerRow).returning(ServerRow.id, sort_by_parameter_order=True), planned
-        ).all()
-        steps = []
-        for server_id, plan in zip(ids, planned, strict=True):
-            steps += _steps(server_id, ServerState(plan["state"]), plan["cabinet_id"], now)
+        conn = self.s.connection()
+        returned = insert_rows(conn, _SERVERS, _SERVER_TYPES, planned, ("serial", "id"))
+        ids: dict[str, int] = dict(returned)
+        steps: list[dict[str, Any]] = []
+        for plan in planned:
+            target = ServerState(plan["state"])
+            steps += _steps(ids[plan["serial"]], target, plan["cabinet_id"], now)
             self.created.append(plan["serial"])
-        self.s.execute(insert(ServerTransitionRow), [
-            {**step, "actor": self.actor, "reason": self.reason} for step in steps
-        ])  # fmt: skip
+        for step in steps:
+            step.update(actor=self.actor, reason=self.reason)
+        insert_rows(conn, _TRANSITIONS, _TRANSITION_TYPES, steps)
+
+
+_SERVERS: Table = ServerRow.__table__  # type: ignore[assignment]
+_TRANSITIONS: Table = ServerTransitionRow.__table__  # type: ignore[assignment]
+_SERVER_TYPES = {
+    "serial": "text", "sku": "text", "gpu_count": "int", "nameplate_kw": "numeric",
+    "state": "text", "purchase_price": "numeric", "currency": "text", "supplier_id": "int",
+    "po_line_id": "int", "network_group": "text", "cabinet_id": "int",
+    "created_at": "timestamptz", "updated_at": "timestamptz",
+}  # fmt: skip
+_TRANSITION_TYPES = {
+    "server_id": "int", "from_state": "text", "to_state": "text", "actor": "text",
+    "reason": "text", "at": "timestamptz", "cabinet_id": "int",
+}  # fmt: skip
 
 
 def _steps(
