@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from suanli import __version__
 from suanli.api.errors import install_error_handlers
-from suanli.api.limits import BodyLimit
+from suanli.api.limits import BodyLimit, TextGuard
 from suanli.api.routers import catalog, economics, fleet, money, placement, procurement, reports
 from suanli.api.routers import jobs as jobs_router
 from suanli.core.clock import Clock, SystemClock
@@ -42,6 +42,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
     install_error_handlers(app)
+    app.add_middleware(TextGuard)  # inside BodyLimit: the body it reads is bounded
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["meta"])

@@ -225,14 +225,14 @@ def _csv_row(
     if len(values) > len(names):
         errors.add(RowError(line, "*", f"{len(values)} fields, the header has {len(names)}"))
         return None
-    row: dict[str, str] = {}
     ok = True
-    for name, value in zip(names, values, strict=False):
-        problem = field_problem(value)
-        if problem:
-            errors.add(RowError(line, name, problem))
-            ok = False
-        row[name] = value.strip()
+    if _BAD_CHAR.search("".join(values)):  # one scan of the row; fields only when it is bad
+        for name, value in zip(names, values, strict=False):
+            problem = field_problem(value)
+            if problem:
+                errors.add(RowError(line, name, problem))
+                ok = False
+    row = {name: value.strip() for name, value in zip(names, values, strict=False)}
     for name in names[len(values) :]:
         row[name] = ""
     return row if ok else None

@@ -399,7 +399,7 @@ class MeteringService:
             raise bad("gpu_seconds", "gpu_seconds must be < 1e15 with 3 decimals at most")
         try:
             started, ended = _dt(record.get("started_at")), _dt(record.get("ended_at"))
-        except (ValueError, TypeError, OverflowError):
+        except (ValueError, TypeError, OverflowError, ValidationError):
             raise bad(
                 "started_at",
                 "started_at and ended_at must be ISO 8601 datetimes within years 1-9999 UTC",
