@@ -14,9 +14,11 @@ from suanli.core.rowfile import (
     RowError,
     ascii_int,
     byte_lines,
+    csv_cell,
     read_csv,
     read_jsonl,
     text_lines,
+    write_csv,
 )
 
 COLS = ("a", "b")
@@ -98,3 +100,26 @@ def test_money_words_are_refused_as_not_finite() -> None:
     with pytest.raises(ValidationError, match="finite"):
         to_decimal("-Infinity")
     assert to_decimal(" -1.50e2 ") == -150
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("-120.50", "-120.50"),
+        ("+7", "+7"),
+        ("acme", "acme"),
+        (None, ""),
+    ],
+)
+def test_csv_cells_are_neutralised(value: object, cell: str) -> None:
+    assert csv_cell(value) == cell
+
+
+def test_write_csv_neutralises_header_and_cells() -> None:
+    text = write_csv([["=1+1", "-3"]], ["customer", "@amount"])
+    assert text == "customer,'@amount\r\n'=1+1,-3\r\n"

@@ -13,6 +13,9 @@ bad input alike, as ``{line, column, reason}``:
 - Numbers (:func:`ascii_int`, :func:`is_ascii_decimal`) are plain ASCII digits: ``١``,
   ``²`` and ``1_0`` (all accepted by Python's ``int``) are refused.
 
+Writing: :func:`write_csv` is the one CSV writer; :func:`csv_cell` neutralises cells a
+spreadsheet would run as formulas (leading ``=``, ``+``, ``-``, ``@``).
+
 Vocabulary: *line* is the physical line number (header = 1; a quoted field spanning lines is
 numbered by its last line, like :mod:`csv`). The readers are generators over an iterable of
 lines, so a file of any length is read in bounded memory; :class:`ErrorLog` keeps the first
@@ -299,3 +302,31 @@ def ascii_int(text: str) -> int | None:
 def is_ascii_decimal(text: str) -> bool:
     """Whether ``text`` is a decimal in plain ASCII (``12``, ``-1.5``, ``2e3``; not ``1_0``)."""
     return _DECIMAL.fullmatch(text.strip()) is not None
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def csv_cell(value: object) -> str:
+    """``value`` as a CSV cell a spreadsheet will not run: text starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or CR gets a leading ``'`` (OWASP "CSV injection"). Plain numbers
+    (``-120.50``) are left alone: they cannot be formulas and credit notes are negative."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def write_csv(rows: Iterable[Iterable[object]], header: Iterable[str]) -> str:
+    """CSV text (header first, CRLF line ends) with every cell passed through :func:`csv_cell`.
+
+    Every CSV export goes through here; there is no other CSV writer in ``suanli``."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([csv_cell(h) for h in header])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+    return out.getvalue()
