@@ -21,6 +21,7 @@ from suanli.services.container import build_services
 from suanli.settings import Settings
 from suanli.store.db import ensure_migrated, make_engine
 from suanli.web import router as web_router
+from suanli.web.security import SecurityHeaders
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -42,6 +43,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(TextGuard)  # inside BodyLimit: the body it reads is bounded
     app.add_middleware(BodyLimit)
 
