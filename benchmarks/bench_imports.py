@@ -216,6 +216,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for engine in args.engines.split(","):
+            urls: list[tuple[str | None, str]]
             if engine == "sqlite":
                 urls = [(None, f"sqlite:///{tmp / f'{k}.db'}") for k in ("s", "m")]
             else:
@@ -232,9 +233,9 @@ def main() -> None:
                 if args.memory_rows:
                     out[f"memory_{engine}"] = bench_memory(urls[1][1], args.memory_rows, tmp)
             finally:
-                for name, _ in urls:
-                    if name:
-                        drop_database(name)
+                for db_name, _ in urls:
+                    if db_name:
+                        drop_database(db_name)
             print(json.dumps(out, indent=2), file=sys.stderr)
     print(json.dumps(out, indent=2))
 
