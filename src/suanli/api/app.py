@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from suanli import __version__
 from suanli.api.errors import install_error_handlers
-from suanli.api.limits import BodyLimit
+from suanli.api.limits import BodyLimit, TextGuard
 from suanli.api.routers import (
     catalog,
     economics,
@@ -31,6 +31,7 @@ from suanli.services.twin_runs import TwinRuns
 from suanli.settings import Settings
 from suanli.store.db import ensure_migrated, make_engine
 from suanli.web import router as web_router
+from suanli.web.security import SecurityHeaders
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -53,6 +54,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
     app.state.twin_runs = TwinRuns(app.state.services.clock)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TextGuard)  # inside BodyLimit: the body it reads is bounded
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["meta"])

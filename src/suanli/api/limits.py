@@ -6,6 +6,8 @@
   the application is told the client went away, whatever it answers is dropped, and the client
   gets the same 413 envelope.
 
+:class:`TextGuard` refuses JSON bodies with NUL or lone-surrogate escapes before parsing.
+
 64 MiB is above the largest legitimate body (a 50,000-record usage batch or a 100,000-row import
 is about 10-15 MB) and far below the 200 MB bodies that used to be parsed in full.
 """
@@ -13,6 +15,7 @@ is about 10-15 MB) and far below the 200 MB bodies that used to be parsed in ful
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -83,3 +86,53 @@ class BodyLimit:
                 raise
         if exceeded:
             await _answer(send, 413, "request.too_large", too_large)
+
+
+# JSON escapes no stored text may hold: NUL, and a UTF-16 surrogate that is not half of a
+# pair. An escape counts only after an even run of backslashes (``\\u0000`` is plain text).
+_FREE = rb"(?:^|[^\\])(?:\\\\)*"
+_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_BAD_ESCAPE = re.compile(
+    _FREE + rb"(?:\\u0000|" + _HIGH + rb"(?!" + _LOW + rb")|(?<!" + _HIGH + rb")" + _LOW + rb")"
+)
+
+
+class TextGuard:
+    """Refuse JSON bodies whose strings hold NUL or a lone surrogate: 422
+    ``request.invalid_text``, before parsing. Neither can be stored (PostgreSQL ``text`` takes no
+    NUL, no driver encodes a lone surrogate as UTF-8), and refusing them here gives one answer
+    for every field of every route. Runs inside :class:`BodyLimit`, so the body it buffers is
+    already bounded (FastAPI buffers it whole to parse it anyway)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+        if scope["type"] != "http" or b"json" not in content_type:
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        found = _BAD_ESCAPE.search(body)
+        if found is not None:
+            what = "NUL" if found.group().endswith(b"0000") else "a lone surrogate"
+            await _answer(
+                send,
+                422,
+                "request.invalid_text",
+                f"a string holds {what} ({found.group()[-6:].decode()})",
+            )
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            return next(replay, None) or await receive()
+
+        await self.app(scope, replayed, send)

@@ -171,15 +171,17 @@ def import_servers(
     by: ByOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import servers from CSV (all rows or none; every bad row is reported).
+    """Import servers from CSV (all rows or none: one bad row rejects the file; bad rows are
+    reported with line and column).
 
     Columns: serial, sku, purchase_price, currency, supplier, network_group,
     state (ordered|delivered|burn_in|available), cabinet (SITE/CABINET).
     """
-    text = path.read_text(encoding="utf-8")
-    with open_services() as svc:
+    with open_services() as svc, path.open("rb") as stream:  # streamed: any size, UTF-8 checked
         try:
-            result = svc.imports.import_servers(text, actor=by or default_actor(), source=path.name)
+            result = svc.imports.import_servers(
+                stream, actor=by or default_actor(), source=path.name
+            )
         except ImportRejected as exc:
             report_rejected_rows(exc)
     if json_out:

@@ -188,10 +188,9 @@ def import_orders(
 
     Columns: number, supplier, ordered_on, sku, quantity, unit_price, promised_on, currency, note.
     """
-    text = path.read_text(encoding="utf-8")
-    with open_services() as svc:
+    with open_services() as svc, path.open("rb") as stream:
         try:
-            result = svc.imports.import_orders(text)
+            result = svc.imports.import_orders(stream)
         except ImportRejected as exc:
             report_rejected_rows(exc)
     if json_out:

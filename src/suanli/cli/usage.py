@@ -2,60 +2,51 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from suanli.cli.context import open_services
+from suanli.cli.context import open_services, report_rejected_rows
 from suanli.cli.render import console, err_console, print_json, print_table
-from suanli.core.errors import ValidationError
+from suanli.core.rowfile import ImportRejected
 from suanli.core.serialize import to_jsonable
-from suanli.services.billing.tokens import ingest_usage
+from suanli.services.billing.tokens import ingest_usage_file
 
 app = typer.Typer(help="Metered GPU usage.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """CSV with a header row, or one JSON object per line (``.jsonl``)."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError as exc:
-        raise ValidationError(
-            "usage.unreadable", f"cannot read {path}: {exc.strerror}", {"file": str(path)}
-        ) from None
-    if path.suffix in (".jsonl", ".ndjson"):
-        try:
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                "usage.bad_json", f"line {exc.lineno}: {exc.msg}", {"file": str(path)}
-            ) from None
-    return list(csv.DictReader(text.splitlines()))
-
-
 @app.command("ingest")
-def ingest(path: Path, json_out: JsonOpt = False) -> None:
-    """Ingest GPU-usage and token records from PATH (idempotent by event_id); prints rejected
-    rows. A record with a ``model`` or token-count column is a token record."""
-    records = read_records(path)
-    with open_services() as svc:
-        result = ingest_usage(svc.money.metering, svc.money.tokens, records)
+def ingest(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or .jsonl file")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Ingest GPU-usage and token records from PATH (idempotent by event_id), streamed in
+    batches. A record with a ``model`` or token-count column is a token record.
+
+    CSV with a header row, or one JSON object per line (``.jsonl``/``.ndjson``). A bad row does
+    not reject the file: good rows are stored, bad rows are printed with their line, exit 1.
+    """
+    jsonl = path.suffix in (".jsonl", ".ndjson")
+    with open_services() as svc, path.open("rb") as stream:
+        try:
+            result = ingest_usage_file(svc.money.metering, svc.money.tokens, stream, jsonl)
+        except ImportRejected as exc:
+            report_rejected_rows(exc)
     if json_out:
         print_json(to_jsonable(result))
     else:
         console.print(
-            f"{result.received} records: {result.accepted} new, {result.duplicates} already known, {len(result.rejected)} rejected",
+            f"{result.received} records: {result.accepted} new, {result.duplicates} already known, "
+            f"{result.rejected_total} rejected",
             highlight=False,
         )
         for r in result.rejected:
-            err_console.print(
-                f"  row {r.row} ({r.event_id}): {r.field}: {r.reason} [{r.code}]", highlight=False
-            )
-    if result.rejected:
+            err_console.print(f"  line {r.line}, {r.column}: {r.reason}", highlight=False)
+        if result.rejected_total > len(result.rejected):
+            err_console.print(f"  ({result.rejected_total} rejected; the first and the last shown)")
+    if result.rejected_total:
         raise typer.Exit(1)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from suanli.core.errors import ValidationError
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -45,7 +47,18 @@ class SimClock:
 
 
 def ensure_utc(when: datetime) -> datetime:
-    """Return ``when`` as an aware UTC datetime; naive values are taken to be UTC."""
+    """Return ``when`` as an aware UTC datetime; naive values are taken to be UTC.
+
+    A time whose UTC instant falls outside years 1-9999 (``0001-01-01T00:00:00+01:00``) is
+    ``input.datetime_out_of_range``, not an OverflowError.
+    """
     if when.tzinfo is None:
         return when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError(
+            "input.datetime_out_of_range",
+            f"{when.isoformat()} is outside years 1-9999 in UTC",
+            {"datetime": "years 1-9999 in UTC"},
+        ) from None

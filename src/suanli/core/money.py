@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from suanli.core.errors import ValidationError
+from suanli.core.rowfile import is_ascii_decimal
 
 CENT = Decimal("0.01")
 MONEY_MAX = Decimal("9999999999999999.99")
@@ -19,9 +20,17 @@ DEFAULT_CURRENCY = "CNY"
 
 
 def to_decimal(value: object, field: str = "amount") -> Decimal:
-    """Parse ``value`` (str, int, Decimal; floats via their repr) as a finite Decimal."""
-    if isinstance(value, bool):
-        raise ValidationError("money.invalid", f"{field} must be a number", {field: "a decimal"})
+    """Parse ``value`` (str, int, Decimal; floats via their repr) as a finite Decimal.
+
+    Text must be plain ASCII (``12.50``, ``-3``, ``1e3``): :class:`~decimal.Decimal` itself
+    would take ``١٢`` or ``1_0``, which no ledger file should mean.
+    """
+    if isinstance(value, bool) or (isinstance(value, str) and not _plain_number(value)):
+        raise ValidationError(
+            "money.invalid",
+            f"{field} must be a decimal number in ASCII digits, got {value!r}",
+            {field: "a decimal"},
+        )
     try:
         result = Decimal(str(value)) if isinstance(value, float) else Decimal(value)  # type: ignore[arg-type]
     except (InvalidOperation, TypeError, ValueError):
@@ -35,6 +44,14 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
             "money.invalid", f"{field} must be finite", {field: "a finite decimal"}
         )
     return result
+
+
+def _plain_number(text: str) -> bool:
+    # the words Decimal knows are let through, to be refused below as not finite
+    return is_ascii_decimal(text) or text.strip().lower().lstrip("+-") in _WORDS
+
+
+_WORDS = frozenset({"inf", "infinity", "nan", "snan"})
 
 
 def round_money(amount: Decimal, quantum: Decimal = CENT) -> Decimal:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -33,7 +33,14 @@ HOURS_PER_MONTH = 730.0  # 8,760 h / 12
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf/NaN (JSON ``1e309``, TOML ``inf``) would turn every cash flow into NaN: refused here
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_negative_zero(cls, value: Any) -> Any:
+        # -0.0 passes ``low <= high`` against 0.0 but numpy's samplers see ``high - low < 0``
+        return value + 0.0 if isinstance(value, float) and value == 0.0 else value
 
 
 class Delivery(_Model):

@@ -284,6 +284,15 @@ class TenancyService:
                 row.revoked_at = self.clock.now()
             return _token(row)
 
+    def revoke_secret(self, secret: str) -> None:
+        """Revoke the token whose secret is ``secret`` (a dashboard sign-out); unknown: no-op."""
+        with transaction(self.sessions) as s:
+            row = s.scalars(
+                select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_secret(secret))
+            ).one_or_none()
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = self.clock.now()
+
     def list_tokens(self, user: str | None = None) -> list[Token]:
         with transaction(self.sessions) as s:
             stmt = select(ApiTokenRow).join(UserRow).options(joinedload(ApiTokenRow.user))

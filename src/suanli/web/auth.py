@@ -1,6 +1,10 @@
 """Signing in to the dashboard with the API's users: an API token (``suanli init`` /
-``suanli user token``; the demo prints its own) is exchanged for an HttpOnly session cookie
-holding that token, checked on every request with ``TenancyService.authenticate``.
+``suanli user token``; the demo prints its own) is exchanged for an HttpOnly session cookie.
+
+- The cookie never holds the API token the user typed: signing in issues a separate session
+  token (an API token labelled :data:`SESSION_LABEL`, expiring after a day) and the cookie
+  holds that; it is checked on every request with ``TenancyService.authenticate``.
+- Signing out revokes the session token server-side, so a copied cookie stops working too.
 
 - Staff (admin, operator, finance) see every page. A ``customer`` user sees only the contracts,
   billing and customer pages, scoped to its own customer by the services (``Principal.scope``):
@@ -24,6 +28,7 @@ from suanli.web.render import TEMPLATES
 router = APIRouter(include_in_schema=False)
 COOKIE = "suanli_session"
 MAX_AGE = 12 * 3600
+SESSION_LABEL = "dashboard session"
 
 
 def _services(request: Request) -> Services:
@@ -98,17 +103,23 @@ def login(
     token: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    tenancy = _services(request).money.tenancy
     try:
-        principal = _services(request).money.tenancy.authenticate(token.strip())
+        principal = tenancy.authenticate(token.strip())
+        session = tenancy.issue_token(principal.name, days=1, label=SESSION_LABEL)
     except SuanliError as exc:
         return _login_page(request, _safe_next(next) or "", exc.message, 401)
     response = RedirectResponse(_safe_next(next) or home_of(principal), status_code=303)
-    response.set_cookie(COOKIE, token.strip(), max_age=MAX_AGE, httponly=True, samesite="lax")
+    response.set_cookie(COOKIE, session.secret, max_age=MAX_AGE, httponly=True, samesite="lax")
     return response
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
+def logout(request: Request) -> RedirectResponse:
+    """Sign out: the session token is revoked, not just forgotten by this browser."""
+    secret = request.cookies.get(COOKIE)
+    if secret:
+        _services(request).money.tenancy.revoke_secret(secret)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response

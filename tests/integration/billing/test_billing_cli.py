@@ -58,7 +58,7 @@ def test_init_users_contracts_usage_invoices(cli: Any, tmp_path: Path) -> None:
         "u2,ghost,HGX-H800-8,standard,j2,2024-04-03T00:00:00+00:00,2024-04-03T01:00:00+00:00,28800\n"
     )
     code, out, err = cli("usage", "ingest", str(usage))
-    assert code == 1 and "1 new" in out and "row 1 (u2): customer: unknown customer" in err
+    assert code == 1 and "1 new" in out and "line 3, customer: unknown customer" in err
     code, _, err = cli("invoice", "run", "2024-04", "--issue-date", "2024-04-30")
     assert code != 0 and "invoice.period_open" in err  # in arrears: April closes on 1 May
     run = json.loads(ok(cli, "invoice", "run", "2024-04", "--issue-date", "2024-05-01", "--json"))

@@ -86,7 +86,7 @@ class MonteCarloRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: Scenario
     paths: Annotated[int, Field(ge=1, le=MAX_API_PATHS)] = 10_000
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     chunk_size: Annotated[int, Field(ge=1, le=65_536)] = DEFAULT_CHUNK
 
 

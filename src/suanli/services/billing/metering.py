@@ -11,11 +11,17 @@ Single writer of ``prices`` and ``usage_records``.
   reason; good rows are stored.
 - Late and out-of-order records are normal: a record belongs to the month in which it
   *started* (revenue), and is billed by the first invoice run after it arrived.
+- Files (:meth:`MeteringService.ingest_file`, CSV or JSON lines) are streamed and sent in
+  batches of :data:`FILE_BATCH` records, each batch its own transaction. The contract is the
+  batch's: **a bad row does not reject the file**; good rows are stored, bad ones (shape errors
+  found while reading -- encoding, NUL, a JSONL line that is not an object -- and the checks
+  above) are reported with their line. If the run stops half-way, sending the file again
+  stores the rest and nothing twice. A broken header rejects the whole file before any batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,13 +36,28 @@ from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock, ensure_utc
 from suanli.core.errors import ValidationError
 from suanli.core.money import to_decimal
+from suanli.core.rowfile import (
+    ErrorLog,
+    FileRejected,
+    ImportRejected,
+    RowError,
+    byte_lines,
+    field_problem,
+    read_csv,
+    read_jsonl,
+    text_lines,
+)
 from suanli.services.common import check_paging, ratio
 from suanli.services.tenancy import SYSTEM, Principal
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import ContractRow, CustomerRow, PriceRow, UsageRecordRow
 
 MAX_BATCH = 50000
+FILE_BATCH = 5000
 COUNT_CAP = 10000
+USAGE_COLUMNS = ("event_id", "customer", "sku", "priority_class", "job_id", "started_at",
+                 "ended_at", "gpu_seconds")  # fmt: skip
+USAGE_REQUIRED = ("event_id", "customer", "sku", "started_at", "ended_at", "gpu_seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +106,19 @@ class IngestResult:
     accepted: int
     duplicates: int
     rejected: list[Rejected]
+
+
+@dataclass(frozen=True, slots=True)
+class FileIngestResult:
+    """A file's ingestion: counts over all batches; ``rejected`` lists the first bad rows and
+    the last (``rejected_total`` counts them all)."""
+
+    received: int
+    accepted: int
+    duplicates: int
+    batches: int
+    rejected: list[RowError]
+    rejected_total: int
 
 
 class PriceBook:
@@ -156,11 +190,26 @@ def _insert_ignoring_duplicates(engine: Engine) -> Any:
 
 
 def _dt(value: object) -> datetime:
+    """An aware UTC datetime; OverflowError at the edges of the calendar
+    (``0001-01-01T00:00:00+01:00`` is before year 1 in UTC)."""
     if isinstance(value, datetime):
         return ensure_utc(value)
     if isinstance(value, str):
         return ensure_utc(datetime.fromisoformat(value))
     raise ValueError("not a datetime")
+
+
+def _batches(
+    rows: Iterator[tuple[int, dict[str, Any]]], size: int
+) -> Iterator[list[tuple[int, dict[str, Any]]]]:
+    batch: list[tuple[int, dict[str, Any]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class MeteringService:
@@ -265,6 +314,43 @@ class MeteringService:
         accepted = len(records) - len(rejected)
         return IngestResult(len(records), inserted, accepted - inserted, rejected)
 
+    def ingest_file(
+        self,
+        data: str | Iterable[bytes],
+        jsonl: bool,
+        batch: int = FILE_BATCH,
+        *,
+        ingest: Callable[[Sequence[Mapping[str, Any]]], IngestResult] | None = None,
+        columns: tuple[str, ...] = USAGE_COLUMNS,
+        required: tuple[str, ...] = USAGE_REQUIRED,
+    ) -> FileIngestResult:
+        """Stream a CSV (header row, ``columns``, default :data:`USAGE_COLUMNS`) or JSON-lines
+        file into ``ingest`` (default :meth:`ingest`) in batches of ``batch``; see the module
+        doc for what a bad row does."""
+        store = ingest or self.ingest
+        log = ErrorLog()
+        lines = text_lines(data) if isinstance(data, str) else byte_lines(data)
+        received = accepted = duplicates = batches = checked_out = 0
+        try:
+            rows: Iterator[tuple[int, dict[str, Any]]] = (
+                read_jsonl(lines, log) if jsonl else read_csv(lines, columns, required, log)
+            )
+            for chunk in _batches(rows, min(batch, MAX_BATCH)):
+                result = store([record for _, record in chunk])
+                batches += 1
+                received += result.received
+                accepted += result.accepted
+                duplicates += result.duplicates
+                checked_out += len(result.rejected)
+                for r in result.rejected:
+                    event = f" (event {r.event_id})" if r.event_id else ""
+                    log.add(RowError(chunk[r.row][0], r.field, f"{r.reason}{event} [{r.code}]"))
+        except FileRejected as exc:
+            raise ImportRejected("usage", exc.errors) from None
+        bad = sorted(log.reported(), key=lambda e: e.line)
+        unread = log.total - checked_out  # rows refused while reading, never sent
+        return FileIngestResult(received + unread, accepted, duplicates, batches, bad, log.total)
+
     def _reserved_windows(
         self, s: Session, customer_ids: Iterable[int]
     ) -> dict[tuple[int, str], list[tuple[date, date]]]:
@@ -297,6 +383,11 @@ class MeteringService:
         event_id = _event_id(record)
         if not event_id or len(event_id) > 128:
             raise bad("event_id", "event_id is required (at most 128 characters)")
+        job = str(record.get("job_id") or "")[:128]
+        for name, text in (("event_id", event_id), ("job_id", job)):
+            problem = field_problem(text)
+            if problem:
+                raise bad(name, f"{name} {problem}")
         customer_id = customers.get(str(record.get("customer")))
         if customer_id is None:
             raise bad("customer", f"unknown customer {record.get('customer')!r}")
@@ -316,8 +407,11 @@ class MeteringService:
             raise bad("gpu_seconds", "gpu_seconds must be < 1e15 with 3 decimals at most")
         try:
             started, ended = _dt(record.get("started_at")), _dt(record.get("ended_at"))
-        except (ValueError, TypeError):
-            raise bad("started_at", "started_at and ended_at must be ISO 8601 datetimes") from None
+        except (ValueError, TypeError, OverflowError, ValidationError):
+            raise bad(
+                "started_at",
+                "started_at and ended_at must be ISO 8601 datetimes within years 1-9999 UTC",
+            ) from None
         if ended < started:
             raise bad("ended_at", "ended_at is before started_at")
         day = started.date()
@@ -327,7 +421,6 @@ class MeteringService:
                 raise bad("priority_class", f"no reserved {sku} contract covers {day}")
         elif prices.at(sku, klass, day) is None:
             raise bad("priority_class", f"no {klass} price for {sku} on {day}")
-        job = str(record.get("job_id") or "")[:128]
         return {
             "event_id": event_id, "customer_id": customer_id, "sku": sku, "priority_class": klass,
             "job_id": job, "started_at": started, "ended_at": ended, "gpu_seconds": seconds,

@@ -39,6 +39,8 @@ from suanli.core.token_pricing import (
 from suanli.services.billing.metering import (
     COUNT_CAP,
     MAX_BATCH,
+    USAGE_COLUMNS,
+    FileIngestResult,
     IngestResult,
     MeteringService,
     Rejected,
@@ -467,4 +469,23 @@ def ingest_usage(
         a.accepted + b.accepted,
         a.duplicates + b.duplicates,
         sorted(rejected, key=lambda r: r.row),
+    )
+
+
+#: CSV columns of a usage file that may mix GPU-usage and token records
+MIXED_COLUMNS = (*USAGE_COLUMNS, *(f for f in TOKEN_FIELDS if f not in USAGE_COLUMNS))
+MIXED_REQUIRED = ("event_id", "customer", "started_at")
+
+
+def ingest_usage_file(
+    gpu: MeteringService, tokens: TokenMeteringService, data: Any, jsonl: bool
+) -> FileIngestResult:
+    """Stream a usage file that may mix GPU-usage and token records (each record by its kind,
+    :func:`ingest_usage`), in batches; bad rows come back with their line."""
+    return gpu.ingest_file(
+        data,
+        jsonl,
+        ingest=lambda records: ingest_usage(gpu, tokens, records),
+        columns=MIXED_COLUMNS,
+        required=MIXED_REQUIRED,
     )

@@ -162,7 +162,7 @@ def job_ref(job_id: int) -> str:
 
 def parse_ref(ref: str) -> int:
     text = ref[1:] if ref.startswith("j") else ref
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # not ² or ١
         raise ValidationError("job.invalid_id", f"not a job id: {ref!r}", {"job": "j<number>"})
     return int(text)
 

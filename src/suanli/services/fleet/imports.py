@@ -1,11 +1,21 @@
 """Bulk CSV import of servers and of purchase orders: all rows or nothing.
 
-Every row is validated on its own (shape, references to suppliers/cabinets/orders, duplicates
-inside the file and against the database). Then all rows are written in one transaction through
-the same steps as single writes (:mod:`suanli.services.fleet.servers`, :mod:`suanli.services.fleet.procurement`);
-a failure there (a cabinet's power budget, say) is reported against its row too. If any row is
-bad, nothing is written and :class:`ImportRejected` (code ``import.invalid_rows``) lists every
-bad row as ``{line, column, reason}``. Line numbers are physical CSV lines (header = line 1).
+Contract: **one bad row rejects the whole file.** The file is read as a stream (a text, or a
+binary file object from the CLI) through :mod:`suanli.core.rowfile`, which checks its shape
+(UTF-8, BOM, NUL, duplicate or unknown header columns, field counts). Every row is then
+validated on its own (numbers in ASCII digits and in range, references to
+suppliers/cabinets/orders, duplicates inside the file and against the database, cabinet power
+budgets). All of it happens inside one transaction; if any row is bad, nothing is written and
+:class:`ImportRejected` (code ``import.invalid_rows``) lists the bad rows as
+``{line, column, reason}`` -- the first :data:`~suanli.core.rowfile.MAX_REPORTED` and the
+last -- with ``total`` counting them all. Line numbers are physical CSV lines (header = 1).
+
+Servers are validated and written in chunks of :data:`CHUNK` rows with bulk INSERTs (the
+server rows, then their lifecycle steps), so memory stays bounded by the chunk and the set of
+serials seen; after the first bad row the rest of the file is still validated (to report every
+bad row) but no longer written, and the transaction is rolled back. The rows written are those
+the single-server steps in :mod:`suanli.services.fleet.servers` would write: a ``delivered``
+(or ``ordered``) registration, then ``burn_in`` into the cabinet and ``available``.
 
 Server columns: ``serial, sku`` (required), ``purchase_price, currency, supplier,
 network_group, state`` (``ordered`` | ``delivered`` | ``burn_in`` | ``available``; default
@@ -13,38 +23,51 @@ network_group, state`` (``ordered`` | ``delivered`` | ``burn_in`` | ``available`
 
 Order columns, one row per line (rows sharing ``number`` form one order and must agree on the
 order fields): ``number, supplier, ordered_on, sku, quantity, unit_price, promised_on``
-(required), ``currency, note``.
+(required), ``currency, note``. Order files list order lines, not servers, and are grouped in
+memory by order number.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from functools import partial
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from suanli.core.catalog import Catalog, default_catalog
 from suanli.core.clock import Clock
 from suanli.core.errors import SuanliError, ValidationError
-from suanli.core.fleet import ServerState
-from suanli.services.common import currency_code, non_negative_money
-from suanli.services.fleet.procurement import NewLine, NewOrder, create_order_in, validate_order
-from suanli.services.fleet.servers import (
-    NewServer,
-    create_server_in,
-    existing_serials,
-    get_cabinet_row,
-    transition_in,
+from suanli.core.fleet import ServerState, check_power_budget
+from suanli.core.rowfile import (
+    ErrorLog,
+    FileRejected,
+    ImportRejected,
+    RowError,
+    ascii_int,
+    byte_lines,
+    read_csv,
+    text_lines,
 )
+from suanli.services.common import currency_code, non_negative_money, optional_text, require_text
+from suanli.services.fleet.procurement import NewLine, NewOrder, create_order_in, validate_order
+from suanli.services.fleet.servers import cabinet_load, existing_serials, get_cabinet_row
+from suanli.store.bulk import insert_rows
 from suanli.store.db import SessionFactory, transaction
-from suanli.store.models import PurchaseOrderRow, SupplierRow
+from suanli.store.models import PurchaseOrderRow, ServerRow, ServerTransitionRow, SupplierRow
+
+__all__ = ["ImportRejected", "ImportResult", "ImportService", "RowError", "Source"]
+
+#: A whole file as text (API bodies) or a binary stream of lines (an open file, CLI).
+Source = str | Iterable[bytes]
+CHUNK = 5000
+MAX_INT = 2**31 - 1
 
 SERVER_COLUMNS = (
     "serial",
@@ -83,25 +106,7 @@ IMPORT_STATES = (
     ServerState.BURN_IN,
     ServerState.AVAILABLE,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    column: str
-    reason: str
-
-
-class ImportRejected(ValidationError):
-    """The file has bad rows; ``rows`` lists each one. Nothing was written."""
-
-    def __init__(self, kind: str, rows: list[RowError]) -> None:
-        super().__init__(
-            "import.invalid_rows",
-            f"{len(rows)} problem(s) in the {kind} file; nothing was imported",
-            {"rows": [{"line": r.line, "column": r.column, "reason": r.reason} for r in rows]},
-        )
-        self.rows = rows
+_RACKED = (ServerState.BURN_IN, ServerState.AVAILABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,39 +116,8 @@ class ImportResult:
     created: list[str]
 
 
-def _read(
-    text: str, kind: str, columns: tuple[str, ...], required: tuple[str, ...]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of ``text`` with their physical line numbers; a malformed file is a row error.
-
-    The text is read with ``newline=""`` as the :mod:`csv` module requires, so ``\\n``, ``\\r\\n``
-    and a bare ``\\r`` all end a record (and may appear inside quoted fields).
-    """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    try:
-        yield from _read_rows(reader, kind, columns, required)
-    except csv.Error as exc:
-        where = max(reader.reader.line_num, 1)  # the line being read, not the last good one
-        raise ImportRejected(kind, [RowError(where, "*", f"malformed CSV: {exc}")]) from None
-
-
-def _read_rows(
-    reader: csv.DictReader[str], kind: str, columns: tuple[str, ...], required: tuple[str, ...]
-) -> Iterator[tuple[int, dict[str, str]]]:
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    errors = [RowError(1, c, "missing column") for c in required if c not in header]
-    errors += [RowError(1, c, "unknown column") for c in header if c not in columns]
-    if errors:
-        raise ImportRejected(kind, errors)
-    reader.fieldnames = header
-    line = 1
-    for raw in reader:
-        line = reader.line_num
-        if None in raw:
-            raise ImportRejected(kind, [RowError(line, "*", "more fields than columns")])
-        yield line, {k: (v or "").strip() for k, v in raw.items()}
-    if line == 1:
-        raise ImportRejected(kind, [RowError(1, "*", "no data rows")])
+def lines_of(source: Source) -> Iterator[str]:
+    return text_lines(source) if isinstance(source, str) else byte_lines(source)
 
 
 def _field_of(exc: SuanliError, default: str) -> str:
@@ -161,7 +135,7 @@ def _check(errors: list[RowError], line: int, column: str, fn: Callable[[], Any]
         return None
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 
 def _parse_date(value: str, field: str) -> date:
@@ -178,88 +152,223 @@ def _parse_date(value: str, field: str) -> date:
 
 
 def _parse_int(value: str, field: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
+    number = ascii_int(value)
+    if number is None:
         raise ValidationError(
             "input.invalid_integer",
-            f"{field} must be an integer, got {value!r}",
+            f"{field} must be an integer in ASCII digits, got {value!r}",
             {field: "integer"},
-        ) from None
+        )
+    if abs(number) > MAX_INT:
+        raise ValidationError(
+            "input.out_of_range", f"{field} must be at most {MAX_INT}", {field: f"<= {MAX_INT}"}
+        )
+    return number
+
+
+def _chunks(
+    rows: Iterator[tuple[int, dict[str, str]]],
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    while chunk := list(islice(rows, CHUNK)):
+        yield chunk
 
 
 # --- servers --------------------------------------------------------------------------------
 
 
-def _validate_server_row(
-    s: Session,
-    catalog: Catalog,
-    line: int,
-    row: dict[str, str],
-    seen: dict[str, int],
-    in_db: set[str],
-) -> list[RowError]:
-    errors: list[RowError] = []
-    serial = row["serial"]
-    if not serial:
-        errors.append(RowError(line, "serial", "required"))
-    elif serial in seen:
-        errors.append(RowError(line, "serial", f"duplicate of line {seen[serial]}"))
-    elif serial in in_db:
-        errors.append(RowError(line, "serial", f"server {serial!r} already exists"))
-    seen.setdefault(serial, line)
-    if row["sku"] not in catalog.servers:
-        errors.append(RowError(line, "sku", f"unknown server SKU {row['sku']!r}"))
-    if row.get("purchase_price"):
-        _check(
+@dataclass(slots=True)
+class _Cabinet:
+    id: int
+    budget_kw: Decimal
+    used_kw: Decimal
+
+
+class _ServerImport:
+    """Validates server rows chunk by chunk and writes the chunks while the file is clean.
+
+    Lookups are cached per file: each supplier and cabinet is read once (cabinets locked, their
+    load read once and then counted in memory), existing serials once per chunk.
+    """
+
+    def __init__(self, s: Session, clock: Clock, catalog: Catalog, actor: str, reason: str) -> None:
+        self.s, self.clock, self.catalog = s, clock, catalog
+        self.actor = require_text(actor, "actor", 128)
+        self.reason = require_text(reason, "reason", 2000)
+        self.seen: dict[str, int] = {}
+        self.suppliers: dict[str, int | None] = {}
+        self.cabinets: dict[str, _Cabinet | SuanliError] = {}
+        self.created: list[str] = []
+        self.rows = 0
+
+    def run(self, source: Source, log: ErrorLog) -> None:
+        rows = read_csv(lines_of(source), SERVER_COLUMNS, SERVER_REQUIRED, log)
+        for chunk in _chunks(rows):
+            self.rows += len(chunk)
+            in_db = existing_serials(self.s, [row["serial"] for _, row in chunk])
+            planned = []
+            for line, row in chunk:
+                errors: list[RowError] = []
+                plan = self._validate(line, row, in_db, errors)
+                log.extend(errors)
+                if plan is not None and not errors:
+                    planned.append(plan)
+            if not log:
+                self._write(planned)
+
+    def _validate(
+        self, line: int, row: dict[str, str], in_db: set[str], errors: list[RowError]
+    ) -> dict[str, Any] | None:
+        serial = row["serial"]
+        if not serial:
+            errors.append(RowError(line, "serial", "required"))
+        elif len(serial) > 128:
+            errors.append(RowError(line, "serial", "longer than 128 characters"))
+        elif serial in self.seen:
+            errors.append(RowError(line, "serial", f"duplicate of line {self.seen[serial]}"))
+        elif serial in in_db:
+            errors.append(RowError(line, "serial", f"server {serial!r} already exists"))
+        else:
+            self.seen[serial] = line
+        sku = self.catalog.servers.get(row["sku"])
+        if sku is None:
+            errors.append(RowError(line, "sku", f"unknown server SKU {row['sku']!r}"))
+        price = None
+        if row.get("purchase_price"):
+            price = _check(
+                errors,
+                line,
+                "purchase_price",
+                partial(non_negative_money, row["purchase_price"], "purchase_price"),
+            )
+        currency = _check(
+            errors, line, "currency", partial(currency_code, row.get("currency"), "CNY")
+        )
+        network = _check(
             errors,
             line,
-            "purchase_price",
-            lambda: non_negative_money(row["purchase_price"], "purchase_price"),
+            "network_group",
+            partial(optional_text, row.get("network_group"), "network_group", 64),
         )
-    _check(errors, line, "currency", lambda: currency_code(row.get("currency"), "CNY"))
-    supplier = row.get("supplier", "")
-    if (
-        supplier
-        and not s.scalars(select(SupplierRow.id).where(SupplierRow.name == supplier)).first()
-    ):
-        errors.append(RowError(line, "supplier", f"no supplier {supplier!r}"))
-    state_text = row.get("state") or ServerState.DELIVERED.value
-    allowed = [st.value for st in IMPORT_STATES]
-    if state_text not in allowed:
-        errors.append(RowError(line, "state", f"must be one of {allowed}"))
-        return errors
-    racked = ServerState(state_text) in (ServerState.BURN_IN, ServerState.AVAILABLE)
-    cabinet = row.get("cabinet", "")
-    if racked and not cabinet:
-        errors.append(RowError(line, "cabinet", f"required for state {state_text}"))
-    elif cabinet and not racked:
-        errors.append(RowError(line, "cabinet", f"only for burn_in/available, not {state_text}"))
-    elif cabinet:
-        _check(errors, line, "cabinet", lambda: get_cabinet_row(s, cabinet))
-    return errors
+        supplier_id = self._supplier(row.get("supplier", ""), line, errors)
+        target, cabinet = self._placement(line, row, errors)
+        if errors or sku is None or target is None:
+            return None
+        kw = Decimal(str(sku.nameplate_kw))
+        if cabinet is not None:
+            try:
+                check_power_budget(cabinet.budget_kw, cabinet.used_kw, kw)
+            except SuanliError as exc:
+                errors.append(RowError(line, "cabinet", exc.message))
+                return None
+            cabinet.used_kw += kw
+        return {
+            "serial": serial, "sku": sku.key, "gpu_count": sku.gpus, "nameplate_kw": kw,
+            "state": target.value, "purchase_price": price, "currency": currency,
+            "supplier_id": supplier_id, "po_line_id": None, "network_group": network,
+            "cabinet_id": cabinet.id if cabinet else None,
+        }  # fmt: skip
+
+    def _supplier(self, name: str, line: int, errors: list[RowError]) -> int | None:
+        if not name:
+            return None
+        if name not in self.suppliers:
+            self.suppliers[name] = self.s.scalar(
+                select(SupplierRow.id).where(SupplierRow.name == name)
+            )
+        found = self.suppliers[name]
+        if found is None:
+            errors.append(RowError(line, "supplier", f"no supplier {name!r}"))
+        return found
+
+    def _placement(
+        self, line: int, row: dict[str, str], errors: list[RowError]
+    ) -> tuple[ServerState | None, _Cabinet | None]:
+        state_text = row.get("state") or ServerState.DELIVERED.value
+        allowed = [st.value for st in IMPORT_STATES]
+        if state_text not in allowed:
+            errors.append(RowError(line, "state", f"must be one of {allowed}"))
+            return None, None
+        target = ServerState(state_text)
+        racked = target in _RACKED
+        ref = row.get("cabinet", "")
+        if racked and not ref:
+            errors.append(RowError(line, "cabinet", f"required for state {state_text}"))
+        elif ref and not racked:
+            errors.append(
+                RowError(line, "cabinet", f"only for burn_in/available, not {state_text}")
+            )
+        elif ref:
+            cabinet = self._cabinet(ref)
+            if isinstance(cabinet, SuanliError):
+                errors.append(RowError(line, _field_of(cabinet, "cabinet"), cabinet.message))
+                return None, None
+            return target, cabinet
+        return target, None
+
+    def _cabinet(self, ref: str) -> _Cabinet | SuanliError:
+        if ref not in self.cabinets:
+            try:
+                row = get_cabinet_row(self.s, ref, lock=True)
+                used, _ = cabinet_load(self.s, row.id)
+                self.cabinets[ref] = _Cabinet(row.id, row.power_budget_kw, used)
+            except SuanliError as exc:
+                self.cabinets[ref] = exc
+        return self.cabinets[ref]
+
+    def _write(self, planned: list[dict[str, Any]]) -> None:
+        """Insert the servers of a clean chunk, then their lifecycle steps."""
+        if not planned:
+            return
+        now = self.clock.now()
+        for plan in planned:
+            plan["created_at"] = plan["updated_at"] = now
+        conn = self.s.connection()
+        returned = insert_rows(conn, _SERVERS, _SERVER_TYPES, planned, ("serial", "id"))
+        ids: dict[str, int] = dict(returned)
+        steps: list[dict[str, Any]] = []
+        for plan in planned:
+            target = ServerState(plan["state"])
+            steps += _steps(ids[plan["serial"]], target, plan["cabinet_id"], now)
+            self.created.append(plan["serial"])
+        for step in steps:
+            step.update(actor=self.actor, reason=self.reason)
+        insert_rows(conn, _TRANSITIONS, _TRANSITION_TYPES, steps)
 
 
-def _write_server_row(
-    s: Session, clock: Clock, catalog: Catalog, row: dict[str, str], actor: str, reason: str
-) -> str:
-    target = ServerState(row.get("state") or ServerState.DELIVERED.value)
-    initial = ServerState.ORDERED if target is ServerState.ORDERED else ServerState.DELIVERED
-    spec = NewServer(
-        serial=row["serial"],
-        sku=row["sku"],
-        purchase_price=row.get("purchase_price") or None,
-        currency=row.get("currency") or None,
-        supplier=row.get("supplier") or None,
-        network_group=row.get("network_group") or None,
-        state=initial,
-    )
-    server = create_server_in(s, clock, catalog, spec, actor, reason, check_unique=False)
-    if target in (ServerState.BURN_IN, ServerState.AVAILABLE):
-        transition_in(s, clock, server, ServerState.BURN_IN, actor, reason, row["cabinet"])
+_SERVERS: Table = ServerRow.__table__  # type: ignore[assignment]
+_TRANSITIONS: Table = ServerTransitionRow.__table__  # type: ignore[assignment]
+_SERVER_TYPES = {
+    "serial": "text", "sku": "text", "gpu_count": "int", "nameplate_kw": "numeric",
+    "state": "text", "purchase_price": "numeric", "currency": "text", "supplier_id": "int",
+    "po_line_id": "int", "network_group": "text", "cabinet_id": "int",
+    "created_at": "timestamptz", "updated_at": "timestamptz",
+}  # fmt: skip
+_TRANSITION_TYPES = {
+    "server_id": "int", "from_state": "text", "to_state": "text", "actor": "text",
+    "reason": "text", "at": "timestamptz", "cabinet_id": "int",
+}  # fmt: skip
+
+
+def _steps(
+    server_id: int, target: ServerState, cabinet_id: int | None, at: datetime
+) -> list[dict[str, Any]]:
+    """The transitions an imported server goes through: registered, then racked and released."""
+    first = ServerState.ORDERED if target is ServerState.ORDERED else ServerState.DELIVERED
+    path: list[tuple[ServerState | None, ServerState]] = [(None, first)]
+    if target in _RACKED:
+        path.append((ServerState.DELIVERED, ServerState.BURN_IN))
     if target is ServerState.AVAILABLE:
-        transition_in(s, clock, server, ServerState.AVAILABLE, actor, reason)
-    return server.serial
+        path.append((ServerState.BURN_IN, ServerState.AVAILABLE))
+    return [
+        {
+            "server_id": server_id,
+            "from_state": src.value if src else None,
+            "to_state": dst.value,
+            "at": at,
+            "cabinet_id": cabinet_id if dst in _RACKED else None,
+        }
+        for src, dst in path
+    ]
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -341,47 +450,43 @@ class ImportService:
         self.catalog = catalog or default_catalog()
         self.currency = currency
 
-    def import_servers(self, text: str, actor: str, source: str = "CSV") -> ImportResult:
-        reason = f"imported from {source}"
+    def import_servers(self, data: Source, actor: str, source: str = "CSV") -> ImportResult:
+        """Import servers from ``data`` (text or a binary stream) named ``source`` in the log."""
         with transaction(self.sessions) as s:
-            rows = list(_read(text, "servers", SERVER_COLUMNS, SERVER_REQUIRED))
-            errors: list[RowError] = []
-            seen: dict[str, int] = {}
-            in_db = existing_serials(s, [row["serial"] for _, row in rows])
-            for line, row in rows:
-                errors += _validate_server_row(s, self.catalog, line, row, seen, in_db)
-            if errors:
-                raise ImportRejected("servers", errors)
-            created: list[str] = []
-            with s.no_autoflush:  # batch the inserts; racking flushes before its power check
-                for line, row in rows:
-                    write = partial(
-                        _write_server_row, s, self.clock, self.catalog, row, actor, reason
-                    )
-                    serial = _check(errors, line, "cabinet", write)
-                    if serial:
-                        created.append(serial)
-            if errors:
-                raise ImportRejected("servers", errors)
-            return ImportResult("servers", len(rows), created)
+            job = _ServerImport(s, self.clock, self.catalog, actor, f"imported from {source}")
+            log = ErrorLog()
+            try:
+                job.run(data, log)
+            except FileRejected as exc:
+                raise ImportRejected("servers", exc.errors) from None
+            if log:
+                raise ImportRejected.from_log("servers", log)
+            return ImportResult("servers", job.rows, job.created)
 
-    def import_orders(self, text: str) -> ImportResult:
+    def import_orders(self, data: Source) -> ImportResult:
+        """Import purchase orders from ``data`` (text or a binary stream)."""
         with transaction(self.sessions) as s:
             grouped: dict[str, list[tuple[int, dict[str, str]]]] = {}
+            log = ErrorLog()
             errors: list[RowError] = []
-            for line, row in _read(text, "orders", ORDER_COLUMNS, ORDER_REQUIRED):
-                if not row["number"]:
-                    errors.append(RowError(line, "number", "required"))
-                    continue
-                grouped.setdefault(row["number"], []).append((line, row))
+            try:
+                for line, row in read_csv(lines_of(data), ORDER_COLUMNS, ORDER_REQUIRED, log):
+                    if not row["number"]:
+                        errors.append(RowError(line, "number", "required"))
+                        continue
+                    grouped.setdefault(row["number"], []).append((line, row))
+            except FileRejected as exc:
+                raise ImportRejected("orders", exc.errors) from None
             specs: list[NewOrder] = []
             for number, rows in grouped.items():
                 spec = _order_from_rows(number, rows, errors)
                 if spec is not None:
                     _validate_order(s, self.catalog, spec, rows, self.currency, errors)
                     specs.append(spec)
-            if errors:
-                raise ImportRejected("orders", sorted(errors, key=lambda e: (e.line, e.column)))
+            if errors or log:
+                log.extend(errors)
+                merged = sorted(log.reported(), key=lambda e: (e.line, e.column))
+                raise ImportRejected("orders", merged, log.total)
             for spec in specs:
                 create_order_in(s, self.clock, self.catalog, spec, self.currency)
             return ImportResult(

@@ -60,6 +60,9 @@ from suanli.store.models import (
     SupplierRow,
 )
 
+#: Far above any real cabinet (a few hundred kW), well inside the ``Power`` column.
+MAX_CABINET_KW = Decimal(1_000_000)
+
 
 @dataclass(frozen=True, slots=True)
 class NewServer:
@@ -398,13 +401,14 @@ class FleetService:
         with transaction(self.sessions) as s:
             site_row = get_site_row(s, require_text(site, "site", 64))
             code = require_text(code, "code", 64)
-            budget = to_decimal(power_budget_kw, "power_budget_kw").quantize(Decimal("0.001"))
-            if budget <= 0:
+            budget = to_decimal(power_budget_kw, "power_budget_kw")
+            if not 0 < budget <= MAX_CABINET_KW:  # checked before quantize, which overflows
                 raise ValidationError(
                     "cabinet.invalid_budget",
-                    "power budget must be > 0 kW",
-                    {"power_budget_kw": "> 0"},
+                    f"power budget must be > 0 and <= {MAX_CABINET_KW} kW",
+                    {"power_budget_kw": f"> 0, <= {MAX_CABINET_KW}"},
                 )
+            budget = budget.quantize(Decimal("0.001"))
             exists = s.scalars(
                 select(CabinetRow.id).where(
                     CabinetRow.site_id == site_row.id, CabinetRow.code == code

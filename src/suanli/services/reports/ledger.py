@@ -45,6 +45,8 @@ from suanli.store.models import (
     ReportArchiveRow,
 )
 
+MAX_PLANNED_P = Decimal(10**9)  # PFLOPS; NUMERIC(12, 3) holds < 10^9
+
 
 class FundingSource(StrEnum):
     RAISED = "raised"  # proceeds of a share issue: only for the announced purpose
@@ -152,9 +154,11 @@ def validate_announcement(catalog: Catalog, spec: NewAnnouncement) -> Decimal:
                 {f"sku_mix.{sku}": "> 0"},
             )
     planned_p = to_decimal(spec.planned_p, "planned_p")
-    if planned_p < 0:
+    if not 0 <= planned_p < MAX_PLANNED_P:  # the column is NUMERIC(12, 3)
         raise ValidationError(
-            "announcement.invalid_p", "planned_p must be >= 0", {"planned_p": ">= 0"}
+            "announcement.invalid_p",
+            f"planned_p must be >= 0 and < {MAX_PLANNED_P}",
+            {"planned_p": f">= 0, < {MAX_PLANNED_P}"},
         )
     if spec.raised_amount is not None:
         non_negative_money(spec.raised_amount, "raised_amount")
