@@ -198,3 +198,58 @@ def test_defect5_issue_date_and_payment_date_are_effective_dates(world) -> None:
     assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 31))} == {
         "acme": invoice.gross - D("60")
     }
+
+
+def test_defect3_late_signed_lease_is_billed_by_a_supplementary_invoice(world) -> None:  # type: ignore[no-untyped-def]
+    """A lease signed in May for service from 16 April, after April was invoiced: recognised
+    190,000 but billed 140,000, for ever. A supplementary run bills exactly the unbilled 50,000
+    (and the late usage), a second one nothing; May's run does not bill April again."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    april, may = parse_period("2024-04"), parse_period("2024-05")
+    world.servers(3)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.metering.set_price("HGX-H800-8", "standard", "15", date(2024, 1, 1))
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "70000", date(2024, 4, 1), 12, count=2), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 2, tzinfo=UTC))
+    (first,) = m.billing.run(april).created
+    world.clock.set(datetime(2024, 5, 6, 9, tzinfo=UTC))
+    m.leasing.create_lease(  # signed late: 15 of April's 30 days at 100,000 = 50,000
+        LeaseSpec("acme", "HGX-H800-8", "100000", date(2024, 4, 16), 12, count=1),
+        actor="sales",
+    )
+    late = dict(customer="acme", sku="HGX-H800-8", priority_class="standard", job_id="j9",
+                started_at="2024-04-29T00:00:00+00:00", ended_at="2024-04-29T01:00:00+00:00")  # fmt: skip
+    assert m.metering.ingest([dict(late, event_id="late1", gpu_seconds="3600")]).accepted == 1
+
+    def billed_rent() -> D:
+        return sum(
+            (ln.net for inv in m.ledger.list_invoices(period="2024-04").items
+             for ln in m.ledger.get_invoice(inv.number).lines if ln.kind == "rent"),
+            D(0),
+        )  # fmt: skip
+
+    assert m.billing.revenue(april)["rent"] == D("190000.00")
+    assert billed_rent() == D("140000.00")
+    assert m.billing.run(april).created == []  # a plain rerun stays crash recovery only
+    run = m.billing.run(april, supplementary=True, issue_date=date(2024, 5, 6))
+    (number,) = run.created
+    supplement = m.ledger.get_invoice(number)
+    assert [(ln.kind, ln.net, ln.description[:8]) for ln in supplement.lines] == [
+        ("rent", D("50000.00"), "L-000002"),
+        ("usage", D("15.00"), "HGX-H800"),
+    ]
+    assert supplement.period == "2024-04" and supplement.issue_date == date(2024, 5, 6)
+    assert supplement.reason == f"supplementary to {first} for 2024-04"
+    assert billed_rent() == m.billing.revenue(april)["rent"] == D("190000.00")
+    again = m.billing.run(april, supplementary=True, issue_date=date(2024, 5, 7))
+    assert (again.created, again.empty) == ([], ["acme"])  # nothing is billed twice
+    world.clock.set(datetime(2024, 6, 1, 2, tzinfo=UTC))
+    (june,) = m.billing.run(may).created
+    rents = [ln.net for ln in m.ledger.get_invoice(june).lines if ln.kind == "rent"]
+    assert sorted(rents) == [D("100000.00"), D("140000.00")]  # May only

@@ -21,6 +21,7 @@ RUN_OUT = {
     "created": ["INV-2024-000001", "INV-2024-000002"],
     "skipped": [],
     "empty": [],
+    "to_credit": [],
 }
 PeriodKey = Annotated[
     str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM", examples=["2024-04"])
@@ -35,6 +36,11 @@ class RunIn(BaseModel):
     customer: str | None = Field(default=None, max_length=64)
     issue_date: date | None = Field(
         default=None, description="effective issue date (default today); on or after the period"
+    )
+    supplementary: bool = Field(
+        default=False,
+        description="customers already invoiced for the period get a supplementary invoice "
+        "with only what is still unbilled",
     )
 
 
@@ -87,11 +93,13 @@ def run(
     principal: PrincipalDep,
     key: IdempotencyKey = None,
 ) -> Any:
-    """Invoice a month; running it again creates nothing for customers already invoiced."""
+    """Invoice a month; running it again creates nothing for customers already invoiced, unless
+    ``supplementary``: then they get a supplementary invoice for what is still unbilled."""
     principal.require(Role.FINANCE)
     period = parse_period(body.period)
     return idempotent(request, svc, principal, key, body.model_dump(),
-                      lambda: svc.money.billing.run(period, customer=body.customer, issue_date=body.issue_date))  # fmt: skip
+                      lambda: svc.money.billing.run(period, customer=body.customer, issue_date=body.issue_date,
+                                                    supplementary=body.supplementary))  # fmt: skip
 
 
 @router.get("/invoices")
@@ -128,6 +136,7 @@ RUN_OUT = {
     "created": ["INV-2024-000001", "INV-2024-000002"],
     "skipped": [],
     "empty": [],
+    "to_credit": [],
 }
 
 

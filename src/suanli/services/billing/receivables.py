@@ -18,7 +18,14 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, line_amount, month_of
+from suanli.core.billing import (
+    AGING_BUCKETS,
+    Period,
+    aging_bucket,
+    line_amount,
+    month_of,
+    parse_period,
+)
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.ledger import Invoice, InvoiceLine, Payment
@@ -118,7 +125,10 @@ class LedgerService:
         code = names[("customer", row.customer_id)]
         credited = names[("invoice", row.credited_invoice_id)] if row.credited_invoice_id else None
         lines = [_line(r) for r in row.lines] if with_lines else []
-        return Invoice(row.number, row.kind, code, row.period_key, row.issue_date, row.due_date,
+        period = row.period_key or (  # a supplementary invoice names its period by its dates
+            f"{row.period_start:%Y-%m}" if row.kind == "invoice" and row.period_start else None
+        )
+        return Invoice(row.number, row.kind, code, period, row.issue_date, row.due_date,
                        row.currency, row.net, row.tax, row.gross, owed, credited, row.reason,
                        row.fapiao_number, lines)  # fmt: skip
 
@@ -150,7 +160,8 @@ class LedgerService:
                 CustomerRow.code == customer
             )
         if period:
-            stmt = stmt.where(InvoiceRow.period_key == period)
+            start = parse_period(period).start  # the regular invoice and its supplements
+            stmt = stmt.where(InvoiceRow.kind == "invoice", InvoiceRow.period_start == start)
         if kind:
             stmt = stmt.where(InvoiceRow.kind == kind)
         with transaction(self.sessions) as s:
