@@ -108,13 +108,15 @@ def show(number: str, json_out: JsonOpt = False) -> None:
 
 @app.command("credit")
 def credit(number: str, reason: Annotated[str, typer.Option()],
-           line: Annotated[list[str] | None, typer.Option(help="LINE_NO=NET (repeatable); none credits everything")] = None) -> None:  # fmt: skip
+           line: Annotated[list[str] | None, typer.Option(help="LINE_NO=NET (repeatable); none credits everything")] = None,
+           issue_date: Annotated[str | None, typer.Option("--issue-date", help="effective issue date YYYY-MM-DD (default today)")] = None) -> None:  # fmt: skip
     """Issue a credit note against invoice NUMBER."""
+    issue = parse_date(issue_date, "issue_date") if issue_date else None
     lines = None
     if line:
         lines = {int(k): Decimal(v) for k, v in (item.split("=", 1) for item in line)}
     with open_services() as svc:
-        note = svc.money.ledger.credit_note(number, reason, lines)  # type: ignore[arg-type]
+        note = svc.money.ledger.credit_note(number, reason, lines, issue)  # type: ignore[arg-type]
     console.print(
         f"{note.number}: net {note.net}, VAT {note.tax}, gross {note.gross}", highlight=False
     )

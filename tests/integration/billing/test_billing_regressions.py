@@ -253,3 +253,77 @@ def test_defect3_late_signed_lease_is_billed_by_a_supplementary_invoice(world) -
     (june,) = m.billing.run(may).created
     rents = [ln.net for ln in m.ledger.get_invoice(june).lines if ln.kind == "rent"]
     assert sorted(rents) == [D("100000.00"), D("140000.00")]  # May only
+
+
+def test_defect5_transitions_take_their_effective_time(world) -> None:  # type: ignore[no-untyped-def]
+    """``suanli fleet servers transition ... --date`` was ignored: the log said when it was typed,
+    so an April outage entered on 1 May earned no April SLA credit. ``at`` is now the effective
+    time and ``recorded_at`` the wall clock; out-of-order and future steps are refused."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    (sn,) = world.servers(1)
+    fleet, m = world.svc.fleet, world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "72000", date(2024, 4, 1), 12, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 1, tzinfo=UTC))  # typed in on 1 May
+    down = fleet.transition(sn, S.FAILED, "noc", "PSU", at="2024-04-20T00:00:00+00:00")
+    assert (down.at, down.recorded_at) == (datetime(2024, 4, 20, tzinfo=UTC), world.clock.now())
+    for bad, code in (
+        ("2024-04-19T23:00:00+00:00", "transition.out_of_order"),  # before the failure
+        ("2024-05-02", "input.date_out_of_range"),  # not happened yet
+        ("2024-04-21T06:00:00", "input.invalid_datetime"),  # no UTC offset
+        ("0001-01-01T00:00:00+01:00", "input.invalid_datetime"),
+    ):
+        with pytest.raises((ValidationError, ConflictError)) as refused:
+            fleet.transition(sn, S.REPAIRED, "noc", "fixed", at=bad)
+        assert refused.value.code == code
+    fleet.transition(sn, S.REPAIRED, "noc", "fixed", at="2024-04-21T06:00:00+08:00")
+    fleet.transition(sn, S.AVAILABLE, "noc", "ok", at="2024-04-20T23:00:00+00:00")
+    fleet.transition(sn, S.LEASED, "noc", "back", at="2024-04-21T06:00:00+00:00")
+    (number,) = m.billing.run(parse_period("2024-04")).created
+    (credit,) = [ln for ln in m.ledger.get_invoice(number).lines if ln.kind == "sla_credit"]
+    assert (credit.quantity, credit.net) == (D("30.000"), D("-3000.00"))  # 72,000 × 30 h / 720 h
+
+
+def test_defect5_delivery_outage_and_credit_note_take_effective_dates(world) -> None:  # type: ignore[no-untyped-def]
+    """``contract deliver``/``fail``/``restore`` and credit notes were dated by the clock."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    fleet, m = world.svc.fleet, world.svc.money
+    fleet.add_server(NewServer("LATE1", "HGX-H800-8", state=S.DELIVERED), actor="ops")
+    fleet.transition("LATE1", S.BURN_IN, "ops", "rack", cabinet="BJ1/A01")
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "30000", date(2024, 4, 1), 12, serials=("LATE1",)),
+        actor="sales",
+    )
+    world.clock.set(datetime(2024, 4, 30, 12, tzinfo=UTC))
+    fleet.transition("LATE1", S.AVAILABLE, "ops", "burn-in passed", at="2024-04-10T08:00:00+00:00")
+    m.leasing.deliver("LATE1", "ops", at="2024-04-10T08:00:00+00:00")  # serves from 11 April
+    m.leasing.server_failed("LATE1", "noc", "PSU", at="2024-04-25")
+    event = m.leasing.server_restored("LATE1", "noc", at="2024-04-26")
+    assert (event.down_from, event.down_until) == (
+        datetime(2024, 4, 25, tzinfo=UTC),
+        datetime(2024, 4, 26, tzinfo=UTC),
+    )
+    world.clock.set(datetime(2024, 6, 3, tzinfo=UTC))
+    (number,) = m.billing.run(parse_period("2024-04"), issue_date=date(2024, 5, 1)).created
+    lines = {ln.kind: ln for ln in m.ledger.get_invoice(number).lines}
+    assert (lines["rent"].quantity, lines["rent"].net) == (20, D("20000.00"))  # 11–30 April
+    assert lines["sla_credit"].net == D("-1000.00")  # 24 h of 720 h at 30,000
+    with pytest.raises(ValidationError) as early:
+        m.ledger.credit_note(number, "goodwill", {1: "100"}, issue_date=date(2024, 4, 30))
+    assert early.value.code == "credit_note.before_invoice"
+    note = m.ledger.credit_note(number, "goodwill", {1: "100"}, issue_date=date(2024, 5, 20))
+    assert note.issue_date == date(2024, 5, 20)
+    gross = m.ledger.get_invoice(number).gross
+    assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 19))} == {"acme": gross}
+    assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 20))} == {
+        "acme": gross - D("113.00")
+    }

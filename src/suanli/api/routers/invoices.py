@@ -57,6 +57,9 @@ class CreditNoteIn(BaseModel):
         default=None,
         description="line number → net amount to credit; omit to credit the whole invoice",
     )
+    issue_date: Day | None = Field(
+        default=None, description="effective issue date (default today); not before the invoice"
+    )
 
 
 class FapiaoIn(BaseModel):
@@ -156,7 +159,7 @@ def get_invoice(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
 def credit_note(number: str, body: CreditNoteIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.FINANCE)
     lines = {k: v for k, v in body.lines.items()} if body.lines is not None else None
-    return out(svc.money.ledger.credit_note(number, body.reason, lines))  # type: ignore[arg-type]
+    return out(svc.money.ledger.credit_note(number, body.reason, lines, body.issue_date))  # type: ignore[arg-type]
 
 
 @router.put("/invoices/{number}/fapiao", dependencies=[requires(Role.FINANCE)])

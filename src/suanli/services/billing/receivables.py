@@ -203,9 +203,15 @@ class LedgerService:
             )
 
     def credit_note(
-        self, number: str, reason: str, lines: dict[int, Decimal | str] | None = None
+        self,
+        number: str,
+        reason: str,
+        lines: dict[int, Decimal | str] | None = None,
+        issue_date: date | None = None,
     ) -> Invoice:
-        """Credit ``lines`` (line number → net amount to credit) of an invoice, or all of it."""
+        """Credit ``lines`` (line number → net amount to credit) of an invoice, or all of it.
+        ``issue_date`` is the credit note's effective date (default today; not before the
+        invoice's issue date)."""
         reason = require_text(reason, "reason", 2000)
         now = self.clock.now()
         with transaction(self.sessions) as s:
@@ -240,7 +246,13 @@ class LedgerService:
                 raise ValidationError(
                     "credit_note.empty", "nothing to credit", {"lines": "at least one amount > 0"}
                 )
-            issue = now.date()
+            issue = issue_date or now.date()
+            if issue < invoice.issue_date:
+                raise ValidationError(
+                    "credit_note.before_invoice",
+                    f"{number} was issued on {invoice.issue_date}; a credit note cannot precede it",
+                    {"issue_date": f">= {invoice.issue_date}"},
+                )
             series = f"CN-{issue.year}"
             note = InvoiceRow(
                 number=f"{series}-{next_number(s, series):06d}", series=series, kind="credit_note",
