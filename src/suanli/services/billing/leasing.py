@@ -53,6 +53,7 @@ from suanli.store.models import (
     CustomerRow,
     LeaseAllocationRow,
     ServerRow,
+    ServerTransitionRow,
     SlaEventRow,
 )
 
@@ -265,9 +266,18 @@ class LeasingService:
             )
         )  # fmt: skip
         if available:
-            transition_in(
-                s, self.clock, server, ServerState.LEASED, actor, f"lease {contract.number}"
+            # a lease signed late (starting before today) took the server from its start, or
+            # from its last step if that came later; one starting later takes it today
+            last = s.scalar(
+                select(func.max(ServerTransitionRow.at)).where(
+                    ServerTransitionRow.server_id == server.id
+                )
             )
+            took = min(self.clock.now(), max(starts, last or starts))
+            transition_in(
+                s, self.clock, server, ServerState.LEASED, actor, f"lease {contract.number}",
+                at=took,
+            )  # fmt: skip
 
     def create_reserved(self, spec: ReservedSpec, actor: str) -> Contract:
         """Reserved GPU capacity: committed GPUs at a GPU-hour rate with a minimum commitment."""
