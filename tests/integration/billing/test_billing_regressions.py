@@ -327,3 +327,25 @@ def test_defect5_delivery_outage_and_credit_note_take_effective_dates(world) -> 
     assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 20))} == {
         "acme": gross - D("113.00")
     }
+
+
+def test_outage_outlasting_its_lease_credits_only_leased_time(world) -> None:  # type: ignore[no-untyped-def]
+    """Found by the model-based test: a server that failed on the last day of its lease and
+    stayed down was credited the rest of the month (−30,000.00 against 967.74 of rent):
+    downtime now counts only while the server was leased."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "31000", date(2024, 4, 2), 1, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 12, tzinfo=UTC))
+    m.leasing.server_failed(sn, "noc", "PSU")  # 12 h before the lease ends on 2 May
+    world.clock.set(datetime(2024, 6, 2, tzinfo=UTC))  # still down
+    (may,) = m.billing.run(parse_period("2024-05")).created
+    lines = {ln.kind: ln.net for ln in m.ledger.get_invoice(may).lines}
+    assert lines == {"rent": D("1000.00"), "sla_credit": D("-500.00")}  # 1 day; 12 h of 744
