@@ -17,6 +17,14 @@ app = typer.Typer(
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ByOpt = Annotated[str | None, typer.Option("--by", help="Who does this (default: $USER).")]
+DateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        help="When it happened: YYYY-MM-DD (00:00 UTC) or an ISO datetime with offset; "
+        "default now.",
+    ),
+]
 
 
 def _show(c: Contract, json_out: bool) -> None:
@@ -151,10 +159,11 @@ def release(by: ByOpt = None) -> None:
 
 
 @app.command("fail")
-def fail(serial: str, reason: Annotated[str, typer.Option()], by: ByOpt = None) -> None:
+def fail(serial: str, reason: Annotated[str, typer.Option()], by: ByOpt = None,
+         when: DateOpt = None) -> None:  # fmt: skip
     """A leased server failed: open an SLA downtime record."""
     with open_services() as svc:
-        e = svc.money.leasing.server_failed(serial, by or default_actor(), reason)
+        e = svc.money.leasing.server_failed(serial, by or default_actor(), reason, when)
     console.print(
         f"{serial} down since {e.down_from:%Y-%m-%d %H:%M} UTC (contract {e.contract})",
         highlight=False,
@@ -162,10 +171,10 @@ def fail(serial: str, reason: Annotated[str, typer.Option()], by: ByOpt = None) 
 
 
 @app.command("restore")
-def restore(serial: str, by: ByOpt = None) -> None:
+def restore(serial: str, by: ByOpt = None, when: DateOpt = None) -> None:
     """Return a repaired leased server to its lease; closes the SLA downtime."""
     with open_services() as svc:
-        e = svc.money.leasing.server_restored(serial, by or default_actor())
+        e = svc.money.leasing.server_restored(serial, by or default_actor(), at=when)
     console.print(
         f"{serial} back in service; down {e.down_until - e.down_from if e.down_until else '?'}",
         highlight=False,
@@ -198,8 +207,8 @@ def prices(json_out: JsonOpt = False) -> None:
 
 
 @app.command("deliver")
-def deliver(serial: str, by: ByOpt = None) -> None:
+def deliver(serial: str, by: ByOpt = None, when: DateOpt = None) -> None:
     """Put a server leased before its delivery into service (it earns rent from the next day)."""
     with open_services() as svc:
-        c = svc.money.leasing.deliver(serial, by or default_actor())
+        c = svc.money.leasing.deliver(serial, by or default_actor(), when)
     console.print(f"{serial} in service for {c.number} ({c.customer})", highlight=False)

@@ -152,12 +152,20 @@ def servers_transition(
         str | None, typer.Option(help="SITE/CABINET, needed when racking (delivered → burn_in).")
     ] = None,
     by: ByOpt = None,
+    when: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="When it happened: YYYY-MM-DD (00:00 UTC) or an ISO datetime with offset; "
+            "default now.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Move a server to another lifecycle state; invalid moves are refused and change nothing."""
     target = parse_state(to_state, "to_state")
     with open_services() as svc:
-        t = svc.fleet.transition(serial, target, by or default_actor(), reason, cabinet)
+        t = svc.fleet.transition(serial, target, by or default_actor(), reason, cabinet, when)
     if json_out:
         print_json(to_jsonable(t))
     else:

@@ -30,8 +30,10 @@ class _Progress:
 @app.command("run")
 def run(period: Annotated[str, typer.Argument(help="YYYY-MM")], customer: Annotated[str | None, typer.Option()] = None,
         issue_date: Annotated[str | None, typer.Option("--issue-date", help="effective issue date YYYY-MM-DD (default today; on or after the period)")] = None,
+        supplementary: Annotated[bool, typer.Option("--supplementary", help="bill customers already invoiced for PERIOD what is still unbilled (late leases, late deliveries)")] = False,
         json_out: JsonOpt = False) -> None:  # fmt: skip
-    """Invoice PERIOD for every customer (again: creates nothing for those already invoiced)."""
+    """Invoice PERIOD for every customer (again: creates nothing for those already invoiced,
+    unless --supplementary, which issues supplementary invoices for what is still unbilled)."""
     p = parse_period(period)
     issue = parse_date(issue_date, "issue_date") if issue_date else None
     with (
@@ -45,8 +47,9 @@ def run(period: Annotated[str, typer.Argument(help="YYYY-MM")], customer: Annota
     ):
         task = bar.add_task("invoicing", total=None)
         result = svc.money.billing.run(
-            p, hooks=_Progress(bar, task), customer=customer, issue_date=issue
-        )
+            p, hooks=_Progress(bar, task), customer=customer, issue_date=issue,
+            supplementary=supplementary,
+        )  # fmt: skip
     if json_out:
         print_json(to_jsonable(result))
     else:
@@ -54,6 +57,10 @@ def run(period: Annotated[str, typer.Argument(help="YYYY-MM")], customer: Annota
             f"{p.key}: {len(result.created)} invoices created, {len(result.skipped)} already invoiced, {len(result.empty)} with nothing to bill",
             highlight=False,
         )
+        if result.to_credit:
+            console.print(
+                f"billed more than due (issue a credit note): {', '.join(result.to_credit)}"
+            )
 
 
 @app.command("list")
@@ -101,13 +108,15 @@ def show(number: str, json_out: JsonOpt = False) -> None:
 
 @app.command("credit")
 def credit(number: str, reason: Annotated[str, typer.Option()],
-           line: Annotated[list[str] | None, typer.Option(help="LINE_NO=NET (repeatable); none credits everything")] = None) -> None:  # fmt: skip
+           line: Annotated[list[str] | None, typer.Option(help="LINE_NO=NET (repeatable); none credits everything")] = None,
+           issue_date: Annotated[str | None, typer.Option("--issue-date", help="effective issue date YYYY-MM-DD (default today)")] = None) -> None:  # fmt: skip
     """Issue a credit note against invoice NUMBER."""
+    issue = parse_date(issue_date, "issue_date") if issue_date else None
     lines = None
     if line:
         lines = {int(k): Decimal(v) for k, v in (item.split("=", 1) for item in line)}
     with open_services() as svc:
-        note = svc.money.ledger.credit_note(number, reason, lines)  # type: ignore[arg-type]
+        note = svc.money.ledger.credit_note(number, reason, lines, issue)  # type: ignore[arg-type]
     console.print(
         f"{note.number}: net {note.net}, VAT {note.tax}, gross {note.gross}", highlight=False
     )

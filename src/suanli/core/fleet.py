@@ -186,5 +186,6 @@ class Transition:
     to_state: ServerState
     actor: str
     reason: str
-    at: datetime
+    at: datetime  # when the step took effect (the business date)
     cabinet_code: str | None
+    recorded_at: datetime | None = None  # when it was written (audit wall clock)

@@ -174,7 +174,14 @@ def lease_lines(p: Period, lease: Lease, now: datetime) -> list[DraftLine]:
                 )
     credited = 0
     for alloc in lease.allocations:
-        down = downtime_seconds(p, lease.outages.get(alloc.id, []), now)
+        # only downtime while the server was leased counts: an outage that outlasts the lease
+        # (or an open one after it ended) would otherwise credit rent that was never billed
+        during = [
+            (max(down, alloc.starts_at), min(up or now, alloc.ends_at))
+            for down, up in lease.outages.get(alloc.id, [])
+            if down < alloc.ends_at and (up is None or up > alloc.starts_at)
+        ]
+        down = downtime_seconds(p, [(a, b) for a, b in during if a < b], now)
         credited += credited_seconds(p, down, c.sla_uptime)
     if credited:
         hours = (Decimal(credited) / 3600).quantize(Decimal("0.001"))

@@ -1,8 +1,9 @@
-"""Helpers shared by services: pagination, text checks and the ``Page`` result type."""
+"""Helpers shared by services: pagination, text checks, effective dates and ``Page``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
 
@@ -96,3 +97,41 @@ def positive_int(value: int, field_name: str, high: int) -> int:
             "input.out_of_range", f"{field_name} must be 1..{high}", {field_name: f"1..{high}"}
         )
     return value
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def effective_at(value: str | date | datetime | None, now: datetime, field: str = "at") -> datetime:
+    """When a business event took effect: ``value`` (an ISO date means 00:00 UTC that day; an
+    ISO datetime needs its offset) or, by default, ``now``. Never after ``now`` — a fact is not
+    recorded before it happens — nor before 2000."""
+    if value is None:
+        return now
+    when: datetime
+    try:
+        if isinstance(value, datetime):
+            when = value
+        elif isinstance(value, date):
+            when = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        elif len(value) == 10:
+            day = date.fromisoformat(value)
+            when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        else:
+            when = datetime.fromisoformat(value)
+        if when.tzinfo is None:
+            raise ValueError
+        when = when.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError):
+        raise ValidationError(
+            "input.invalid_datetime",
+            f"{field} must be YYYY-MM-DD or an ISO datetime with its UTC offset, got {value!r}",
+            {field: "YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+00:00"},
+        ) from None
+    if not EARLIEST <= when <= now:
+        raise ValidationError(
+            "input.date_out_of_range",
+            f"{field} {when.isoformat()} is not between {EARLIEST.date()} and now ({now.isoformat()})",
+            {field: f">= {EARLIEST.date()} and <= now"},
+        )
+    return when

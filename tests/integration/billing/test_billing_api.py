@@ -154,3 +154,34 @@ def test_idempotency_keys_and_pagination(api) -> None:  # type: ignore[no-untype
         p.get("name") == "Idempotency-Key"
         for p in schema["paths"]["/api/v1/usage/batches"]["post"]["parameters"]
     )
+
+
+def test_supplementary_run_and_effective_dates_over_http(api, world) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: ``"supplementary": true`` bills a lease signed after its month was invoiced;
+    ``"at"`` dates a transition; a bad one is a 422/409 envelope, never a 5xx."""
+    client, h = api
+    ok(client.post(f"{V1}/contracts/leases", json=lease_body("acme"), headers=h["admin"]), 201)
+    world.clock.set(datetime(2024, 5, 2, tzinfo=UTC))
+    run = {"period": "2024-04", "issue_date": "2024-05-01"}
+    assert (
+        len(ok(client.post(f"{V1}/invoice-runs", json=run, headers=h["fin"]), 201)["created"]) == 1
+    )
+    late = dict(lease_body("acme"), start="2024-04-16")
+    (sn,) = ok(client.post(f"{V1}/contracts/leases", json=late, headers=h["admin"]), 201)["servers"]
+    again = ok(client.post(f"{V1}/invoice-runs", json=run, headers=h["fin"]), 201)
+    assert again["created"] == [] and again["skipped"] == ["acme"]
+    sup = ok(client.post(f"{V1}/invoice-runs", json=dict(run, supplementary=True), headers=h["fin"]), 201)  # fmt: skip
+    (number,) = sup["created"]
+    got = ok(client.get(f"{V1}/invoices/{number}", headers=h["ann"]))
+    assert (got["period"], got["net"]) == ("2024-04", "35000.00")  # 15 of 30 days at 70,000
+    listed = ok(client.get(f"{V1}/invoices", params={"period": "2024-04"}, headers=h["fin"]))
+    assert listed["total"] == 2
+    step = {"to_state": "failed", "reason": "PSU", "at": "2024-04-20T00:00:00+00:00"}
+    moved = ok(client.post(f"{V1}/servers/{sn}/transitions", json=step, headers=h["olga"]), 201)
+    assert moved["at"].startswith("2024-04-20T00:00:00") and moved["recorded_at"].startswith(
+        "2024-05-02"
+    )
+    for at, status in (("0001-01-01T00:00:00+01:00", 422), ("9999-12-31T23:59:59-01:00", 422),
+                       ("2024-04-19", 409), ("j١", 422)):  # fmt: skip
+        resp = client.post(f"{V1}/servers/{sn}/transitions", json=dict(step, to_state="repaired", at=at), headers=h["olga"])  # fmt: skip
+        assert resp.status_code == status, resp.text

@@ -198,3 +198,154 @@ def test_defect5_issue_date_and_payment_date_are_effective_dates(world) -> None:
     assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 31))} == {
         "acme": invoice.gross - D("60")
     }
+
+
+def test_defect3_late_signed_lease_is_billed_by_a_supplementary_invoice(world) -> None:  # type: ignore[no-untyped-def]
+    """A lease signed in May for service from 16 April, after April was invoiced: recognised
+    190,000 but billed 140,000, for ever. A supplementary run bills exactly the unbilled 50,000
+    (and the late usage), a second one nothing; May's run does not bill April again."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    april, may = parse_period("2024-04"), parse_period("2024-05")
+    world.servers(3)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.metering.set_price("HGX-H800-8", "standard", "15", date(2024, 1, 1))
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "70000", date(2024, 4, 1), 12, count=2), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 2, tzinfo=UTC))
+    (first,) = m.billing.run(april).created
+    world.clock.set(datetime(2024, 5, 6, 9, tzinfo=UTC))
+    m.leasing.create_lease(  # signed late: 15 of April's 30 days at 100,000 = 50,000
+        LeaseSpec("acme", "HGX-H800-8", "100000", date(2024, 4, 16), 12, count=1),
+        actor="sales",
+    )
+    late = dict(customer="acme", sku="HGX-H800-8", priority_class="standard", job_id="j9",
+                started_at="2024-04-29T00:00:00+00:00", ended_at="2024-04-29T01:00:00+00:00")  # fmt: skip
+    assert m.metering.ingest([dict(late, event_id="late1", gpu_seconds="3600")]).accepted == 1
+
+    def billed_rent() -> D:
+        return sum(
+            (ln.net for inv in m.ledger.list_invoices(period="2024-04").items
+             for ln in m.ledger.get_invoice(inv.number).lines if ln.kind == "rent"),
+            D(0),
+        )  # fmt: skip
+
+    assert m.billing.revenue(april)["rent"] == D("190000.00")
+    assert billed_rent() == D("140000.00")
+    assert m.billing.run(april).created == []  # a plain rerun stays crash recovery only
+    run = m.billing.run(april, supplementary=True, issue_date=date(2024, 5, 6))
+    (number,) = run.created
+    supplement = m.ledger.get_invoice(number)
+    assert [(ln.kind, ln.net, ln.description[:8]) for ln in supplement.lines] == [
+        ("rent", D("50000.00"), "L-000002"),
+        ("usage", D("15.00"), "HGX-H800"),
+    ]
+    assert supplement.period == "2024-04" and supplement.issue_date == date(2024, 5, 6)
+    assert supplement.reason == f"supplementary to {first} for 2024-04"
+    assert billed_rent() == m.billing.revenue(april)["rent"] == D("190000.00")
+    again = m.billing.run(april, supplementary=True, issue_date=date(2024, 5, 7))
+    assert (again.created, again.empty) == ([], ["acme"])  # nothing is billed twice
+    world.clock.set(datetime(2024, 6, 1, 2, tzinfo=UTC))
+    (june,) = m.billing.run(may).created
+    rents = [ln.net for ln in m.ledger.get_invoice(june).lines if ln.kind == "rent"]
+    assert sorted(rents) == [D("100000.00"), D("140000.00")]  # May only
+
+
+def test_defect5_transitions_take_their_effective_time(world) -> None:  # type: ignore[no-untyped-def]
+    """``suanli fleet servers transition ... --date`` was ignored: the log said when it was typed,
+    so an April outage entered on 1 May earned no April SLA credit. ``at`` is now the effective
+    time and ``recorded_at`` the wall clock; out-of-order and future steps are refused."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    (sn,) = world.servers(1)
+    fleet, m = world.svc.fleet, world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "72000", date(2024, 4, 1), 12, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 1, tzinfo=UTC))  # typed in on 1 May
+    down = fleet.transition(sn, S.FAILED, "noc", "PSU", at="2024-04-20T00:00:00+00:00")
+    assert (down.at, down.recorded_at) == (datetime(2024, 4, 20, tzinfo=UTC), world.clock.now())
+    for bad, code in (
+        ("2024-04-19T23:00:00+00:00", "transition.out_of_order"),  # before the failure
+        ("2024-05-02", "input.date_out_of_range"),  # not happened yet
+        ("2024-04-21T06:00:00", "input.invalid_datetime"),  # no UTC offset
+        ("0001-01-01T00:00:00+01:00", "input.invalid_datetime"),
+    ):
+        with pytest.raises((ValidationError, ConflictError)) as refused:
+            fleet.transition(sn, S.REPAIRED, "noc", "fixed", at=bad)
+        assert refused.value.code == code
+    fleet.transition(sn, S.REPAIRED, "noc", "fixed", at="2024-04-21T06:00:00+08:00")
+    fleet.transition(sn, S.AVAILABLE, "noc", "ok", at="2024-04-20T23:00:00+00:00")
+    fleet.transition(sn, S.LEASED, "noc", "back", at="2024-04-21T06:00:00+00:00")
+    (number,) = m.billing.run(parse_period("2024-04")).created
+    (credit,) = [ln for ln in m.ledger.get_invoice(number).lines if ln.kind == "sla_credit"]
+    assert (credit.quantity, credit.net) == (D("30.000"), D("-3000.00"))  # 72,000 × 30 h / 720 h
+
+
+def test_defect5_delivery_outage_and_credit_note_take_effective_dates(world) -> None:  # type: ignore[no-untyped-def]
+    """``contract deliver``/``fail``/``restore`` and credit notes were dated by the clock."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    fleet, m = world.svc.fleet, world.svc.money
+    fleet.add_server(NewServer("LATE1", "HGX-H800-8", state=S.DELIVERED), actor="ops")
+    fleet.transition("LATE1", S.BURN_IN, "ops", "rack", cabinet="BJ1/A01")
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "30000", date(2024, 4, 1), 12, serials=("LATE1",)),
+        actor="sales",
+    )
+    world.clock.set(datetime(2024, 4, 30, 12, tzinfo=UTC))
+    fleet.transition("LATE1", S.AVAILABLE, "ops", "burn-in passed", at="2024-04-10T08:00:00+00:00")
+    m.leasing.deliver("LATE1", "ops", at="2024-04-10T08:00:00+00:00")  # serves from 11 April
+    m.leasing.server_failed("LATE1", "noc", "PSU", at="2024-04-25")
+    event = m.leasing.server_restored("LATE1", "noc", at="2024-04-26")
+    assert (event.down_from, event.down_until) == (
+        datetime(2024, 4, 25, tzinfo=UTC),
+        datetime(2024, 4, 26, tzinfo=UTC),
+    )
+    world.clock.set(datetime(2024, 6, 3, tzinfo=UTC))
+    (number,) = m.billing.run(parse_period("2024-04"), issue_date=date(2024, 5, 1)).created
+    lines = {ln.kind: ln for ln in m.ledger.get_invoice(number).lines}
+    assert (lines["rent"].quantity, lines["rent"].net) == (20, D("20000.00"))  # 11–30 April
+    assert lines["sla_credit"].net == D("-1000.00")  # 24 h of 720 h at 30,000
+    with pytest.raises(ValidationError) as early:
+        m.ledger.credit_note(number, "goodwill", {1: "100"}, issue_date=date(2024, 4, 30))
+    assert early.value.code == "credit_note.before_invoice"
+    note = m.ledger.credit_note(number, "goodwill", {1: "100"}, issue_date=date(2024, 5, 20))
+    assert note.issue_date == date(2024, 5, 20)
+    gross = m.ledger.get_invoice(number).gross
+    assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 19))} == {"acme": gross}
+    assert {r.customer: r.total for r in m.ledger.aging(date(2024, 5, 20))} == {
+        "acme": gross - D("113.00")
+    }
+
+
+def test_outage_outlasting_its_lease_credits_only_leased_time(world) -> None:  # type: ignore[no-untyped-def]
+    """Found by the model-based test: a server that failed on the last day of its lease and
+    stayed down was credited the rest of the month (−30,000.00 against 967.74 of rent):
+    downtime now counts only while the server was leased."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "31000", date(2024, 4, 2), 1, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 12, tzinfo=UTC))
+    m.leasing.server_failed(sn, "noc", "PSU")  # 12 h before the lease ends on 2 May
+    world.clock.set(datetime(2024, 6, 2, tzinfo=UTC))  # still down
+    (may,) = m.billing.run(parse_period("2024-05")).created
+    lines = {ln.kind: ln.net for ln in m.ledger.get_invoice(may).lines}
+    assert lines == {"rent": D("1000.00"), "sla_credit": D("-500.00")}  # 1 day; 12 h of 744

@@ -91,6 +91,12 @@ class OutageIn(BaseModel):
     model_config = {"json_schema_extra": {"examples": [{"reason": "GPU 3 Xid 79"}]}}
     reason: str = Field(default="failure", max_length=2000)
     actor: str = Field(default="api", max_length=128)
+    at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="when it happened (YYYY-MM-DD = 00:00 UTC, or ISO datetime with offset); "
+        "default now",
+    )
 
 
 class PriceIn(BaseModel):
@@ -200,20 +206,20 @@ def renew(number: str, body: RenewIn, svc: ServicesDep, principal: PrincipalDep)
 def server_failed(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     """A leased server failed: moves it to ``failed`` and opens an SLA downtime record."""
     principal.require(Role.OPERATOR)
-    return out(svc.money.leasing.server_failed(serial, body.actor, body.reason))
+    return out(svc.money.leasing.server_failed(serial, body.actor, body.reason, body.at))
 
 
 @router.post("/leasing/servers/{serial}/restore", dependencies=[requires(Role.OPERATOR)])
 def server_restored(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
-    return out(svc.money.leasing.server_restored(serial, body.actor, body.reason))
+    return out(svc.money.leasing.server_restored(serial, body.actor, body.reason, body.at))
 
 
 @router.post("/leasing/servers/{serial}/deliver", dependencies=[requires(Role.OPERATOR)])
 def deliver(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     """Put a server leased before its delivery into service."""
     principal.require(Role.OPERATOR)
-    return out(svc.money.leasing.deliver(serial, body.actor))
+    return out(svc.money.leasing.deliver(serial, body.actor, body.at))
 
 
 @router.get("/sla-events")

@@ -62,6 +62,13 @@ class TransitionIn(BaseModel):
     reason: str
     actor: Actor = None
     cabinet: str | None = Field(default=None, description="SITE/CABINET, when racking")
+    at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="when it happened (YYYY-MM-DD = 00:00 UTC, or ISO datetime with offset); "
+        "default now",
+        examples=["2024-04-20T08:00:00+00:00"],
+    )
 
 
 class CsvIn(BaseModel):
@@ -168,7 +175,7 @@ def get_server(serial: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
 def transition(serial: str, body: TransitionIn, svc: ServicesDep, principal: Operator) -> Any:
     target = parse_state(body.to_state, "to_state")
     actor = body.actor or principal.name
-    return out(svc.fleet.transition(serial, target, actor, body.reason, body.cabinet))
+    return out(svc.fleet.transition(serial, target, actor, body.reason, body.cabinet, body.at))
 
 
 @router.get("/servers/{serial}/transitions")

@@ -21,6 +21,7 @@ RUN_OUT = {
     "created": ["INV-2024-000001", "INV-2024-000002"],
     "skipped": [],
     "empty": [],
+    "to_credit": [],
 }
 PeriodKey = Annotated[
     str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM", examples=["2024-04"])
@@ -36,6 +37,11 @@ class RunIn(BaseModel):
     issue_date: date | None = Field(
         default=None, description="effective issue date (default today); on or after the period"
     )
+    supplementary: bool = Field(
+        default=False,
+        description="customers already invoiced for the period get a supplementary invoice "
+        "with only what is still unbilled",
+    )
 
 
 class CreditNoteIn(BaseModel):
@@ -50,6 +56,9 @@ class CreditNoteIn(BaseModel):
     ) = Field(
         default=None,
         description="line number → net amount to credit; omit to credit the whole invoice",
+    )
+    issue_date: Day | None = Field(
+        default=None, description="effective issue date (default today); not before the invoice"
     )
 
 
@@ -100,11 +109,13 @@ def run(
     principal: PrincipalDep,
     key: IdempotencyKey = None,
 ) -> Any:
-    """Invoice a month; running it again creates nothing for customers already invoiced."""
+    """Invoice a month; running it again creates nothing for customers already invoiced, unless
+    ``supplementary``: then they get a supplementary invoice for what is still unbilled."""
     principal.require(Role.FINANCE)
     period = parse_period(body.period)
     return idempotent(request, svc, principal, key, body.model_dump(),
-                      lambda: svc.money.billing.run(period, customer=body.customer, issue_date=body.issue_date))  # fmt: skip
+                      lambda: svc.money.billing.run(period, customer=body.customer, issue_date=body.issue_date,
+                                                    supplementary=body.supplementary))  # fmt: skip
 
 
 @router.get("/invoices")
@@ -141,6 +152,7 @@ RUN_OUT = {
     "created": ["INV-2024-000001", "INV-2024-000002"],
     "skipped": [],
     "empty": [],
+    "to_credit": [],
 }
 
 
@@ -160,7 +172,7 @@ def get_invoice(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
 def credit_note(number: str, body: CreditNoteIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.FINANCE)
     lines = {k: v for k, v in body.lines.items()} if body.lines is not None else None
-    return out(svc.money.ledger.credit_note(number, body.reason, lines))  # type: ignore[arg-type]
+    return out(svc.money.ledger.credit_note(number, body.reason, lines, body.issue_date))  # type: ignore[arg-type]
 
 
 @router.post(

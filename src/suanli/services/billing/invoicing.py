@@ -6,7 +6,9 @@ Single writer of ``invoices`` (run invoices), ``invoice_lines`` and ``invoice_se
   number taken from its series and the prepayments applied to it commit together or not at all.
   An interrupted run therefore leaves complete invoices or nothing; running it again finishes
   the remaining customers and creates nothing for those already invoiced
-  (``(customer_id, period_key)`` is unique).
+  (``(customer_id, period_key)`` is unique). A *supplementary* run instead gives a customer
+  already invoiced an invoice for what is still unbilled in the period (``period_key`` empty,
+  ``period_start`` naming the period; see :mod:`suanli.core.supplement`).
 - Invoice numbers ``INV-<year>-<n>`` come from ``invoice_series`` under a row lock held until
   commit, so they are sequential and gap-free per series even with concurrent runs.
 - :class:`RunHooks` lets a caller observe each invoice just before its commit; tests inject a
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -41,6 +43,7 @@ from suanli.core.pricing import (
     UsageItem,
     draft_lines,
 )
+from suanli.core.supplement import BilledLine, unbilled_lines
 from suanli.services.billing.metering import PriceBook, load_prices
 from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import apply_unapplied
@@ -78,6 +81,7 @@ class RunResult:
     created: list[str]
     skipped: list[str]
     empty: list[str]
+    to_credit: list[str] = field(default_factory=list)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -194,6 +198,24 @@ def mark_billed(s: Session, ids: list[int], invoice_id: int) -> None:
         raise UsageRaced
 
 
+def billed_in(s: Session, cid: int, p: Period) -> list[BilledLine]:
+    """The lines of every invoice (regular and supplementary, not credit notes) for ``p``."""
+    rows = s.scalars(
+        select(InvoiceLineRow)
+        .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
+        .where(
+            InvoiceRow.customer_id == cid,
+            InvoiceRow.kind == "invoice",
+            InvoiceRow.period_start == p.start,
+        )
+    )
+    return [
+        BilledLine(r.contract_id, r.kind, r.description, r.quantity, r.unit, r.unit_price, r.net,
+                   r.vat_rate, r.service_start, r.service_end)
+        for r in rows
+    ]  # fmt: skip
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -221,12 +243,17 @@ class BillingService:
         hooks: RunHooks | None = None,
         customer: str | None = None,
         issue_date: date | None = None,
+        supplementary: bool = False,
     ) -> RunResult:
         """Invoice every customer with service in ``p`` (or unbilled usage before its end).
 
         Invoices are issued in arrears, dated ``issue_date`` (the effective date; default the
         clock's day), which must be on or after the first day after ``p``: an open or future
         period is refused (``invoice.period_open``). See docs/billing.md, "Calendar rules".
+        A customer already invoiced for ``p`` is skipped, unless ``supplementary``: then it gets
+        a supplementary invoice with only what its invoices for ``p`` have not billed yet
+        (:func:`~suanli.core.supplement.unbilled_lines`); if that comes to less than nothing,
+        nothing is issued and the customer is listed in ``to_credit`` (a credit note's job).
         """
         hooks = hooks or NoHooks()
         now = self.clock.now()
@@ -251,8 +278,9 @@ class BillingService:
             reserved = [c for c in mine if c.kind == "reserved"]
             try:
                 number = self._invoice_customer(
-                    cid, code, terms, p, lease_data, reserved, prices, now, hooks, issue
-                )
+                    cid, code, terms, p, lease_data, reserved, prices, now, hooks, issue,
+                    supplementary,
+                )  # fmt: skip
             except UsageRaced:
                 number = "exists"  # a concurrent run billed this customer's usage first
             except IntegrityError:
@@ -263,6 +291,8 @@ class BillingService:
                 number = "exists"
             if number is None:
                 result.empty.append(code)
+            elif number == "to_credit":
+                result.to_credit.append(code)
             elif number == "exists":
                 result.skipped.append(code)
             else:
@@ -310,16 +340,17 @@ class BillingService:
         now: datetime,
         hooks: RunHooks,
         issue: date,
+        supplementary: bool = False,
     ) -> str | None:
         with transaction(self.sessions) as s:
             serialise_writes(s)
             lock_customer(s, cid)
-            exists = s.scalar(
-                select(InvoiceRow.id).where(
+            regular = s.scalar(
+                select(InvoiceRow.number).where(
                     InvoiceRow.customer_id == cid, InvoiceRow.period_key == p.key
                 )
             )
-            if exists:
+            if regular and not supplementary:
                 return "exists"
             rows = s.execute(
                 select(
@@ -337,7 +368,9 @@ class BillingService:
             usage = [UsageItem(r[1], r[2], r[3], r[4]) for r in rows]
             used = reserved_usage(s, cid, p) if reserved else {}
             lines = draft_lines(p, leases, reserved, usage, used, prices, now)
-            token_ids, token_lines = unbilled_token_lines(s, cid, p)
+            if regular:  # the customer is invoiced for p: bill only what is still unbilled
+                lines = unbilled_lines(lines, billed_in(s, cid, p))
+            token_ids, token_lines = unbilled_token_lines(s, cid, p)  # billed once per record
             lines += token_lines
             if not lines:
                 return None
@@ -345,12 +378,17 @@ class BillingService:
             amounts = [line_amount(d.exact_net, d.vat_rate) for d in lines]
             net = sum((a.net for a in amounts), Decimal(0))
             tax = sum((a.tax for a in amounts), Decimal(0))
+            if regular and net <= 0:
+                return "to_credit" if net < 0 else None
             invoice = InvoiceRow(
                 number=number,
                 series=f"INV-{issue.year}",
                 kind="invoice",
                 customer_id=cid,
-                period_key=p.key,
+                # a supplement leaves period_key empty: (customer, period_key) stays unique to
+                # the regular invoice, and period_start says which period it supplements
+                period_key=None if regular else p.key,
+                reason=f"supplementary to {regular} for {p.key}" if regular else None,
                 period_start=p.start,
                 period_end=p.end - timedelta(days=1),
                 issue_date=issue,

@@ -38,6 +38,7 @@ from suanli.services.billing.numbering import next_number, serialise_writes
 from suanli.services.common import (
     Page,
     check_paging,
+    effective_at,
     non_negative_money,
     positive_int,
     ratio,
@@ -53,6 +54,7 @@ from suanli.store.models import (
     CustomerRow,
     LeaseAllocationRow,
     ServerRow,
+    ServerTransitionRow,
     SlaEventRow,
 )
 
@@ -265,9 +267,18 @@ class LeasingService:
             )
         )  # fmt: skip
         if available:
-            transition_in(
-                s, self.clock, server, ServerState.LEASED, actor, f"lease {contract.number}"
+            # a lease signed late (starting before today) took the server from its start, or
+            # from its last step if that came later; one starting later takes it today
+            last = s.scalar(
+                select(func.max(ServerTransitionRow.at)).where(
+                    ServerTransitionRow.server_id == server.id
+                )
             )
+            took = min(self.clock.now(), max(starts, last or starts))
+            transition_in(
+                s, self.clock, server, ServerState.LEASED, actor, f"lease {contract.number}",
+                at=took,
+            )  # fmt: skip
 
     def create_reserved(self, spec: ReservedSpec, actor: str) -> Contract:
         """Reserved GPU capacity: committed GPUs at a GPU-hour rate with a minimum commitment."""
@@ -453,8 +464,10 @@ class LeasingService:
 
     # --- service delivery and SLA -------------------------------------------------------------
 
-    def _current_allocation(self, s: Session, server: ServerRow) -> LeaseAllocationRow:
-        now = self.clock.now()
+    def _current_allocation(
+        self, s: Session, server: ServerRow, when: datetime | None = None
+    ) -> LeaseAllocationRow:
+        now = when or self.clock.now()
         row = s.scalars(
             select(LeaseAllocationRow).where(
                 LeaseAllocationRow.server_id == server.id,
@@ -465,16 +478,18 @@ class LeasingService:
         if row is None:
             raise ConflictError(
                 "lease.not_leased",
-                f"{server.serial} is not under a lease now",
+                f"{server.serial} is not under a lease on {now.isoformat()}",
                 {"serial": server.serial},
             )
         return row
 
-    def deliver(self, serial: str, actor: str) -> Contract:
-        """Put a server leased before delivery into service (``available → leased``)."""
+    def deliver(self, serial: str, actor: str, at: str | date | datetime | None = None) -> Contract:
+        """Put a server leased before delivery into service (``available → leased``) at ``at``
+        (the effective date or time, default now): service, and rent, count from then."""
+        when = effective_at(at, self.clock.now())
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
-            alloc = self._current_allocation(s, server)
+            alloc = self._current_allocation(s, server, when)
             if alloc.delivered_at is not None:
                 raise ConflictError(
                     "lease.already_delivered", f"{serial} is in service", {"serial": serial}
@@ -487,23 +502,27 @@ class LeasingService:
                 ServerState.LEASED,
                 actor,
                 f"delivered for lease {contract.number}",
+                at=when,
             )
-            alloc.delivered_at = self.clock.now()
+            alloc.delivered_at = when
             return self._contract(s, contract)
 
     def server_failed(
-        self, serial: str, actor: str, reason: str, at: datetime | None = None
+        self, serial: str, actor: str, reason: str, at: str | date | datetime | None = None
     ) -> SlaEvent:
         """A leased server failed: ``leased → failed`` and an open SLA downtime record. ``at`` is
-        when it failed if known (e.g. the engine's failure time), never later than now."""
+        when it failed if known (the effective time, e.g. the engine's failure time; a time
+        after now is taken as now), default now."""
+        now = self.clock.now()
+        if isinstance(at, datetime) and at > now:
+            at = now
+        when = effective_at(at, now)
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
-            alloc = self._current_allocation(s, server)
-            # one clock reading: the downtime starts exactly at the logged transition, so the
-            # invoice run's sync from the transition log finds this record instead of adding one
-            step = transition_in(s, self.clock, server, ServerState.FAILED, actor, reason)
-            if at is not None and at < step.at:
-                step.at = at  # the engine saw it fail earlier: log (and bill) from then
+            alloc = self._current_allocation(s, server, when)
+            # one time: the downtime starts exactly at the logged transition, so the invoice
+            # run's sync from the transition log finds this record instead of adding one
+            step = transition_in(s, self.clock, server, ServerState.FAILED, actor, reason, at=when)
             event = SlaEventRow(
                 allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
                 server_id=server.id, down_from=step.at, reason=reason,
@@ -512,8 +531,16 @@ class LeasingService:
             s.flush()
             return self._event(s, event)
 
-    def server_restored(self, serial: str, actor: str, reason: str = "repaired") -> SlaEvent:
-        """Repair a failed leased server back into the lease and close its downtime record."""
+    def server_restored(
+        self,
+        serial: str,
+        actor: str,
+        reason: str = "repaired",
+        at: str | date | datetime | None = None,
+    ) -> SlaEvent:
+        """Repair a failed leased server back into the lease and close its downtime record at
+        ``at`` (the effective time, default now; not before the failure)."""
+        when = effective_at(at, self.clock.now())
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
             event = s.scalars(
@@ -526,7 +553,7 @@ class LeasingService:
                     "sla.no_open_downtime", f"{serial} has no open downtime", {"serial": serial}
                 )
             for target in (ServerState.REPAIRED, ServerState.AVAILABLE, ServerState.LEASED):
-                step = transition_in(s, self.clock, server, target, actor, reason)
+                step = transition_in(s, self.clock, server, target, actor, reason, at=when)
             event.down_until = step.at
             return self._event(s, event)
 

@@ -18,7 +18,14 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, line_amount, month_of
+from suanli.core.billing import (
+    AGING_BUCKETS,
+    Period,
+    aging_bucket,
+    line_amount,
+    month_of,
+    parse_period,
+)
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.ledger import Allocation, Invoice, InvoiceLine, Payment
@@ -119,7 +126,10 @@ class LedgerService:
         code = names[("customer", row.customer_id)]
         credited = names[("invoice", row.credited_invoice_id)] if row.credited_invoice_id else None
         lines = [_line(r) for r in row.lines] if with_lines else []
-        return Invoice(row.number, row.kind, code, row.period_key, row.issue_date, row.due_date,
+        period = row.period_key or (  # a supplementary invoice names its period by its dates
+            f"{row.period_start:%Y-%m}" if row.kind == "invoice" and row.period_start else None
+        )
+        return Invoice(row.number, row.kind, code, period, row.issue_date, row.due_date,
                        row.currency, row.net, row.tax, row.gross, owed, credited, row.reason,
                        row.fapiao_number, lines)  # fmt: skip
 
@@ -151,7 +161,8 @@ class LedgerService:
                 CustomerRow.code == customer
             )
         if period:
-            stmt = stmt.where(InvoiceRow.period_key == period)
+            start = parse_period(period).start  # the regular invoice and its supplements
+            stmt = stmt.where(InvoiceRow.kind == "invoice", InvoiceRow.period_start == start)
         if kind:
             stmt = stmt.where(InvoiceRow.kind == kind)
         with transaction(self.sessions) as s:
@@ -193,9 +204,15 @@ class LedgerService:
             )
 
     def credit_note(
-        self, number: str, reason: str, lines: dict[int, Decimal | str] | None = None
+        self,
+        number: str,
+        reason: str,
+        lines: dict[int, Decimal | str] | None = None,
+        issue_date: date | None = None,
     ) -> Invoice:
-        """Credit ``lines`` (line number → net amount to credit) of an invoice, or all of it."""
+        """Credit ``lines`` (line number → net amount to credit) of an invoice, or all of it.
+        ``issue_date`` is the credit note's effective date (default today; not before the
+        invoice's issue date)."""
         reason = require_text(reason, "reason", 2000)
         now = self.clock.now()
         with transaction(self.sessions) as s:
@@ -230,7 +247,13 @@ class LedgerService:
                 raise ValidationError(
                     "credit_note.empty", "nothing to credit", {"lines": "at least one amount > 0"}
                 )
-            issue = now.date()
+            issue = issue_date or now.date()
+            if issue < invoice.issue_date:
+                raise ValidationError(
+                    "credit_note.before_invoice",
+                    f"{number} was issued on {invoice.issue_date}; a credit note cannot precede it",
+                    {"issue_date": f">= {invoice.issue_date}"},
+                )
             series = f"CN-{issue.year}"
             note = InvoiceRow(
                 number=f"{series}-{next_number(s, series):06d}", series=series, kind="credit_note",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -45,6 +46,7 @@ from suanli.services.common import (
     Page,
     check_paging,
     currency_code,
+    effective_at,
     non_negative_money,
     optional_text,
     require_text,
@@ -137,6 +139,7 @@ def transition_from_row(row: ServerTransitionRow, cabinet: CabinetRow | None) ->
         reason=row.reason,
         at=row.at,
         cabinet_code=f"{cabinet.site.code}/{cabinet.code}" if cabinet else None,
+        recorded_at=row.recorded_at,
     )
 
 
@@ -257,14 +260,19 @@ def record_transition(
     target: ServerState,
     actor: str,
     reason: str,
+    at: datetime | None = None,
 ) -> ServerTransitionRow:
+    """Append a step to the log: ``at`` is when it took effect (default now), ``recorded_at``
+    the wall clock of this write (audit)."""
+    now = clock.now()
     row = ServerTransitionRow(
         server=server,
         from_state=source.value if source else None,
         to_state=target.value,
         actor=require_text(actor, "actor", 128),
         reason=require_text(reason, "reason", 2000),
-        at=clock.now(),
+        at=at or now,
+        recorded_at=now,
         cabinet_id=server.cabinet_id,
     )
     s.add(row)
@@ -333,9 +341,28 @@ def transition_in(
     actor: str,
     reason: str,
     cabinet: str | None = None,
+    at: datetime | None = None,
 ) -> ServerTransitionRow:
-    """Move ``server`` to ``target`` (racking into ``cabinet`` when the edge needs one)."""
+    """Move ``server`` to ``target`` (racking into ``cabinet`` when the edge needs one).
+
+    ``at`` is the effective time (default now; see :func:`effective_at`); it may not precede
+    the server's last step, so the log stays in the order the states were taken
+    (``transition.out_of_order``)."""
     source = ServerState(server.state)
+    when = effective_at(at, clock.now())
+    if at is not None and server.id is not None:
+        last = s.scalar(
+            select(func.max(ServerTransitionRow.at)).where(
+                ServerTransitionRow.server_id == server.id
+            )
+        )
+        if last is not None and when < last:
+            raise ConflictError(
+                "transition.out_of_order",
+                f"{server.serial} last changed state at {last.isoformat()}; "
+                f"a step cannot take effect before that ({when.isoformat()})",
+                {"at": f">= {last.isoformat()}"},
+            )
     decision = decide_transition(source, target, has_cabinet=cabinet is not None)
     require_text(actor, "actor", 128)
     require_text(reason, "reason", 2000)
@@ -356,7 +383,7 @@ def transition_in(
         server.cabinet_id = None
     server.state = target.value
     server.updated_at = clock.now()
-    return record_transition(s, clock, server, source, target, actor, reason)
+    return record_transition(s, clock, server, source, target, actor, reason, when)
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -489,10 +516,15 @@ class FleetService:
         actor: str,
         reason: str,
         cabinet: str | None = None,
+        at: str | date | datetime | None = None,
     ) -> Transition:
+        """Move a server; ``at`` is the effective date or time (default now)."""
+        when = effective_at(at, self.clock.now())
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
-            row = transition_in(s, self.clock, server, target, actor, reason, cabinet)
+            row = transition_in(
+                s, self.clock, server, target, actor, reason, cabinet, when if at else None
+            )
             s.flush()
             cab = s.get(CabinetRow, row.cabinet_id) if row.cabinet_id else None
             return transition_from_row(row, cab)

@@ -80,7 +80,8 @@ class ServerTransitionRow(Base):
     to_state: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # effective (business) time
     cabinet_id: Mapped[int | None] = mapped_column(ForeignKey("cabinets.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # audit: the wall clock
 
     server: Mapped[ServerRow] = relationship()
