@@ -6,6 +6,8 @@ Every fenced block carries an annotation, an HTML comment right before it (invis
     expect: 1 invoices created          (text the block's output must contain; repeatable)
     markers: slow dataset               (pytest markers the block runs under)
     setup: printf 'a,b\\n' > jobs.csv    (shell run before the block, for files it names)
+    serve: yes                          (an API server on a free port; see api_server)
+    timeout: 14400                      (seconds, for a block longer than the default)
     -->
 
 or one of the single-line forms ``<!-- doc-test: text (a diagram) -->`` (not code: an ASCII
@@ -24,11 +26,15 @@ stdout and stderr, at 80 columns.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +61,8 @@ class Block:
     expect: tuple[str, ...] = ()
     markers: tuple[str, ...] = ()
     setup: tuple[str, ...] = ()
+    serve: bool = False
+    timeout: float | None = None
 
     @property
     def id(self) -> str:
@@ -68,6 +76,8 @@ class _Annotation:
     expect: list[str] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
     setup: list[str] = field(default_factory=list)
+    serve: bool = False
+    timeout: float | None = None
 
 
 def doc_files() -> list[Path]:
@@ -97,6 +107,10 @@ def _parse_annotation(body: str, where: str) -> _Annotation:
             ann.markers.extend(value.split())
         elif key == "setup":
             ann.setup.append(value)
+        elif key == "serve":
+            ann.serve = value == "yes"
+        elif key == "timeout":
+            ann.timeout = float(value)
         elif line.startswith("text"):
             ann.kind, ann.reason = "text", line[4:].strip()
         else:
@@ -136,6 +150,8 @@ def blocks(path: Path) -> list[Block]:
                 tuple(ann.expect),
                 tuple(ann.markers),
                 tuple(ann.setup),
+                ann.serve,
+                ann.timeout,
             )
         )
         i = j + 1
@@ -175,7 +191,7 @@ def commands(code: str) -> list[str]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         cmd = [line]
-        while cmd[-1].rstrip().endswith("\\") and i < len(lines):
+        while i < len(lines) and (cmd[-1].rstrip().endswith("\\") or _open_quote(cmd)):
             cmd.append(lines[i])
             i += 1
         heredoc = HEREDOC.search(" ".join(cmd)) if "<<" in " ".join(cmd) else None
@@ -187,6 +203,15 @@ def commands(code: str) -> list[str]:
                     break
         out.append("\n".join(cmd))
     return out
+
+
+def _open_quote(cmd: list[str]) -> bool:
+    """True while a quoted string of the command runs on to the next line."""
+    try:
+        shlex.split("\n".join(cmd), comments=True)
+    except ValueError:
+        return True
+    return False
 
 
 def script(code: str) -> str:
@@ -264,18 +289,54 @@ def prepare(root: Path, shared: Path, server: Path | None = None) -> tuple[Path,
     return work, env
 
 
+@contextmanager
+def api_server(work: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """``suanli init`` + ``suanli serve`` on a free port, for blocks that call the API with curl
+    (``localhost:8000`` in the block is pointed at that port; the admin token is in
+    ``$SUANLI_TOKEN`` and ``$TOKEN``)."""
+    cli = [sys.executable, "-m", "suanli.cli.main"]
+    env = env | {"PYTHONPATH": str(REPO / "src")}
+    init = subprocess.run([*cli, "init"], cwd=work, env=env, capture_output=True, text=True)
+    token = next(w for w in init.stdout.split() if w.startswith("sl_"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=work, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the API server did not start") from None
+                time.sleep(0.2)
+        yield {"SUANLI_TOKEN": token, "TOKEN": token, "port": str(port)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run(
     block: Block, root: Path, shared: Path, timeout: float, server: Path | None = None
 ) -> tuple[int, str]:
     """Run one block (``suanli`` through ``server`` when given); (exit status, merged output)."""
     work, env = prepare(root, shared, server)
-    setup = "".join(f"{line}\n" for line in block.setup)
-    if block.lang == "python":
-        if setup:
-            subprocess.run(["bash", "-c", setup], cwd=work, env=env, check=True)
-        argv = [str(work / ".venv" / "bin" / "python"), "-c", block.code]
-    else:
-        argv = ["bash", "-c", setup + script(block.code)]
-    proc = subprocess.run(argv, cwd=work, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout)  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        code = block.code
+        if block.serve:
+            api = stack.enter_context(api_server(work, env))
+            code = code.replace("localhost:8000", f"localhost:{api.pop('port')}")
+            env |= api
+        setup = "".join(f"{line}\n" for line in block.setup)
+        if block.lang == "python":
+            if setup:
+                subprocess.run(["bash", "-c", setup], cwd=work, env=env, check=True)
+            argv = [str(work / ".venv" / "bin" / "python"), "-c", code]
+        else:
+            argv = ["bash", "-c", setup + script(code)]
+        proc = subprocess.run(argv, cwd=work, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=block.timeout or timeout)  # fmt: skip
     return proc.returncode, proc.stdout

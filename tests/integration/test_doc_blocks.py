@@ -7,6 +7,8 @@ cannot run in a test is a visible skip with its reason, never a silent one.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +17,28 @@ import pytest
 from docblocks import Block, all_blocks, blocks, commands, doc_files, error_codes, forkserver, run
 
 BLOCKS = all_blocks()
+SLURM_DIR = Path("/var/tmp/suanli-slurm")  # scripts/dev-slurm-cluster's state directory
 KNOWN_MARKERS = {"slow", "dataset", "slurm", "postgres"}
 
 
 def _param(block: Block) -> object:
     marks = [getattr(pytest.mark, m) for m in block.markers]
-    marks.append(pytest.mark.timeout(3600 if "slow" in block.markers else 300))
+    marks.append(
+        pytest.mark.timeout((block.timeout or 3600 if "slow" in block.markers else 300) + 60)
+    )
     return pytest.param(block, marks=marks, id=block.id)
+
+
+@contextlib.contextmanager
+def _slurm_lock() -> Iterator[None]:
+    """The dev cluster is shared: hold the lock the Slurm tests hold (backends/conftest.py)."""
+    SLURM_DIR.mkdir(parents=True, exist_ok=True)
+    with open(SLURM_DIR / "tests.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +54,8 @@ def test_doc_block(block: Block, tmp_path: Path, shared_dir: Path, warm_cli: Pat
     if block.kind == "skip":
         pytest.skip(f"{block.id}: {block.reason}")
     timeout = 3000 if "slow" in block.markers else 240
-    status, output = run(block, tmp_path, shared_dir, timeout, server=warm_cli)
+    with _slurm_lock() if "slurm" in block.markers else contextlib.nullcontext():
+        status, output = run(block, tmp_path, shared_dir, timeout, server=warm_cli)
     assert status == 0, f"{block.id} failed (exit {status}):\n{output}"
     for text in (*block.expect, *error_codes(block.code)):
         assert text in output, f"{block.id}: {text!r} not in the output:\n{output}"

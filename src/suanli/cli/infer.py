@@ -83,7 +83,7 @@ def plan(
     """Cheapest GPU, parallel degree and hourly replicas meeting the SLO over the DeepSeek-shaped day."""
     from rich.progress import Progress
 
-    from suanli.cli.render import console, print_table
+    from suanli.cli.render import console, print_table, wrote
     from suanli.core.catalog import default_catalog
     from suanli.core.errors import ValidationError
     from suanli.inference.demand import deepseek_shape
@@ -153,6 +153,7 @@ def plan(
             f"{model} on {best.gpu} x{best.gpus_per_replica}: provisioned vs demand",
             chart,
         )
+        wrote(chart)
     if as_json:
         typer.echo(
             json.dumps({"model": model, "traffic": traffic, "slo": slo, "plans": rows}, indent=2)
@@ -173,8 +174,6 @@ def plan(
     table = [{short[k]: v for k, v in r.items() if k in short} for r in rows]
     cols = [short[k] for k in short if k in rows[0]]
     print_table(table, cols, title=f"{model}, {traffic}, peak {peak_rps:g} req/s, SLO {slo}")
-    if chart is not None:
-        console.print(f"chart written to {chart}")
 
 
 @app.command("day")
@@ -194,7 +193,7 @@ def day(
     """Day model: autoscaled inference nodes, theoretical revenue, cost and the night valley."""
     import dataclasses
 
-    from suanli.cli.render import console, print_table
+    from suanli.cli.render import print_table, wrote
     from suanli.core.errors import ValidationError
     from suanli.core.serialize import to_jsonable
     from suanli.inference.day import scenario, serve_day
@@ -225,6 +224,7 @@ def day(
             chart,
             "nodes",
         )
+        wrote(chart)
     if as_json:
         typer.echo(json.dumps({"scenario": name, **to_jsonable(res)}, indent=2))
         return
@@ -240,5 +240,3 @@ def day(
         {"figure": "cost-profit margin", "value": f"{res.margin:.0%}"},
     ]
     print_table(rows, ["figure", "value"], title=name)
-    if chart is not None:
-        console.print(f"chart written to {chart}")
