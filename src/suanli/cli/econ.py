@@ -270,16 +270,17 @@ def sensitivity_cmd(
 ) -> None:
     """Tornado (one input at a time) and a two-way grid (default: rent x occupancy)."""
     sc = load_scenario(scenario, overrides)
-    t = tornado(sc, inputs, delta, metric)
     dx, dxs, dy, dys = default_grid(sc)
-    g = grid(
-        sc,
-        x or dx,
-        _floats(x_values, "x_values") or dxs,
-        y or dy,
-        _floats(y_values, "y_values") or dys,
-        metric,
-    )
+    with err_console.status(f"{sc.name}: tornado and grid"):
+        t = tornado(sc, inputs, delta, metric)
+        g = grid(
+            sc,
+            x or dx,
+            _floats(x_values, "x_values") or dxs,
+            y or dy,
+            _floats(y_values, "y_values") or dys,
+            metric,
+        )
     if chart is not None:
         tdict = t.to_dict()
         charts.tornado(tdict["bars"], t.base_metric, metric, chart)

@@ -83,7 +83,7 @@ def plan(
     """Cheapest GPU, parallel degree and hourly replicas meeting the SLO over the DeepSeek-shaped day."""
     from rich.progress import Progress
 
-    from suanli.cli.render import console, print_table, wrote
+    from suanli.cli.render import err_console, print_table, wrote
     from suanli.core.catalog import default_catalog
     from suanli.core.errors import ValidationError
     from suanli.inference.demand import deepseek_shape
@@ -109,7 +109,7 @@ def plan(
     cat = default_catalog()
     keys = gpu or list(DEFAULT_GPU_PRICE_CNY)
     plans = []
-    with Progress(console=console, transient=True, disable=as_json) as prog:
+    with Progress(console=err_console, transient=True, disable=as_json) as prog:
         task = prog.add_task("planning", total=len(keys))
         for key in keys:
             if key not in prices:

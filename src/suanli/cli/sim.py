@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from suanli.cli import sim_jobs
 from suanli.cli.charts import placement_chart
-from suanli.cli.render import console, print_table, wrote
+from suanli.cli.render import err_console, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.scheduling.cluster import NodeTable, PodTable
 from suanli.scheduling.placement import ALL_POLICY_NAMES, POLICY_NAMES
@@ -87,7 +87,7 @@ def placement(
     jobs = [(node_table, pod_table, p, s, rng, tune) for p in policies for s in seed_list]
     results: list[RunResult] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
+    with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task(f"placing {pods.name}", total=len(jobs))
         if workers == 1:
             for job in jobs:
