@@ -320,14 +320,20 @@ def api_server(work: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
 
 
 def run(
-    block: Block, root: Path, shared: Path, timeout: float, server: Path | None = None
+    block: Block,
+    root: Path,
+    shared: Path,
+    timeout: float,
+    server: Path | None = None,
+    api: dict[str, str] | None = None,
 ) -> tuple[int, str]:
-    """Run one block (``suanli`` through ``server`` when given); (exit status, merged output)."""
+    """Run one block (``suanli`` through ``server``, API calls to ``api`` — an
+    :func:`api_server` answer — when given); (exit status, merged output)."""
     work, env = prepare(root, shared, server)
     with contextlib.ExitStack() as stack:
         code = block.code
         if block.serve:
-            api = stack.enter_context(api_server(work, env))
+            api = dict(api or stack.enter_context(api_server(work, env)))
             code = code.replace("localhost:8000", f"localhost:{api.pop('port')}")
             env |= api
         setup = "".join(f"{line}\n" for line in block.setup)

@@ -18,6 +18,7 @@ import socket
 import struct
 import sys
 import threading
+from typing import Any
 
 WARM = (
     "sqlalchemy",
@@ -39,14 +40,14 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes:
     return data
 
 
-def _child(request: dict[str, object], fds: list[int]) -> None:
+def _child(request: dict[str, Any], fds: list[int]) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
     os.chdir(str(request["cwd"]))
     os.environ.clear()
-    os.environ.update(request["env"])  # type: ignore[arg-type]
-    argv = list(request["argv"])  # type: ignore[call-overload]
+    os.environ.update(request["env"])
+    argv = list(request["argv"])
     sys.argv = ["suanli", *argv]
     code = 0
     try:

@@ -14,7 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from docblocks import Block, all_blocks, blocks, commands, doc_files, error_codes, forkserver, run
+from docblocks import (
+    Block,
+    all_blocks,
+    api_server,
+    blocks,
+    commands,
+    doc_files,
+    error_codes,
+    forkserver,
+    prepare,
+    run,
+)
 
 BLOCKS = all_blocks()
 SLURM_DIR = Path("/var/tmp/suanli-slurm")  # scripts/dev-slurm-cluster's state directory
@@ -48,14 +59,25 @@ def warm_cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield sock
 
 
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Iterator[dict[str, str]]:
+    """One API server (own database) for the blocks that call the API with curl."""
+    work, env = prepare(tmp_path_factory.mktemp("api"), shared_dir)
+    with api_server(work, env) as answer:
+        yield answer
+
+
 @pytest.mark.parametrize("block", [_param(b) for b in BLOCKS if b.kind != "text"])
-def test_doc_block(block: Block, tmp_path: Path, shared_dir: Path, warm_cli: Path) -> None:
+def test_doc_block(
+    block: Block, tmp_path: Path, shared_dir: Path, warm_cli: Path, request: pytest.FixtureRequest
+) -> None:
     assert block.kind != "missing", block.reason
     if block.kind == "skip":
         pytest.skip(f"{block.id}: {block.reason}")
     timeout = 3000 if "slow" in block.markers else 240
     with _slurm_lock() if "slurm" in block.markers else contextlib.nullcontext():
-        status, output = run(block, tmp_path, shared_dir, timeout, server=warm_cli)
+        api = request.getfixturevalue("api") if block.serve else None
+        status, output = run(block, tmp_path, shared_dir, timeout, server=warm_cli, api=api)
     assert status == 0, f"{block.id} failed (exit {status}):\n{output}"
     for text in (*block.expect, *error_codes(block.code)):
         assert text in output, f"{block.id}: {text!r} not in the output:\n{output}"
