@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -149,7 +150,11 @@ def _build(
 
 
 def _fits(table: Table, cols: list[Col], cells: dict[str, tuple[list[str], bool]]) -> bool:
-    """True when every number (and its header) shows whole at the console's width."""
+    """True when the table is no wider than the console and every number (and its header)
+    shows whole."""
+    unclamped = console.options.update_width(10_000)  # Measurement.get clamps to the width
+    if Measurement.get(console, unclamped, table).minimum > console.width:
+        return False
     with console.capture() as capture:
         console.print(table)
     text = capture.get()
@@ -163,8 +168,8 @@ def print_table(
     rows: Iterable[Mapping[str, Any]], columns: Sequence[str | Col], title: str | None = None
 ) -> None:
     """A Rich table: numbers right-aligned with the same decimals per column, never cut — when
-    the console is too narrow, columns with the highest ``Col.drop`` are left out first (and
-    named under the table); text wraps."""
+    the console is too narrow, columns with the highest ``Col.drop`` are left out first, then
+    text columns from the right (and named under the table); text wraps."""
     rows = list(rows)
     cols = [c if isinstance(c, Col) else Col(c) for c in columns]
     cells = {c.key: _cells(rows, c) for c in cols}
@@ -172,6 +177,8 @@ def print_table(
     table = _build(title, cols, cells, len(rows))
     while not _fits(table, cols, cells):
         candidates = [c for c in cols if c.drop > 0]
+        if not candidates:  # then text columns, from the right; never the first (the row's name)
+            candidates = [c for c in cols[1:] if not cells[c.key][1]][-1:]
         if not candidates:
             break
         worst = max(candidates, key=lambda c: (c.drop, cols.index(c)))
