@@ -158,6 +158,9 @@ def _fits(table: Table, cols: list[Col], cells: dict[str, tuple[list[str], bool]
     with console.capture() as capture:
         console.print(table)
     text = capture.get()
+    top = next((ln.rstrip() for ln in text.splitlines() if ln.lstrip().startswith("┏")), "┓")
+    if not top.endswith("┓"):  # the console cropped the right edge
+        return False
     numeric = [c for c in cols if cells[c.key][1]]
     return all(c.title in text for c in numeric) and all(
         t in text for c in numeric for t in cells[c.key][0] if t
