@@ -193,7 +193,7 @@ def day(
     """Day model: autoscaled inference nodes, theoretical revenue, cost and the night valley."""
     import dataclasses
 
-    from suanli.cli.render import print_table, wrote
+    from suanli.cli.render import Col, print_table, wrote
     from suanli.core.errors import ValidationError
     from suanli.core.serialize import to_jsonable
     from suanli.inference.day import scenario, serve_day
@@ -239,4 +239,4 @@ def day(
         },
         {"figure": "cost-profit margin", "value": f"{res.margin:.0%}"},
     ]
-    print_table(rows, ["figure", "value"], title=name)
+    print_table(rows, ["figure", Col("value", as_is=True)], title=name)
