@@ -154,6 +154,8 @@ def evaluate_cmd(
         if table:
             out["table"] = result.table()
         print_json(out)
+        if chart is not None:
+            wrote(chart)
         return
     summary = result.summary()
     skip = ("yearly", "name", "currency")
@@ -355,6 +357,8 @@ def montecarlo_cmd(
         )
     if json_out:
         print_json({"scenario": sc.name, **summary})
+        if chart is not None:
+            wrote(chart)
         return
     flat: list[dict[str, str]] = []
     for k, v in summary.items():
