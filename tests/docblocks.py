@@ -21,7 +21,10 @@ with the project's Python, in a fresh directory laid out like a checkout (``src`
 and ``suanli`` on PATH running this checkout's code) against a fresh SQLite database
 (``SUANLI_DATABASE_URL``; a block may export its own). Each logical command must exit 0, or 1
 when its line ends with ``# → error CODE`` (then CODE must be printed). Output is the merged
-stdout and stderr, at 80 columns.
+stdout and stderr, at 80 columns. ``suanli`` runs the same CLI either as a fresh process or,
+in the test suite, through a warm fork server (docblocks_forkserver.py) that saves the ~1 s of
+imports per command; the block's text is run as written either way. A block that ends with a
+Python heredoc, a quoted string over several lines or ``\`` continuations is one command.
 """
 
 from __future__ import annotations
