@@ -24,7 +24,7 @@ when its line ends with ``# → error CODE`` (then CODE must be printed). Output
 stdout and stderr, at 80 columns. ``suanli`` runs the same CLI either as a fresh process or,
 in the test suite, through a warm fork server (docblocks_forkserver.py) that saves the ~1 s of
 imports per command; the block's text is run as written either way. A block that ends with a
-Python heredoc, a quoted string over several lines or ``\`` continuations is one command.
+Python heredoc, a quoted string over several lines or ``\\`` continuations is one command.
 """
 
 from __future__ import annotations
