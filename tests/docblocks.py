@@ -15,7 +15,8 @@ diagram, a code fragment) and ``<!-- doc-test: skip: REASON -->`` (code that can
 test: it serves forever, or runs the whole suite). A block without an annotation fails the
 suite (kind "missing"), so a new block cannot go untested by accident.
 
-How a block runs: ``bash`` blocks (and un-labelled ones) as a bash script, ``python`` blocks
+How a block runs: ``bash`` blocks (and un-labelled ones) as a bash script (``console`` blocks:
+their ``$ `` lines), ``python`` blocks
 with the project's Python, in a fresh directory laid out like a checkout (``src``, ``tests``,
 ``benchmarks``, ``scripts`` linked, ``../shared`` linked to the shared data, ``.venv/bin/python``
 and ``suanli`` on PATH running this checkout's code) against a fresh SQLite database
@@ -208,6 +209,24 @@ def commands(code: str) -> list[str]:
     return out
 
 
+def source(block: Block) -> str:
+    """The code to run: a ``console`` block keeps only its ``$ `` lines (and their continuation
+    lines), without the prompt; the other lines show output and are not run."""
+    if block.lang != "console":
+        return block.code
+    out: list[str] = []
+    going = False
+    for line in block.code.splitlines():
+        if line.startswith("$ "):
+            out.append(line[2:])
+        elif going:
+            out.append(line)
+        else:
+            continue
+        going = line.rstrip().endswith("\\") or _open_quote(out)
+    return "\n".join(out) + "\n"
+
+
 def _open_quote(cmd: list[str]) -> bool:
     """True while a quoted string of the command runs on to the next line."""
     try:
@@ -334,7 +353,7 @@ def run(
     :func:`api_server` answer — when given); (exit status, merged output)."""
     work, env = prepare(root, shared, server)
     with contextlib.ExitStack() as stack:
-        code = block.code
+        code = source(block)
         if block.serve:
             api = dict(api or stack.enter_context(api_server(work, env)))
             code = code.replace("localhost:8000", f"localhost:{api.pop('port')}")

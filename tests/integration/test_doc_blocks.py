@@ -25,6 +25,7 @@ from docblocks import (
     forkserver,
     prepare,
     run,
+    source,
 )
 
 BLOCKS = all_blocks()
@@ -92,7 +93,7 @@ def test_every_block_is_annotated() -> None:
             assert set(b.markers) <= KNOWN_MARKERS, (b.id, b.markers)
             assert b.kind == "text" or b.code.strip(), b.id
             if b.kind == "run" and b.lang not in ("python",):
-                assert commands(b.code), b.id
+                assert commands(source(b)), b.id
 
 
 def test_readme_blocks_all_run() -> None:
