@@ -2,7 +2,9 @@
 CLI entry point against a temporary SQLite database, then checks the story's figures.
 
 The commands are read from the README itself, so the documentation cannot drift from the code.
-A command ending in ``# → error CODE`` must fail with that code.
+A command ending in ``# → error CODE`` must fail with that code. Every README and docs block
+also runs verbatim in ``test_doc_blocks.py``; this test adds the walk-through's figures, read
+back through ``--json``.
 """
 
 from __future__ import annotations

@@ -99,5 +99,6 @@ def test_tables_right_align_numeric_columns(capsys: pytest.CaptureFixture[str]) 
     wrote("out.json")
     captured = capsys.readouterr()
     lines = [line for line in captured.out.splitlines() if "│ a" in line]
-    assert lines and "│         5 │" in lines[0]  # right-aligned under the wider value
+    # right-aligned under the wider value, with the column's decimals
+    assert lines and "│      5.00 │" in lines[0]
     assert captured.err.strip() == "wrote out.json"

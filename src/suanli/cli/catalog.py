@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.catalog import PConvention, default_catalog
 from suanli.core.errors import ValidationError
 
@@ -33,7 +33,11 @@ def gpus(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     if json_out:
         print_json({"version": cat.version, "gpus": rows})
     else:
-        print_table(rows, list(rows[0]), title=f"GPU catalog {cat.version}")
+        cols = [Col("key"), Col("name", drop=1), Col("bf16_dense_tflops", "BF16 dense"),
+                Col("fp16_sparse_tflops", "FP16 sparse", decimals=0),
+                Col("fp8_dense_tflops", "FP8 dense", decimals=0), Col("memory_gb", "mem", unit="GB"),
+                Col("nvlink_gbps", "NVLink", unit="GB/s", drop=2), Col("tdp_w", "TDP", unit="W")]  # fmt: skip
+        print_table(rows, cols, title=f"GPU catalog {cat.version} (TFLOPS per GPU)")
 
 
 @app.command("servers")
@@ -55,7 +59,10 @@ def servers(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     if json_out:
         print_json({"version": cat.version, "servers": rows})
     else:
-        print_table(rows, list(rows[0]), title=f"Server SKUs {cat.version}")
+        cols = [Col("key"), Col("name", drop=1), Col("gpu"), Col("gpus"),
+                Col("nameplate_kw", "power", unit="kW", decimals=1),
+                Col("p_bf16_dense", "BF16 dense", unit="P"), Col("p_fp16_sparse", "FP16 sparse", unit="P")]  # fmt: skip
+        print_table(rows, cols, title=f"Server SKUs {cat.version}")
 
 
 @app.command("capacity")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from suanli.cli.context import default_actor, open_services, parse_date
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.contracts import Contract
 from suanli.core.serialize import to_jsonable
 from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
@@ -106,17 +106,9 @@ def list_(customer: Annotated[str | None, typer.Option()] = None, kind: Annotate
                 customer=customer, kind=kind, status=status, limit=limit, offset=offset
             )
         )
-    cols = [
-        "number",
-        "customer",
-        "kind",
-        "status",
-        "sku",
-        "server_count",
-        "start_date",
-        "end_date",
-        "monthly_rent",
-    ]
+    cols = [Col("number"), Col("customer"), Col("kind", drop=4), Col("status", drop=3),
+            Col("sku", drop=2), Col("server_count", "servers"), Col("start_date", "start", drop=1),
+            Col("end_date", "end"), Col("monthly_rent", "rent/month", unit="CNY", money=True)]  # fmt: skip
     print_json(page) if json_out else print_table(
         page["items"], cols, f"Contracts ({page['total']})"
     )

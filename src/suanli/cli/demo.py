@@ -15,7 +15,7 @@ import uvicorn
 from platformdirs import user_data_dir
 
 from suanli.api.app import create_app
-from suanli.cli.render import console
+from suanli.cli.render import console, err_console
 from suanli.core.clock import SimClock
 from suanli.services.container import build_services
 from suanli.services.demo.center import (
@@ -57,7 +57,7 @@ def _prepare(path: Path, reset: bool, logins: bool = False) -> tuple[bool, dict[
         svc = build_services(engine, clock)
         fresh = not is_seeded(svc)
         if fresh:
-            with console.status("seeding the demo center ..."):
+            with err_console.status("seeding the demo center ..."):
                 seed_demo(svc, clock)
             write_simulation(simulation_dir(path))
         if not logins:

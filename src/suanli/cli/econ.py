@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from suanli.cli import charts
-from suanli.cli.render import console, print_json, print_table, wrote
+from suanli.cli.render import Col, console, err_console, print_json, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.economics.breakeven import Criterion
 from suanli.economics.compare import COMPARE_SCENARIOS, compare, compare_rows
@@ -87,6 +87,31 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+_PERCENT = ("irr", "margin", "occupancy", "probability", "share", "year_", "never")
+
+
+def _metric(name: str, v: Any, currency: str = "CNY") -> tuple[str, str]:
+    """A metric's label with its unit and its value with fixed decimals: money in whole
+    ``currency`` with separators, shares in % with 1 decimal, months with 1 decimal."""
+    if (
+        name in ("paths", "seed", "chunk_size")
+        or not isinstance(v, int | float)
+        or isinstance(v, bool)
+    ):
+        return name, _fmt(v)
+    if any(p in name for p in ("dscr", "leverage")):
+        return name, f"{v:.2f}"
+    if isinstance(v, int) and "months" in name:
+        return f"{name.replace('_months', '')} (months)", str(v)
+    if "per_" in name:
+        return f"{name} ({currency})", f"{v:,.2f}"
+    if any(p in name for p in _PERCENT):
+        return f"{name} (%)", f"{v * 100:.1f}"
+    if "months" in name:
+        return f"{name.replace('_months', '')} (months)", f"{v:.1f}"
+    return f"{name} ({currency})", f"{v:,.0f}"
+
+
 @app.command("scenarios")
 def scenarios(json_out: JsonOpt = False) -> None:
     """List the bundled scenarios."""
@@ -129,18 +154,26 @@ def evaluate_cmd(
         if table:
             out["table"] = result.table()
         print_json(out)
+        if chart is not None:
+            wrote(chart)
         return
     summary = result.summary()
+    skip = ("yearly", "name", "currency")
     print_table(
-        [{"metric": k, "value": _fmt(v)} for k, v in summary.items() if k != "yearly"],
-        ["metric", "value"],
+        [dict(zip(("metric", "value"), _metric(k, v, sc.currency), strict=True))
+         for k, v in summary.items() if k not in skip],
+        ["metric", Col("value", as_is=True)],
         title=f"{sc.name} ({sc.currency})",
-    )
+    )  # fmt: skip
+    yearly = [{**y, "net_margin": y["net_margin"] * 100} if isinstance(y.get("net_margin"), float) else y
+              for y in summary["yearly"]]  # fmt: skip
+    keys = list(summary["yearly"][0]) if summary["yearly"] else ["year"]
     print_table(
-        [{k: _fmt(v) for k, v in y.items()} for y in summary["yearly"]],
-        list(summary["yearly"][0]) if summary["yearly"] else ["year"],
-        title="By year",
-    )
+        yearly,
+        [Col(k, unit="%" if k == "net_margin" else None, decimals=1 if k == "net_margin" else 0)
+         for k in keys],
+        title=f"By year ({sc.currency})",
+    )  # fmt: skip
     if table:
         _monthly_table(result.table(), sc.currency)
     if chart is not None:
@@ -239,16 +272,17 @@ def sensitivity_cmd(
 ) -> None:
     """Tornado (one input at a time) and a two-way grid (default: rent x occupancy)."""
     sc = load_scenario(scenario, overrides)
-    t = tornado(sc, inputs, delta, metric)
     dx, dxs, dy, dys = default_grid(sc)
-    g = grid(
-        sc,
-        x or dx,
-        _floats(x_values, "x_values") or dxs,
-        y or dy,
-        _floats(y_values, "y_values") or dys,
-        metric,
-    )
+    with err_console.status(f"{sc.name}: tornado and grid"):
+        t = tornado(sc, inputs, delta, metric)
+        g = grid(
+            sc,
+            x or dx,
+            _floats(x_values, "x_values") or dxs,
+            y or dy,
+            _floats(y_values, "y_values") or dys,
+            metric,
+        )
     if chart is not None:
         tdict = t.to_dict()
         charts.tornado(tdict["bars"], t.base_metric, metric, chart)
@@ -299,8 +333,8 @@ def montecarlo_cmd(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console if not json_out else None,
-        transient=json_out,
+        console=err_console,
+        transient=True,
         disable=json_out,
     ) as progress:
         task = progress.add_task("paths", total=paths)
@@ -323,14 +357,18 @@ def montecarlo_cmd(
         )
     if json_out:
         print_json({"scenario": sc.name, **summary})
+        if chart is not None:
+            wrote(chart)
         return
     flat: list[dict[str, str]] = []
     for k, v in summary.items():
-        if isinstance(v, dict):
-            flat.extend({"statistic": f"{k} {q}", "value": _fmt(x)} for q, x in v.items())
-        else:
-            flat.append({"statistic": k, "value": _fmt(v)})
-    print_table(flat, ["statistic", "value"], title=f"{sc.name}: Monte Carlo")
+        if k == "currency":
+            continue
+        items = v.items() if isinstance(v, dict) else [("", v)]
+        for q, x in items:
+            label, text = _metric(f"{k} {q}".strip(), x, sc.currency)
+            flat.append({"statistic": label, "value": text})
+    print_table(flat, ["statistic", Col("value", as_is=True)], title=f"{sc.name}: Monte Carlo")
     if chart is not None:
         wrote(chart)
 
@@ -349,6 +387,15 @@ def compare_cmd(
     if json_out:
         print_json(rows)
         return
-    metrics = [k for k in rows[0] if k != "name"]
-    table = [{"metric": m, **{r["name"]: _fmt(r[m]) for r in rows}} for m in metrics]
-    print_table(table, ["metric", *[r["name"] for r in rows]], title="Business forms side by side")
+    metrics = [k for k in rows[0] if k not in ("name", "kind", "breakeven_rent_unit")]
+    table = [
+        {
+            "metric": _metric(m, rows[0][m])[0].replace("(CNY)", ""),
+            **{r["name"]: _metric(m, r[m])[1] for r in rows},
+        }
+        for m in metrics
+    ]
+    cols = [Col(r["name"], r["name"].removeprefix("compare-"), as_is=True) for r in rows]
+    print_table(table, ["metric", *cols], title="Business forms side by side")
+    units = ", ".join(f"{r['name']} ({r['kind']}): {r['breakeven_rent_unit'] or '—'}" for r in rows)
+    console.print(f"money in CNY; breakeven_rent per {units}", highlight=False)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from suanli.cli.context import default_actor, open_services, report_rejected_rows
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.fleet import ServerState, parse_state
 from suanli.core.serialize import to_jsonable
 from suanli.services.fleet.imports import ImportRejected
@@ -139,8 +139,10 @@ def servers_show(serial: str, json_out: JsonOpt = False) -> None:
         return
     for key, value in server.items():
         console.print(f"[bold]{key}[/bold]: {value}", highlight=False)
-    print_table(history, ["at", "from_state", "to_state", "actor", "reason", "cabinet_code"],
-                "Transitions")  # fmt: skip
+    rows = [{**h, "at": str(h["at"])[:16].replace("T", " ")} for h in history]
+    cols = [Col("at", "at (UTC)"), Col("from_state", "from"), Col("to_state", "to"),
+            Col("actor", drop=2), Col("reason"), Col("cabinet_code", "cabinet", drop=1)]  # fmt: skip
+    print_table(rows, cols, "Transitions")
 
 
 @servers.command("transition")

@@ -79,7 +79,7 @@ def plan(
     """Cheapest GPU, parallel degree and hourly replicas meeting the SLO over the DeepSeek-shaped day."""
     from rich.progress import Progress
 
-    from suanli.cli.render import console, dumps, print_table
+    from suanli.cli.render import console, dumps, err_console, print_table, wrote
     from suanli.core.catalog import default_catalog
     from suanli.core.errors import ValidationError
     from suanli.inference.demand import deepseek_shape
@@ -105,7 +105,7 @@ def plan(
     cat = default_catalog()
     keys = gpu or list(DEFAULT_GPU_PRICE_CNY)
     plans = []
-    with Progress(console=console, transient=True, disable=as_json) as prog:
+    with Progress(console=err_console, transient=True, disable=as_json) as prog:
         task = prog.add_task("planning", total=len(keys))
         for key in keys:
             if key not in prices:
@@ -149,6 +149,7 @@ def plan(
             f"{model} on {best.gpu} x{best.gpus_per_replica}: provisioned vs demand",
             chart,
         )
+        wrote(chart)
     if as_json:
         typer.echo(dumps({"model": model, "traffic": traffic, "slo": slo, "plans": rows}))
         return
@@ -167,8 +168,6 @@ def plan(
     table = [{short[k]: v for k, v in r.items() if k in short} for r in rows]
     cols = [short[k] for k in short if k in rows[0]]
     print_table(table, cols, title=f"{model}, {traffic}, peak {peak_rps:g} req/s, SLO {slo}")
-    if chart is not None:
-        console.print(f"chart written to {chart}")
 
 
 @app.command("day")
@@ -188,7 +187,7 @@ def day(
     """Day model: autoscaled inference nodes, theoretical revenue, cost and the night valley."""
     import dataclasses
 
-    from suanli.cli.render import console, dumps, print_table
+    from suanli.cli.render import Col, console, dumps, print_table, wrote
     from suanli.core.errors import ValidationError
     from suanli.core.serialize import to_jsonable
     from suanli.inference.day import scenario, serve_day
@@ -219,6 +218,7 @@ def day(
             chart,
             "nodes",
         )
+        wrote(chart)
     if as_json:
         typer.echo(dumps({"scenario": name, **to_jsonable(res)}))
         return
@@ -233,6 +233,4 @@ def day(
         },
         {"figure": "cost-profit margin", "value": f"{res.margin:.0%}"},
     ]
-    print_table(rows, ["figure", "value"], title=name)
-    if chart is not None:
-        console.print(f"chart written to {chart}")
+    print_table(rows, ["figure", Col("value", as_is=True)], title=name)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from suanli.cli.context import default_actor, open_services, parse_date
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import Col, console, err_console, money, print_json, print_table
 from suanli.core.billing import AGING_BUCKETS, parse_period
 from suanli.core.serialize import to_jsonable
 
@@ -41,7 +41,7 @@ def run(period: Annotated[str, typer.Argument(help="YYYY-MM")], customer: Annota
         Progress(
             SpinnerColumn(),
             TextColumn("{task.description} ({task.completed} invoices)"),
-            console=console,
+            console=err_console,
             transient=True,
         ) as bar,
     ):
@@ -73,21 +73,28 @@ def list_(customer: Annotated[str | None, typer.Option()] = None, period: Annota
                 customer=customer, period=period, unpaid=unpaid, limit=limit, offset=offset
             )
         )
+    unit = _currency(page["items"])
     cols = [
-        "number",
-        "kind",
-        "customer",
-        "period",
-        "issue_date",
-        "due_date",
-        "net",
-        "tax",
-        "gross",
-        "outstanding",
+        Col("number"),
+        Col("kind", drop=2),
+        Col("customer"),
+        Col("period", drop=1),
+        Col("issue_date", "issued", drop=4),
+        Col("due_date", "due", drop=3),
+        Col("net", unit=unit, money=True, drop=5),
+        Col("tax", unit=unit, money=True, drop=6),
+        Col("gross", unit=unit, money=True),
+        Col("outstanding", unit=unit, money=True),
     ]
     print_json(page) if json_out else print_table(
         page["items"], cols, f"Invoices ({page['total']})"
     )
+
+
+def _currency(items: list[dict[str, Any]]) -> str | None:
+    """The currency for the money headers when every row shares one."""
+    found = {i.get("currency") for i in items}
+    return found.pop() if len(found) == 1 else None
 
 
 @app.command("show")
@@ -98,10 +105,16 @@ def show(number: str, json_out: JsonOpt = False) -> None:
     if json_out:
         print_json(inv)
         return
-    print_table(inv["lines"], ["line_no", "description", "quantity", "unit", "unit_price", "net", "vat_rate", "tax", "gross"],
-                f"{inv['number']} {inv['customer']} {inv['period'] or ''}")  # fmt: skip
+    cur = inv["currency"]
+    cols = [Col("line_no", "#"), Col("description"), Col("quantity", "qty", drop=3), Col("unit", drop=4),
+            Col("unit_price", "price", unit=cur, decimals=2, drop=2), Col("net", unit=cur, money=True),
+            Col("vat_rate", "VAT", drop=1), Col("tax", unit=cur, money=True, drop=5),
+            Col("gross", unit=cur, money=True)]  # fmt: skip
+    lines = [{**ln, "vat_rate": f"{Decimal(ln['vat_rate']) * 100:.0f}%"} for ln in inv["lines"]]
+    print_table(lines, cols, f"{inv['number']} {inv['customer']} {inv['period'] or ''}")
     console.print(
-        f"net {inv['net']} + VAT {inv['tax']} = {inv['gross']} {inv['currency']}; outstanding {inv['outstanding']}",
+        f"net {money(inv['net'])} + VAT {money(inv['tax'])} = {money(inv['gross'])} {cur}; "
+        f"outstanding {money(inv['outstanding'])}",
         highlight=False,
     )
 
@@ -118,7 +131,8 @@ def credit(number: str, reason: Annotated[str, typer.Option()],
     with open_services() as svc:
         note = svc.money.ledger.credit_note(number, reason, lines, issue)  # type: ignore[arg-type]
     console.print(
-        f"{note.number}: net {note.net}, VAT {note.tax}, gross {note.gross}", highlight=False
+        f"{note.number}: net {money(note.net)}, VAT {money(note.tax)}, gross {money(note.gross)}",
+        highlight=False,
     )
 
 
@@ -159,7 +173,8 @@ def pay(customer: str, amount: str, received_on: Annotated[str, typer.Option("--
     with open_services() as svc:
         p = svc.money.ledger.record_payment(customer, amount, day, kind, reference)
     console.print(
-        f"{p.kind} {p.amount} from {p.customer}: {p.applied} applied to invoices", highlight=False
+        f"{p.kind} {money(p.amount)} from {p.customer}: {money(p.applied)} applied to invoices",
+        highlight=False,
     )
 
 
@@ -175,8 +190,10 @@ def aging(
     if json_out:
         print_json(rows)
         return
+    cols = [Col("customer"), *(Col(b, f"{b} d", money=True) for b in AGING_BUCKETS),
+            Col("total", money=True)]  # fmt: skip
     print_table([{"customer": r["customer"], **r["buckets"], "total": r["total"]} for r in rows],
-                ["customer", *AGING_BUCKETS, "total"], f"AR aging as of {day}")  # fmt: skip
+                cols, f"AR aging as of {day} (CNY; days since issue)")  # fmt: skip
 
 
 @app.command("reconcile")
@@ -192,4 +209,5 @@ def reconcile(period: str, json_out: JsonOpt = False) -> None:
         for k, v in rec.items()
         if not isinstance(v, dict) and k != "period"
     ]
-    print_table(rows, ["item", "amount"], f"Reconciliation {rec['period']}")
+    print_table(rows, [Col("item"), Col("amount", unit="CNY", money=True)],
+                f"Reconciliation {rec['period']}")  # fmt: skip

@@ -16,7 +16,7 @@ from suanli.cli.context import (
     parse_date,
     report_rejected_rows,
 )
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.errors import ValidationError
 from suanli.core.serialize import to_jsonable
 from suanli.services.fleet.imports import ImportRejected
@@ -217,14 +217,18 @@ def report_summary(
                 {
                     "order": s["number"] if part == "ordered" else "",
                     "supplier": s["supplier"] if part == "ordered" else "",
-                    "": part,
+                    "part": part,
                     "units": a["units"],
-                    f"money {s['currency']}": money(Decimal(a["money"])),
+                    "money": money(Decimal(a["money"])),
                     "P fp16 sparse": p(a["p_fp16_sparse"]),
                     "P bf16 dense": p(a["p_bf16_dense"]),
                 }
             )
-    cols = list(rows[0]) if rows else ["order"]
+    currencies = set(data["totals"])
+    currency = currencies.pop() if len(currencies) == 1 else None
+    cols = [Col("order"), Col("supplier", drop=1), Col("part", ""), Col("units"),
+            Col("money", unit=currency), Col("P fp16 sparse", unit="P"),
+            Col("P bf16 dense", unit="P", drop=2)]  # fmt: skip
     print_table(rows, cols, "Procurement summary: units, money, computing power")
 
 
@@ -241,8 +245,11 @@ def report_overdue(
         return
     for r in rows:
         r["outstanding_money"] = money(Decimal(r["outstanding_money"]))
-    cols = ["number", "supplier", "line_no", "sku", "promised_on", "days_overdue", "outstanding",
-            "outstanding_money", "currency"]  # fmt: skip
+    cur = rows[0]["currency"] if rows else None
+    cols = [Col("number"), Col("supplier", drop=3), Col("line_no", "line"), Col("sku", drop=2),
+            Col("promised_on", "promised", drop=1), Col("days_overdue", "late", unit="days"),
+            Col("outstanding", "units left"), Col("outstanding_money", "value left", unit=cur),
+            Col("currency", drop=4)]  # fmt: skip
     print_table(rows, cols, "Overdue lines")
 
 
@@ -258,5 +265,8 @@ def report_prices(
         return
     for r in rows:
         r["unit_price"] = money(Decimal(r["unit_price"]))
-    cols = ["ordered_on", "sku", "supplier", "number", "quantity", "unit_price", "currency"]
+    cur = rows[0]["currency"] if rows else None
+    cols = [Col("ordered_on", "ordered"), Col("sku", drop=2), Col("supplier", drop=1),
+            Col("number"), Col("quantity", "units"), Col("unit_price", "unit price", unit=cur),
+            Col("currency", drop=3)]  # fmt: skip
     print_table(rows, cols, "Unit price over time")

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from suanli.cli.context import default_actor, money, open_services, parse_date
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import console, err_console, print_json, print_table, wrote
 from suanli.core.catalog import PConvention
 from suanli.core.errors import ValidationError
 from suanli.core.serialize import to_jsonable
@@ -201,15 +201,18 @@ def operating(
     from suanli.services.reports.render import to_html, to_pdf
 
     check_lang(lang)
-    with open_services() as svc:
+    with open_services() as svc, err_console.status(f"building the {period} report"):
         done = ReportService(svc.sessions, svc.clock, svc.catalog).generate(
             period, by or default_actor(), _rates(ecl_rate)
         )
     page = to_html(done.report, done.archived, lang)
     if html:
         html.write_text(page, encoding="utf-8")
+        wrote(html)
     if pdf:
-        pdf.write_bytes(to_pdf(page))
+        with err_console.status(f"rendering {pdf}"):
+            pdf.write_bytes(to_pdf(page))
+        wrote(pdf)
     a = done.archived
     if json_out:
         print_json({"period": a.period, "version": a.version, "closed": done.closed,

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from suanli.cli import sim_jobs
 from suanli.cli.charts import placement_chart
-from suanli.cli.render import console, print_table, wrote
+from suanli.cli.render import err_console, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.scheduling.placement import ALL_POLICY_NAMES, POLICY_NAMES
 from suanli.simulation.experiments.placement import (
@@ -77,7 +77,7 @@ def placement(
     seed_list = parse_seeds(seeds)
     node_table, pod_table = load_nodes(nodes), load_pods(pods)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as bar:
+    with Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task(f"placing {pods.name}", total=len(policies) * len(seed_list))
         results = run_many(
             node_table, pod_table, policies, seed_list, rng, tune, workers=workers,

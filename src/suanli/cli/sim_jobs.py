@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from suanli.cli.charts import pyplot
-from suanli.cli.render import console, dumps, print_table, wrote
+from suanli.cli.render import Col, dumps, err_console, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.scheduling.jobs.model import ClusterSpec
 from suanli.scheduling.jobs.placement import Strategy
@@ -24,16 +24,20 @@ from suanli.simulation.jobs_runs import run_philly, run_trace, sweep_philly
 from suanli.simulation.traces.synthetic import generate
 from suanli.simulation.traces.usertrace import load_cluster_toml, load_jobs_csv
 
+FIGURES = [
+    Col("jobs"),
+    Col("avg_jct", "avg JCT", unit="h", decimals=2),
+    Col("p99_jct", "p99 JCT", unit="h", decimals=2),
+    Col("avg_queue", "avg queue", unit="min", decimals=1),
+    Col("utilization", "util", unit="%", decimals=1),
+]
 COLUMNS = [
-    "vc",
-    "jobs",
-    "dropped",
-    "avg_jct",
-    "p99_jct",
-    "avg_queue",
-    "utilization",
-    "preemptions",
-    "restarts",
+    Col("vc"),
+    FIGURES[0],
+    Col("dropped", drop=3),
+    *FIGURES[1:],
+    Col("preemptions", "preempt", drop=2),
+    Col("restarts", drop=1),
 ]
 
 
@@ -43,7 +47,7 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,
         transient=True,
     )
 
@@ -152,12 +156,13 @@ def _with_bar(total: int | None, body: Any) -> dict[str, Any]:
 
 
 def _fmt(fig: dict[str, Any]) -> dict[str, Any]:
+    """Seconds in the results, hours / minutes / % on screen (the headers say which)."""
     out = dict(fig)
-    for k in ("avg_jct", "p99_jct", "avg_queue"):
-        if k in out:
-            out[k] = f"{out[k]:,.0f}"
-    if "utilization" in out:
-        out["utilization"] = f"{out['utilization']:.3f}"
+    for k, per in (("avg_jct", 3600), ("p99_jct", 3600), ("avg_queue", 60)):
+        if out.get(k) is not None:
+            out[k] = out[k] / per
+    if out.get("utilization") is not None:
+        out["utilization"] = out["utilization"] * 100
     return out
 
 
@@ -209,7 +214,7 @@ def sweep(
     rows = [
         {"policy": r["policy"], "load": r["load"], **_fmt(r["overall"])} for r in result["runs"]
     ]
-    print_table(rows, ["policy", "load", "jobs", "avg_jct", "p99_jct", "avg_queue", "utilization"])
+    print_table(rows, [Col("policy"), Col("load", unit="×"), *FIGURES])
     if json_out is not None:
         json_out.write_text(dumps(result))
         wrote(json_out)

@@ -9,7 +9,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from suanli.cli.render import console, print_table
+from suanli.cli.render import err_console, print_table
 from suanli.core.errors import SuanliError, ValidationError
 from suanli.simulation.traces import openb
 
@@ -75,6 +75,6 @@ def fetch(
         raise ValidationError(
             "trace.unknown_dataset", f"unknown dataset {dataset!r}", {"dataset": dataset}
         )
-    with console.status("downloading openb"):
+    with err_console.status("downloading openb"):
         rows = fetch_openb(directory, http_get, ref=ref)
     print_table(rows, ["file", "status", "sha256"], f"openb in {directory}")

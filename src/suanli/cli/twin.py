@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from suanli.cli.render import console, print_json, print_table
+from suanli.cli.render import console, err_console, print_json, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.simulation.twin.library import load_twin, parse_twin, twin_names, twin_text
 from suanli.simulation.twin.run import TwinRun, run_twin
@@ -95,7 +95,7 @@ def _run(sc: TwinScenario, paths: int, seed: int, quiet: bool) -> TwinRun:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,
         transient=True,
     ) as progress:
         task = progress.add_task(f"{sc.name}: paths", total=paths)
@@ -203,8 +203,7 @@ def run(
         from suanli.cli.twin_charts import twin_chart
 
         twin_chart(summary, chart)
-        if not json_out:
-            console.print(f"wrote {chart}")
+        wrote(chart)
 
 
 @app.command("compare")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from suanli.cli.context import open_services, report_rejected_rows
-from suanli.cli.render import console, err_console, print_json, print_table
+from suanli.cli.render import Col, console, err_console, print_json, print_table
 from suanli.core.rowfile import ImportRejected
 from suanli.core.serialize import to_jsonable
 from suanli.services.billing.tokens import ingest_usage_file
@@ -58,14 +59,12 @@ def list_(customer: Annotated[str | None, typer.Option()] = None, job: Annotated
         page = to_jsonable(
             svc.money.metering.list_usage(customer=customer, job_id=job, limit=limit, offset=offset)
         )
-    cols = [
-        "event_id",
-        "customer",
-        "sku",
-        "priority_class",
-        "job_id",
-        "started_at",
-        "gpu_seconds",
-        "invoiced",
-    ]
-    print_json(page) if json_out else print_table(page["items"], cols, f"Usage ({page['total']})")
+    if json_out:
+        print_json(page)
+        return
+    cols = [Col("event_id"), Col("customer"), Col("sku", drop=3), Col("priority_class", "class", drop=2),
+            Col("job_id", "job", drop=4), Col("started_at", "started (UTC)", drop=1),
+            Col("gpu_hours", "GPU-h", decimals=2), Col("invoiced", drop=5)]  # fmt: skip
+    rows = [{**r, "started_at": str(r["started_at"])[:16].replace("T", " "),
+             "gpu_hours": Decimal(str(r["gpu_seconds"])) / 3600} for r in page["items"]]  # fmt: skip
+    print_table(rows, cols, f"Usage ({page['total']})")
