@@ -79,7 +79,7 @@ def plan(
     """Cheapest GPU, parallel degree and hourly replicas meeting the SLO over the DeepSeek-shaped day."""
     from rich.progress import Progress
 
-    from suanli.cli.render import console, dumps, err_console, print_table, wrote
+    from suanli.cli.render import dumps, err_console, print_table, wrote
     from suanli.core.catalog import default_catalog
     from suanli.core.errors import ValidationError
     from suanli.inference.demand import deepseek_shape
@@ -187,7 +187,7 @@ def day(
     """Day model: autoscaled inference nodes, theoretical revenue, cost and the night valley."""
     import dataclasses
 
-    from suanli.cli.render import Col, console, dumps, print_table, wrote
+    from suanli.cli.render import Col, dumps, print_table, wrote
     from suanli.core.errors import ValidationError
     from suanli.core.serialize import to_jsonable
     from suanli.inference.day import scenario, serve_day

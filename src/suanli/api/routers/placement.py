@@ -24,7 +24,7 @@ MAX_NODES = 20_000
 MAX_GPUS_PER_NODE = 16
 MAX_TYPICAL = 1_000
 MAX_INT = 2**31 - 1  # numpy int32/int64 arrays on the hot path; larger is hostile input
-Milli = Annotated[int, Field(ge=0, le=GPU_MILLI)]
+Milli = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]  # 0..1000 checked with the node named
 
 router = APIRouter(prefix="/placement", tags=["placement"], dependencies=AUTHENTICATED)
 
