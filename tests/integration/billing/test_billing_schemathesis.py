@@ -81,11 +81,21 @@ def _fuzz(operation: Any, caller: Caller, statuses: set[int]) -> None:
     no_5xx()
 
 
+ENGINE_DRIVEN = {"POST /api/v1/cluster/tick"}
+
+
 @pytest.mark.parametrize("user", ["admin", "ann"])
 def test_no_server_errors(fuzzed: tuple[Any, TenancyService], user: str) -> None:
     api_schema, tenancy = fuzzed
     caller = Caller(tenancy, user)
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+    # POST /cluster/tick takes no input and drives the configured cluster engine (the dev
+    # Slurm cluster in CI), so its outcome depends on the engine's state, not on the request;
+    # it is tested on the simulated backend in tests/integration/cluster/test_jobs_api.py
+    operations = [
+        op
+        for op in (result.ok() for result in api_schema.get_all_operations())
+        if op.label not in ENGINE_DRIVEN
+    ]
     assert len(operations) > 40
     failures: dict[str, str] = {}
     timings: dict[str, float] = {}
