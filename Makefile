@@ -63,7 +63,7 @@ format: install
 # Essential suites: unit + integration on SQLite and PostgreSQL + dataset subsets. Slow suites
 # (marked `slow`) run with `make test-all`.
 test: lint web-deps browser-deps report-deps
-	$(BIN)/python -m pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not slow" --durations=15 $(PYTEST_ARGS)
 
 test-all: lint web-deps browser-deps report-deps
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

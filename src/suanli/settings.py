@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     cluster_name: str = "default"
     cluster_cabinet: str | None = None
     gres_skus: dict[str, str] = Field(default_factory=dict)
+    # POST /economics/plan: the largest request served (in-sample and out-of-sample scenarios,
+    # their scenario-month-SKU cells, which bound memory) and the solver time the plan's MILPs share
+    plan_max_scenarios: int = Field(default=1_000, ge=1)
+    plan_max_oos: int = Field(default=50_000, ge=1)
+    plan_max_cells: int = Field(default=10_000_000, ge=1)
+    plan_max_seconds: float = Field(default=60.0, gt=0)
     # shared data (traces, reference tables): SUANLI_SHARED, else ../shared beside the cwd
     shared: Path | None = Field(default_factory=default_shared)
 

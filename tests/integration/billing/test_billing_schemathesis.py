@@ -52,7 +52,12 @@ def fuzzed(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[Any, Tenancy
     shutil.copyfile(sqlite_template, path)
     url = f"sqlite:///{path}"
     clock = SimClock(datetime(2024, 5, 1, tzinfo=UTC))
-    app = create_app(load_settings(database_url=url), clock=clock)
+    # planning requests are capped small: a fuzzed plan is answered (or refused) in about a
+    # second, inside the client's 10 s read timeout; the default caps are tested in
+    # tests/unit/test_api_economics_plan.py
+    caps = {"plan_max_scenarios": 50, "plan_max_oos": 500, "plan_max_cells": 200_000}
+    settings = load_settings(database_url=url, plan_max_seconds=1.0, **caps)
+    app = create_app(settings, clock=clock)
     money = app.state.services.money
     money.tenancy.bootstrap()
     money.tenancy.create_customer("acme", "Acme")

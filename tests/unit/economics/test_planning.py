@@ -239,3 +239,17 @@ def test_budgets_cap_the_plan() -> None:
     monthly = plan_purchase(spec_from_mapping(small(decision_months=3, budget={"per_month": 250})))
     assert [(o.month, o.count) for o in monthly.chosen.orders] == [(0, 2), (1, 2), (2, 1)]
     assert monthly.chosen.capex == pytest.approx(500.0)
+
+
+def test_the_plans_milps_share_the_solver_time_limit() -> None:
+    """``solver.time_limit_s`` is the whole plan's budget: the unconstrained plan, the chosen
+    one and the 12-point frontier share 1 s (each at least 0.05 s), where each used to get the
+    full limit. The slack covers building the programs and HiGHS overshooting its limit."""
+    spec = default_spec()
+    risk = spec.risk.model_copy(update={"frontier": [i / 20 for i in range(12)]})
+    solver = spec.solver.model_copy(update={"time_limit_s": 1.0, "oos_scenarios": 200})
+    plan = plan_purchase(spec.model_copy(update={"risk": risk, "solver": solver}))
+    runs = [plan.unconstrained, plan.chosen, *plan.frontier]
+    assert len(runs) == 14
+    assert sum(r.seconds for r in runs) < 1.0 + 14 * 0.05 + 2.0
+    assert {r.status for r in runs} <= {"optimal", "time_limit", "failed", "heuristic"}

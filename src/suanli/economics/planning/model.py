@@ -100,6 +100,7 @@ def solve_ranked(spec: PlanningSpec, sc: Scenarios, costs: Array, beta: float) -
     heuristic: no optimality guarantee, unlike ``exact``."""
     s_n = sc.count
     allowed = math.floor(beta * s_n + 1e-9)
+    budget = spec.solver.time_limit_s  # shared by every round
     free = solve(spec, sc, costs, Limit("none", 0.0))
     seconds = free.seconds
     npv = plan_npv(spec, sc, free.orders, costs)
@@ -113,7 +114,10 @@ def solve_ranked(spec: PlanningSpec, sc: Scenarios, costs: Array, beta: float) -
         if losers.tobytes() in seen:
             break
         seen.add(losers.tobytes())
-        sol = solve(spec, sc, costs, Limit("p_loss", beta), losers=losers)
+        if seconds >= budget:
+            break
+        left = with_time_limit(spec, budget - seconds)
+        sol = solve(left, sc, costs, Limit("p_loss", beta), losers=losers)
         seconds += sol.seconds
         if sol.objective > best.objective:
             best = sol
@@ -121,6 +125,15 @@ def solve_ranked(spec: PlanningSpec, sc: Scenarios, costs: Array, beta: float) -
             break
         npv = plan_npv(spec, sc, sol.orders, costs)
     return Solution(best.orders, best.objective, "heuristic", None, seconds)
+
+
+MIN_SOLVE_SECONDS = 0.05  # a MILP always gets this much, even when the budget is spent
+
+
+def with_time_limit(spec: PlanningSpec, seconds: float) -> PlanningSpec:
+    """``spec`` whose solver may run ``seconds`` (at least :data:`MIN_SOLVE_SECONDS`)."""
+    solver = spec.solver.model_copy(update={"time_limit_s": max(seconds, MIN_SOLVE_SECONDS)})
+    return spec.model_copy(update={"solver": solver})
 
 
 def budget_limit(spec: PlanningSpec) -> float | None:

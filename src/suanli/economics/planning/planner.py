@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 
 from suanli.economics.montecarlo import cvar
-from suanli.economics.planning.model import Limit, Solution, budget_limit, solve
+from suanli.economics.planning.model import (
+    Limit,
+    Solution,
+    budget_limit,
+    solve,
+    with_time_limit,
+)
 from suanli.economics.planning.sampling import Array, Scenarios, sample
 from suanli.economics.planning.spec import PlanningSpec
 from suanli.economics.planning.valuation import order_costs, plan_npv, planning_prices
@@ -216,6 +222,9 @@ def limit_label(measure: str, value: float) -> str:
     return f"CVaR >= {-value / 1e6:,.1f} M"
 
 
+DEFAULT_FRONTIER_POINTS = 6  # five steps from no risk to the unconstrained plan's, + the chosen
+
+
 def frontier_limits(spec: PlanningSpec, free: Figures) -> list[float]:
     """The user's frontier, else five limits from none-at-all to the unconstrained plan's risk,
     plus the chosen limit."""
@@ -234,24 +243,33 @@ def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> Purch
     ins = batch(spec, solver.scenarios, solver.seed)
     oos = batch(spec, solver.oos_scenarios, solver.oos_seed)
 
-    def run(label: str, limit: Limit) -> PlanOutcome:
-        sol: Solution = solve(spec, ins.scenarios, ins.costs, limit)
+    # the MILPs share solver.time_limit_s: each gets an even share of what is left, so time a
+    # quick solve leaves over goes to the later ones
+    spent = 0.0
+    given = spec.risk.frontier
+    total = 2 + (len(set(given)) if given is not None else DEFAULT_FRONTIER_POINTS)
+
+    def run(label: str, limit: Limit, index: int) -> PlanOutcome:
+        nonlocal spent
+        share = (solver.time_limit_s - spent) / (total - index)
+        sol: Solution = solve(with_time_limit(spec, share), ins.scenarios, ins.costs, limit)
+        spent += sol.seconds
         value = None if limit.measure == "none" else limit.value
         return outcome(spec, label, value, sol.orders, ins, oos, sol.status, sol.seconds)
 
     # 2. unconstrained, then the chosen limit
-    free = run("no risk limit", Limit("none", 0.0))
+    free = run("no risk limit", Limit("none", 0.0), 0)
     limits = frontier_limits(spec, free.in_sample)
     total = 2 + len(limits)
     if progress is not None:
         progress(1, total)
-    chosen = run("chosen", limit_of(spec))
+    chosen = run("chosen", limit_of(spec), 1)
     if progress is not None:
         progress(2, total)
     # 3. the frontier
     frontier = []
     for i, value in enumerate(limits):
-        frontier.append(run(limit_label(spec.risk.measure, value), limit_of(spec, value)))
+        frontier.append(run(limit_label(spec.risk.measure, value), limit_of(spec, value), 2 + i))
         if progress is not None:
             progress(3 + i, total)
     # 4-5. the baselines

@@ -27,6 +27,9 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+MAX_FRONTIER = 12  # points of a user-given efficient frontier (one MILP each)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -120,7 +123,9 @@ class Risk(_Model):
     max_p_loss: Fraction = 0.1
     cvar_alpha: Annotated[float, Field(gt=0.0, le=1.0)] = 0.05
     max_cvar_loss: NonNeg = 0.0
-    frontier: list[Annotated[float, Field(ge=0.0)]] | None = None
+    frontier: (
+        Annotated[list[Annotated[float, Field(ge=0.0)]], Field(max_length=MAX_FRONTIER)] | None
+    ) = None
 
 
 class Solver(_Model):
@@ -128,7 +133,7 @@ class Solver(_Model):
     seed: int = 0
     oos_scenarios: Annotated[int, Field(ge=1, le=200_000)] = 5_000
     oos_seed: int = 1
-    time_limit_s: Annotated[float, Field(gt=0.0)] = 60.0
+    time_limit_s: Annotated[float, Field(gt=0.0)] = 60.0  # the whole plan: its MILPs share it
     mip_rel_gap: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-3
     # a P(loss) limit: "exact" (one binary per scenario; slow beyond ~100 scenarios),
     # "ranking" (fix which scenarios may lose, re-rank, repeat: fast, heuristic), "cvar_bound"
