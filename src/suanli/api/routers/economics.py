@@ -174,6 +174,7 @@ def plan(body: PlanRequest, request: Request) -> dict[str, Any]:
         }
     )
     cells = (solver.scenarios + solver.oos_scenarios) * spec.horizon_months * len(spec.sku)
+
     def name(field: str) -> str:  # the request's override, else the spec's solver section
         return field if getattr(body, field, None) is not None else f"spec.solver.{field}"
 
