@@ -153,6 +153,19 @@ def _headline(summary: dict[str, Any]) -> None:
         f"{summary['probability_npv_negative']:.1%}  never pays back {summary['never_pays_back']:.1%}\n"
         f"  mean occupancy {summary['mean_occupancy']:.1%}"
     )
+    inf = summary.get("inference")
+    if inf:
+        day, cur = inf["day"], inf["currency"]
+        slo = "n/a" if inf["slo_attainment"] is None else f"{inf['slo_attainment']:.1%}"
+        cost = "" if day["cost"] is None else f", cost {float(day['cost']):,.0f} {cur}"
+        console.print(
+            f"  inference on {inf['servers']} servers: first day {float(day['theoretical_revenue']):,.0f} "
+            f"{cur} theoretical revenue{cost}, {day['avg_inference_nodes']:.1f} nodes on average, "
+            f"peak {day['peak_inference_nodes']}, valley {day['valley_node_hours']:,.0f} node-h\n"
+            f"  tokens served {slo} of demand; per year {inf['token_revenue_per_year'] / 1e6:,.1f} M "
+            f"CNY tokens, {inf['valley_revenue_per_year'] / 1e6:,.2f} M CNY valley training "
+            f"({inf['training_gpu_hours_per_year']:,.0f} GPU-h)"
+        )
     m = summary["metrics"]
     if m:
         irr = "n/a" if m["irr_annual"] is None else f"{m['irr_annual']:.1%}"

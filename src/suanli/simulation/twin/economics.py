@@ -13,8 +13,10 @@ realised net rent per leased server as the engine's per-path ``Draws``:
     price_factor[t] = billed net[t] × vat_divisor / (occupied servers × quoted rent)
 
 where occupied servers are the leased ones plus the pool's busy share (utilisation × pool
-servers) and billed is rent after SLA credits plus the pool's GPU-hour revenue (less the
-pass-through fees the engine would add for the pool's busy servers, which pay none)
+servers) and the inference service's busy servers (its nodes and the valley's training), and
+billed is rent after SLA credits plus the pool's GPU-hour and inference's token and training
+revenue (less the pass-through fees the engine would add for the pool's and inference's busy
+servers, which pay none)
 
 so that the engine's ``revenue = active × occupancy × price × quoted / vat_divisor`` equals the
 twin's billed rent (after SLA credits) exactly. Cabinet and O&M pass-through fees stay the
@@ -87,7 +89,7 @@ def project_book(econ: Scenario, book: BookResult) -> CashFlows:
     active = plan.active_prop
     billed = np.array([float(row.billed) for row in book.months], dtype=np.float64)
     occupancy = np.divide(leased, active, out=np.zeros(n), where=active > 0)
-    busy = np.array([row.pool.busy_servers for row in book.months], dtype=np.float64)
+    busy = np.array([row.unleased_busy_servers for row in book.months], dtype=np.float64)
     denominator = leased * plan.unit_revenue
     # the engine adds pass-through fees per occupied server; the pool's busy servers pay none
     gross = billed * plan.vat_divisor - busy * plan.pass_through

@@ -43,6 +43,7 @@ from suanli.core.money import round_money
 from suanli.economics.montecarlo import sample
 from suanli.economics.scenario import Delivery, Dist
 from suanli.simulation.failures import FailureModel
+from suanli.simulation.twin.inference import InferenceMonth, simulate_inference
 from suanli.simulation.twin.pool import PoolMonth, PoolPrices, simulate_pool
 from suanli.simulation.twin.scenario import Choice, Prices, TwinScenario
 
@@ -81,11 +82,18 @@ class MonthRow:
     lost_capacity: int
     downtime_hours: float
     pool: PoolMonth = field(default_factory=PoolMonth)
+    inference: InferenceMonth = field(default_factory=InferenceMonth)
 
     @property
     def occupied_servers(self) -> float:
-        """Leased servers plus the pool's busy share (utilisation × pool servers)."""
-        return self.leased_servers + self.pool.busy_servers
+        """Leased servers plus the pool's busy share (utilisation × pool servers) plus the
+        inference service's (its nodes and the valley's training)."""
+        return self.leased_servers + self.pool.busy_servers + self.inference.busy_servers
+
+    @property
+    def unleased_busy_servers(self) -> float:
+        """Busy servers that are not leased (the pool's and inference's): they pay no fees."""
+        return self.pool.busy_servers + self.inference.busy_servers
 
     @property
     def occupancy(self) -> float:
@@ -93,7 +101,7 @@ class MonthRow:
 
     @property
     def bare_metal_occupancy(self) -> float:
-        servers = self.active_servers - self.pool.servers
+        servers = self.active_servers - self.pool.servers - self.inference.servers
         return self.leased_servers / servers if servers > 0 else 0.0
 
     @property
@@ -102,8 +110,9 @@ class MonthRow:
 
     @property
     def billed(self) -> Decimal:
-        """Everything billed in the month, net of VAT: rent after SLA credits plus the pool."""
-        return self.rent + self.sla_credits + self.pool.revenue
+        """Everything billed in the month, net of VAT: rent after SLA credits, the pool, and
+        inference (tokens and the valley's training)."""
+        return self.rent + self.sla_credits + self.pool.revenue + self.inference.billed
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +220,14 @@ class _Book:
             self.pool_rng,
             timer,
         )
+        self.inference, self.inference_months = simulate_inference(
+            sc.twin.inference,
+            [int(a) - int(p) for a, p in zip(self.active, self.pool, strict=True)],
+            [period_of(self.start, t) for t in range(self.months + 1)],
+            include,
+            [float(f) for f in factor],
+            self.pool_prices,
+        )
         self.leases: list[Lease] = []  # in force
         self.signed: list[Lease] = []  # every lease ever signed (index = ident)
         self.seq = 0
@@ -250,7 +267,8 @@ def _renewals(book: _Book, t: int) -> tuple[int, int]:
 
 
 def _sign(book: _Book, t: int, lease: Lease) -> bool:
-    if lease.servers > int(book.active[t]) - int(book.pool[t]) - book.leased():
+    free = int(book.active[t]) - int(book.pool[t]) - book.inference[t] - book.leased()
+    if lease.servers > free:
         return False
     lease.ident = len(book.signed)
     book.signed.append(lease)
@@ -398,6 +416,7 @@ def simulate_book(
                 lost_b + lost_cap,
                 hours,
                 pool,
+                book.inference_months[t],
             )
         )
     return BookResult(book.schedule, rows, bills)

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from suanli.simulation.twin.economics import Metrics, metrics_of, project_book
+from suanli.simulation.twin.inference import day_figures
 from suanli.simulation.twin.leasebook import BookResult, MonthRow, simulate_book
-from suanli.simulation.twin.scenario import TwinScenario
+from suanli.simulation.twin.scenario import Inference, TwinScenario
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -36,6 +37,7 @@ class TwinRun:
     scenario: str
     seed: int
     paths: list[TwinPath]
+    spec: Inference | None = None  # the scenario's inference section (its day figures)
 
     def monthly(self, path: int = 0) -> list[dict[str, Any]]:
         """Monthly rows of one path (money as strings of exact Decimals, net of VAT)."""
@@ -67,6 +69,7 @@ class TwinRun:
             "mean_occupancy": float(occ[:, 1:].mean()) if occ.shape[1] > 1 else 0.0,
             "billed_per_year_mean": float(billed.mean()) / years,
             "pool_utilization_mean": _pool_utilization(self.paths),
+            "inference": _inference(self.paths, self.spec),
             "delivered_servers": [sum(d.count for d in p.book.schedule) for p in self.paths],
             "fan": {
                 "occupancy": {str(q): np.quantile(occ, q, axis=0).tolist() for q in QUANTILES},
@@ -81,6 +84,44 @@ def _pool_utilization(paths: list[TwinPath]) -> float | None:
     """Mean utilisation of the pool over the months it ran, across paths (None: no pool)."""
     values = [m.pool.utilization for p in paths for m in p.book.months if m.pool.servers > 0]
     return float(np.mean(values)) if values else None
+
+
+def _inference(paths: list[TwinPath], spec: Inference | None) -> dict[str, Any] | None:
+    """The inference service over the horizon (means across paths) and its first day."""
+    months = [[m.inference for m in p.book.months if m.inference.servers > 0] for p in paths]
+    if spec is None or not any(months):
+        return None
+    first = next(m for ms in months for m in ms)
+    day = day_figures(spec, first.servers)
+    years = max(1, len(paths[0].book.months) - 1) / 12.0
+    demand = sum(m.demand_tokens for ms in months for m in ms)
+    served = sum(m.served_tokens for ms in months for m in ms)
+    per_path = len(paths) * years
+
+    def total(attr: str) -> float:
+        return float(sum(getattr(m, attr) for ms in months for m in ms)) / per_path
+
+    out: dict[str, Any] = {
+        "currency": spec.currency,
+        "servers": first.servers,
+        "slo_attainment": served / demand if demand else None,
+        "token_revenue_per_year": total("revenue"),
+        "valley_revenue_per_year": total("valley_revenue"),
+        "valley_node_hours_per_year": total("valley_node_hours"),
+        "training_gpu_hours_per_year": total("training_gpu_hours"),
+        "day": {
+            "theoretical_revenue": str(day.theoretical_revenue),
+            "avg_inference_nodes": day.avg_inference_nodes,
+            "peak_inference_nodes": day.peak_inference_nodes,
+            "valley_node_hours": day.valley_node_hours,
+            "cost": None if day.cost is None else str(day.cost),
+            "hourly_nodes": list(day.hourly_nodes),
+        },
+    }
+    if spec.currency == "USD":  # the names DeepSeek's published day is checked under
+        out["day"]["theoretical_revenue_usd"] = out["day"]["theoretical_revenue"]
+        out["day"]["cost_usd"] = out["day"]["cost"]
+    return out
 
 
 def _quantiles(x: np.ndarray) -> dict[str, float]:
@@ -112,6 +153,16 @@ def _row(m: MonthRow, fcf: float, cumulative: float) -> dict[str, Any]:
         "pool_gpu_hours": {k: str(v / 3600) for k, v in m.pool.gpu_seconds.items()},
         "pool_revenue": str(m.pool.revenue),
         "pool_vat": str(m.pool.vat),
+        "inference_servers": m.inference.servers,
+        "inference_node_hours": m.inference.node_hours,
+        "inference_peak_nodes": m.inference.peak_nodes,
+        "inference_slo_attainment": m.inference.slo_attainment,
+        "inference_revenue": str(m.inference.revenue),
+        "inference_vat": str(m.inference.vat),
+        "valley_node_hours": m.inference.valley_node_hours,
+        "valley_training_gpu_hours": str(m.inference.training_gpu_hours),
+        "valley_revenue": str(m.inference.valley_revenue),
+        "valley_vat": str(m.inference.valley_vat),
         "fcf": fcf,
         "cumulative": cumulative,
     }
@@ -138,4 +189,4 @@ def run_twin(
         out.append(run_path(sc, seed + i))
         if progress is not None:
             progress(i + 1)
-    return TwinRun(sc.name, seed, out)
+    return TwinRun(sc.name, seed, out, sc.twin.inference)

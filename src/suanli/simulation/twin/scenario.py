@@ -144,6 +144,57 @@ class Pool(_Model):
         return value
 
 
+class Inference(_Model):
+    """An inference service on a static share of the fleet (:mod:`suanli.simulation.twin.inference`).
+
+    ``servers`` nodes (after the pool's; leases get the rest) serve a day of
+    ``input_tokens_per_day`` (``cache_hit_share`` of them from the prefix cache) and
+    ``output_tokens_per_day``, spread over the hours by ``profile`` (``"deepseek"``: the
+    bundled DeepSeek hourly profile, or 24 values in local time, UTC+8) and growing by
+    ``demand_growth_annual``. An hour needs ``input / (3600 × prefill/s) + output / (3600 ×
+    decode/s)`` nodes; the autoscaler provisions ``ceil(need / target_util)`` of them, at least
+    ``min_nodes`` and at most the servers, and tokens beyond that are not served. Tokens are
+    priced by the ledger's token rule at ``*_per_m`` per million (quoted like the rent,
+    falling ``price_decline_annual``; ``night_discount`` off in the night window), VAT
+    ``vat_rate``. Node-hours the service leaves free (the valley) go to spot training:
+    ``valley_fill`` of them are sold at the pool's ``spot_per_gpu_hour``.
+    ``gpu_hour_cost`` (optional) prices the node-hours used, for a cost per day beside the
+    economics engine's own costs (DeepSeek's $2 per GPU-hour). Prices are in ``currency``;
+    ``fx_rate`` converts them into the scenario's currency for the P&L.
+    """
+
+    servers: Annotated[int, Field(ge=0)] = 0
+    gpus_per_server: Annotated[int, Field(ge=1, le=64)] = 8
+    model: str = "deepseek-r1"
+    currency: str = "CNY"  # of the token prices and gpu_hour_cost
+    fx_rate: Annotated[float, Field(gt=0.0)] = 1.0  # the scenario's currency per unit of it
+    profile: Literal["deepseek"] | Annotated[list[NonNeg], Field(min_length=24, max_length=24)] = (
+        "deepseek"
+    )
+    input_tokens_per_day: Annotated[int, Field(ge=0, le=10**15)] = 0
+    cache_hit_share: Fraction = 0.0
+    output_tokens_per_day: Annotated[int, Field(ge=0, le=10**15)] = 0
+    demand_growth_annual: Annotated[float, Field(ge=-0.99, le=10.0)] = 0.0
+    prefill_tokens_per_node_s: Annotated[float, Field(gt=0.0)] = 73_700.0
+    decode_tokens_per_node_s: Annotated[float, Field(gt=0.0)] = 14_800.0
+    target_util: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    min_nodes: Annotated[int, Field(ge=0)] = 0
+    input_miss_per_m: NonNeg = 0.0
+    input_hit_per_m: NonNeg = 0.0
+    output_per_m: NonNeg = 0.0
+    price_decline_annual: Annotated[float, Field(ge=-1.0, lt=1.0)] = 0.0
+    night_discount: Fraction = 0.0
+    vat_rate: Fraction = 0.06
+    valley_fill: Fraction = 0.0
+    gpu_hour_cost: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _profile(self) -> Inference:
+        if isinstance(self.profile, list) and sum(self.profile) <= 0:
+            raise ValueError("profile needs a positive value")
+        return self
+
+
 class TwinSpec(_Model):
     start: str = "2024-01"  # the calendar month of grid month 0 (YYYY-MM)
     prices: Prices = Prices()
@@ -152,6 +203,7 @@ class TwinSpec(_Model):
     delivery: Delivery = Delivery()
     failures: Failures = Failures()
     pool: Pool = Pool()
+    inference: Inference = Inference()
 
     @field_validator("start")
     @classmethod
