@@ -43,6 +43,7 @@ from suanli.simulation.engine import EventQueue
 from suanli.simulation.failures import FailureModel, last_checkpoint
 
 FINISH, REPAIR, FAILURE, ARRIVAL, DEMOTE = 0, 1, 2, 3, 4
+WITHDRAW, RETURN = 5, 6  # kinds only: queued at FAILURE's and REPAIR's priority
 
 
 @dataclass
@@ -86,6 +87,7 @@ class JobSimulator:
         progress: Callable[[int], None] | None = None,
         log: list[tuple[str, float, int, Placement]] | None = None,
         scripted_failures: Sequence[tuple[float, int, float]] = (),
+        withdrawals: Sequence[tuple[float, int, float]] = (),
     ) -> None:
         cluster.validate()
         # A job that fits inside the largest node stays on one node.
@@ -96,6 +98,7 @@ class JobSimulator:
         self.timer, self.progress_cb = timer, progress
         self.log = log
         self.scripted = list(scripted_failures)
+        self.withdrawals = list(withdrawals)
         if self.scripted and failures is None:
             self.failures = failures = FailureModel(rate_per_1000_node_days=0.0)
         self.ev = EventQueue(seed)
@@ -105,6 +108,7 @@ class JobSimulator:
         self.free = self.cap.copy()
         self.state = np.full(nodes, int(NodeState.UP), np.int64)
         self.usable = np.ones(nodes, dtype=bool)
+        self.withdrawn = np.zeros(nodes, dtype=bool)
         self.node_jobs: list[set[int]] = [set() for _ in range(nodes)]
         self.running: dict[int, Placement] = {}
         self.queues = PendingQueues(by_tenant=policy.lanes_by_tenant)
@@ -160,6 +164,8 @@ class JobSimulator:
                 )
         for at, node, repair in self.scripted:  # (time, node, repair seconds): tests, what-ifs
             ev.push(max(at, start), FAILURE, FAILURE, (node, repair))
+        for at, node, span in self.withdrawals:  # (time, node, seconds): lent servers taken back
+            ev.push(max(at, start), FAILURE, WITHDRAW, (node, at + span))
         ptr, n_arr = 0, len(arrivals)
         pending_work = n_arr
         dirty = False
@@ -186,6 +192,10 @@ class JobSimulator:
                     self._fail(*payload)
                 elif kind == REPAIR:
                     self._repair(*payload)
+                elif kind == WITHDRAW:
+                    self._withdraw(*payload)
+                elif kind == RETURN:
+                    self._return(payload)
                 # DEMOTE needs no handling: the job's rank changed, so a cycle must run.
             self.events += 1
             dirty = True
@@ -293,6 +303,10 @@ class JobSimulator:
         self.ev.push(self.ev.now + repair, REPAIR, REPAIR, (node, scripted))
 
     def _repair(self, node: int, scripted: bool) -> None:
+        if self.withdrawn[node]:  # repaired while taken back: it comes up when returned
+            if not scripted:
+                self._next_failure(node)
+            return
         self.state[node] = int(NodeState.UP)
         self.usable[node] = True
         self.free[node] = self.cap[node] - self.alloc[node]
@@ -300,6 +314,31 @@ class JobSimulator:
             self.log.append(("node_up", self.ev.now, node, ()))
         if not scripted:
             self._next_failure(node)
+
+    def _withdraw(self, node: int, until: float) -> None:
+        """Take ``node`` out of the cluster until ``until`` (a lent server reclaimed by its
+        owner): its jobs are preempted (progress kept, as a notified preemption), and the node
+        takes no work until :meth:`_return`."""
+        for job in sorted(self.node_jobs[node]):
+            if job in self.running:
+                self._preempt(job)
+        self.withdrawn[node] = True
+        self.state[node] = int(NodeState.DOWN)
+        self.usable[node] = False
+        self.free[node] = 0
+        if self.log is not None:
+            self.log.append(("node_withdrawn", self.ev.now, node, ()))
+        if math.isfinite(until):
+            self.ev.push(max(until, self.ev.now), REPAIR, RETURN, node)
+
+    def _return(self, node: int) -> None:
+        """A withdrawn node is back (repaired, if it failed while away)."""
+        self.withdrawn[node] = False
+        self.state[node] = int(NodeState.UP)
+        self.usable[node] = True
+        self.free[node] = self.cap[node] - self.alloc[node]
+        if self.log is not None:
+            self.log.append(("node_returned", self.ev.now, node, ()))
 
     def _next_failure(self, node: int) -> None:
         assert self.failures is not None

@@ -14,7 +14,8 @@ month ``d + 1``. Leases start on the first day of a month and run whole months, 
 
 Order of events in month ``t``: leases ending at ``t`` renew or end → booked leases starting at
 ``t`` → random requests (arrived during ``t - 1``) in arrival order → failures during ``t`` →
-the month's bill. Randomness comes from four independent streams (prices, deliveries, demand,
+the month's bill. A dynamic pool (``twin.pool.split = "dynamic"``) runs after the last month,
+borrowing in each month the servers no lease held (:meth:`_Book.idle`). Randomness comes from four independent streams (prices, deliveries, demand,
 failures) spawned from the seed, so two policies compared on one seed see the same demand.
 """
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -44,7 +45,7 @@ from suanli.economics.montecarlo import sample
 from suanli.economics.scenario import Delivery, Dist
 from suanli.simulation.failures import FailureModel
 from suanli.simulation.twin.inference import InferenceMonth, simulate_inference
-from suanli.simulation.twin.pool import PoolMonth, PoolPrices, simulate_pool
+from suanli.simulation.twin.pool import PoolMonth, PoolPrices, plan_pool, run_pool
 from suanli.simulation.twin.scenario import Choice, Prices, TwinScenario
 
 ZERO = Decimal(0)
@@ -211,15 +212,13 @@ class _Book:
             for f in factor
         ]
         rate = sc.twin.failures.rate_per_1000_node_days
-        self.pool, self.pool_months = simulate_pool(
-            sc.twin.pool,
-            self.active,
-            [period_of(self.start, t) for t in range(self.months + 1)],
-            FailureModel(rate_per_1000_node_days=rate) if rate > 0 else None,
-            self.pool_prices,
-            self.pool_rng,
-            timer,
-        )
+        self.periods = [period_of(self.start, t) for t in range(self.months + 1)]
+        self.pool, self.pool_work = plan_pool(pool, self.active, self.periods, self.pool_rng)
+        self.pool_failures = FailureModel(rate_per_1000_node_days=rate) if rate > 0 else None
+        self.timer = timer
+        self.pool_months: list[PoolMonth] = []
+        if pool.split == "static":  # a dynamic pool runs after the lease book (run_pool_after)
+            self.run_pool()
         self.inference, self.inference_months = simulate_inference(
             sc.twin.inference,
             [int(a) - int(p) for a, p in zip(self.active, self.pool, strict=True)],
@@ -240,6 +239,22 @@ class _Book:
 
     def leased(self) -> int:
         return sum(lease.servers for lease in self.leases)
+
+    def run_pool(self, lent: np.ndarray | None = None) -> None:
+        self.pool_months = run_pool(
+            self.sc.twin.pool,
+            self.pool_work,
+            self.periods,
+            self.pool_failures,
+            self.pool_prices,
+            self.pool_rng,
+            self.timer,
+            lent,
+        )
+
+    def idle(self, t: int) -> int:
+        """Bare-metal servers no lease holds in month ``t`` (what a dynamic pool borrows)."""
+        return int(self.active[t]) - int(self.pool[t]) - self.inference[t] - self.leased()
 
     def customer(self) -> str:
         self.seq += 1
@@ -267,8 +282,7 @@ def _renewals(book: _Book, t: int) -> tuple[int, int]:
 
 
 def _sign(book: _Book, t: int, lease: Lease) -> bool:
-    free = int(book.active[t]) - int(book.pool[t]) - book.inference[t] - book.leased()
-    if lease.servers > free:
+    if lease.servers > book.idle(t):
         return False
     lease.ident = len(book.signed)
     book.signed.append(lease)
@@ -389,14 +403,16 @@ def simulate_book(
         )
     ]
     bills: dict[tuple[str, str], Decimal] = {}
+    dynamic = sc.twin.pool.split == "dynamic"
+    lent = np.zeros(book.months + 1, dtype=np.int64)
     for t in range(1, book.months + 1):
-        period = period_of(book.start, t)
+        period = book.periods[t]
         renewed, ended = _renewals(book, t)
         signed_b, lost_b = _booked(book, t)
         signed_r, lost_price, lost_cap = _arrivals(book, t)
+        lent[t] = book.idle(t)
         hours = _failures(book, t, period)
         rent, credits, vat, per_customer = _bill(book, t, period)
-        pool = book.pool_months[t]
         for customer, amount in per_customer.items():
             bills[(customer, period.key)] = amount
         rows.append(
@@ -415,8 +431,11 @@ def simulate_book(
                 lost_price,
                 lost_b + lost_cap,
                 hours,
-                pool,
+                PoolMonth(),
                 book.inference_months[t],
             )
         )
+    if dynamic:
+        book.run_pool(lent)
+    rows = [replace(row, pool=book.pool_months[row.month]) for row in rows]
     return BookResult(book.schedule, rows, bills)

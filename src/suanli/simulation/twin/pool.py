@@ -1,8 +1,11 @@
 """The twin's cloud pool: training jobs through the real scheduling cycle, billed per GPU-hour.
 
-Owns :func:`simulate_pool`. A static share of the fleet (``twin.pool.servers``, capped at the
-servers that ever arrive) runs a GPU pool from the first month that many servers are in service
-to the horizon; bare-metal leases get the rest. Each month a Philly-fitted synthetic workload
+Owns :func:`plan_pool`, :func:`run_pool` and :func:`simulate_pool` (both, for a static pool).
+A static share of the fleet (``twin.pool.servers``, capped at the servers that ever arrive)
+runs a GPU pool from the first month that many servers are in service to the horizon;
+bare-metal leases get the rest. With ``split = "dynamic"`` the pool also borrows the
+bare-metal servers no lease holds in a month; a lease reclaims them at its start, and the jobs
+on them are preempted and requeued (:func:`lent_withdrawals`). Each month a Philly-fitted synthetic workload
 (:mod:`suanli.simulation.traces.synthetic`) arrives at ``load`` × the pool's GPU capacity,
 growing by ``load_growth_annual``, with job GPU counts × ``job_gpu_scale`` (8 = whole-server
 jobs). One continuous run of the job simulator (:class:`suanli.simulation.jobsim.JobSimulator`,
@@ -77,10 +80,12 @@ class PoolMonth:
     vat: Decimal = ZERO
     jobs: int = 0
     cycle_seconds: float = 0.0  # wall time spent in the scheduling cycle
+    lent_servers: int = 0  # idle bare-metal servers lent for the month (dynamic split)
 
     @property
     def busy_servers(self) -> float:
-        return self.utilization * self.servers
+        """Server-equivalents busy: utilisation of the own and the lent servers."""
+        return self.utilization * (self.servers + self.lent_servers)
 
 
 @functools.lru_cache(maxsize=64)
@@ -188,31 +193,80 @@ def pool_workload(
     return PoolWorkload(servers, first, jobs, job_month, bounds)
 
 
-def simulate_pool(
+def lent_withdrawals(
+    own: int, lent: np.ndarray, bounds: np.ndarray
+) -> tuple[int, list[tuple[float, int, float]]]:
+    """The lent nodes of a dynamic pool and when each is away.
+
+    ``lent[i]`` servers are lent in the pool's ``i``-th month ``[bounds[i], bounds[i+1])``;
+    lent node ``k`` (cluster index ``own + k``) is in the pool in month ``i`` iff
+    ``k < lent[i]``, so the servers a lease reclaims are the last lent. Returns the number of
+    lent nodes and ``(time, node, seconds)`` spans during which each is not in the pool
+    (consecutive months merged; the last span runs to the horizon).
+    """
+    nodes = int(lent.max()) if lent.size else 0
+    out: list[tuple[float, int, float]] = []
+    for k in range(nodes):
+        away = lent <= k
+        i = 0
+        while i < away.size:
+            if not away[i]:
+                i += 1
+                continue
+            j = i
+            while j < away.size and away[j]:
+                j += 1
+            out.append((float(bounds[i]), own + k, float(bounds[j] - bounds[i])))
+            i = j
+    return nodes, out
+
+
+def plan_pool(
+    spec: Pool, active: np.ndarray, periods: list[Period], rng: np.random.Generator
+) -> tuple[np.ndarray, PoolWorkload | None]:
+    """The pool's own servers per grid month and its workload (drawn from ``rng`` first, so
+    planning before or after the lease book gives the same jobs)."""
+    pool = np.zeros(len(periods), dtype=np.int64)
+    w = pool_workload(spec, active, periods, rng)
+    if w is not None and len(w.jobs) > 0:
+        pool[w.first :] = w.servers
+    return pool, w
+
+
+def run_pool(
     spec: Pool,
-    active: np.ndarray,
+    w: PoolWorkload | None,
     periods: list[Period],
     failures: FailureModel | None,
     prices: list[PoolPrices],
     rng: np.random.Generator,
     timer: Callable[[], float] | None = None,
-) -> tuple[np.ndarray, list[PoolMonth]]:
-    """Pool servers per grid month and each month's :class:`PoolMonth` (month 0 is capex only;
-    ``periods[t]`` is grid month ``t``'s calendar month, ``prices[t]`` its price list)."""
-    pool = np.zeros(len(periods), dtype=np.int64)
+    lent: np.ndarray | None = None,
+) -> list[PoolMonth]:
+    """Each grid month's :class:`PoolMonth` for the workload ``w`` (month 0 is capex only;
+    ``periods[t]`` is grid month ``t``'s calendar month, ``prices[t]`` its price list).
+
+    ``lent[t]`` (dynamic split) is the number of idle bare-metal servers lent to the pool for
+    grid month ``t``: they join at the month's start and a lease that starts at a later month
+    takes them back, preempting the jobs on them (:meth:`JobSimulator._withdraw`).
+    """
     out = [PoolMonth() for _ in periods]
-    w = pool_workload(spec, active, periods, rng)
     if w is None or len(w.jobs) == 0:
-        return pool, out
-    pool[w.first :] = w.servers
-    gpus = w.servers * spec.gpus_per_server
+        return out
+    months = len(periods) - w.first
+    lends = np.zeros(months, dtype=np.int64)
+    if lent is not None:
+        lends = np.maximum(np.asarray(lent[w.first :], dtype=np.int64), 0)
+    extra, withdrawals = lent_withdrawals(w.servers, lends, w.bounds)
+    gpn = spec.gpus_per_server
     result = JobSimulator(
         w.jobs,
-        ClusterSpec.uniform(w.servers, spec.gpus_per_server),
+        ClusterSpec.uniform(w.servers + extra, gpn),
         make_policy(spec.policy),
         failures=failures,
         seed=int(rng.integers(2**31)),
         timer=timer,
+        withdrawals=withdrawals,
     ).run()
     allocated = allocated_between(result, w.bounds)
     work = w.jobs.gpus.astype(np.float64) * w.jobs.duration
@@ -229,13 +283,29 @@ def simulate_pool(
             if total > 0 and x > 0
         ]
         amounts = [line_amount(d.exact_net, d.vat_rate) for d in usage_lines(usage, [], prices[t])]
+        capacity = (w.servers + int(lends[i])) * gpn * period.seconds
         out[t] = PoolMonth(
             servers=w.servers,
-            utilization=min(1.0, float(allocated[i]) / (gpus * period.seconds)),
+            utilization=min(1.0, float(allocated[i]) / capacity),
             gpu_seconds={u.priority_class: u.gpu_seconds for u in usage},
             revenue=sum((a.net for a in amounts), ZERO),
             vat=sum((a.tax for a in amounts), ZERO),
             jobs=int(mine.sum()),
             cycle_seconds=cycle if i == 0 else 0.0,
+            lent_servers=int(lends[i]),
         )
-    return pool, out
+    return out
+
+
+def simulate_pool(
+    spec: Pool,
+    active: np.ndarray,
+    periods: list[Period],
+    failures: FailureModel | None,
+    prices: list[PoolPrices],
+    rng: np.random.Generator,
+    timer: Callable[[], float] | None = None,
+) -> tuple[np.ndarray, list[PoolMonth]]:
+    """A static pool: its own servers per grid month and each month's :class:`PoolMonth`."""
+    pool, w = plan_pool(spec, active, periods, rng)
+    return pool, run_pool(spec, w, periods, failures, prices, rng, timer)

@@ -120,11 +120,18 @@ class Pool(_Model):
     sample of it under ``policy``; the month is billed per GPU-hour at ``standard_per_gpu_hour``
     (the simulator's reserved class) and ``spot_per_gpu_hour``, quoted like the rent (VAT
     included when ``taxes.prices_include_vat``) at ``vat_rate`` (6 %: IT services).
+
+    ``split``: ``"static"`` (the pool runs on its ``servers`` only) or ``"dynamic"`` (it also
+    borrows every bare-metal server no lease holds that month; a lease starting later takes it
+    back, and the jobs on it are preempted and requeued). ``load`` stays relative to the pool's
+    own ``servers``, so ``load > 1`` is demand the own servers cannot serve that a dynamic
+    split serves on borrowed servers; a dynamic pool needs ``servers >= 1`` for its demand.
     """
 
     servers: Annotated[int, Field(ge=0)] = 0
+    split: Literal["static", "dynamic"] = "static"
     gpus_per_server: Annotated[int, Field(ge=1, le=64)] = 8
-    load: Annotated[float, Field(ge=0.0, le=1.5)] = 0.7
+    load: Annotated[float, Field(ge=0.0, le=4.0)] = 0.7
     load_growth_annual: Annotated[float, Field(ge=-0.99, le=10.0)] = 0.0
     policy: str = "fifo"
     spot_share: Fraction = 0.0
