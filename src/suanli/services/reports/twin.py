@@ -150,7 +150,7 @@ def _p1(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def _payback(values: Sequence[float | None], q: float) -> str:
+def payback_quantile(values: Sequence[float | None], q: float) -> str:
     """A payback quantile in months; ``n/a`` when that path never pays back."""
     rank = nearest_rank([math.inf if v is None else v for v in values], q)
     return "n/a" if math.isinf(rank) else f"{rank:.0f}"
@@ -207,8 +207,9 @@ def twin_section(inputs: TwinInputs, sc: TwinScenario, run: TwinRun) -> Section:
                               "npv_p5_m": _p1(npv_q["0.05"] / 1e6),
                               "npv_p50_m": _p1(npv_q["0.5"] / 1e6),
                               "npv_p95_m": _p1(npv_q["0.95"] / 1e6)}),
-        Message("twin.payback", {**basis, "p10": _payback(payback, 0.1),
-                                 "p50": _payback(payback, 0.5), "p90": _payback(payback, 0.9),
+        Message("twin.payback", {**basis, "p10": payback_quantile(payback, 0.1),
+                                 "p50": payback_quantile(payback, 0.5),
+                                 "p90": payback_quantile(payback, 0.9),
                                  "never": _p1(summary["never_pays_back"] * 100)}),
         Message("twin.revenue", {**basis, "mean": cents(rev_mean), "p5": cents(rev_p5),
                                  "at_risk": cents(rev_mean - rev_p5),
@@ -221,7 +222,7 @@ def twin_section(inputs: TwinInputs, sc: TwinScenario, run: TwinRun) -> Section:
         Figure("twin_occupancy_ahead", _p1(occ_mean * 100), "%"),
         Figure("p_loss", _p1(summary["probability_of_loss"] * 100), "%"),
         Figure("twin_p_npv_negative", _p1(summary["probability_npv_negative"] * 100), "%"),
-        Figure("payback_p50_months", _payback(payback, 0.5), "months"),
+        Figure("payback_p50_months", payback_quantile(payback, 0.5), "months"),
         Figure("twin_revenue_ahead_mean", cents(rev_mean), "CNY"),
         Figure("twin_revenue_ahead_p5", cents(rev_p5), "CNY"),
         Figure("twin_revenue_at_risk", cents(rev_mean - rev_p5), "CNY"),
