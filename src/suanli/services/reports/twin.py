@@ -75,12 +75,6 @@ class TwinInputs:
     other_servers: int  # installed servers of other SKUs (not modelled)
 
 
-def twin_sku() -> str:
-    fleet = load_twin(TWIN_SCENARIO).economics.fleet
-    assert fleet is not None  # the bundled scenario has a fleet
-    return fleet.sku
-
-
 def _installed_at_end(s: Session, period: ReportPeriod) -> list[tuple[str, Decimal | None]]:
     """(sku, purchase price) of every server installed at the period's end, by server id."""
     last = (
@@ -110,9 +104,12 @@ def _prices_at(s: Session, sku: str, period: ReportPeriod) -> dict[str, SeedPric
     return in_force
 
 
-def read_seed_at(s: Session, period: ReportPeriod, with_prices: bool = False) -> TwinInputs:
-    """The ledger at the period's end, as a seed for the twin's SKU."""
-    sku = twin_sku()
+def read_seed_at(s: Session, period: ReportPeriod) -> TwinInputs:
+    """The ledger at the period's end, as a seed for the twin's SKU (list prices only when the
+    scenario runs a pool: nothing else reads them)."""
+    base = load_twin(TWIN_SCENARIO)
+    assert base.economics.fleet is not None  # the bundled scenario has a fleet
+    sku = base.economics.fleet.sku
     installed = _installed_at_end(s, period)
     leases = tuple(
         SeedLease(c.start_date, end, c.server_count, c.monthly_rent, c.vat_rate, c.customer.code)
@@ -122,7 +119,7 @@ def read_seed_at(s: Session, period: ReportPeriod, with_prices: bool = False) ->
         period.last_day,
         tuple(price for k, price in installed if k == sku),
         leases,
-        _prices_at(s, sku, period) if with_prices else {},
+        _prices_at(s, sku, period) if base.twin.pool.servers > 0 else {},
     )
     return TwinInputs(sku, seed, sum(1 for k, _ in installed if k != sku))
 
