@@ -192,6 +192,13 @@ def operating(
     ecl_rate: Annotated[
         list[str] | None, typer.Option("--ecl-rate", help="BUCKET=RATE loss rate, e.g. 90+=0.5")
     ] = None,
+    twin: Annotated[
+        bool,
+        typer.Option(
+            "--twin/--no-twin",
+            help="Add the digital-twin projection (section 9; never archived).",
+        ),
+    ] = True,
     by: ByOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -203,7 +210,7 @@ def operating(
     check_lang(lang)
     with open_services() as svc, err_console.status(f"building the {period} report"):
         done = ReportService(svc.sessions, svc.clock, svc.catalog).generate(
-            period, by or default_actor(), _rates(ecl_rate)
+            period, by or default_actor(), _rates(ecl_rate), twin
         )
     page = to_html(done.report, done.archived, lang)
     if html:
@@ -217,6 +224,7 @@ def operating(
     if json_out:
         print_json({"period": a.period, "version": a.version, "closed": done.closed,
                     "inputs_hash": a.inputs_hash, "figures": a.figures,
+                    "projections": done.report.projections(),
                     "differences": to_jsonable(list(a.differences))})  # fmt: skip
         return
     restated = f", restates v{a.restates_version}" if a.restates_version else ""

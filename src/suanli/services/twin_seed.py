@@ -1,23 +1,33 @@
-"""Seeding a twin from today's ledger (``suanli twin run ... --from-ledger``).
+"""Seeding a twin from the ledger (``suanli twin run ... --from-ledger``, and the operating
+report's twin section).
 
-Owns :func:`ledger_overrides`: the scenario inputs the ledger knows, as overrides on a twin,
-read on the effective date ``today``:
+Two steps, so that each reader of the ledger feeds the same rule:
 
-- **fleet:** the servers of the twin's SKU that are installed (delivered and not retired or
-  cancelled) and arrive in grid month 0, at their average purchase price when the ledger has one;
-- **calendar:** grid month 0 is ``today``'s month, so the twin starts next month;
-- **contracts in force:** every active lease of the SKU that runs past the end of this month
-  becomes a booked lease from month 1 for its remaining whole months (rounded up), at its
-  contract rent quoted as the scenario quotes rents (VAT added when
-  ``taxes.prices_include_vat``), for its customer;
-- **price list:** the GPU-hour list prices of the SKU's ``standard`` and ``spot`` classes in
-  force today become the pool's prices (quoted the same way).
+- a :class:`LedgerSeed` holds what the ledger says on the effective date ``today`` about one
+  SKU: the purchase prices of its installed servers, its leases in force and its GPU-hour list
+  prices. :func:`read_seed` reads it through the services (the servers' and contracts' current
+  state, for a twin run today); the report reads it as it stood at a period's end
+  (:mod:`suanli.services.reports.twin`);
+- :func:`seed_overrides` (pure) turns a seed into overrides on a twin scenario:
+
+  - **fleet:** the installed servers (delivered and not retired or cancelled) arrive in grid
+    month 0, at their average purchase price when the ledger has one;
+  - **calendar:** grid month 0 is ``today``'s month, so the twin starts next month;
+  - **contracts in force:** every lease that runs past the end of this month becomes a booked
+    lease from month 1 for its remaining whole months (rounded up), at its contract rent quoted
+    as the scenario quotes rents (VAT added when ``taxes.prices_include_vat``), for its
+    customer;
+  - **price list:** the GPU-hour list prices of the ``standard`` and ``spot`` classes in force
+    today become the pool's prices (quoted the same way).
 
 Demand beyond the contracts in force (new requests, renewals) stays the scenario's.
+:func:`ledger_overrides` is both steps on today's ledger.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -32,6 +42,48 @@ from suanli.simulation.twin.scenario import TwinScenario
 
 NOT_INSTALLED = frozenset({ServerState.ORDERED, ServerState.RETIRED, ServerState.CANCELLED})
 PAGE = 500
+POOL_CLASSES = (("standard", "standard_per_gpu_hour"), ("spot", "spot_per_gpu_hour"))
+
+
+@dataclass(frozen=True, slots=True)
+class SeedLease:
+    """A lease of the seed's SKU: ``end`` is its last day + 1 (termination included)."""
+
+    start: date
+    end: date
+    servers: int
+    monthly_rent: Decimal  # net of VAT, per server-month
+    vat_rate: Decimal
+    customer: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeedPrice:
+    gpu_hour_price: Decimal  # net of VAT
+    vat_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSeed:
+    """What the ledger says about one SKU on ``today``."""
+
+    today: date
+    purchase_prices: tuple[Decimal | None, ...]  # one per installed server
+    leases: tuple[SeedLease, ...] = ()
+    prices: Mapping[str, SeedPrice] = field(default_factory=dict)  # class → price in force
+
+    @property
+    def servers(self) -> int:
+        return len(self.purchase_prices)
+
+    @property
+    def month_one(self) -> date:
+        """The first day of the twin's month 1 (the month after ``today``)."""
+        return add_months(date(self.today.year, self.today.month, 1), 1)
+
+    def leases_in_force(self) -> list[SeedLease]:
+        """Leases started by ``today`` that run past the end of ``today``'s month."""
+        return [c for c in self.leases if c.start <= self.today and c.end > self.month_one]
 
 
 def _servers(svc: Services, sku: str) -> list[Server]:
@@ -66,46 +118,59 @@ def _quote(net: Decimal, vat: Decimal, include_vat: bool) -> float:
     return float(round_money(net * (1 + vat)) if include_vat else net)
 
 
-def ledger_overrides(svc: Services, sc: TwinScenario, today: date) -> dict[str, Any]:
-    """Overrides that put today's fleet, contracts and prices into the twin ``sc``."""
-    fleet = sc.economics.fleet
-    assert fleet is not None
-    sku = fleet.sku
-    include = sc.economics.taxes.prices_include_vat
+def read_seed(svc: Services, sku: str, today: date) -> LedgerSeed:
+    """The seed from the ledger's current state: servers installed now, active leases, and the
+    list prices valid on ``today``."""
     installed = [s for s in _servers(svc, sku) if s.state not in NOT_INSTALLED]
+    leases = tuple(
+        SeedLease(c.start_date, c.terminated_on or c.end_date, c.server_count, c.monthly_rent,
+                  c.vat_rate, c.customer)
+        for c in _leases(svc)
+        if c.sku == sku
+    )  # fmt: skip
+    in_force: dict[str, SeedPrice] = {}  # list_prices is sorted by valid_from: the newest wins
+    for price in svc.money.metering.list_prices(sku):
+        if price.valid_from <= today:
+            in_force[price.priority_class] = SeedPrice(price.gpu_hour_price, price.vat_rate)
+    return LedgerSeed(today, tuple(s.purchase_price for s in installed), leases, in_force)
+
+
+def seed_overrides(seed: LedgerSeed, sc: TwinScenario) -> dict[str, Any]:
+    """Overrides that put ``seed``'s fleet, contracts and prices into the twin ``sc`` (pure)."""
+    include = sc.economics.taxes.prices_include_vat
+    today = seed.today
     out: dict[str, Any] = {"twin": {"start": f"{today.year:04d}-{today.month:02d}", "book": []}}
-    if installed:
+    if seed.servers:
         fleet_doc: dict[str, Any] = {
-            "count": len(installed),
-            "delivery": [{"month": 0, "count": len(installed)}],
+            "count": seed.servers,
+            "delivery": [{"month": 0, "count": seed.servers}],
         }
-        prices = [s.purchase_price for s in installed if s.purchase_price is not None]
+        prices = [p for p in seed.purchase_prices if p is not None]
         if prices:
             fleet_doc["unit_price"] = float(round_money(sum(prices, Decimal(0)) / len(prices)))
         out["fleet"] = fleet_doc
-    month_one = add_months(date(today.year, today.month, 1), 1)
-    for c in _leases(svc):
-        end = c.terminated_on or c.end_date
-        if c.sku != sku or end <= month_one or c.start_date > today:
-            continue
+    for c in seed.leases_in_force():
         out["twin"]["book"].append(
             {
                 "start_month": 1,
-                "servers": c.server_count,
-                "term_months": remaining_months(end, month_one),
+                "servers": c.servers,
+                "term_months": remaining_months(c.end, seed.month_one),
                 "rent_per_server_month": _quote(c.monthly_rent, c.vat_rate, include),
                 "customer": c.customer,
             }
         )
-    pool: dict[str, Any] = {}
-    in_force = {}  # class → the newest price valid today (list_prices is sorted by valid_from)
-    for price in svc.money.metering.list_prices(sku):
-        if price.valid_from <= today:
-            in_force[price.priority_class] = price
-    for klass, key in (("standard", "standard_per_gpu_hour"), ("spot", "spot_per_gpu_hour")):
-        if klass in in_force:
-            p = in_force[klass]
-            pool[key] = _quote(p.gpu_hour_price, p.vat_rate, include)
+    pool = {
+        key: _quote(seed.prices[klass].gpu_hour_price, seed.prices[klass].vat_rate, include)
+        for klass, key in POOL_CLASSES
+        if klass in seed.prices
+    }
     if pool:
         out["twin"]["pool"] = pool
     return out
+
+
+def ledger_overrides(svc: Services, sc: TwinScenario, today: date) -> dict[str, Any]:
+    """Overrides that put today's fleet, contracts and prices into the twin ``sc``."""
+    fleet = sc.economics.fleet
+    assert fleet is not None
+    return seed_overrides(read_seed(svc, fleet.sku, today), sc)

@@ -124,12 +124,17 @@ def operating_report(
     period: Annotated[str, Query(description="2024Q1 | 2024-03 | 2024")],
     lang: Annotated[str, Query(description="zh | en")] = "en",
     format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+    twin: Annotated[
+        bool, Query(description="add the digital-twin projection (never archived)")
+    ] = True,
 ) -> Any:
     """Build the operating report from the ledger and archive it (a change of figures for the
-    period is archived as a restatement). ``format=html`` answers the printable page."""
+    period is archived as a restatement). ``format=html`` answers the printable page. The
+    digital-twin section (``twin``, on by default where the ledger has servers) is a projection:
+    its figures are answered under ``projections``, never archived."""
     check_lang(lang)
     done = ReportService(svc.sessions, svc.clock, svc.catalog, svc.money.billing.currency).generate(
-        period, principal.name
+        period, principal.name, twin=twin
     )
     if format == "html":
         return HTMLResponse(to_html(done.report, done.archived, lang))
@@ -138,6 +143,10 @@ def operating_report(
         "period": a.period, "version": a.version, "restates_version": a.restates_version,
         "closed": done.closed, "generated_at": a.generated_at.isoformat(),
         "inputs_hash": a.inputs_hash, "figures": a.figures,
+        "projections": done.report.projections(),
+        "risk_sentences": [{"section": s.key, "key": m.key, "text": sentence(lang, m)}
+                           for s in done.report.sections if s.key in ("risks", "twin")
+                           for m in s.sentences],
         "flags": [{"section": s, "key": f.key, "text": sentence(lang, f)} for s, f in done.report.flags()],
         "differences": out(list(a.differences)),
     }  # fmt: skip

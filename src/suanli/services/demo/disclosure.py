@@ -81,7 +81,8 @@ def story(at: Callable[[datetime, Callable[[Services], object]], None]) -> None:
 
 
 def _report(s: Services) -> object:
-    return ReportService(s.sessions, s.clock, s.catalog).generate(REPORTED, ACTOR)
+    # only the archive matters here; the twin section is never archived, so skip its run
+    return ReportService(s.sessions, s.clock, s.catalog).generate(REPORTED, ACTOR, twin=False)
 
 
 def _at(day: date, hour: int) -> datetime:

@@ -4,6 +4,10 @@ Vocabulary: *figures* are a flat mapping ``"section.name" -> str`` (amounts as s
 cent, so nothing is lost to floats). Two figure sets are the same report iff their canonical
 JSON is byte-identical; otherwise :func:`differences` lists every key whose value changed,
 appeared or disappeared, sorted by key, which is what a restatement shows.
+
+Only ledger facts are archived: the digital twin's section is a projection of a model, left out
+of the figures (``Section.archived`` false), so a change of scenario, seed or model is never a
+restatement.
 """
 
 from __future__ import annotations

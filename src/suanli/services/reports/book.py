@@ -132,6 +132,19 @@ def _running_after(c: ContractRow, period: ReportPeriod, later: Mapping[int, dat
     return c.start_date < period.end < _effective_end(c, later, period.end)
 
 
+def leases_as_known(s: Session, period: ReportPeriod, sku: str) -> list[tuple[ContractRow, date]]:
+    """Leases of ``sku`` started before the period's end, each with its end (last day + 1) as
+    known at the period's end; the digital-twin section seeds its book from them."""
+    _, later = _renewals(s, period)
+    rows = s.scalars(
+        select(ContractRow)
+        .where(ContractRow.kind == "lease", ContractRow.sku == sku,
+               ContractRow.start_date < period.end)
+        .order_by(ContractRow.number)
+    ).all()  # fmt: skip
+    return [(c, _effective_end(c, later, period.end)) for c in rows]
+
+
 def remaining_obligations(
     contracts: Sequence[ContractRow], period: ReportPeriod, later: Mapping[int, date]
 ) -> dict[int, Decimal]:

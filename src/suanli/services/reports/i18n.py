@@ -20,6 +20,7 @@ TITLES: Mapping[str, Mapping[str, str]] = {
         "procurement": "2. Procurement", "contracts": "3. Contract book", "revenue": "4. Revenue",
         "receivables": "5. Receivables and expected credit loss", "operations": "6. Operations",
         "funds": "7. Uses of funds", "risks": "8. Risk factors, quantified",
+        "twin": "9. Risk factors from the digital twin (projection)",
     },
     "zh": {
         "report": "经营报告", "period": "报告期", "currency": "币种", "version": "版本",
@@ -28,6 +29,7 @@ TITLES: Mapping[str, Mapping[str, str]] = {
         "capacity": "一、算力规模：公告 → 签约 → 交付 → 投运", "procurement": "二、采购",
         "contracts": "三、合同情况", "revenue": "四、收入", "receivables": "五、应收账款与预期信用损失",
         "operations": "六、运营", "funds": "七、资金用途", "risks": "八、风险因素（量化）",
+        "twin": "九、数字孪生风险测算（预测）",
     },
 }  # fmt: skip
 
@@ -89,6 +91,12 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "write_offs": "Written off in the period", "write_offs_count": "Number of write-offs", "months": "Months",
         "write_off_list": "Write-offs", "invoice": "Invoice",
         "overdue_lines": "Overdue order lines", "cancellations": "Cancellations",
+        "twin_servers": "Servers in the twin", "twin_occupancy_ahead": "Projected occupancy, next 12 months",
+        "twin_p_npv_negative": "P(NPV < 0 over the horizon)",
+        "twin_revenue_ahead_mean": "Projected revenue, next 12 months (mean)",
+        "twin_revenue_ahead_p5": "Projected revenue, next 12 months (5th percentile)",
+        "twin_revenue_at_risk": "Revenue at risk, next 12 months (mean − 5th percentile)",
+        "twin_revenue_contracted": "Of which under leases in force",
     },
     "zh": {
         "announcements": "公告数", "announced_p_fp16_sparse": "公告算力（P，FP16 稀疏）",
@@ -140,6 +148,12 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "automatic": "自动续约", "ecl_opening": "预期信用损失准备（期初）",
         "ecl_charge": "本期计提", "write_offs": "本期核销", "write_offs_count": "核销笔数", "months": "月数",
         "write_off_list": "核销明细", "invoice": "发票",
+        "twin_servers": "孪生模型服务器（台）", "twin_occupancy_ahead": "未来 12 个月预计出租率",
+        "twin_p_npv_negative": "净现值为负的概率（测算期内）",
+        "twin_revenue_ahead_mean": "未来 12 个月预计收入（均值）",
+        "twin_revenue_ahead_p5": "未来 12 个月预计收入（5% 分位）",
+        "twin_revenue_at_risk": "未来 12 个月风险收入（均值 − 5% 分位）",
+        "twin_revenue_contracted": "其中：在执行租约",
     },
 }  # fmt: skip
 
@@ -162,6 +176,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "risk.rent": "A 20 % fall in rent would move the NPV from {base_npv_m} M CNY to {npv_m} M CNY (other assumptions as above).",
         "risk.occupancy": "A 20 % fall in occupancy would move the NPV from {base_npv_m} M CNY to {npv_m} M CNY (other assumptions as above).",
         "risk.delivery": "Delivery risk: {open_units} ordered servers worth {open_value} CNY are not delivered; {overdue_units} of them ({overdue_value} CNY, {overdue_share} %) are past their promised date.",
+        "twin.basis": "The digital twin {scenario} is seeded from the ledger as it stood on {as_of}: {servers} installed {sku} servers (average purchase price {unit_price} CNY; {other_servers} servers of other SKUs are not modelled) and {leases} leases in force on {leased} servers at their contract rents. New demand is the scenario's: about {arrivals} lease requests a month, mostly for 1-2 servers on 1-3-month terms, at a market rent of {market_rent} CNY per server-month ({vat_basis}) falling {decline} % a year. It runs {horizon} months from {start}, {paths} paths from seed {seed}.",
+        "twin.occupancy": "Projected occupancy over the next {ahead} months: {occupancy} % on average across paths (P5 {p5} %, P95 {p95} %), {horizon_occupancy} % over the {horizon}-month horizon; leases in force cover {contracted} % of the servers in the first month.",
+        "twin.loss": "On the twin's paths the probability of a net loss over the {horizon}-month horizon is {p_loss} % and of a negative NPV {p_npv_negative} % (NPV P5 {npv_p5_m}, median {npv_p50_m}, P95 {npv_p95_m} M CNY; the servers are counted at their purchase price in month 0 and sold at the horizon).",
+        "twin.payback": "Payback on the twin's paths: P10 {p10}, median {p50}, P90 {p90} months; {never} % of paths do not pay back within the {horizon}-month horizon (n/a: beyond it).",
+        "twin.revenue": "Revenue at risk: billed revenue over the next {ahead} months (net of VAT, after SLA credits) is projected at {mean} CNY on average, of which {contracted} CNY ({contracted_share} %) is under leases in force; in the worst 5 % of paths it is {p5} CNY or less, {at_risk} CNY ({at_risk_share} %) below the mean.",
+        "twin.projection": "This section is a projection of a seeded simulation, not a figure of the ledger: it is not archived with the report, not part of the figures digest, and a change in it is not a restatement. It is left out with --no-twin (API: twin=false).",
     },
     "zh": {
         "capacity.convention": "算力（P，即 PFLOPS）按两种口径列示：厂商与公告常用的 FP16 稀疏口径，以及约为其一半的 BF16 稠密口径。单台数值取自产品目录。",
@@ -181,6 +201,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "risk.rent": "租金下降 20% 将使净现值由 {base_npv_m} 百万元变为 {npv_m} 百万元（其他假设同上）。",
         "risk.occupancy": "出租率下降 20% 将使净现值由 {base_npv_m} 百万元变为 {npv_m} 百万元（其他假设同上）。",
         "risk.delivery": "交付风险：已订购未交付服务器 {open_units} 台，金额 {open_value} 元；其中 {overdue_units} 台（{overdue_value} 元，{overdue_share}%）已超过承诺交期。",
+        "twin.basis": "数字孪生情形 {scenario} 以 {as_of} 的账面数据为初值：已安装 {sku} 服务器 {servers} 台（平均采购价 {unit_price} 元；其他型号 {other_servers} 台未纳入模型），在执行租约 {leases} 份、涉及 {leased} 台，按合同租金计。新增需求沿用情形假设：每月约 {arrivals} 个租赁需求，多为 1-2 台、1-3 个月；市场月租 {market_rent} 元/台（{vat_basis}），每年下降 {decline}%。自 {start} 起模拟 {horizon} 个月，{paths} 条路径，种子 {seed}。",
+        "twin.occupancy": "未来 {ahead} 个月预计出租率：各路径平均 {occupancy}%（P5 {p5}%，P95 {p95}%），{horizon} 个月测算期内平均 {horizon_occupancy}%；首月在执行租约覆盖 {contracted}% 的服务器。",
+        "twin.loss": "孪生模型各路径中，{horizon} 个月测算期内净亏损概率为 {p_loss}%，净现值为负的概率为 {p_npv_negative}%（净现值 P5 {npv_p5_m}、中位数 {npv_p50_m}、P95 {npv_p95_m} 百万元；服务器按采购价计入第 0 月，测算期末出售）。",
+        "twin.payback": "孪生模型回收期：P10 {p10} 个月，中位数 {p50} 个月，P90 {p90} 个月；{never}% 的路径在 {horizon} 个月测算期内无法收回投资（n/a 表示超出测算期）。",
+        "twin.revenue": "风险收入：未来 {ahead} 个月开票收入（不含税，扣除 SLA 赔付）预计平均 {mean} 元，其中在执行租约 {contracted} 元（{contracted_share}%）；最差 5% 的路径不高于 {p5} 元，比均值低 {at_risk} 元（{at_risk_share}%）。",
+        "twin.projection": "本节为带种子模拟的预测，并非账面数据：不随报告归档，不计入数据摘要，其变化不构成更正。可用 --no-twin（API：twin=false）省略本节。",
     },
 }  # fmt: skip
 
@@ -202,10 +228,24 @@ def label(lang: str, key: str) -> str:
 
 #: message parameters whose values are words to translate, not figures or names
 WORDS: Mapping[str, Mapping[str, str]] = {
-    "en": {"fp16_sparse": "FP16 sparse", "bf16_dense": "BF16 dense", "yes": "yes", "no": "no"},
-    "zh": {"fp16_sparse": "FP16 稀疏", "bf16_dense": "BF16 稠密", "yes": "是", "no": "否"},
+    "en": {
+        "fp16_sparse": "FP16 sparse",
+        "bf16_dense": "BF16 dense",
+        "yes": "yes",
+        "no": "no",
+        "incl_vat": "VAT included",
+        "net": "net of VAT",
+    },
+    "zh": {
+        "fp16_sparse": "FP16 稀疏",
+        "bf16_dense": "BF16 稠密",
+        "yes": "是",
+        "no": "否",
+        "incl_vat": "含税",
+        "net": "不含税",
+    },
 }
-WORD_PARAMS = frozenset({"convention", "disclosed"})
+WORD_PARAMS = frozenset({"convention", "disclosed", "vat_basis"})
 
 
 def sentence(lang: str, message: Message) -> str:

@@ -4,12 +4,13 @@ Every number on the page is a :class:`Figure` or a table cell, already formatted
 (amounts to the cent, P to one decimal, ratios to one decimal of a percent), so the archive,
 the HTML and the PDF all show the same characters. :meth:`OperatingReport.figures` flattens the
 report to ``"section.key" -> text``; that mapping is what is archived and compared for a
-restatement. Flags and sentences are a message key plus parameters; :mod:`.i18n` words them.
+restatement; a section marked ``archived=False`` (a projection such as the digital twin's) is
+left out of it. Flags and sentences are a message key plus parameters; :mod:`.i18n` words them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -67,6 +68,8 @@ class Section:
     flags: tuple[Message, ...] = ()
     sentences: tuple[Message, ...] = ()
     notes: tuple[Message, ...] = ()
+    #: False for a projection (the digital twin): shown, but neither archived nor in the digest
+    archived: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +87,25 @@ class OperatingReport:
         return [(s.key, f) for s in self.sections for f in s.flags]
 
     def figures(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for s in self.sections:
-            for f in s.figures:
-                out[f"{s.key}.{f.key}"] = f.value
-            for t in s.tables:
-                for row in t.rows:
-                    for col, cell in zip(t.columns[1:], row[1:], strict=True):
-                        out[f"{s.key}.{t.key}.{row[0]}.{col}"] = cell
-            for i, m in enumerate((*s.flags, *s.sentences)):
-                out[f"{s.key}.message.{i}.{m.key}"] = ";".join(
-                    f"{k}={v}" for k, v in sorted(m.params.items())
-                )
-        return out
+        """The archived figures: every section but the projections."""
+        return _flatten(s for s in self.sections if s.archived)
+
+    def projections(self) -> dict[str, str]:
+        """The figures of the sections that are not archived (the digital twin's)."""
+        return _flatten(s for s in self.sections if not s.archived)
+
+
+def _flatten(sections: Iterable[Section]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for s in sections:
+        for f in s.figures:
+            out[f"{s.key}.{f.key}"] = f.value
+        for t in s.tables:
+            for row in t.rows:
+                for col, cell in zip(t.columns[1:], row[1:], strict=True):
+                    out[f"{s.key}.{t.key}.{row[0]}.{col}"] = cell
+        for i, m in enumerate((*s.flags, *s.sentences)):
+            out[f"{s.key}.message.{i}.{m.key}"] = ";".join(
+                f"{k}={v}" for k, v in sorted(m.params.items())
+            )
+    return out

@@ -35,9 +35,10 @@ from suanli.services.reports.book import (
 from suanli.services.reports.capacity import capacity_section, load_lines, procurement_section
 from suanli.services.reports.funds import funds_section, measured_occupancy, operations_section
 from suanli.services.reports.ledger import ArchivedReport, DisclosureService
-from suanli.services.reports.model import OperatingReport
+from suanli.services.reports.model import OperatingReport, Section
 from suanli.services.reports.period import ReportPeriod, parse_report_period
 from suanli.services.reports.risk import breakeven_occupancy, calibrate, risks_section
+from suanli.services.reports.twin import read_seed_at, run_report_twin, twin_scenario, twin_section
 from suanli.store.db import SessionFactory
 from suanli.store.models import (
     AnnouncementOrderRow,
@@ -113,8 +114,10 @@ class ReportService:
         self.ledger = LedgerService(sessions, clock, self.billing)
         self.disclosure = DisclosureService(sessions, clock, self.catalog, currency)
 
-    def build(self, period: ReportPeriod, rates: Mapping[str, str | Decimal] | None = None) -> tuple[OperatingReport, str]:  # fmt: skip
-        """The report and the hash of the ledger it read."""
+    def build(self, period: ReportPeriod, rates: Mapping[str, str | Decimal] | None = None,
+              twin: bool = True) -> tuple[OperatingReport, str]:  # fmt: skip
+        """The report and the hash of the ledger it read. With ``twin`` the digital-twin
+        section is added when the ledger has servers of the twin's SKU at the period's end."""
         rates = ecl_rates(rates)
         with self.sessions() as s:
             capacity = capacity_section(s, period, self.catalog)
@@ -131,8 +134,9 @@ class ReportService:
             open_lines = [ln for ln in load_lines(s, period) if ln.outstanding > 0]
             risks = risks_section(cal, open_lines, period.end)
             receivables = receivables_section(s, period, rates)
+            inputs = read_seed_at(s, period) if twin else None
             digest = ledger_hash(s)
-        sections = (
+        sections: tuple[Section, ...] = (
             capacity,
             procurement,
             contracts,
@@ -142,13 +146,18 @@ class ReportService:
             funds,
             risks,
         )
+        if inputs is not None and inputs.seed.servers:  # the twin runs outside the session
+            sc = twin_scenario(inputs.seed)
+            sections += (twin_section(inputs, sc, run_report_twin(sc)),)
         report = OperatingReport(period.key, period.start.isoformat(), period.last_day.isoformat(),
                                  self.currency, sections)  # fmt: skip
         return report, digest
 
     def generate(self, period_key: str, actor: str,
-                 rates: Mapping[str, str | Decimal] | None = None) -> Generated:  # fmt: skip
+                 rates: Mapping[str, str | Decimal] | None = None,
+                 twin: bool = True) -> Generated:  # fmt: skip
+        """Build and archive; the twin section (a projection) is shown but never archived."""
         period = parse_report_period(period_key)
-        report, digest = self.build(period, rates)
+        report, digest = self.build(period, rates, twin)
         archived = self.disclosure.archive(KIND, period.key, report.figures(), digest, actor)
         return Generated(report, archived, period.closed(self.clock.now().date()))
