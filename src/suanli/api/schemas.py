@@ -1,0 +1,77 @@
+"""The declared responses of every API operation: the error envelope and :func:`answers`.
+
+Every operation lists, in its OpenAPI entry, each status it really answers, with a schema:
+
+- its 2xx status with the schema of its body: the domain type the service returns, as
+  :func:`suanli.core.serialize.to_jsonable` writes it (decimals and dates as strings);
+- each error status with :class:`ErrorOut`, the ``{"code", "message", "fields"}`` envelope of
+  :mod:`suanli.api.errors` and :mod:`suanli.api.limits`.
+
+The 2xx schema is declared through ``responses=`` (FastAPI's ``model``), not ``response_model``:
+the routes already return JSON-safe data, and a response model would validate and re-serialise
+it (dropping the ``__json_properties__`` of domain dataclasses). The schemathesis test
+(``tests/integration/billing/test_billing_schemathesis.py``) checks the answers against these
+declarations; ``tests/unit/test_openapi_declared.py`` checks every operation has them.
+
+Statuses by cause (see :mod:`suanli.core.errors`): 401 no or bad token, 403 the role may not,
+404 an unknown (or another tenant's) object, 409 a clash with current state, 413 a body above the
+size limit, 422 a request that fails validation (FastAPI's or a service's ``ValidationError``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class ErrorOut(BaseModel):
+    """The error envelope every non-2xx answer carries."""
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"code": "server.not_found", "message": "no server 'SN9'", "fields": {}}]
+        }
+    }
+    code: str = Field(description="stable dotted code, e.g. `lease.capacity_unavailable`")
+    message: str
+    fields: dict[str, Any] = Field(description="field name → what was expected")
+
+
+class Items(BaseModel, Generic[T]):
+    """``{"items": [...]}``: an unpaged list, e.g. ``Items[Site]``."""
+
+    items: list[T]
+
+
+WHY: dict[int, str] = {
+    400: "malformed request (an unreadable Content-Length)",
+    401: "missing, unknown, revoked or expired token",
+    403: "the caller's role may not do this",
+    404: "unknown object, or another tenant's",
+    409: "clashes with the current state",
+    413: "request body above the size limit",
+    422: "invalid request",
+}
+
+
+def answers(
+    *statuses: int, body: Any = None, example: Any = None, why: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """A FastAPI ``responses=`` mapping: the one 2xx status in ``statuses`` with ``body`` (a type
+    FastAPI can describe: a domain dataclass, ``Page[X]``, a pydantic model) and optional
+    ``example``; every other status with :class:`ErrorOut` and the reason in ``why`` (default
+    :data:`WHY`)."""
+    reasons = {**WHY, **(why or {})}
+    declared: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        if 200 <= status < 300:
+            entry: dict[str, Any] = {} if body is None else {"model": body}
+            if example is not None:
+                entry["content"] = {"application/json": {"example": example}}
+            declared[status] = entry
+        else:
+            declared[status] = {"model": ErrorOut, "description": reasons[status]}
+    return declared
