@@ -58,19 +58,28 @@ WHY: dict[int, str] = {
 
 
 def answers(
-    *statuses: int, body: Any = None, example: Any = None, why: dict[int, str] | None = None
+    *statuses: int,
+    body: Any = None,
+    example: Any = None,
+    html: bool = False,
+    why: dict[int, str] | None = None,
 ) -> dict[int | str, dict[str, Any]]:
     """A FastAPI ``responses=`` mapping: the one 2xx status in ``statuses`` with ``body`` (a type
-    FastAPI can describe: a domain dataclass, ``Page[X]``, a pydantic model) and optional
-    ``example``; every other status with :class:`ErrorOut` and the reason in ``why`` (default
-    :data:`WHY`)."""
+    FastAPI can describe: a domain dataclass, ``Page[X]``, a pydantic model), an optional
+    ``example``, and ``text/html`` too when ``html``; every other status with :class:`ErrorOut`
+    and the reason in ``why`` (default :data:`WHY`)."""
     reasons = {**WHY, **(why or {})}
     declared: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         if 200 <= status < 300:
             entry: dict[str, Any] = {} if body is None else {"model": body}
+            content: dict[str, Any] = {}
             if example is not None:
-                entry["content"] = {"application/json": {"example": example}}
+                content["application/json"] = {"example": example}
+            if html:
+                content["text/html"] = {"schema": {"type": "string"}}
+            if content:
+                entry["content"] = content
             declared[status] = entry
         else:
             declared[status] = {"model": ErrorOut, "description": reasons[status]}

@@ -127,11 +127,12 @@ def test_responses_conform(fuzzed: tuple[Any, TenancyService], user: str) -> Non
         started = time.perf_counter()
         try:
             _fuzz(operation, caller, statuses)
-        except Exception as exc:  # collect every failing operation, not only the first
-            failures[operation.label] = "\n".join(str(exc).splitlines()[:12])[:1200]
+        # collect every failing operation, not only the first (a FailureGroup is a BaseException)
+        except (Exception, BaseExceptionGroup) as exc:
+            failures[operation.label] = "\n".join(str(exc).splitlines()[:14])[:1500]
         timings[operation.label] = time.perf_counter() - started
         if statuses == {401}:
             never_authenticated.append(operation.label)
     print(sorted(timings.items(), key=lambda kv: -kv[1])[:8])
-    assert not failures, failures
+    assert not failures, "\n\n".join(f"{label}:\n{why}" for label, why in failures.items())
     assert not never_authenticated, never_authenticated
