@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 T = TypeVar("T")
@@ -63,11 +64,12 @@ def answers(
     example: Any = None,
     html: bool = False,
     why: dict[int, str] | None = None,
+    error_examples: dict[int, Any] | None = None,
 ) -> dict[int | str, dict[str, Any]]:
     """A FastAPI ``responses=`` mapping: the one 2xx status in ``statuses`` with ``body`` (a type
     FastAPI can describe: a domain dataclass, ``Page[X]``, a pydantic model), an optional
-    ``example``, and ``text/html`` too when ``html``; every other status with :class:`ErrorOut`
-    and the reason in ``why`` (default :data:`WHY`)."""
+    ``example``, and ``text/html`` too when ``html``; every other status with :class:`ErrorOut`,
+    the reason in ``why`` (default :data:`WHY`) and an example envelope from ``error_examples``."""
     reasons = {**WHY, **(why or {})}
     declared: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
@@ -83,4 +85,65 @@ def answers(
             declared[status] = entry
         else:
             declared[status] = {"model": ErrorOut, "description": reasons[status]}
+            if error_examples and status in error_examples:
+                example_content = {"application/json": {"example": error_examples[status]}}
+                declared[status]["content"] = example_content
     return declared
+
+
+_REF = "#/components/schemas/"
+
+
+def _response_components(spec: dict[str, Any]) -> set[str]:
+    """Names of the component schemas a response body refers to, directly or through others."""
+    components = spec.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    todo: list[Any] = [
+        response.get("content", {})
+        for item in spec.get("paths", {}).values()
+        for operation in item.values()
+        for response in operation.get("responses", {}).values()
+    ]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(_REF):
+                name = ref.removeprefix(_REF)
+                if name not in seen:
+                    seen.add(name)
+                    todo.append(components.get(name))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return seen
+
+
+def _partial_times(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("format") == "time":
+            node["format"] = "partial-time"
+        for value in node.values():
+            _partial_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _partial_times(value)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Build ``app.openapi()`` once, describing a response's times of day as RFC 3339
+    ``partial-time``: the domain's times are local wall-clock times without an offset (a price's
+    night window), written ``"00:30:00"``, which JSON Schema's ``time`` (an offset required)
+    refuses. Request bodies keep ``time``: pydantic reads either."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            components = spec.get("components", {}).get("schemas", {})
+            for name in _response_components(spec):
+                _partial_times(components.get(name))
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
