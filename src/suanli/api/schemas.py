@@ -55,6 +55,7 @@ WHY: dict[int, str] = {
     409: "clashes with the current state",
     413: "request body above the size limit",
     422: "invalid request",
+    503: "the cluster engine is unreachable or failed (backend.*)",
 }
 
 
