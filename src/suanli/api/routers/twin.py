@@ -84,7 +84,19 @@ def scenarios() -> list[dict[str, str]]:
 
 
 @router.post(
-    "/runs", responses=answers(202, 401, 403, 409, 413, 422, body=TwinRunOut), status_code=202
+    "/runs",
+    responses=answers(
+        202,
+        401,
+        403,
+        404,
+        409,
+        413,
+        422,
+        body=TwinRunOut,
+        why={404: "no bundled twin of that name"},
+    ),
+    status_code=202,
 )
 def start_run(body: TwinRunRequest, request: Request, response: Response) -> dict[str, Any]:
     """Validate the twin and queue a run; poll ``GET /twin/runs/{id}``."""
