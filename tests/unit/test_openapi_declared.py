@@ -5,7 +5,6 @@ a second, that none is missing."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
