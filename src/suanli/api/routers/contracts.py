@@ -262,7 +262,7 @@ def list_sla_events(
 
 @router.put(
     "/prices",
-    responses=answers(200, 401, 403, 404, 409, 413, 422, body=Price),
+    responses=answers(200, 401, 403, 409, 413, 422, body=Price),
     dependencies=[requires(Role.OPERATOR, Role.FINANCE)],
 )
 def set_price(body: PriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
@@ -274,7 +274,7 @@ def set_price(body: PriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     )
 
 
-@router.get("/prices", responses=answers(200, 401, 404, 422, body=Items[Price]))
+@router.get("/prices", responses=answers(200, 401, 422, body=Items[Price]))
 def list_prices(
     svc: ServicesDep,
     principal: PrincipalDep,

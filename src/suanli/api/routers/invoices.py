@@ -208,7 +208,7 @@ def write_off(number: str, body: WriteOffIn, svc: ServicesDep, principal: Princi
 
 @router.get(
     "/write-offs",
-    responses=answers(200, 401, 403, 404, 422, body=Items[WriteOff]),
+    responses=answers(200, 401, 403, 422, body=Items[WriteOff]),
     dependencies=[requires(Role.FINANCE)],
 )
 def list_write_offs(

@@ -55,7 +55,7 @@ def submit(body: JobIn, w: WiringDep, principal: PrincipalDep) -> Any:
 
 @router.get(
     "/jobs",
-    responses=answers(200, 401, 403, 404, 422, body=Page[CloudJob]),
+    responses=answers(200, 401, 404, 422, body=Page[CloudJob]),
     dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)],
 )
 def list_jobs(
@@ -71,7 +71,7 @@ def list_jobs(
 
 @router.get(
     "/jobs/{job}",
-    responses=answers(200, 401, 403, 404, 422, body=CloudJob),
+    responses=answers(200, 401, 404, 422, body=CloudJob),
     dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)],
 )
 def show(job: str, w: WiringDep, principal: PrincipalDep) -> Any:

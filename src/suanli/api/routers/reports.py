@@ -175,7 +175,7 @@ def record_transfer(body: TransferIn, svc: ServicesDep, principal: Finance) -> A
 @router.get(
     "/reports/operating",
     response_model=None,
-    responses=answers(200, 401, 403, 404, 409, 422, body=OperatingOut, html=True),
+    responses=answers(200, 401, 403, 409, 422, body=OperatingOut, html=True),
 )
 def operating_report(
     svc: ServicesDep,

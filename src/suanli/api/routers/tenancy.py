@@ -107,7 +107,7 @@ def issue_token(name: str, body: TokenIn, svc: ServicesDep, principal: Principal
     return out(svc.money.tenancy.issue_token(name, body.days, body.label))
 
 
-@router.get("/tokens", responses=answers(200, 401, 403, 404, 422, body=Items[Token]))
+@router.get("/tokens", responses=answers(200, 401, 403, 422, body=Items[Token]))
 def list_tokens(
     svc: ServicesDep,
     principal: PrincipalDep,

@@ -58,7 +58,7 @@ def set_inference_price(body: InferencePriceIn, svc: ServicesDep, principal: Pri
     )  # fmt: skip
 
 
-@router.get("/inference-prices", responses=answers(200, 401, 404, 422, body=Items[InferencePrice]))
+@router.get("/inference-prices", responses=answers(200, 401, 422, body=Items[InferencePrice]))
 def list_inference_prices(
     svc: ServicesDep, principal: PrincipalDep,
     model: Annotated[str | None, Query(max_length=64)] = None,
