@@ -50,6 +50,9 @@ class TwinRunRequest(BaseModel):
         return load_twin(self.scenario, self.overrides)
 
 
+RUN_WHY = {404: "no bundled twin of that name", 409: "8 runs wait already (twin.queue_full)"}
+
+
 class NamedTwin(BaseModel):
     name: str
     description: str
@@ -85,18 +88,8 @@ def scenarios() -> list[dict[str, str]]:
 
 @router.post(
     "/runs",
-    responses=answers(
-        202,
-        401,
-        403,
-        404,
-        409,
-        413,
-        422,
-        body=TwinRunOut,
-        why={404: "no bundled twin of that name"},
-    ),
     status_code=202,
+    responses=answers(202, 401, 403, 404, 409, 413, 422, body=TwinRunOut, why=RUN_WHY),
 )
 def start_run(body: TwinRunRequest, request: Request, response: Response) -> dict[str, Any]:
     """Validate the twin and queue a run; poll ``GET /twin/runs/{id}``."""
