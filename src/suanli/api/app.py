@@ -25,6 +25,7 @@ from suanli.api.routers import (
     twin,
 )
 from suanli.api.routers import jobs as jobs_router
+from suanli.api.schemas import install_openapi
 from suanli.core.clock import Clock, SystemClock
 from suanli.services.container import build_services
 from suanli.services.twin_runs import TwinRuns
@@ -72,4 +73,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(jobs_router.router, prefix="/api/v1")
     app.include_router(placement.router, prefix="/api/v1")
     app.include_router(web_router)
+    install_openapi(app)
     return app

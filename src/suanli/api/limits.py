@@ -6,7 +6,8 @@
   the application is told the client went away, whatever it answers is dropped, and the client
   gets the same 413 envelope.
 
-:class:`TextGuard` refuses JSON bodies with NUL or lone-surrogate escapes before parsing.
+:class:`TextGuard` refuses JSON bodies that are not text (bytes no JSON encoding decodes) or that
+hold NUL or lone-surrogate escapes, before parsing.
 
 64 MiB is above the largest legitimate body (a 50,000-record usage batch or a 100,000-row import
 is about 10-15 MB) and far below the 200 MB bodies that used to be parsed in full.
@@ -98,11 +99,22 @@ _BAD_ESCAPE = re.compile(
 )
 
 
+def _is_text(body: bytes) -> bool:
+    """Whether ``json.loads`` can decode ``body`` (UTF-8, or UTF-16/32 by its first bytes)."""
+    try:
+        body.decode(json.detect_encoding(body), "surrogatepass")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class TextGuard:
-    """Refuse JSON bodies whose strings hold NUL or a lone surrogate: 422
-    ``request.invalid_text``, before parsing. Neither can be stored (PostgreSQL ``text`` takes no
-    NUL, no driver encodes a lone surrogate as UTF-8), and refusing them here gives one answer
-    for every field of every route. Runs inside :class:`BodyLimit`, so the body it buffers is
+    """Refuse JSON bodies that are not text, or whose strings hold NUL or a lone surrogate: 422
+    ``request.invalid_text``, before parsing. FastAPI would answer bytes it cannot decode with a
+    bare 400 ``{"detail": ...}`` outside the envelope; NUL and lone surrogates cannot be stored
+    (PostgreSQL ``text`` takes no NUL, no driver encodes a lone surrogate as UTF-8). Refusing them
+    here gives one answer for every field of every route. A body without a content type counts
+    as JSON, as FastAPI parses it so. Runs inside :class:`BodyLimit`, so the body it buffers is
     already bounded (FastAPI buffers it whole to parse it anyway)."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -110,7 +122,7 @@ class TextGuard:
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
-        if scope["type"] != "http" or b"json" not in content_type:
+        if scope["type"] != "http" or (content_type and b"json" not in content_type):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -120,6 +132,9 @@ class TextGuard:
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        if not _is_text(body):
+            await _answer(send, 422, "request.invalid_text", "the body is not JSON text (UTF-8)")
+            return
         found = _BAD_ESCAPE.search(body)
         if found is not None:
             what = "NUL" if found.group().endswith(b"0000") else "a lone surrogate"

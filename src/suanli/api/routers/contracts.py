@@ -12,7 +12,11 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent, requires
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
+from suanli.api.schemas import Items, answers
+from suanli.core.contracts import Contract, SlaEvent
 from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
+from suanli.services.billing.metering import Price
+from suanli.services.common import Page
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["contracts"])
@@ -119,6 +123,10 @@ class PriceIn(BaseModel):
     vat_rate: Share = Decimal("0.06")
 
 
+class ReleasedOut(BaseModel):
+    released: int = Field(description="servers returned to available")
+
+
 LEASE_OUT = {
     "number": "L-000001", "customer": "acme", "kind": "lease", "status": "active", "sku": "HGX-H800-8",
     "server_count": 2, "start_date": "2024-04-01", "end_date": "2025-04-01", "term_months": 12,
@@ -128,14 +136,19 @@ LEASE_OUT = {
     "committed_gpus": 0, "gpu_hour_rate": "0", "min_commitment": "0", "terminated_on": None,
     "termination_penalty": None, "servers": ["SN000", "SN001"],
 }  # fmt: skip
-ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "unknown customer or server (or another tenant's)", "content": {"application/json": {"example": {"code": "customer.not_found", "message": "no customer 'zeta'", "fields": {"customer": "zeta"}}}}},
-    409: {"description": "not enough free servers, or overlapping booking", "content": {"application/json": {"example": {"code": "lease.capacity_unavailable", "message": "10 HGX-H800-8 servers requested, 3 available", "fields": {"count": "at most 3"}}}}},
+LEASE_ERRORS = {
+    404: {"code": "customer.not_found", "message": "no customer 'zeta'", "fields": {"customer": "zeta"}},
+    409: {"code": "lease.capacity_unavailable", "message": "10 HGX-H800-8 servers requested, 3 available", "fields": {"count": "at most 3"}},
 }  # fmt: skip
+LEASE_WHY = {
+    404: "unknown customer or server (or another tenant's)",
+    409: "not enough free servers, or overlapping booking",
+}
 
 
 @router.post("/contracts/leases", dependencies=[requires(Role.OPERATOR)], status_code=status.HTTP_201_CREATED,
-             responses={201: {"content": {"application/json": {"example": LEASE_OUT}}}, **ERRORS})  # fmt: skip
+             responses=answers(201, 401, 403, 404, 409, 413, 422, body=Contract, example=LEASE_OUT,
+                               why=LEASE_WHY, error_examples=LEASE_ERRORS))  # fmt: skip
 def create_lease(
     body: LeaseIn,
     request: Request,
@@ -153,6 +166,7 @@ def create_lease(
 
 @router.post(
     "/contracts/reserved",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Contract),
     dependencies=[requires(Role.OPERATOR)],
     status_code=status.HTTP_201_CREATED,
 )
@@ -169,7 +183,7 @@ def create_reserved(
                       lambda: svc.money.leasing.create_reserved(spec, body.actor))  # fmt: skip
 
 
-@router.get("/contracts")
+@router.get("/contracts", responses=answers(200, 401, 404, 422, body=Page[Contract]))
 def list_contracts(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,
@@ -181,18 +195,26 @@ def list_contracts(
     )
 
 
-@router.get("/contracts/{number}")
+@router.get("/contracts/{number}", responses=answers(200, 401, 404, 422, body=Contract))
 def get_contract(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     return out(svc.money.leasing.get_contract(number, principal))
 
 
-@router.post("/contracts/{number}/terminate", dependencies=[requires(Role.OPERATOR)])
+@router.post(
+    "/contracts/{number}/terminate",
+    responses=answers(200, 401, 403, 404, 409, 413, 422, body=Contract),
+    dependencies=[requires(Role.OPERATOR)],
+)
 def terminate(number: str, body: TerminateIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.terminate(number, body.effective, body.actor, body.reason))
 
 
-@router.post("/contracts/{number}/renew", dependencies=[requires(Role.OPERATOR)])
+@router.post(
+    "/contracts/{number}/renew",
+    responses=answers(200, 401, 403, 404, 409, 413, 422, body=Contract),
+    dependencies=[requires(Role.OPERATOR)],
+)
 def renew(number: str, body: RenewIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.renew(number, body.months, body.actor, body.on))
@@ -200,6 +222,7 @@ def renew(number: str, body: RenewIn, svc: ServicesDep, principal: PrincipalDep)
 
 @router.post(
     "/leasing/servers/{serial}/failure",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=SlaEvent),
     dependencies=[requires(Role.OPERATOR)],
     status_code=status.HTTP_201_CREATED,
 )
@@ -209,27 +232,39 @@ def server_failed(serial: str, body: OutageIn, svc: ServicesDep, principal: Prin
     return out(svc.money.leasing.server_failed(serial, body.actor, body.reason, body.at))
 
 
-@router.post("/leasing/servers/{serial}/restore", dependencies=[requires(Role.OPERATOR)])
+@router.post(
+    "/leasing/servers/{serial}/restore",
+    responses=answers(200, 401, 403, 404, 409, 413, 422, body=SlaEvent),
+    dependencies=[requires(Role.OPERATOR)],
+)
 def server_restored(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.server_restored(serial, body.actor, body.reason, body.at))
 
 
-@router.post("/leasing/servers/{serial}/deliver", dependencies=[requires(Role.OPERATOR)])
+@router.post(
+    "/leasing/servers/{serial}/deliver",
+    responses=answers(200, 401, 403, 404, 409, 413, 422, body=Contract),
+    dependencies=[requires(Role.OPERATOR)],
+)
 def deliver(serial: str, body: OutageIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     """Put a server leased before its delivery into service."""
     principal.require(Role.OPERATOR)
     return out(svc.money.leasing.deliver(serial, body.actor, body.at))
 
 
-@router.get("/sla-events")
+@router.get("/sla-events", responses=answers(200, 401, 404, 422, body=Page[SlaEvent]))
 def list_sla_events(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep, customer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:  # fmt: skip
     return page_out(svc.money.leasing.list_sla_events(principal, customer, page.limit, page.offset))
 
 
-@router.put("/prices", dependencies=[requires(Role.OPERATOR, Role.FINANCE)])
+@router.put(
+    "/prices",
+    responses=answers(200, 401, 403, 409, 413, 422, body=Price),
+    dependencies=[requires(Role.OPERATOR, Role.FINANCE)],
+)
 def set_price(body: PriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.FINANCE)
     return out(
@@ -239,7 +274,7 @@ def set_price(body: PriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     )
 
 
-@router.get("/prices")
+@router.get("/prices", responses=answers(200, 401, 422, body=Items[Price]))
 def list_prices(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -248,7 +283,11 @@ def list_prices(
     return {"items": out(svc.money.metering.list_prices(sku))}
 
 
-@router.post("/leasing/release", dependencies=[requires(Role.OPERATOR)])
+@router.post(
+    "/leasing/release",
+    responses=answers(200, 401, 403, body=ReleasedOut),
+    dependencies=[requires(Role.OPERATOR)],
+)
 def release_due(svc: ServicesDep, principal: PrincipalDep) -> Any:
     """Return the servers of ended or terminated leases to ``available``."""
     principal.require(Role.OPERATOR)

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from suanli.api.auth import AUTHENTICATED
+from suanli.api.schemas import answers
 from suanli.core.errors import ValidationError
 from suanli.economics.evaluate import evaluate
 from suanli.economics.library import load_bundled, scenario_names
@@ -87,7 +88,7 @@ class MonteCarloRequest(BaseModel):
     chunk_size: Annotated[int, Field(ge=1, le=65_536)] = DEFAULT_CHUNK
 
 
-@router.get("/scenarios")
+@router.get("/scenarios", responses=answers(200, 401))
 def list_scenarios() -> dict[str, Any]:
     items = []
     for name in scenario_names():
@@ -96,13 +97,13 @@ def list_scenarios() -> dict[str, Any]:
     return {"items": items}
 
 
-@router.get("/scenarios/{name}")
+@router.get("/scenarios/{name}", responses=answers(200, 401, 404, 422))
 def get_scenario(name: str) -> dict[str, Any]:
     """A bundled scenario, resolved, in the request-body schema."""
     return load_bundled(name).model_dump(mode="json", exclude_none=True)
 
 
-@router.post("/evaluate")
+@router.post("/evaluate", responses=answers(200, 401, 413, 422))
 def evaluate_scenario(
     scenario: Scenario,
     criterion: Literal["npv", "profit"] = "npv",
@@ -115,7 +116,7 @@ def evaluate_scenario(
     return out
 
 
-@router.post("/sensitivity")
+@router.post("/sensitivity", responses=answers(200, 401, 413, 422))
 def sensitivity(body: SensitivityRequest) -> dict[str, Any]:
     out: dict[str, Any] = {
         "tornado": tornado(body.scenario, body.inputs, body.delta, body.metric).to_dict()
@@ -126,7 +127,7 @@ def sensitivity(body: SensitivityRequest) -> dict[str, Any]:
     return out
 
 
-@router.post("/montecarlo")
+@router.post("/montecarlo", responses=answers(200, 401, 413, 422))
 def montecarlo(body: MonteCarloRequest) -> dict[str, Any]:
     result = run_montecarlo(body.scenario, body.paths, body.seed, chunk_size=body.chunk_size)
     return {
@@ -149,13 +150,13 @@ class PlanRequest(BaseModel):
     seed: int | None = None
 
 
-@router.get("/plan/default")
+@router.get("/plan/default", responses=answers(200, 401))
 def default_plan() -> dict[str, Any]:
     """The bundled planning scenario, in the request's ``spec`` schema."""
     return default_spec().model_dump(mode="json")
 
 
-@router.post("/plan")
+@router.post("/plan", responses=answers(200, 401, 413, 422))
 def plan(body: PlanRequest, request: Request) -> dict[str, Any]:
     """Orders per SKU and month maximising expected NPV under the risk limit, the efficient
     frontier and the baselines, with out-of-sample figures (docs/economics.md). The request's

@@ -24,8 +24,11 @@ from suanli.api.auth import (
     hide_from_customers,
 )
 from suanli.api.deps import PagingDep, ServicesDep, out
+from suanli.api.schemas import Items, answers
 from suanli.core.errors import NotFoundError
-from suanli.core.fleet import Server, parse_state
+from suanli.core.fleet import Cabinet, Server, Site, Transition, parse_state
+from suanli.services.common import Page
+from suanli.services.fleet.imports import ImportResult
 from suanli.services.fleet.servers import NewServer, ServerFilter
 from suanli.services.tenancy import Principal, Role
 
@@ -88,27 +91,35 @@ def _leased_to(principal: Principal) -> int | None:
     return principal.customer_id if principal.role is Role.CUSTOMER else None
 
 
-@router.get("/sites")
-def list_sites(svc: ServicesDep, _: StaffReader) -> dict[str, Any]:
+@router.get("/sites", responses=answers(200, 401, 403, body=Items[Site]))
+def list_sites(svc: ServicesDep, _: StaffReader) -> Any:
     return {"items": out(svc.fleet.list_sites())}
 
 
-@router.post("/sites", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sites",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 409, 413, 422, body=Site),
+)
 def add_site(body: SiteIn, svc: ServicesDep, _: Operator) -> Any:
     return out(svc.fleet.add_site(body.code, body.name, body.city))
 
 
-@router.get("/cabinets")
-def list_cabinets(svc: ServicesDep, _: StaffReader, site: str | None = None) -> dict[str, Any]:
+@router.get("/cabinets", responses=answers(200, 401, 403, 422, body=Items[Cabinet]))
+def list_cabinets(svc: ServicesDep, _: StaffReader, site: str | None = None) -> Any:
     return {"items": out(svc.fleet.list_cabinets(site))}
 
 
-@router.post("/cabinets", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/cabinets",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Cabinet),
+)
 def add_cabinet(body: CabinetIn, svc: ServicesDep, _: Operator) -> Any:
     return out(svc.fleet.add_cabinet(body.site, body.code, body.power_budget_kw))
 
 
-@router.get("/cabinets/{site}/{code}")
+@router.get("/cabinets/{site}/{code}", responses=answers(200, 401, 404, 422, body=Cabinet))
 def get_cabinet(site: str, code: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     ref = f"{site}/{code}"
     hide_from_customers(
@@ -120,7 +131,7 @@ def get_cabinet(site: str, code: str, svc: ServicesDep, principal: PrincipalDep)
     return out(svc.fleet.get_cabinet(ref))
 
 
-@router.get("/servers")
+@router.get("/servers", responses=answers(200, 401, 403, 422, body=Page[Server]))
 def list_servers(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -147,7 +158,11 @@ def list_servers(
     return out(replace(result, items=[_seen_by(principal, s) for s in result.items]))
 
 
-@router.post("/servers", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/servers",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Server),
+)
 def add_server(body: ServerIn, svc: ServicesDep, principal: Operator) -> Any:
     spec = NewServer(
         body.serial,
@@ -161,24 +176,35 @@ def add_server(body: ServerIn, svc: ServicesDep, principal: Operator) -> Any:
     return out(svc.fleet.add_server(spec, body.actor or principal.name, body.reason))
 
 
-@router.post("/servers/import", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/servers/import",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=ImportResult),
+)
 def import_servers(body: CsvIn, svc: ServicesDep, principal: Operator) -> Any:
     return out(svc.imports.import_servers(body.csv, body.actor or principal.name, body.source))
 
 
-@router.get("/servers/{serial}")
+@router.get("/servers/{serial}", responses=answers(200, 401, 404, 422, body=Server))
 def get_server(serial: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     return out(_seen_by(principal, svc.fleet.get_server(serial, _leased_to(principal))))
 
 
-@router.post("/servers/{serial}/transitions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/servers/{serial}/transitions",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Transition),
+)
 def transition(serial: str, body: TransitionIn, svc: ServicesDep, principal: Operator) -> Any:
     target = parse_state(body.to_state, "to_state")
     actor = body.actor or principal.name
     return out(svc.fleet.transition(serial, target, actor, body.reason, body.cabinet, body.at))
 
 
-@router.get("/servers/{serial}/transitions")
+@router.get(
+    "/servers/{serial}/transitions",
+    responses=answers(200, 401, 403, 404, 422, body=Page[Transition]),
+)
 def server_transitions(
     serial: str, svc: ServicesDep, principal: PrincipalDep, page: PagingDep
 ) -> Any:
@@ -188,6 +214,6 @@ def server_transitions(
     return out(svc.fleet.transitions(serial, page.limit, page.offset))
 
 
-@router.get("/transitions")
+@router.get("/transitions", responses=answers(200, 401, 403, 422, body=Page[Transition]))
 def all_transitions(svc: ServicesDep, _: StaffReader, page: PagingDep) -> Any:
     return out(svc.fleet.transitions(None, page.limit, page.offset))

@@ -12,7 +12,13 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent, requires
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
+from suanli.api.schemas import Items, answers
 from suanli.core.billing import parse_period
+from suanli.core.ledger import Invoice, Payment
+from suanli.services.billing.invoicing import RunResult
+from suanli.services.billing.receivables import AgingRow, Reconciliation
+from suanli.services.billing.writeoffs import WriteOff
+from suanli.services.common import Page
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["invoices"])
@@ -79,6 +85,16 @@ class FapiaoIn(BaseModel):
     fapiao_number: str = Field(max_length=64)
 
 
+class AgingOut(BaseModel):
+    as_of: date
+    items: list[AgingRow]
+
+
+class RevenueOut(BaseModel):
+    period: str = Field(description="YYYY-MM")
+    by_kind: dict[str, str] = Field(description="line kind → net revenue (decimal string)")
+
+
 class PaymentIn(BaseModel):
     model_config = {
         "json_schema_extra": {
@@ -101,7 +117,7 @@ class PaymentIn(BaseModel):
 
 
 @router.post("/invoice-runs", dependencies=[requires(Role.FINANCE)], status_code=status.HTTP_201_CREATED,
-             responses={201: {"content": {"application/json": {"example": RUN_OUT}}}})  # fmt: skip
+             responses=answers(201, 401, 403, 404, 409, 413, 422, body=RunResult, example=RUN_OUT))  # fmt: skip
 def run(
     body: RunIn,
     request: Request,
@@ -118,7 +134,7 @@ def run(
                                                     supplementary=body.supplementary))  # fmt: skip
 
 
-@router.get("/invoices")
+@router.get("/invoices", responses=answers(200, 401, 404, 422, body=Page[Invoice]))
 def list_invoices(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,
@@ -158,7 +174,7 @@ RUN_OUT = {
 
 @router.get(
     "/invoices/{number}",
-    responses={200: {"content": {"application/json": {"example": INVOICE_OUT}}}},
+    responses=answers(200, 401, 404, 422, body=Invoice, example=INVOICE_OUT),
 )
 def get_invoice(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     return out(svc.money.ledger.get_invoice(number, principal))
@@ -166,6 +182,7 @@ def get_invoice(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
 
 @router.post(
     "/invoices/{number}/credit-notes",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Invoice),
     dependencies=[requires(Role.FINANCE)],
     status_code=status.HTTP_201_CREATED,
 )
@@ -177,6 +194,7 @@ def credit_note(number: str, body: CreditNoteIn, svc: ServicesDep, principal: Pr
 
 @router.post(
     "/invoices/{number}/write-offs",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=WriteOff),
     dependencies=[requires(Role.FINANCE)],
     status_code=status.HTTP_201_CREATED,
 )
@@ -188,7 +206,11 @@ def write_off(number: str, body: WriteOffIn, svc: ServicesDep, principal: Princi
     )
 
 
-@router.get("/write-offs", dependencies=[requires(Role.FINANCE)])
+@router.get(
+    "/write-offs",
+    responses=answers(200, 401, 403, 422, body=Items[WriteOff]),
+    dependencies=[requires(Role.FINANCE)],
+)
 def list_write_offs(
     svc: ServicesDep, principal: PrincipalDep, customer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:  # fmt: skip
@@ -196,14 +218,21 @@ def list_write_offs(
     return {"items": out(svc.money.writeoffs.list_write_offs(principal, customer))}
 
 
-@router.put("/invoices/{number}/fapiao", dependencies=[requires(Role.FINANCE)])
+@router.put(
+    "/invoices/{number}/fapiao",
+    responses=answers(200, 401, 403, 404, 409, 413, 422, body=Invoice),
+    dependencies=[requires(Role.FINANCE)],
+)
 def set_fapiao(number: str, body: FapiaoIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.FINANCE)
     return out(svc.money.ledger.set_fapiao(number, body.fapiao_number))
 
 
 @router.post(
-    "/payments", dependencies=[requires(Role.FINANCE)], status_code=status.HTTP_201_CREATED
+    "/payments",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Payment),
+    dependencies=[requires(Role.FINANCE)],
+    status_code=status.HTTP_201_CREATED,
 )
 def record_payment(body: PaymentIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.FINANCE)
@@ -214,14 +243,14 @@ def record_payment(body: PaymentIn, svc: ServicesDep, principal: PrincipalDep) -
     )
 
 
-@router.get("/payments")
+@router.get("/payments", responses=answers(200, 401, 404, 422, body=Page[Payment]))
 def list_payments(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep, customer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:  # fmt: skip
     return page_out(svc.money.ledger.list_payments(principal, customer, page.limit, page.offset))
 
 
-@router.get("/reports/aging")
+@router.get("/reports/aging", responses=answers(200, 401, 404, 422, body=AgingOut))
 def aging(
     svc: ServicesDep, principal: PrincipalDep, as_of: Annotated[date, Query(ge=date(2000, 1, 1), le=date(2100, 12, 31))],
     customer: Annotated[str | None, Query(max_length=64)] = None,
@@ -233,13 +262,21 @@ def aging(
     }
 
 
-@router.get("/reports/revenue", dependencies=[requires(Role.FINANCE)])
+@router.get(
+    "/reports/revenue",
+    responses=answers(200, 401, 403, 422, body=RevenueOut),
+    dependencies=[requires(Role.FINANCE)],
+)
 def revenue(svc: ServicesDep, principal: PrincipalDep, period: PeriodKey) -> Any:
     principal.require(Role.FINANCE)
     return {"period": period, "by_kind": out(svc.money.billing.revenue(parse_period(period)))}
 
 
-@router.get("/reports/reconciliation", dependencies=[requires(Role.FINANCE)])
+@router.get(
+    "/reports/reconciliation",
+    responses=answers(200, 401, 403, 422, body=Reconciliation),
+    dependencies=[requires(Role.FINANCE)],
+)
 def reconciliation(svc: ServicesDep, principal: PrincipalDep, period: PeriodKey) -> Any:
     """Billed, recognised and collected in the month, with receivables and deferred revenue."""
     principal.require(Role.FINANCE)

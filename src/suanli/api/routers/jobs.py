@@ -13,8 +13,11 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import PrincipalDep, requires
 from suanli.api.deps import PagingDep, ServicesDep, out
+from suanli.api.schemas import answers
 from suanli.core.errors import ValidationError
-from suanli.services.cluster.control_loop import ControlLoop
+from suanli.services.cluster.cloud_jobs import CloudJob
+from suanli.services.cluster.control_loop import ControlLoop, TickResult
+from suanli.services.common import Page
 from suanli.services.tenancy import Role
 from suanli.services.wiring import Wiring, build_wiring
 
@@ -37,6 +40,7 @@ class JobIn(BaseModel):
 
 @router.post(
     "/jobs",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=CloudJob),
     dependencies=[requires(Role.OPERATOR, Role.CUSTOMER)],
     status_code=status.HTTP_201_CREATED,
 )
@@ -49,7 +53,11 @@ def submit(body: JobIn, w: WiringDep, principal: PrincipalDep) -> Any:
     return out(w.jobs.submit(customer, body.gpus, body.job_class, body.command))
 
 
-@router.get("/jobs", dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)])
+@router.get(
+    "/jobs",
+    responses=answers(200, 401, 404, 422, body=Page[CloudJob]),
+    dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)],
+)
 def list_jobs(
     w: WiringDep,
     principal: PrincipalDep,
@@ -61,20 +69,32 @@ def list_jobs(
     return out(w.jobs.list_jobs(principal, customer, state, page.limit, page.offset))
 
 
-@router.get("/jobs/{job}", dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)])
+@router.get(
+    "/jobs/{job}",
+    responses=answers(200, 401, 404, 422, body=CloudJob),
+    dependencies=[requires(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)],
+)
 def show(job: str, w: WiringDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.FINANCE, Role.CUSTOMER)
     return out(w.jobs.get(job, principal))
 
 
-@router.post("/jobs/{job}/cancel", dependencies=[requires(Role.OPERATOR, Role.CUSTOMER)])
+@router.post(
+    "/jobs/{job}/cancel",
+    responses=answers(200, 401, 403, 404, 409, 422, 503, body=CloudJob),
+    dependencies=[requires(Role.OPERATOR, Role.CUSTOMER)],
+)
 def cancel(job: str, w: WiringDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR, Role.CUSTOMER)
     w.jobs.get(job, principal)  # customers cancel only their own jobs
     return out(w.jobs.cancel(job))
 
 
-@router.post("/cluster/tick", dependencies=[requires(Role.OPERATOR)])
+@router.post(
+    "/cluster/tick",
+    responses=answers(200, 401, 403, body=TickResult),
+    dependencies=[requires(Role.OPERATOR)],
+)
 def tick(w: WiringDep, principal: PrincipalDep) -> Any:
     """One control-loop tick (reconcile → watch → requeue lost → schedule → meter). A step's
     error is reported in ``errors`` with its code; the other steps still run."""

@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from suanli.api.auth import AUTHENTICATED
+from suanli.api.schemas import answers
 from suanli.scheduling.cluster import GPU_MILLI, PodRequest
 from suanli.scheduling.placement import ALL_POLICY_NAMES
 from suanli.scheduling.placement.online import NodeSnapshot, PodShare, decide_once
@@ -96,7 +97,7 @@ class DecideOut(BaseModel):
     policy: str
 
 
-@router.post("/decide", response_model=DecideOut)
+@router.post("/decide", responses=answers(200, 401, 413, 422), response_model=DecideOut)
 def decide(body: DecideIn) -> Any:
     """Where the pod goes on this snapshot; ``placed: false`` when no node can host it."""
     nodes = [

@@ -17,14 +17,18 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import AUTHENTICATED, PrincipalDep
 from suanli.api.deps import ServicesDep, out
+from suanli.api.schemas import Items, answers
 from suanli.core.catalog import PConvention
 from suanli.services.container import Services
+from suanli.services.reports.archive import Difference
 from suanli.services.reports.i18n import check_lang, sentence
 from suanli.services.reports.ledger import (
+    Announcement,
     DisclosureService,
     FundingSource,
     NewAnnouncement,
     NewTransfer,
+    Transfer,
 )
 from suanli.services.reports.operating import ReportService
 from suanli.services.reports.render import to_html
@@ -67,6 +71,42 @@ class FundingIn(BaseModel):
     funding_source: FundingSource
 
 
+class FundingOut(BaseModel):
+    number: str
+    funding_source: FundingSource
+
+
+class FlagOut(BaseModel):
+    section: str
+    key: str
+    text: str
+
+
+class ArchivedOut(BaseModel):
+    """An archived version of a report (``GET /reports/archive``)."""
+
+    period: str
+    version: int
+    generated_at: str = Field(description="ISO 8601")
+    restates_version: int | None
+    inputs_hash: str
+    differences: list[Difference]
+
+
+class OperatingOut(BaseModel):
+    """``GET /reports/operating`` as JSON: the archived version and its figures."""
+
+    period: str
+    version: int
+    restates_version: int | None
+    closed: bool
+    generated_at: str = Field(description="ISO 8601")
+    inputs_hash: str
+    figures: dict[str, str]
+    flags: list[FlagOut]
+    differences: list[Difference]
+
+
 class TransferIn(BaseModel):
     ref: str
     transferred_on: date
@@ -80,12 +120,16 @@ class TransferIn(BaseModel):
     actor: Actor = None
 
 
-@router.get("/announcements")
-def list_announcements(svc: ServicesDep, _: Finance) -> dict[str, Any]:
+@router.get("/announcements", responses=answers(200, 401, 403, body=Items[Announcement]))
+def list_announcements(svc: ServicesDep, _: Finance) -> Any:
     return {"items": out(_ledger(svc).list_announcements())}
 
 
-@router.post("/announcements", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/announcements",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Announcement),
+)
 def announce(body: AnnouncementIn, svc: ServicesDep, principal: Finance) -> Any:
     spec = NewAnnouncement(body.ref, body.announced_on, body.title, body.sku_mix, body.planned_p,
                            body.p_convention, body.purpose, body.funding_source,
@@ -93,23 +137,34 @@ def announce(body: AnnouncementIn, svc: ServicesDep, principal: Finance) -> Any:
     return out(_ledger(svc).announce(spec, body.actor or principal.name))
 
 
-@router.post("/announcements/{ref}/orders", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/announcements/{ref}/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Announcement),
+)
 def link_order(ref: str, body: LinkIn, svc: ServicesDep, _: Finance) -> Any:
     return out(_ledger(svc).link_order(ref, body.order))
 
 
-@router.put("/purchase-orders/{number}/funding")
-def set_funding(number: str, body: FundingIn, svc: ServicesDep, _: Finance) -> dict[str, Any]:
+@router.put(
+    "/purchase-orders/{number}/funding",
+    responses=answers(200, 401, 403, 404, 409, 413, 422, body=FundingOut),
+)
+def set_funding(number: str, body: FundingIn, svc: ServicesDep, _: Finance) -> Any:
     _ledger(svc).set_order_funding(number, body.funding_source)
     return {"number": number, "funding_source": body.funding_source.value}
 
 
-@router.get("/fund-transfers")
-def list_transfers(svc: ServicesDep, _: Finance) -> dict[str, Any]:
+@router.get("/fund-transfers", responses=answers(200, 401, 403, body=Items[Transfer]))
+def list_transfers(svc: ServicesDep, _: Finance) -> Any:
     return {"items": out(_ledger(svc).list_transfers())}
 
 
-@router.post("/fund-transfers", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/fund-transfers",
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Transfer),
+)
 def record_transfer(body: TransferIn, svc: ServicesDep, principal: Finance) -> Any:
     spec = NewTransfer(body.ref, body.transferred_on, body.amount, body.funding_source,
                        body.counterparty, body.purpose, body.announcement, body.disclosed,
@@ -117,7 +172,11 @@ def record_transfer(body: TransferIn, svc: ServicesDep, principal: Finance) -> A
     return out(_ledger(svc).record_transfer(spec, body.actor or principal.name))
 
 
-@router.get("/reports/operating", response_model=None)
+@router.get(
+    "/reports/operating",
+    response_model=None,
+    responses=answers(200, 401, 403, 409, 422, body=OperatingOut, html=True),
+)
 def operating_report(
     svc: ServicesDep,
     principal: Finance,
@@ -152,10 +211,10 @@ def operating_report(
     }  # fmt: skip
 
 
-@router.get("/reports/archive")
+@router.get("/reports/archive", responses=answers(200, 401, 403, 422, body=Items[ArchivedOut]))
 def report_archive(
     svc: ServicesDep, _: Finance, period: Annotated[str | None, Query()] = None
-) -> dict[str, Any]:
+) -> Any:
     rows = _ledger(svc).archived("operating", period)
     return {"items": [{"period": r.period, "version": r.version, "generated_at": r.generated_at.isoformat(),
                        "restates_version": r.restates_version, "inputs_hash": r.inputs_hash,

@@ -9,7 +9,9 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import PrincipalDep, requires
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
-from suanli.services.tenancy import Role
+from suanli.api.schemas import Items, answers
+from suanli.services.common import Page
+from suanli.services.tenancy import Customer, IssuedToken, Principal, Role, Token, User
 
 router = APIRouter(tags=["customers and access"])
 
@@ -48,13 +50,14 @@ class TokenIn(BaseModel):
     label: str | None = Field(default=None, max_length=200)
 
 
-@router.get("/me")
+@router.get("/me", responses=answers(200, 401, body=Principal))
 def me(principal: PrincipalDep) -> Any:
     return out(principal)
 
 
 @router.post(
     "/customers",
+    responses=answers(201, 401, 403, 409, 413, 422, body=Customer),
     dependencies=[requires(Role.OPERATOR, Role.FINANCE)],
     status_code=status.HTTP_201_CREATED,
 )
@@ -65,38 +68,46 @@ def create_customer(body: CustomerIn, svc: ServicesDep, principal: PrincipalDep)
     )
 
 
-@router.get("/customers")
+@router.get("/customers", responses=answers(200, 401, 422, body=Page[Customer]))
 def list_customers(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep, q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Any:  # fmt: skip
     return page_out(svc.money.tenancy.list_customers(principal, q, page.limit, page.offset))
 
 
-@router.get("/customers/{code}")
+@router.get("/customers/{code}", responses=answers(200, 401, 404, 422, body=Customer))
 def get_customer(code: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
     return out(svc.money.tenancy.get_customer(code, principal))
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=User),
+    status_code=status.HTTP_201_CREATED,
+)
 def create_user(body: UserIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require()
     return out(svc.money.tenancy.create_user(body.name, body.role, body.customer))
 
 
-@router.get("/users")
+@router.get("/users", responses=answers(200, 401, 403, 422, body=Page[User]))
 def list_users(svc: ServicesDep, principal: PrincipalDep, page: PagingDep) -> Any:
     principal.require()
     return page_out(svc.money.tenancy.list_users(page.limit, page.offset))
 
 
-@router.post("/users/{name}/tokens", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/users/{name}/tokens",
+    responses=answers(201, 401, 403, 404, 413, 422, body=IssuedToken),
+    status_code=status.HTTP_201_CREATED,
+)
 def issue_token(name: str, body: TokenIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     """Issue a token; ``secret`` is shown in this response only (only its hash is stored)."""
     principal.require()
     return out(svc.money.tenancy.issue_token(name, body.days, body.label))
 
 
-@router.get("/tokens")
+@router.get("/tokens", responses=answers(200, 401, 403, 422, body=Items[Token]))
 def list_tokens(
     svc: ServicesDep,
     principal: PrincipalDep,
@@ -106,7 +117,7 @@ def list_tokens(
     return {"items": out(svc.money.tenancy.list_tokens(user))}
 
 
-@router.delete("/tokens/{token_id}")
+@router.delete("/tokens/{token_id}", responses=answers(200, 401, 403, 404, 422, body=Token))
 def revoke_token(
     token_id: Annotated[int, Path(ge=1, le=2**31 - 1)], svc: ServicesDep, principal: PrincipalDep
 ) -> Any:

@@ -12,6 +12,9 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import PrincipalDep, requires
 from suanli.api.deps import PagingDep, ServicesDep, out, page_out
+from suanli.api.schemas import Items, answers
+from suanli.core.token_pricing import InferencePrice
+from suanli.services.billing.tokens import DailyTokens, TokenUsagePage
 from suanli.services.tenancy import Role
 
 router = APIRouter(tags=["tokens"])
@@ -38,7 +41,11 @@ class InferencePriceIn(BaseModel):
     vat_rate: Share = Decimal("0.06")
 
 
-@router.put("/inference-prices", dependencies=[requires(Role.OPERATOR, Role.FINANCE)])
+@router.put(
+    "/inference-prices",
+    responses=answers(200, 401, 403, 409, 413, 422, body=InferencePrice),
+    dependencies=[requires(Role.OPERATOR, Role.FINANCE)],
+)
 def set_inference_price(body: InferencePriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     """Set (or replace) the version of a model's token prices valid from ``valid_from``."""
     principal.require(Role.OPERATOR, Role.FINANCE)
@@ -51,7 +58,7 @@ def set_inference_price(body: InferencePriceIn, svc: ServicesDep, principal: Pri
     )  # fmt: skip
 
 
-@router.get("/inference-prices")
+@router.get("/inference-prices", responses=answers(200, 401, 422, body=Items[InferencePrice]))
 def list_inference_prices(
     svc: ServicesDep, principal: PrincipalDep,
     model: Annotated[str | None, Query(max_length=64)] = None,
@@ -59,7 +66,7 @@ def list_inference_prices(
     return {"items": out(svc.money.tokens.list_prices(model))}
 
 
-@router.get("/usage/tokens")
+@router.get("/usage/tokens", responses=answers(200, 401, 404, 422, body=TokenUsagePage))
 def list_token_usage(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,
@@ -74,7 +81,7 @@ def list_token_usage(
     )
 
 
-@router.get("/usage/tokens/daily")
+@router.get("/usage/tokens/daily", responses=answers(200, 401, 404, 422, body=Items[DailyTokens]))
 def daily_token_usage(
     svc: ServicesDep, principal: PrincipalDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from suanli.api.auth import requires
+from suanli.api.schemas import answers
 from suanli.services.tenancy import Role
-from suanli.services.twin_runs import TwinRuns
+from suanli.services.twin_runs import RunStatus, TwinRuns
 from suanli.simulation.twin.library import load_twin, parse_twin, twin_names
 from suanli.simulation.twin.scenario import TwinScenario
 
@@ -49,18 +50,47 @@ class TwinRunRequest(BaseModel):
         return load_twin(self.scenario, self.overrides)
 
 
+RUN_WHY = {404: "no bundled twin of that name", 409: "8 runs wait already (twin.queue_full)"}
+
+
+class NamedTwin(BaseModel):
+    name: str
+    description: str
+
+
+class TwinRunOut(BaseModel):
+    """A twin run; ``summary`` once done, ``error`` once failed, ``monthly`` (path 0's table)
+    only from ``GET /twin/runs/{id}``."""
+
+    id: str
+    scenario: str
+    paths: int
+    seed: int
+    status: RunStatus
+    created_at: str = Field(description="ISO 8601")
+    started_at: str | None
+    finished_at: str | None
+    error: dict[str, Any] | None
+    summary: dict[str, Any] | None
+    monthly: list[dict[str, Any]] = []
+
+
 def _runs(request: Request) -> TwinRuns:
     runs: TwinRuns = request.app.state.twin_runs
     return runs
 
 
-@router.get("/scenarios")
+@router.get("/scenarios", responses=answers(200, 401, 403, body=list[NamedTwin]))
 def scenarios() -> list[dict[str, str]]:
     """The bundled twins with their descriptions."""
     return [{"name": n, "description": load_twin(n).economics.description} for n in twin_names()]
 
 
-@router.post("/runs", status_code=202)
+@router.post(
+    "/runs",
+    status_code=202,
+    responses=answers(202, 401, 403, 404, 409, 413, 422, body=TwinRunOut, why=RUN_WHY),
+)
 def start_run(body: TwinRunRequest, request: Request, response: Response) -> dict[str, Any]:
     """Validate the twin and queue a run; poll ``GET /twin/runs/{id}``."""
     record = _runs(request).submit(body.resolve(), body.paths, body.seed)
@@ -68,12 +98,12 @@ def start_run(body: TwinRunRequest, request: Request, response: Response) -> dic
     return record.as_dict(with_monthly=False)
 
 
-@router.get("/runs")
+@router.get("/runs", responses=answers(200, 401, 403, body=list[TwinRunOut]))
 def list_runs(request: Request) -> list[dict[str, Any]]:
     """Runs of this API process, newest first (without their monthly tables)."""
     return [r.as_dict(with_monthly=False) for r in _runs(request).list()]
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", responses=answers(200, 401, 403, 404, 422, body=TwinRunOut))
 def get_run(run_id: str, request: Request) -> dict[str, Any]:
     return _runs(request).get(run_id).as_dict()

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from suanli.api.auth import IdempotencyKey, PrincipalDep, idempotent, requires
 from suanli.api.deps import PagingDep, ServicesDep, page_out
-from suanli.services.billing.metering import MAX_BATCH
+from suanli.api.schemas import answers
+from suanli.services.billing.metering import MAX_BATCH, IngestResult, UsagePage
 from suanli.services.billing.tokens import ingest_usage
 from suanli.services.tenancy import Role
 
@@ -43,7 +44,7 @@ INGEST_OUT = {
 
 
 @router.post("/usage/batches", dependencies=[requires(Role.OPERATOR)], status_code=status.HTTP_201_CREATED,
-             responses={201: {"content": {"application/json": {"example": INGEST_OUT}}}})  # fmt: skip
+             responses=answers(201, 401, 403, 409, 413, 422, body=IngestResult, example=INGEST_OUT))  # fmt: skip
 def ingest(
     body: UsageBatchIn,
     request: Request,
@@ -61,7 +62,7 @@ def ingest(
     )  # fmt: skip
 
 
-@router.get("/usage")
+@router.get("/usage", responses=answers(200, 401, 404, 422, body=UsagePage))
 def list_usage(
     svc: ServicesDep, principal: PrincipalDep, page: PagingDep,
     customer: Annotated[str | None, Query(max_length=64)] = None,
