@@ -1,8 +1,9 @@
 """The twin's demand model as a purchase plan's demand forecast.
 
-Owns :func:`twin_forecast` (the expected servers a twin scenario demands per month, by class)
-and :func:`twin_demand` (that forecast as the planner's :class:`~suanli.economics.planning.spec.
-Demand`, the type a planning file's ``[demand]`` section validates to). Pure: values in, values
+Owns :func:`twin_forecast` (the expected servers a twin scenario demands per month, by class),
+:func:`twin_demand` (that forecast as the planner's :class:`~suanli.economics.planning.spec.
+Demand`, the type a planning file's ``[demand]`` section validates to) and
+:func:`with_twin_demand` (a planning spec with its demand replaced). Pure: values in, values
 out; nothing is drawn, so the same scenario gives the same demand, byte for byte.
 
 Vocabulary: *planning month* ``m`` (0 = the first month the plan orders in) is the twin's grid
@@ -50,7 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from suanli.economics.montecarlo import quantile
-from suanli.economics.planning.spec import Demand, Lease
+from suanli.economics.planning.spec import Demand, Lease, PlanningSpec
 from suanli.economics.scenario import Dist
 from suanli.simulation.twin.inference import day_figures, hourly_need, provision
 from suanli.simulation.twin.leasebook import list_factor
@@ -251,4 +252,15 @@ def twin_demand(sc: TwinScenario, horizon_months: int) -> Demand:
         rent_per_unit_month=_pool_rent(sc) if pool.servers else 0.0,
         price_decline_annual=Dist(dist="fixed", value=0.0),
         pipeline=pipeline,
+    )
+
+
+def with_twin_demand(spec: PlanningSpec, sc: TwinScenario) -> PlanningSpec:
+    """``spec`` with its ``[demand]`` section replaced by ``sc``'s expected demand."""
+    note = f"Demand from the twin {sc.name!r}: expected values (Little's law), no spread."
+    return spec.model_copy(
+        update={
+            "demand": twin_demand(sc, spec.horizon_months),
+            "assumptions": [*spec.assumptions, note],
+        }
     )
