@@ -102,7 +102,7 @@ def survival(leases: Leases, months: int) -> Array:
     r = leases.renewal_probability
     out = np.zeros(months)
     for weight, term in zip(w, leases.terms.values, strict=True):
-        out += weight * (r ** np.floor(k / term) if r > 0 else (k < term).astype(np.float64))
+        out += weight * r ** np.floor(k / term)  # 0.0 ** 0 == 1: the first term always runs
     return out
 
 
@@ -114,14 +114,12 @@ def lease_ramp(sc: TwinScenario, months: int) -> tuple[Array, Array, float, floa
     a = acceptance(spec.willingness_to_pay, ratio)
     rate = spec.arrival_rate_per_month * a
     cum = np.cumsum(survival(spec, months))
-    mean_d = (
-        _mean(spec.terms) / (1.0 - spec.renewal_probability)
-        if spec.renewal_probability < 1
-        else math.inf
-    )
+    r = spec.renewal_probability
+    mean_d = _mean(spec.terms) / (1.0 - r) if r < 1 else math.inf  # r = 1: leases never end
     level: Array = rate * _mean(spec.sizes) * cum
     sd: Array = np.sqrt(rate * _mean(spec.sizes, 2) * cum)
-    return level, sd, a, rate * _mean(spec.sizes) * mean_d
+    steady = rate * _mean(spec.sizes) * mean_d if rate > 0 else 0.0
+    return level, sd, a, steady
 
 
 def _booked(sc: TwinScenario, months: int) -> Array:
