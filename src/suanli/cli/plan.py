@@ -2,7 +2,9 @@
 
 FILE is a planning TOML (default: the bundled ``h800-expansion``, ``suanli plan default`` prints
 it). ``--from-ledger`` replaces the file's supplier delivery risk with the procurement history
-of the configured database. This module reads files, opens the ledger when asked, calls
+of the configured database; ``--demand-from-twin`` replaces its ``[demand]`` section with a twin
+scenario's expected demand (:mod:`suanli.simulation.twin.planning`). This module reads files,
+opens the ledger when asked, calls
 :func:`suanli.economics.planning.plan_purchase` and renders; the planning lives there.
 """
 
@@ -24,6 +26,9 @@ from suanli.economics.planning import (
     spec_from_mapping,
 )
 from suanli.economics.planning.history import delivery_history, with_history
+from suanli.simulation.twin.library import load_twin, parse_twin
+from suanli.simulation.twin.planning import with_twin_demand
+from suanli.simulation.twin.scenario import TwinScenario
 
 app = typer.Typer(help="Planning: purchases (how many servers, which, when).", no_args_is_help=True)
 
@@ -73,6 +78,12 @@ def ledger_history(spec: PlanningSpec) -> tuple[PlanningSpec, list[dict[str, Any
         for h in history.values()
     ]
     return with_history(spec, history), rows
+
+
+def load_twin_ref(ref: str) -> TwinScenario:
+    """A twin TOML file, else a bundled twin (unknown: ``twin.unknown_scenario``)."""
+    path = Path(ref)
+    return parse_twin(path.read_text("utf-8")) if path.is_file() else load_twin(ref)
 
 
 @app.command("default")
@@ -126,6 +137,13 @@ def purchase_cmd(
             "--from-ledger", help="Delivery risk from the database's procurement history."
         ),
     ] = False,
+    demand_from_twin: Annotated[
+        str | None,
+        typer.Option(
+            "--demand-from-twin",
+            help="Replace the demand with a twin's expected demand (bundled name or TOML path).",
+        ),
+    ] = None,
     chart: Annotated[
         Path | None, typer.Option("--chart", help="Frontier + order schedule PNG.")
     ] = None,
@@ -138,6 +156,8 @@ def purchase_cmd(
             "cli.invalid_option", "measure must be p_loss or cvar", {"measure": measure}
         )
     spec = load_spec(file, scenarios, seed, oos, measure, limit)
+    if demand_from_twin is not None:
+        spec = with_twin_demand(spec, load_twin_ref(demand_from_twin))
     history: list[dict[str, Any]] = []
     if from_ledger:
         spec, history = ledger_history(spec)

@@ -30,6 +30,8 @@ from suanli.economics.montecarlo import DEFAULT_CHUNK, run_montecarlo
 from suanli.economics.planning import PlanningSpec, default_spec, plan_purchase
 from suanli.economics.scenario import Scenario
 from suanli.economics.sensitivity import grid, tornado
+from suanli.simulation.twin.library import load_twin
+from suanli.simulation.twin.planning import with_twin_demand
 
 MAX_API_PATHS = 200_000
 
@@ -141,10 +143,12 @@ def montecarlo(body: MonteCarloRequest) -> dict[str, Any]:
 
 class PlanRequest(BaseModel):
     """A planning scenario (default: the bundled ``h800-expansion``); ``scenarios``,
-    ``oos_scenarios`` and ``seed`` override its ``solver`` section."""
+    ``oos_scenarios`` and ``seed`` override its ``solver`` section; ``demand_from_twin`` (a
+    bundled twin's name) replaces its ``demand`` with that twin's expected demand."""
 
     model_config = ConfigDict(extra="forbid")
     spec: PlanningSpec | None = None
+    demand_from_twin: str | None = None
     scenarios: Annotated[int, Field(ge=1)] | None = None
     oos_scenarios: Annotated[int, Field(ge=1)] | None = None
     seed: int | None = None
@@ -160,9 +164,12 @@ def default_plan() -> dict[str, Any]:
 def plan(body: PlanRequest, request: Request) -> dict[str, Any]:
     """Orders per SKU and month maximising expected NPV under the risk limit, the efficient
     frontier and the baselines, with out-of-sample figures (docs/economics.md). The request's
-    size and solver time are capped by the ``plan_max_*`` settings (422 ``planning.invalid``)."""
+    size and solver time are capped by the ``plan_max_*`` settings (422 ``planning.invalid``);
+    an unknown ``demand_from_twin`` answers 404 ``twin.unknown_scenario``."""
     cfg = request.app.state.settings
     spec = body.spec or default_spec()
+    if body.demand_from_twin is not None:
+        spec = with_twin_demand(spec, load_twin(body.demand_from_twin))
     solver = spec.solver.model_copy(
         update={
             k: v
