@@ -69,7 +69,7 @@ class BookEvents:
     months: int
     servers: int  # delivered over the horizon
     terms: list[Term]
-    outages: dict[tuple[int, int], list[tuple[float, float]]]  # merged, per (ident, server)
+    outages: dict[tuple[int, int], list[tuple[float, float]]]  # per (ident, server), disjoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,17 +126,6 @@ class ReplayResult:
         }
 
 
-def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Overlapping outages of one server as one: a server that is down cannot fail again."""
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(spans):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
 def book_events(sc: TwinScenario, seed: int) -> BookEvents:
     """The lease terms and outages of one path, stepped in the order of ``simulate_book``."""
     book = _Book(sc, seed)
@@ -159,7 +148,7 @@ def book_events(sc: TwinScenario, seed: int) -> BookEvents:
                         lease.renewals > 0,
                     )
                 )
-    outages = {key: _merged(spans) for key, spans in book.outages.items()}
+    outages = {key: sorted(spans) for key, spans in book.outages.items()}
     return BookEvents(book.start, book.months, int(book.active[-1]), terms, outages)
 
 
