@@ -25,6 +25,8 @@ the replay refuses such a book with ``twin.replay_unsupported``).
 from __future__ import annotations
 
 import heapq
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +37,7 @@ from suanli.core.clock import SimClock
 from suanli.core.errors import ValidationError
 from suanli.core.fleet import ServerState
 from suanli.services.billing.leasing import LeaseSpec
-from suanli.services.container import Services
+from suanli.services.container import Services, build_services
 from suanli.services.fleet.servers import NewServer
 from suanli.simulation.twin.leasebook import (
     _arrivals,
@@ -47,6 +49,7 @@ from suanli.simulation.twin.leasebook import (
     simulate_book,
 )
 from suanli.simulation.twin.scenario import TwinScenario
+from suanli.store.db import make_engine, upgrade
 
 ACTOR = "twin-replay"
 ZERO = Decimal(0)
@@ -93,6 +96,7 @@ class ReplayResult:
     failures: int
     twin_total: Decimal
     ledger_total: Decimal
+    seconds: float = 0.0  # wall time of the replay and the invoice runs
 
     @property
     def differences(self) -> list[Row]:
@@ -113,6 +117,7 @@ class ReplayResult:
             "failures": self.failures,
             "twin_total": str(self.twin_total),
             "ledger_total": str(self.ledger_total),
+            "seconds": round(self.seconds, 3),
             "rows": [
                 {
                     "customer": r.customer,
@@ -297,6 +302,7 @@ def replay(
 ) -> ReplayResult:
     """Replay path ``seed`` of ``sc`` through ``svc`` (built on ``clock``, on an empty migrated
     database; ``clock`` at or before the twin's month 0) and compare the invoices."""
+    started = time.perf_counter()
     twin = simulate_book(sc, seed).bills
     ev = book_events(sc, seed)
     r = _Replay(svc, clock, sc, ev)
@@ -313,7 +319,21 @@ def replay(
         r.failures,
         sum(twin.values(), ZERO),
         sum(ledger.values(), ZERO),
+        time.perf_counter() - started,
     )
+
+
+def replay_fresh(sc: TwinScenario, seed: int = 0) -> ReplayResult:
+    """:func:`replay` on a temporary SQLite database migrated with the project's migrations
+    (deleted afterwards), the way the integration tests build one."""
+    with tempfile.TemporaryDirectory(prefix="suanli-replay-") as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/ledger.db")
+        try:
+            upgrade(engine)
+            clock = SimClock(replay_start(sc))
+            return replay(build_services(engine, clock, "CNY"), clock, sc, seed)
+        finally:
+            engine.dispose()
 
 
 def replay_start(sc: TwinScenario) -> datetime:
