@@ -297,9 +297,7 @@ def compare(
     return [Row(c, p, twin.get((c, p), ZERO), ledger.get((c, p), ZERO)) for c, p in keys]
 
 
-def replay(
-    svc: Services, clock: SimClock, sc: TwinScenario, seed: int = 0
-) -> ReplayResult:
+def replay(svc: Services, clock: SimClock, sc: TwinScenario, seed: int = 0) -> ReplayResult:
     """Replay path ``seed`` of ``sc`` through ``svc`` (built on ``clock``, on an empty migrated
     database; ``clock`` at or before the twin's month 0) and compare the invoices."""
     started = time.perf_counter()

@@ -60,7 +60,9 @@ def test_a_perturbed_twin_bill_is_a_difference(
     assert [(r.customer, r.period, r.twin) for r in rows if r.difference] == [
         ("c00001", "2024-05", Decimal(0))
     ]
-    result = ReplayResult("ledger-check", 0, compare(perturbed, ledger), 0, 0, Decimal(0), Decimal(0))
+    result = ReplayResult(
+        "ledger-check", 0, compare(perturbed, ledger), 0, 0, Decimal(0), Decimal(0)
+    )
     assert not result.passed and result.to_json()["differences"] == 1
 
 

@@ -4,6 +4,8 @@ downtime once, as the ledger records it."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from suanli.simulation.twin import leasebook as lb
 from suanli.simulation.twin.library import load_twin
 
@@ -24,7 +26,7 @@ def test_outages_of_one_server_never_overlap() -> None:
         assert sum(len(s) for s in book.outages.values()) > 30  # failures ten times Llama 3's
         for spans in book.outages.values():
             spans = sorted(spans)
-            assert all(b0 <= a1 for (_, b0), (a1, _) in zip(spans, spans[1:], strict=False))
+            assert all(b0 <= a1 for (_, b0), (a1, _) in pairwise(spans))
 
 
 def test_downtime_hours_are_the_kept_outages() -> None:
