@@ -48,10 +48,12 @@ from suanli.simulation.twin.leasebook import (
     period_of,
     simulate_book,
 )
+from suanli.simulation.twin.pool import PoolPrices
 from suanli.simulation.twin.scenario import TwinScenario
 from suanli.store.db import make_engine, upgrade
 
 ACTOR = "twin-replay"
+POOL = "pool"  # the ledger customer billed the pool's usage (the twin bills the pool as a whole)
 ZERO = Decimal(0)
 
 
@@ -73,6 +75,7 @@ class BookEvents:
     servers: int  # delivered over the horizon
     terms: list[Term]
     outages: dict[tuple[int, int], list[tuple[float, float]]]  # per (ident, server), disjoint
+    pool: dict[int, tuple[PoolPrices, dict[str, Decimal]]]  # grid month → prices, GPU-seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,12 @@ def book_events(sc: TwinScenario, seed: int) -> BookEvents:
                     )
                 )
     outages = {key: sorted(spans) for key, spans in book.outages.items()}
-    return BookEvents(book.start, book.months, int(book.active[-1]), terms, outages)
+    pool = {
+        t: (book.pool_prices[t], dict(book.pool_months[t].gpu_seconds))
+        for t in range(1, book.months + 1)
+        if book.pool_months[t].gpu_seconds
+    }
+    return BookEvents(book.start, book.months, int(book.active[-1]), terms, outages, pool)
 
 
 Action = Callable[[], object]
@@ -198,7 +206,8 @@ class _Replay:
             fleet.add_server(NewServer(serial, self.sku, state=ServerState.DELIVERED), ACTOR)
             fleet.transition(serial, ServerState.BURN_IN, ACTOR, "racked", cabinet="TW1/A01")
             fleet.transition(serial, ServerState.AVAILABLE, ACTOR, "burn-in passed")
-        for code in sorted({term.customer for term in self.ev.terms}):
+        codes = {term.customer for term in self.ev.terms} | ({POOL} if self.ev.pool else set())
+        for code in sorted(codes):
             self.svc.money.tenancy.create_customer(code, code, f"billing@{code}.example", 30)
 
     def schedule(self) -> None:
@@ -211,6 +220,9 @@ class _Replay:
             self.at(self.month(t), 2, lambda: self.svc.money.leasing.release_due(ACTOR))
             run_at = self.month(t + 1) + timedelta(hours=6)
             self.at(run_at, 0, self._invoice(period_of(self.ev.start, t)))
+        for t, (prices, seconds) in self.ev.pool.items():
+            self.at(self.month(t), 0, self._prices(t, prices))
+            self.at(self.month(t + 1) + timedelta(hours=5), 0, self._usage(t, seconds))
         for (ident, server), spans in self.ev.outages.items():
             end = self.month(self.last_end[ident])
             for a, b in spans:
@@ -267,6 +279,40 @@ class _Replay:
 
         return restore
 
+    def _prices(self, t: int, prices: PoolPrices) -> Action:
+        def set_prices() -> None:
+            day = self.month(t).date()
+            for klass, price in (("standard", prices.standard), ("spot", prices.spot)):
+                self.svc.money.metering.set_price(self.sku, klass, price, day, prices.vat_rate)
+
+        return set_prices
+
+    def _usage(self, t: int, seconds: dict[str, Decimal]) -> Action:
+        """The pool's billed GPU-seconds of month ``t``, one record per class, ingested before the
+        month's invoice run."""
+        p = period_of(self.ev.start, t)
+
+        def ingest() -> None:
+            records = [
+                {
+                    "event_id": f"twin-pool-{p.key}-{klass}",
+                    "customer": POOL,
+                    "sku": self.sku,
+                    "priority_class": klass,
+                    "started_at": p.start_at.isoformat(),
+                    "ended_at": (p.end_at - timedelta(seconds=1)).isoformat(),
+                    "gpu_seconds": str(gs),
+                }
+                for klass, gs in sorted(seconds.items())
+            ]
+            result = self.svc.money.metering.ingest(records)
+            if result.rejected:
+                raise ValidationError(
+                    "twin.replay_rejected", f"pool usage rejected: {result.rejected}", {}
+                )
+
+        return ingest
+
     def _invoice(self, p: Period) -> Action:
         def run() -> None:
             self.svc.money.billing.run(p, issue_date=p.end)
@@ -301,7 +347,11 @@ def replay(svc: Services, clock: SimClock, sc: TwinScenario, seed: int = 0) -> R
     """Replay path ``seed`` of ``sc`` through ``svc`` (built on ``clock``, on an empty migrated
     database; ``clock`` at or before the twin's month 0) and compare the invoices."""
     started = time.perf_counter()
-    twin = simulate_book(sc, seed).bills
+    book = simulate_book(sc, seed)
+    twin = dict(book.bills)
+    for m in book.months[1:]:
+        if m.pool.gpu_seconds:
+            twin[(POOL, m.period)] = m.pool.revenue
     ev = book_events(sc, seed)
     r = _Replay(svc, clock, sc, ev)
     r.setup()
