@@ -6,8 +6,11 @@ database the caller supplies (migrated, empty): servers and customers, every lea
 first day (``LeasingService.create_lease``), renewed on its end date (``renew``), released when
 it ends (``release_due``), every failure and repair at its time (``server_failed`` /
 ``server_restored``), and the invoice run for each month on the first day of the next
-(``BillingService.run``). The invoices' net amounts are then compared with the twin's
-``BookResult.bills`` per (customer, period).
+(``BillingService.run``). The cloud pool's month (``MonthRow.pool``: billed GPU-seconds per class)
+is ingested as usage of one ledger customer, ``pool``, at the twin's net GPU-hour prices
+(``MeteringService.set_price`` / ``ingest``), before that month's run. The invoices' net amounts
+are then compared with the twin's ``BookResult.bills`` per (customer, period), and the pool's
+invoices with ``MonthRow.pool.revenue``.
 
 Invariants: writes go only through services, each with its effective date; the twin is run with
 its own code (:func:`~suanli.simulation.twin.leasebook.simulate_book`) for the figures compared,
@@ -17,9 +20,10 @@ difference between the twin's pricing and the ledger's, never a replay artefact.
 Vocabulary: a *term* is a twin lease from its start (or renewal) to its end; an *outage* is a
 span of one server of one twin lease, in seconds since the twin's month 0.
 
-Not replayed: the cloud pool and the inference service (their revenue is metered usage, not
-lease rent), and a renewal at a different rent (the ledger's renewal keeps the contract's rent;
-the replay refuses such a book with ``twin.replay_unsupported``).
+Not replayed: the pool's individual jobs (the twin bills the pool's month as a whole, so the
+replay ingests that month's GPU-seconds, not one record per job), the inference service (token
+usage), and a renewal at a different rent (the ledger's renewal keeps the contract's rent; the
+replay refuses such a book with ``twin.replay_unsupported``).
 """
 
 from __future__ import annotations
