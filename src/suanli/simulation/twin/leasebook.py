@@ -342,15 +342,23 @@ def _failures(book: _Book, t: int, period: Period) -> float:
     rng = book.failure_rng
     lam = book.failures.rate_per_1000_node_days / 1000.0 * period.days
     t0 = (midnight(period.start) - midnight(book.start)).total_seconds()
-    hours = 0.0
+    drawn: list[tuple[float, float, tuple[int, int]]] = []
     for lease in book.leases:
         count = int(rng.poisson(lam * lease.servers))
         for _ in range(count):
             server = int(rng.integers(lease.servers))
             at = t0 + float(rng.uniform(0.0, period.seconds))
             repair = book.failures.repair_time(rng)
-            book.outages.setdefault((lease.ident, server), []).append((at, at + repair))
-            hours += repair / 3600.0
+            drawn.append((at, at + repair, (lease.ident, server)))
+    hours = 0.0
+    # in time order, a server that is already down cannot fail: such a draw is dropped (summing
+    # overlapping outages credited one server's downtime twice; the ledger cannot record it)
+    for at, until, key in sorted(drawn):
+        spans = book.outages.setdefault(key, [])
+        if any(a <= at < b for a, b in spans):
+            continue
+        spans.append((at, until))
+        hours += (until - at) / 3600.0
     return hours
 
 
