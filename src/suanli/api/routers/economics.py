@@ -160,7 +160,7 @@ def default_plan() -> dict[str, Any]:
     return default_spec().model_dump(mode="json")
 
 
-@router.post("/plan", responses=answers(200, 401, 413, 422))
+@router.post("/plan", responses=answers(200, 401, 404, 413, 422))
 def plan(body: PlanRequest, request: Request) -> dict[str, Any]:
     """Orders per SKU and month maximising expected NPV under the risk limit, the efficient
     frontier and the baselines, with out-of-sample figures (docs/economics.md). The request's

@@ -103,6 +103,12 @@ class OperatingOut(BaseModel):
     generated_at: str = Field(description="ISO 8601")
     inputs_hash: str
     figures: dict[str, str]
+    projections: dict[str, str] = Field(
+        description="the digital twin's projected figures (never archived, never a restatement)"
+    )
+    risk_sentences: list[FlagOut] = Field(
+        description="the quantified risk factors (economics and twin) as sentences"
+    )
     flags: list[FlagOut]
     differences: list[Difference]
 
