@@ -148,6 +148,7 @@ def _row(m: MonthRow, fcf: float, cumulative: float) -> dict[str, Any]:
         "downtime_hours": m.downtime_hours,
         "bare_metal_occupancy": m.bare_metal_occupancy,
         "pool_servers": m.pool.servers,
+        "pool_lent_servers": m.pool.lent_servers,
         "pool_utilization": m.pool.utilization,
         "pool_jobs": m.pool.jobs,
         "pool_gpu_hours": {k: str(v / 3600) for k, v in m.pool.gpu_seconds.items()},
