@@ -164,7 +164,13 @@ def _headline(summary: dict[str, Any]) -> None:
             f"peak {day['peak_inference_nodes']}, valley {day['valley_node_hours']:,.0f} node-h\n"
             f"  tokens served {slo} of demand; per year {inf['token_revenue_per_year'] / 1e6:,.1f} M "
             f"CNY tokens, {inf['valley_revenue_per_year'] / 1e6:,.2f} M CNY valley training "
-            f"({inf['training_gpu_hours_per_year']:,.0f} GPU-h)"
+            f"({inf['training_gpu_hours_per_year']:,.0f} GPU-h"
+            + (
+                f" used of {inf['valley_lent_gpu_hours_per_year']:,.0f} lent to the pool's"
+                " queue; revenue attributed by capacity share)"
+                if inf.get("valley") == "pool"
+                else ")"
+            )
         )
     m = summary["metrics"]
     if m:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from suanli.core.errors import ValidationError
 from suanli.scheduling.jobs.model import ClusterSpec, JobTable
 from suanli.scheduling.jobs.policies import make_policy
 from suanli.simulation.failures import FailureModel
 from suanli.simulation.jobsim import JobSimulator
 from suanli.simulation.twin.leasebook import simulate_book
 from suanli.simulation.twin.library import load_twin
-from suanli.simulation.twin.pool import lent_withdrawals
+from suanli.simulation.twin.pool import lent_withdrawals, valley_withdrawals
 
 
 def test_lent_withdrawals_take_back_the_last_lent_first() -> None:
@@ -83,3 +84,43 @@ def test_dynamic_split_lends_exactly_the_idle_servers_and_leaves_leases_alone() 
 
 def test_static_split_has_no_lent_servers() -> None:
     assert all(m.pool.lent_servers == 0 for m in _months("static-mix", "static", 0.7))
+
+
+def test_valley_withdrawals_follow_the_local_clock() -> None:
+    """Two UTC days, one month; 2 nodes free in local hours 0-5 (UTC+8: 16:00-22:00 UTC), 1 in
+    local hour 6 (22:00-23:00 UTC), none otherwise. Valley node 0 is in the pool 16-23 h each
+    day, node 1 16-22 h; lent node-hours 2 × (2 × 6 + 1) = 26."""
+    free = [2] * 6 + [1] + [0] * 17
+    nodes, hours, spans = valley_withdrawals(10, [free], np.array([0.0, 2 * 86400.0]))
+    h = 3600.0
+    assert nodes == 2
+    assert hours.tolist() == [26.0]
+    assert spans == [
+        (0.0, 10, 16 * h), (23 * h, 10, 17 * h), (47 * h, 10, 1 * h),
+        (0.0, 11, 16 * h), (22 * h, 11, 18 * h), (46 * h, 11, 2 * h),
+    ]  # fmt: skip
+
+
+def test_valley_through_the_pool_queue_lends_exactly_the_free_node_hours() -> None:
+    """deepseek-valley-pool over 3 months: each month the pool is lent exactly the node-hours
+    the inference autoscaler frees, the inference month bills no training of its own, the
+    pool earns more than the same twin with the valley left idle, and nothing is over-busy."""
+    over = {"horizon_months": 3}
+    pooled = simulate_book(load_twin("deepseek-valley-pool", over), seed=1).months
+    idle = {"horizon_months": 3, "twin": {"inference": {"valley": "share", "valley_fill": 0.0}}}
+    unlent = simulate_book(load_twin("deepseek-valley-pool", idle), seed=1).months
+    for m in pooled[1:]:
+        assert m.inference.training_node_hours == 0
+        assert m.inference.valley_revenue == 0
+        lent_hours = m.pool.valley_servers * m.pool.hours_in_month
+        assert lent_hours == pytest.approx(m.inference.valley_node_hours)
+        assert 0.0 < m.pool.utilization <= 1.0
+        assert m.occupied_servers <= m.active_servers + 1e-9
+    assert sum(m.pool.revenue for m in pooled) > sum(m.pool.revenue for m in unlent)
+    assert [m.inference.revenue for m in pooled] == [m.inference.revenue for m in unlent]
+
+
+def test_valley_pool_needs_a_pool() -> None:
+    with pytest.raises(ValidationError) as err:
+        load_twin("deepseek-day", {"twin": {"inference": {"valley": "pool"}}})
+    assert err.value.code == "twin.invalid"

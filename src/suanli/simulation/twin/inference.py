@@ -13,7 +13,11 @@ their share is the month's SLO miss. Per grid month ``t >= 1`` (every day of a m
     nodes[h]           = min(servers, max(min_nodes, ceil(need[h] / target_util)))
     served[h]          = min(1, nodes[h] × target_util / need[h])     (1 when need[h] = 0)
     valley node-hours  = Σ_h (servers - nodes[h]) × days
-    training GPU-hours = valley_fill × valley node-hours × GPUs per node
+    training GPU-hours = valley_fill × valley node-hours × GPUs per node   (valley = "share")
+
+With ``valley = "pool"`` the free nodes of each hour are lent to the twin's pool instead
+(:func:`free_nodes`; :func:`suanli.simulation.twin.pool.run_pool`): its job queue runs on them
+and the pool bills what it used, so the month here carries no training of its own.
 
 Tokens served are priced by the ledger's own rule (:func:`suanli.core.token_pricing.token_lines`
 over one :class:`~suanli.core.token_pricing.TokenItem` per clock hour of the month, lines
@@ -180,7 +184,8 @@ def serve_month(
         for d in token_lines(items, InferencePriceBook([price]))
     ]
     valley = sum(servers - n for n in nodes) * period.days
-    gpu_seconds = Decimal(round(spec.valley_fill * valley * spec.gpus_per_server * 3600))
+    fill = spec.valley_fill if spec.valley == "share" else 0.0  # "pool": the pool bills it
+    gpu_seconds = Decimal(round(fill * valley * spec.gpus_per_server * 3600))
     usage = (
         [UsageItem(midnight(period.start), POOL_SKU, "spot", gpu_seconds)] if gpu_seconds else []
     )
@@ -192,7 +197,7 @@ def serve_month(
         node_hours=sum(nodes) * period.days,
         peak_nodes=max(nodes),
         valley_node_hours=valley,
-        training_node_hours=spec.valley_fill * valley,
+        training_node_hours=fill * valley,
         training_gpu_hours=gpu_seconds / 3600,
         revenue=sum((a.net for a in tokens), ZERO),
         vat=sum((a.tax for a in tokens), ZERO),
@@ -200,6 +205,15 @@ def serve_month(
         valley_vat=sum((a.tax for a in training), ZERO),
         hours=period.days * 24,
     )
+
+
+def free_nodes(spec: Inference, servers: int, t: int) -> list[int]:
+    """Nodes the autoscaler leaves free in each local clock hour of grid month ``t``'s days
+    (what ``valley = "pool"`` lends to the pool)."""
+    if servers <= 0 or t < 1:
+        return [0] * 24
+    growth = (1.0 + spec.demand_growth_annual) ** ((t - 1) / 12)
+    return [servers - n for n in provision(spec, hourly_need(spec, growth), servers)]
 
 
 def day_figures(spec: Inference, servers: int) -> DayFigures:

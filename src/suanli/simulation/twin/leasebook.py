@@ -44,7 +44,7 @@ from suanli.core.money import round_money
 from suanli.economics.montecarlo import sample
 from suanli.economics.scenario import Delivery, Dist
 from suanli.simulation.failures import FailureModel
-from suanli.simulation.twin.inference import InferenceMonth, simulate_inference
+from suanli.simulation.twin.inference import InferenceMonth, free_nodes, simulate_inference
 from suanli.simulation.twin.pool import PoolMonth, PoolPrices, plan_pool, run_pool
 from suanli.simulation.twin.scenario import Choice, Prices, TwinScenario
 
@@ -217,8 +217,6 @@ class _Book:
         self.pool_failures = FailureModel(rate_per_1000_node_days=rate) if rate > 0 else None
         self.timer = timer
         self.pool_months: list[PoolMonth] = []
-        if pool.split == "static":  # a dynamic pool runs after the lease book (run_pool_after)
-            self.run_pool()
         self.inference, self.inference_months = simulate_inference(
             sc.twin.inference,
             [int(a) - int(p) for a, p in zip(self.active, self.pool, strict=True)],
@@ -227,6 +225,13 @@ class _Book:
             [float(f) for f in factor],
             self.pool_prices,
         )
+        self.valley: list[list[int]] | None = None
+        if sc.twin.inference.valley == "pool":
+            self.valley = [
+                free_nodes(sc.twin.inference, n, t) for t, n in enumerate(self.inference)
+            ]
+        if pool.split == "static":  # a dynamic pool runs after the lease book
+            self.run_pool()
         self.leases: list[Lease] = []  # in force
         self.signed: list[Lease] = []  # every lease ever signed (index = ident)
         self.seq = 0
@@ -250,6 +255,7 @@ class _Book:
             self.pool_rng,
             self.timer,
             lent,
+            self.valley,
         )
 
     def idle(self, t: int) -> int:

@@ -81,11 +81,13 @@ class PoolMonth:
     jobs: int = 0
     cycle_seconds: float = 0.0  # wall time spent in the scheduling cycle
     lent_servers: int = 0  # idle bare-metal servers lent for the month (dynamic split)
+    valley_servers: float = 0.0  # inference nodes lent in the valley, averaged over the month
+    hours_in_month: float = 0.0
 
     @property
     def busy_servers(self) -> float:
-        """Server-equivalents busy: utilisation of the own and the lent servers."""
-        return self.utilization * (self.servers + self.lent_servers)
+        """Server-equivalents busy: utilisation of the own, the lent and the valley's servers."""
+        return self.utilization * (self.servers + self.lent_servers + self.valley_servers)
 
 
 @functools.lru_cache(maxsize=64)
@@ -221,6 +223,39 @@ def lent_withdrawals(
     return nodes, out
 
 
+LOCAL_HOURS = 8  # the inference profile's clock hours are UTC+8
+
+
+def valley_withdrawals(
+    first_node: int, free: list[list[int]], bounds: np.ndarray
+) -> tuple[int, np.ndarray, list[tuple[float, int, float]]]:
+    """The inference valley's nodes lent to the pool, hour by hour.
+
+    ``free[i]`` is the 24 local-hour counts of nodes the inference autoscaler leaves free in the
+    pool's ``i``-th month ``[bounds[i], bounds[i+1])`` (bounds are UTC midnights). Valley node
+    ``k`` (cluster index ``first_node + k``) is in the pool in an hour iff ``k`` is below that
+    hour's count. Returns the number of valley nodes, the free node-hours per month and the
+    ``(time, node, seconds)`` spans each node is away (runs of hours merged).
+    """
+    hours = np.rint(bounds / 3600.0).astype(np.int64)
+    per_hour = np.zeros(int(hours[-1] - hours[0]), dtype=np.int64)
+    node_hours = np.zeros(len(free), dtype=np.float64)
+    for i, counts in enumerate(free):
+        a, b = int(hours[i] - hours[0]), int(hours[i + 1] - hours[0])
+        local = (np.arange(a, b) + int(hours[0]) + LOCAL_HOURS) % 24
+        per_hour[a:b] = np.asarray(counts, dtype=np.int64)[local]
+        node_hours[i] = float(per_hour[a:b].sum())
+    nodes = int(per_hour.max()) if per_hour.size else 0
+    out: list[tuple[float, int, float]] = []
+    for k in range(nodes):
+        away = np.concatenate(([0], (per_hour <= k).astype(np.int8), [0]))
+        edges = np.flatnonzero(np.diff(away))
+        for start, stop in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
+            at = float(bounds[0]) + 3600.0 * start
+            out.append((at, first_node + k, 3600.0 * (stop - start)))
+    return nodes, node_hours, out
+
+
 def plan_pool(
     spec: Pool, active: np.ndarray, periods: list[Period], rng: np.random.Generator
 ) -> tuple[np.ndarray, PoolWorkload | None]:
@@ -242,6 +277,7 @@ def run_pool(
     rng: np.random.Generator,
     timer: Callable[[], float] | None = None,
     lent: np.ndarray | None = None,
+    valley: list[list[int]] | None = None,
 ) -> list[PoolMonth]:
     """Each grid month's :class:`PoolMonth` for the workload ``w`` (month 0 is capex only;
     ``periods[t]`` is grid month ``t``'s calendar month, ``prices[t]`` its price list).
@@ -249,6 +285,9 @@ def run_pool(
     ``lent[t]`` (dynamic split) is the number of idle bare-metal servers lent to the pool for
     grid month ``t``: they join at the month's start and a lease that starts at a later month
     takes them back, preempting the jobs on them (:meth:`JobSimulator._withdraw`).
+    ``valley[t]`` (an inference service with ``valley = "pool"``) is the 24 local-hour counts
+    of inference nodes its autoscaler leaves free in grid month ``t``; they are lent hour by
+    hour (:func:`valley_withdrawals`).
     """
     out = [PoolMonth() for _ in periods]
     if w is None or len(w.jobs) == 0:
@@ -258,10 +297,16 @@ def run_pool(
     if lent is not None:
         lends = np.maximum(np.asarray(lent[w.first :], dtype=np.int64), 0)
     extra, withdrawals = lent_withdrawals(w.servers, lends, w.bounds)
+    valley_nodes, valley_hours = 0, np.zeros(months)
+    if valley is not None:
+        valley_nodes, valley_hours, more = valley_withdrawals(
+            w.servers + extra, valley[w.first :], w.bounds
+        )
+        withdrawals += more
     gpn = spec.gpus_per_server
     result = JobSimulator(
         w.jobs,
-        ClusterSpec.uniform(w.servers + extra, gpn),
+        ClusterSpec.uniform(w.servers + extra + valley_nodes, gpn),
         make_policy(spec.policy),
         failures=failures,
         seed=int(rng.integers(2**31)),
@@ -283,7 +328,8 @@ def run_pool(
             if total > 0 and x > 0
         ]
         amounts = [line_amount(d.exact_net, d.vat_rate) for d in usage_lines(usage, [], prices[t])]
-        capacity = (w.servers + int(lends[i])) * gpn * period.seconds
+        own_lent = (w.servers + int(lends[i])) * period.seconds + valley_hours[i] * 3600.0
+        capacity = own_lent * gpn
         out[t] = PoolMonth(
             servers=w.servers,
             utilization=min(1.0, float(allocated[i]) / capacity),
@@ -293,6 +339,8 @@ def run_pool(
             jobs=int(mine.sum()),
             cycle_seconds=cycle if i == 0 else 0.0,
             lent_servers=int(lends[i]),
+            valley_servers=float(valley_hours[i]) * 3600.0 / period.seconds,
+            hours_in_month=period.seconds / 3600.0,
         )
     return out
 

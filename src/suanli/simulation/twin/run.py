@@ -101,14 +101,33 @@ def _inference(paths: list[TwinPath], spec: Inference | None) -> dict[str, Any] 
     def total(attr: str) -> float:
         return float(sum(getattr(m, attr) for ms in months for m in ms)) / per_path
 
+    pools = [m.pool for p in paths for m in p.book.months if m.pool.valley_servers > 0]
+    if spec.valley == "pool":  # the valley's share of the pool, by its share of the capacity
+        lent_hours = sum(m.valley_servers * m.hours_in_month for m in pools)
+        attributed = sum(
+            float(m.revenue) * m.valley_servers / (m.servers + m.lent_servers + m.valley_servers)
+            for m in pools
+        )
+        busy = sum(m.utilization * m.valley_servers * m.hours_in_month for m in pools)
+        valley = {
+            "valley_revenue_per_year": attributed / per_path,
+            "valley_lent_node_hours_per_year": lent_hours / per_path,
+            "valley_lent_gpu_hours_per_year": lent_hours * spec.gpus_per_server / per_path,
+            "training_gpu_hours_per_year": busy * spec.gpus_per_server / per_path,
+        }
+    else:
+        valley = {
+            "valley_revenue_per_year": total("valley_revenue"),
+            "training_gpu_hours_per_year": total("training_gpu_hours"),
+        }
     out: dict[str, Any] = {
         "currency": spec.currency,
+        "valley": spec.valley,
         "servers": first.servers,
         "slo_attainment": served / demand if demand else None,
         "token_revenue_per_year": total("revenue"),
-        "valley_revenue_per_year": total("valley_revenue"),
         "valley_node_hours_per_year": total("valley_node_hours"),
-        "training_gpu_hours_per_year": total("training_gpu_hours"),
+        **valley,
         "day": {
             "theoretical_revenue": str(day.theoretical_revenue),
             "avg_inference_nodes": day.avg_inference_nodes,

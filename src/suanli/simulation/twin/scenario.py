@@ -164,7 +164,9 @@ class Inference(_Model):
     priced by the ledger's token rule at ``*_per_m`` per million (quoted like the rent,
     falling ``price_decline_annual``; ``night_discount`` off in the night window), VAT
     ``vat_rate``. Node-hours the service leaves free (the valley) go to spot training:
-    ``valley_fill`` of them are sold at the pool's ``spot_per_gpu_hour``.
+    ``valley_fill`` of them are sold at the pool's ``spot_per_gpu_hour`` (``valley = "share"``),
+    or (``valley = "pool"``) they are lent hour by hour to the twin's pool, whose job queue
+    runs on them until the autoscaler takes them back, preempting the jobs on them.
     ``gpu_hour_cost`` (optional) prices the node-hours used, for a cost per day beside the
     economics engine's own costs (DeepSeek's $2 per GPU-hour). Prices are in ``currency``;
     ``fx_rate`` converts them into the scenario's currency for the P&L.
@@ -193,6 +195,7 @@ class Inference(_Model):
     night_discount: Fraction = 0.0
     vat_rate: Fraction = 0.06
     valley_fill: Fraction = 0.0
+    valley: Literal["share", "pool"] = "share"
     gpu_hour_cost: NonNeg | None = None
 
     @model_validator(mode="after")
@@ -237,6 +240,11 @@ class TwinScenario(_Model):
         for i, lease in enumerate(self.twin.book):
             if lease.start_month > self.economics.horizon_months:
                 raise ValueError(f"twin.book[{i}].start_month is after the horizon")
+        if self.twin.inference.valley == "pool" and self.twin.pool.servers < 1:
+            raise ValueError(
+                "twin.inference.valley = 'pool' lends the valley to the pool's job queue: "
+                "it needs twin.pool.servers >= 1 (the pool's own servers size its demand)"
+            )
         return self
 
     @property
