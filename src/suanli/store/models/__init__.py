@@ -4,6 +4,7 @@ Rows are persistence only; services convert them to the domain types of ``suanli
 """
 
 from suanli.store.models.billing import (
+    CreditReleaseRow,
     InvoiceLineRow,
     InvoiceRow,
     InvoiceSeriesRow,
@@ -47,6 +48,7 @@ __all__ = [
     "AnnouncementRow",
     "ApiTokenRow",
     "CabinetRow",
+    "CreditReleaseRow",
     "CloudJobNodeRow",
     "CloudJobRow",
     "ClusterNodeRow",
