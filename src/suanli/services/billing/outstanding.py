@@ -64,8 +64,8 @@ def outstanding_by_invoice(
     written = s.execute(written_stmt.group_by(WriteOffRow.invoice_id)).all()
     released = s.execute(released_stmt.group_by(CreditReleaseRow.invoice_id)).all()
     out = {i: Decimal(g) for i, g in gross.items()}
-    for i, amount in released:
-        out[i] += Decimal(amount)
+    for invoice_id, amount in released:
+        out[invoice_id] += Decimal(amount)
     for i, amount in credits:
         if i is not None:
             out[i] += Decimal(amount)
