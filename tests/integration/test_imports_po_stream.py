@@ -88,3 +88,26 @@ def test_a_bad_supplier_in_the_last_batch_rolls_back_the_written_batches(svc: Se
     err = rejected(svc, data())
     assert [(r.line, r.column) for r in err.rows] == [(2 * CHUNK + 2, "supplier")]
     assert count(svc, PurchaseOrderRow) == 0
+
+
+def test_jsonl_orders_stream_and_report_line_and_column(svc: Services) -> None:
+    good = (
+        '{"number": "PO-1", "supplier": "New H3C", "ordered_on": "2024-01-02", '
+        '"sku": "HGX-H800-8", "quantity": 2, "unit_price": "1000.50", "promised_on": "2024-03-01"}'
+    )
+    data = "\n".join([
+        good,
+        good.replace('"quantity": 2', '"quantity": 2.5').replace("PO-1", "PO-2"),
+        "[1, 2]",
+        good.replace("PO-1", "PO-3").replace('"sku"', '"colour": "red", "sku"'),
+        good.replace("PO-1", "PO-4").replace('"quantity": 2', '"quantity": "1_0"'),
+    ]) + "\n"  # fmt: skip
+    with pytest.raises(ImportRejected) as info:
+        svc.imports.import_orders(data, jsonl=True)
+    assert [(r.line, r.column) for r in info.value.rows] == [
+        (2, "quantity"), (3, "*"), (4, "colour"), (5, "quantity")
+    ]  # fmt: skip
+    assert count(svc, PurchaseOrderRow) == 0
+    result = svc.imports.import_orders(good + "\n", jsonl=True)
+    assert result.created == ["PO-1"]
+    assert svc.procurement.get_order("PO-1").lines[0].quantity == 2

@@ -23,7 +23,8 @@ network_group, state`` (``ordered`` | ``delivered`` | ``burn_in`` | ``available`
 
 Order columns, one row per line (rows sharing ``number`` form one order and must agree on the
 order fields): ``number, supplier, ordered_on, sku, quantity, unit_price, promised_on``
-(required), ``currency, note``. Order files list order lines, not servers; the rows of one
+(required), ``currency, note``; as CSV or as JSON lines with the same keys (:func:`jsonl_rows`).
+Order files list order lines, not servers; the rows of one
 order are contiguous. They stream like server files: orders are grouped as the rows go by,
 checked and written in batches of about :data:`CHUNK` rows (bounded memory: a 750,000-row file
 imports in well under 300 MB and reports its last bad row).
@@ -55,6 +56,7 @@ from suanli.core.rowfile import (
     ascii_int,
     byte_lines,
     read_csv,
+    read_jsonl,
     text_lines,
 )
 from suanli.services.common import currency_code, non_negative_money, optional_text, require_text
@@ -172,6 +174,32 @@ def _parse_int(value: str, field: str) -> int:
             "input.out_of_range", f"{field} must be at most {MAX_INT}", {field: f"<= {MAX_INT}"}
         )
     return number
+
+
+def jsonl_rows(
+    lines: Iterable[str], columns: tuple[str, ...], required: tuple[str, ...], log: ErrorLog
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a JSON-lines file as ``(line, {column: stripped text})``, like :func:`read_csv`.
+
+    Values are strings, integers or null; a float is refused (money is a decimal string).
+    """
+    for line, obj in read_jsonl(lines, log):
+        row: dict[str, str] = dict.fromkeys(columns, "")
+        errors = [RowError(line, k, "unknown column") for k in obj if k not in columns]
+        for key in columns:
+            value = obj.get(key)
+            if isinstance(value, str):
+                row[key] = value.strip()
+            elif isinstance(value, int) and not isinstance(value, bool):
+                row[key] = str(value)
+            elif value is not None:
+                errors.append(RowError(line, key, "a string or an integer is expected"))
+            if key in required and not row[key] and value is None:
+                errors.append(RowError(line, key, "required"))
+        if errors:
+            log.extend(errors)
+        else:
+            yield line, row
 
 
 def _chunks(
@@ -592,13 +620,15 @@ class ImportService:
                 raise ImportRejected.from_log("servers", log)
             return ImportResult("servers", job.rows, job.created)
 
-    def import_orders(self, data: Source) -> ImportResult:
-        """Import purchase orders from ``data`` (text or a binary stream), streamed in batches."""
+    def import_orders(self, data: Source, jsonl: bool = False) -> ImportResult:
+        """Import purchase orders from ``data`` (text or a binary stream; CSV, or JSON lines
+        with the same columns as keys), streamed in batches."""
         with transaction(self.sessions) as s:
             job = _OrderImport(s, self.clock, self.catalog, self.currency)
             log = ErrorLog()
+            read = jsonl_rows if jsonl else read_csv
             try:
-                job.run(read_csv(lines_of(data), ORDER_COLUMNS, ORDER_REQUIRED, log), log)
+                job.run(read(lines_of(data), ORDER_COLUMNS, ORDER_REQUIRED, log), log)
             except FileRejected as exc:
                 raise ImportRejected("orders", exc.errors) from None
             if log:
