@@ -10,9 +10,13 @@ Figures (JSON), each against a baseline measured in the same run:
    records/s, vs. the same records already parsed, sent to ``ingest`` in batches of 5,000.
 3. ``memory``: a child process imports a file of K server rows whose last row is bad; its peak
    RSS (``VmHWM``), the time, and the last bad row it reported.
+4. ``po`` (per engine): child processes import a purchase-order CSV of P rows (orders of two
+   lines): once with its last row bad (peak RSS, seconds, the last bad row reported, nothing
+   written) and once clean (rows/s, peak RSS), vs. the per-order path
+   (``ProcurementService.create_order``: one transaction and two lookups per order, on a sample).
 
     .venv/bin/python benchmarks/bench_imports.py [--servers 100000] [--usage 200000]
-        [--memory-rows 750000] [--engines sqlite,postgresql]
+        [--memory-rows 750000] [--po-rows 750000] [--engines sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from sqlalchemy import create_engine, insert, text
 from suanli.core.clock import SimClock
 from suanli.core.rowfile import ImportRejected
 from suanli.services.container import Services, build_services
+from suanli.services.fleet.procurement import NewLine, NewOrder
 from suanli.services.fleet.servers import NewServer
 from suanli.store.db import make_engine, upgrade
 from suanli.store.models import ServerRow, ServerTransitionRow
@@ -201,16 +206,73 @@ def bench_memory(url: str, k: int, tmp: Path) -> dict[str, Any]:
     return figures
 
 
+PO_HEAD = "number,supplier,ordered_on,sku,quantity,unit_price,promised_on,currency,note\n"
+
+
+def write_orders(path: Path, rows: int, bad_last: bool) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write(PO_HEAD)
+        for i in range(rows):
+            qty = "1_0" if bad_last and i == rows - 1 else str(1 + i % 16)
+            sku = H800 if i % 2 == 0 else "HGX-H20-8"
+            f.write(f"PO-{i // 2:07d},New H3C,2024-01-02,{sku},{qty},2100000.00,2024-03-01,CNY,\n")
+
+
+def child_po(url: str, path: str) -> None:
+    """Run in a child: import the order file ``path``; print seconds, peak RSS and findings."""
+    svc = build_services(make_engine(url), SimClock(datetime(2024, 4, 1, tzinfo=UTC)))
+    t0 = time.perf_counter()
+    try:
+        with open(path, "rb") as stream:
+            result = svc.imports.import_orders(stream)
+        reported: dict[str, Any] = {"rows": result.rows, "orders": len(result.created)}
+    except ImportRejected as exc:
+        reported = {"total": exc.total, "last": exc.fields["rows"][-1]}
+    print(json.dumps({"seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": peak_rss_mb(),
+                      **reported}))  # fmt: skip
+
+
+def bench_po(url: str, rows: int, tmp: Path) -> dict[str, Any]:
+    svc = setup(url)
+    figures: dict[str, Any] = {"rows": rows, "limit_mb": 300}
+    for name, bad in (("bad_last", True), ("clean", False)):
+        path = tmp / f"po_{name}.csv"
+        write_orders(path, rows, bad)
+        cmd = [sys.executable, __file__, "--child-po", url, str(path)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        run: dict[str, Any] = json.loads(out)
+        run["rows_per_s"] = round(rows / max(run["seconds"], 0.01))
+        figures[name] = run
+        figures["file_mb"] = round(path.stat().st_size / 2**20)
+        path.unlink()
+    sample = min(1000, rows // 2)  # the per-order path: one transaction per order of two lines
+    lines = [NewLine(H800, 1, "2100000", date(2024, 3, 1)),
+             NewLine("HGX-H20-8", 2, "2100000", date(2024, 3, 1))]  # fmt: skip
+    t0 = time.perf_counter()
+    for i in range(sample):
+        svc.procurement.create_order(NewOrder(f"ONE-{i:07d}", "New H3C", date(2024, 1, 2), lines))
+    per_order = 2 * sample / (time.perf_counter() - t0)
+    svc.engine.dispose()
+    figures.update(per_order_path_rows_per_s=round(per_order),
+                   ratio_stream_vs_per_order=round(figures["clean"]["rows_per_s"] / per_order, 1))  # fmt: skip
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--servers", type=int, default=100000)
     parser.add_argument("--usage", type=int, default=200000)
     parser.add_argument("--memory-rows", type=int, default=750000)
+    parser.add_argument("--po-rows", type=int, default=750000)
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--child-memory", nargs=2, metavar=("URL", "FILE"))
+    parser.add_argument("--child-po", nargs=2, metavar=("URL", "FILE"))
     args = parser.parse_args()
     if args.child_memory:
         child_memory(*args.child_memory)
+        return
+    if args.child_po:
+        child_po(*args.child_po)
         return
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmpdir:
@@ -218,9 +280,9 @@ def main() -> None:
         for engine in args.engines.split(","):
             urls: list[tuple[str | None, str]]
             if engine == "sqlite":
-                urls = [(None, f"sqlite:///{tmp / f'{k}.db'}") for k in ("s", "m")]
+                urls = [(None, f"sqlite:///{tmp / f'{k}.db'}") for k in ("s", "m", "p")]
             else:
-                urls = [create_database(), create_database()]
+                urls = [create_database(), create_database(), create_database()]
             try:
                 if args.servers:
                     out[f"servers_{engine}"] = bench_servers(urls[0][1], args.servers, tmp)
@@ -232,6 +294,8 @@ def main() -> None:
                         drop_database(name)
                 if args.memory_rows:
                     out[f"memory_{engine}"] = bench_memory(urls[1][1], args.memory_rows, tmp)
+                if args.po_rows:
+                    out[f"po_{engine}"] = bench_po(urls[2][1], args.po_rows, tmp)
             finally:
                 for db_name, _ in urls:
                     if db_name:

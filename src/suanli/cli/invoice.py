@@ -191,8 +191,9 @@ def aging(
         print_json(rows)
         return
     cols = [Col("customer"), *(Col(b, f"{b} d", money=True) for b in AGING_BUCKETS),
-            Col("total", money=True)]  # fmt: skip
-    print_table([{"customer": r["customer"], **r["buckets"], "total": r["total"]} for r in rows],
+            Col("total", money=True), Col("credit", money=True)]  # fmt: skip
+    print_table([{"customer": r["customer"], **r["buckets"], "total": r["total"], "credit": r["credit"]}
+                 for r in rows],
                 cols, f"AR aging as of {day} (CNY; days since issue)")  # fmt: skip
 
 

@@ -181,16 +181,19 @@ def deliveries(
 
 @app.command("import")
 def import_orders(
-    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSONL file")],
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON lines (default: by .jsonl)")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import purchase orders from CSV, one row per line (all rows or none).
+    """Import purchase orders from CSV or JSON lines, one row per line (all rows or none).
 
     Columns: number, supplier, ordered_on, sku, quantity, unit_price, promised_on, currency, note.
+    The rows of one order are contiguous; the file is streamed.
     """
+    jsonl = jsonl or path.suffix.lower() == ".jsonl"
     with open_services() as svc, path.open("rb") as stream:
         try:
-            result = svc.imports.import_orders(stream)
+            result = svc.imports.import_orders(stream, jsonl=jsonl)
         except ImportRejected as exc:
             report_rejected_rows(exc)
     if json_out:

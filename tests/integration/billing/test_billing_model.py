@@ -11,8 +11,10 @@ the contract terms and the service delivered. Checked:
   every customer the run invoiced (a supplementary run: every customer); recognised rent of the
   month equals the reference (never more than was delivered);
 - each invoice's usage lines equal its billed records priced by month; a record is billed once;
-- credits never exceed a line; outstanding balances are never below zero (overpayments stay
-  unapplied cash); invoice and credit note numbers have no gaps.
+- credits never exceed a line nor the invoice; outstanding balances are never below zero: a
+  credit note beyond what is still owed records the excess as a ``credit_releases`` row (an
+  overpayment, at most the cash applied, is the customer's credit balance shown in aging);
+  invoice and credit note numbers have no gaps.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,7 @@ from suanli.core.clock import SimClock
 from suanli.core.errors import ConflictError
 from suanli.core.fleet import ServerState as S
 from suanli.services.billing.leasing import LeaseSpec
+from suanli.services.billing.outstanding import applied_by_invoice, credit_balances
 from suanli.services.container import build_services
 from suanli.services.fleet.servers import NewServer
 from suanli.store.db import make_engine, make_session_factory, transaction
@@ -304,11 +307,8 @@ class MoneyPath(RuleBasedStateMachine):
                     invoice.number, "check", {line.line_no: left + CENT}
                 )
             return
-        # Known gap (reported): crediting more than is still owed leaves the invoice with a
-        # negative outstanding instead of turning the excess into unapplied cash, so the model
-        # credits at most (about) what is still owed on the invoice.
-        owed = ((invoice.outstanding - CENT) / (1 + line.vat_rate)).quantize(CENT, ROUND_DOWN)
-        amount = cents(min(left, owed) * Decimal(share))
+        # Paid or not: what exceeds the amount still owed becomes a recorded customer credit.
+        amount = cents(left * Decimal(share))
         if amount > 0:
             self.svc.money.ledger.credit_note(invoice.number, "goodwill", {line.line_no: amount})
 
@@ -328,6 +328,22 @@ class MoneyPath(RuleBasedStateMachine):
                 credited = ledger._credited_net_by_line(s, invoice.id)
                 for line in invoice.lines:
                     assert credited.get(line.line_no, Decimal(0)) <= max(line.net, Decimal(0))
+
+    @invariant()
+    def overpayments_are_recorded_and_credits_within_the_invoice(self) -> None:
+        """A credit beyond what is owed is a release row, overpayments at most the cash applied;
+        credit notes at most the invoice's gross; the aging credit column sums the releases."""
+        with transaction(self.sessions) as s:
+            for invoice in s.scalars(select(InvoiceRow).where(InvoiceRow.kind == "invoice")):
+                notes = sum(s.scalars(select(InvoiceRow.gross).where(
+                    InvoiceRow.credited_invoice_id == invoice.id)), Decimal(0))  # fmt: skip
+                assert -notes <= invoice.gross
+                paid, released = applied_by_invoice(s, invoice.id)
+                assert released <= paid
+            credit = credit_balances(s)
+            codes = dict(s.execute(select(CustomerRow.id, CustomerRow.code)).all())
+        aging = {r.customer: r.credit for r in self.svc.money.ledger.aging(date(2100, 1, 1))}
+        assert {codes[i]: a for i, a in credit.items()} == {c: a for c, a in aging.items() if a}
 
     @invariant()
     def numbers_have_no_gaps(self) -> None:

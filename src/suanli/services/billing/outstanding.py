@@ -1,7 +1,10 @@
 """Receivables arithmetic inside a session: what an invoice still owes and applying cash to it.
 
 - outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it
-  − amounts written off (:mod:`suanli.services.billing.writeoffs`).
+  − amounts written off (:mod:`suanli.services.billing.writeoffs`) + credit released
+  (``credit_releases``: the part of a credit note beyond what the invoice still owed).
+  Invariant: never below zero; an overpayment is a recorded release, not a negative balance.
+- Customer credit balance = releases of kind ``overpayment`` (:func:`credit_balances`).
 - Unapplied cash of a customer = ``payment`` and ``prepayment`` amounts not yet allocated;
   deposits are never applied. :func:`apply_unapplied` allocates it to open invoices oldest
   first. Single writer of ``payment_allocations``. An allocation takes effect on the later of
@@ -19,7 +22,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from suanli.store.models import InvoiceRow, PaymentAllocationRow, PaymentRow, WriteOffRow
+from suanli.store.models import (
+    CreditReleaseRow,
+    InvoiceRow,
+    PaymentAllocationRow,
+    PaymentRow,
+    WriteOffRow,
+)
 
 ZERO = Decimal("0.00")
 
@@ -42,20 +51,57 @@ def outstanding_by_invoice(
     written_stmt = select(WriteOffRow.invoice_id, func.sum(WriteOffRow.amount)).where(
         WriteOffRow.invoice_id.in_(ids)
     )
+    released_stmt = select(CreditReleaseRow.invoice_id, func.sum(CreditReleaseRow.amount)).where(
+        CreditReleaseRow.invoice_id.in_(ids)
+    )
     if as_of is not None:
+        released_stmt = released_stmt.where(CreditReleaseRow.released_on <= as_of)
         credit_stmt = credit_stmt.where(InvoiceRow.issue_date <= as_of)
         paid_stmt = paid_stmt.where(PaymentAllocationRow.applied_on <= as_of)
         written_stmt = written_stmt.where(WriteOffRow.written_off_on <= as_of)
     credits = s.execute(credit_stmt.group_by(InvoiceRow.credited_invoice_id)).all()
     paid = s.execute(paid_stmt.group_by(PaymentAllocationRow.invoice_id)).all()
     written = s.execute(written_stmt.group_by(WriteOffRow.invoice_id)).all()
+    released = s.execute(released_stmt.group_by(CreditReleaseRow.invoice_id)).all()
     out = {i: Decimal(g) for i, g in gross.items()}
+    for invoice_id, amount in released:
+        out[invoice_id] += Decimal(amount)
     for i, amount in credits:
         if i is not None:
             out[i] += Decimal(amount)
     for i, amount in (*paid, *written):
         out[i] -= Decimal(amount)
     return out
+
+
+def applied_by_invoice(s: Session, invoice_id: int) -> tuple[Decimal, Decimal]:
+    """(cash applied, overpayment already released) for one invoice."""
+    paid = s.scalar(
+        select(func.coalesce(func.sum(PaymentAllocationRow.amount), 0)).where(
+            PaymentAllocationRow.invoice_id == invoice_id
+        )
+    )
+    released = s.scalar(
+        select(func.coalesce(func.sum(CreditReleaseRow.amount), 0)).where(
+            CreditReleaseRow.invoice_id == invoice_id, CreditReleaseRow.kind == "overpayment"
+        )
+    )
+    return Decimal(paid or 0), Decimal(released or 0)
+
+
+def credit_balances(
+    s: Session, customer_ids: Iterable[int] | None = None, as_of: date | None = None
+) -> dict[int, Decimal]:
+    """Customer credit balances: overpayments released by credit notes, by customer id."""
+    stmt = select(CreditReleaseRow.customer_id, func.sum(CreditReleaseRow.amount)).where(
+        CreditReleaseRow.kind == "overpayment"
+    )
+    if customer_ids is not None:
+        stmt = stmt.where(CreditReleaseRow.customer_id.in_(list(customer_ids)))
+    if as_of is not None:
+        stmt = stmt.where(CreditReleaseRow.released_on <= as_of)
+    rows = s.execute(stmt.group_by(CreditReleaseRow.customer_id)).all()
+    return {i: Decimal(a) for i, a in rows}
 
 
 def unapplied_payments(s: Session, customer_id: int) -> list[tuple[PaymentRow, Decimal]]:

@@ -31,7 +31,13 @@ from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.ledger import Allocation, Invoice, InvoiceLine, Payment
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
-from suanli.services.billing.outstanding import ZERO, apply_unapplied, outstanding_by_invoice
+from suanli.services.billing.outstanding import (
+    ZERO,
+    applied_by_invoice,
+    apply_unapplied,
+    credit_balances,
+    outstanding_by_invoice,
+)
 from suanli.services.common import (
     Page,
     check_paging,
@@ -43,6 +49,7 @@ from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
     ContractRow,
+    CreditReleaseRow,
     CustomerRow,
     InvoiceLineRow,
     InvoiceRow,
@@ -58,6 +65,45 @@ class AgingRow:
     customer: str
     buckets: dict[str, Decimal]
     total: Decimal
+    credit: Decimal = ZERO  # customer credit balance (overpayments released by credit notes)
+
+
+def _check_uncredited(s: Session, invoice: InvoiceRow, note_gross: Decimal) -> None:
+    """Credits never exceed what was billed: the invoice's gross less its credit notes."""
+    notes = s.scalar(
+        select(func.coalesce(func.sum(InvoiceRow.gross), 0)).where(
+            InvoiceRow.credited_invoice_id == invoice.id
+        )
+    )
+    left = invoice.gross + Decimal(notes or 0)
+    if -note_gross > left:
+        raise ConflictError(
+            "credit_note.exceeds_invoice",
+            f"{invoice.number} has {max(left, ZERO)} gross left to credit",
+            {"lines": f"gross <= {max(left, ZERO)}"},
+        )
+
+
+def _release_excess(
+    s: Session, invoice: InvoiceRow, note: InvoiceRow, owed: Decimal, now: datetime
+) -> None:
+    """Record the part of ``note`` beyond what ``invoice`` still owed (``owed``) as released.
+
+    Cash already applied and not yet released is an overpayment: a customer credit balance.
+    The rest can only be the written-off part, whose credit reverses the write-off.
+    """
+    excess = -note.gross - max(owed, ZERO)
+    if excess <= 0:
+        return
+    paid, released = applied_by_invoice(s, invoice.id)
+    overpaid = min(excess, max(paid - released, ZERO))
+    for kind, amount in (("overpayment", overpaid), ("written_off", excess - overpaid)):
+        if amount > 0:
+            s.add(CreditReleaseRow(
+                invoice_id=invoice.id, credit_note_id=note.id, customer_id=invoice.customer_id,
+                kind=kind, amount=amount, released_on=note.issue_date, created_at=now,
+            ))  # fmt: skip
+    s.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +270,10 @@ class LedgerService:
                     "credit_note.not_an_invoice", f"{number} is a credit note", {"invoice": number}
                 )
             credited = self._credited_net_by_line(s, invoice.id)
-            wanted = {ln.line_no: ln.net for ln in invoice.lines} if lines is None else {
+            wanted = {  # "all of it" is what is left of each billed line
+                ln.line_no: max(ln.net - credited.get(ln.line_no, ZERO), ZERO)
+                for ln in invoice.lines if ln.net > 0
+            } if lines is None else {
                 int(k): non_negative_money(v, f"lines.{k}") for k, v in lines.items()
             }  # fmt: skip
             drafts = []
@@ -243,10 +292,14 @@ class LedgerService:
                     f"{number} has no line {sorted(wanted)}",
                     {"lines": sorted(wanted)},
                 )
+            if not drafts and lines is None:
+                raise ConflictError("credit_note.exceeds_invoice", f"{number} has nothing left to credit",
+                                    {"invoice": number})  # fmt: skip
             if not drafts:
                 raise ValidationError(
                     "credit_note.empty", "nothing to credit", {"lines": "at least one amount > 0"}
                 )
+            _check_uncredited(s, invoice, sum((a.gross for _, a in drafts), ZERO))
             issue = issue_date or now.date()
             if issue < invoice.issue_date:
                 raise ValidationError(
@@ -262,8 +315,10 @@ class LedgerService:
                 gross=sum((a.gross for _, a in drafts), ZERO), credited_invoice_id=invoice.id,
                 reason=reason, created_at=now,
             )  # fmt: skip
+            owed = outstanding_by_invoice(s, [invoice.id])[invoice.id]
             s.add(note)
             s.flush()
+            _release_excess(s, invoice, note, owed, now)
             s.execute(insert(InvoiceLineRow), [
                 dict(invoice_id=note.id, line_no=i, kind="credit", description=f"credit of {number} line {ln.line_no}: {ln.description}",
                      contract_id=ln.contract_id, quantity=Decimal(1), unit="each", unit_price=a.net,
@@ -396,13 +451,24 @@ class LedgerService:
                 stmt = stmt.where(CustomerRow.code == customer)
             rows = s.execute(stmt).all()
             owed = outstanding_by_invoice(s, [r[0] for r in rows], as_of)
-        table: dict[str, dict[str, Decimal]] = {}
+            codes = dict(s.execute(select(CustomerRow.id, CustomerRow.code)).all())
+            credit = {
+                codes[i]: amount
+                for i, amount in credit_balances(s, None, as_of).items()
+                if not customer or codes[i] == customer
+            }
+        table: dict[str, dict[str, Decimal]] = {
+            code: {b: ZERO for b in AGING_BUCKETS} for code in credit
+        }
         for invoice_id, issued, code in rows:
             if owed[invoice_id] <= 0:
                 continue
             buckets = table.setdefault(code, {b: ZERO for b in AGING_BUCKETS})
             buckets[aging_bucket(issued, as_of)] += owed[invoice_id]
-        return [AgingRow(code, b, sum(b.values(), ZERO)) for code, b in sorted(table.items())]
+        return [
+            AgingRow(code, b, sum(b.values(), ZERO), credit.get(code, ZERO))
+            for code, b in sorted(table.items())
+        ]
 
     def reconcile(self, period: Period) -> Reconciliation:
         """Billed, recognised and collected in ``period``, and the balances that bridge them."""

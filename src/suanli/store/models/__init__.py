@@ -4,6 +4,7 @@ Rows are persistence only; services convert them to the domain types of ``suanli
 """
 
 from suanli.store.models.billing import (
+    CreditReleaseRow,
     InvoiceLineRow,
     InvoiceRow,
     InvoiceSeriesRow,
@@ -54,6 +55,7 @@ __all__ = [
     "ClusterWatermarkRow",
     "ContractRenewalRow",
     "ContractRow",
+    "CreditReleaseRow",
     "CustomerRow",
     "DeliveryRow",
     "FundTransferRow",

@@ -137,3 +137,31 @@ class WriteOffRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CreditReleaseRow(Base):
+    """The part of a credit note that exceeded what its invoice still owed (issue 12).
+
+    Single writer: :meth:`suanli.services.billing.receivables.LedgerService.credit_note`.
+    ``kind = 'overpayment'``: cash already applied to the invoice that the credit note gives back
+    to the customer; it is a customer credit balance (aging column ``credit``).
+    ``kind = 'written_off'``: the part of the invoice that had been written off; crediting it
+    reverses the write-off, and the customer is owed nothing for it. Either way
+    ``outstanding_by_invoice`` adds the release back, so no invoice's balance goes below zero.
+    Amounts are gross and positive; append-only like the rest of the ledger.
+    """
+
+    __tablename__ = "credit_releases"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("kind IN ('overpayment', 'written_off')", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    credit_note_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    released_on: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
