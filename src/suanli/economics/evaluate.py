@@ -72,6 +72,7 @@ class Evaluation:
     first_covenant_breach_month: int | None
     yearly: list[YearRow] = field(default_factory=list)
     flows: CashFlows | None = None
+    breached_months: list[int] = field(default_factory=list)  # each month flagged, from 1
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready headline figures (no table)."""
@@ -97,7 +98,10 @@ def _clean(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, list):
-        return [{k: _clean(x) for k, x in item.items()} for item in v]
+        return [
+            {k: _clean(x) for k, x in item.items()} if isinstance(item, dict) else item
+            for item in v
+        ]
     return v
 
 
@@ -166,6 +170,7 @@ def evaluate(
     monthly = monthly_rate(scenario.discount_rate_annual)
     min_dscr = max_lev = first_breach = None
     breaches = 0
+    breached: list[int] = []
     if operating:
         share = plan.delivered_fraction
         principal = plan.prop.principal * share + plan.fixed.principal
@@ -187,6 +192,7 @@ def evaluate(
         flagged = np.flatnonzero(cov.breach[0])
         breaches = int(flagged.size)
         first_breach = int(flagged[0]) if flagged.size else None
+        breached = [int(m) for m in flagged]
     return Evaluation(
         name=scenario.name,
         kind=scenario.form.kind,
@@ -218,4 +224,5 @@ def evaluate(
         first_covenant_breach_month=first_breach,
         yearly=yearly(flows, scenario.horizon_months),
         flows=flows,
+        breached_months=breached,
     )

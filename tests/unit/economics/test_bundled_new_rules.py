@@ -58,6 +58,8 @@ def test_financed_case_reports_equity_npv_and_breaches_its_dscr_covenant() -> No
     assert r.first_covenant_breach_month == 1
     assert r.min_dscr is not None and r.min_dscr < 1.2
     assert r.covenant_breach_months >= 15
+    assert r.breached_months == [1, 2, 3, 4, *range(24, 43)]
+    assert r.summary()["breached_months"] == r.breached_months
     relaxed = evaluate(
         with_overrides(sc, {"financing.dscr_min": 1.1, "financing.leverage_max": 20.0}),
         with_breakeven=False,
