@@ -55,6 +55,10 @@ def test_financed_case_reports_equity_npv_and_breaches_its_dscr_covenant() -> No
     r = evaluate(sc, with_breakeven=False)
     assert r.npv == pytest.approx(r.npv_equity)
     assert r.npv_equity > r.npv_project
+    # the same servers unfunded are the base case: financing adds 3.6 M to the project NPV
+    # (interest tax shield 4.3 M less 0.8 M for the lease's later VAT credit)
+    assert r.npv_unlevered == pytest.approx(evaluate(load_bundled("h800-bare-metal-2p1m")).npv)
+    assert r.npv_project - r.npv_unlevered == pytest.approx(3.56e6, rel=0.01)
     assert r.first_covenant_breach_month == 1
     assert r.min_dscr is not None and r.min_dscr < 1.2
     assert r.covenant_breach_months >= 15

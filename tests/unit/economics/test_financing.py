@@ -103,6 +103,8 @@ def test_project_npv_keeps_the_interest_tax_shield() -> None:
     shield = 0.25 * float((interest / (1 + r) ** np.arange(interest.size)).sum())
     assert shield > 50_000
     assert loan.npv_project - cash.npv_project == pytest.approx(shield, rel=1e-9)
+    assert loan.npv_unlevered == pytest.approx(cash.npv_project, rel=1e-12)
+    assert cash.npv_unlevered == pytest.approx(cash.npv_project, rel=1e-12)
     untaxed = evaluate(_one_server({}), with_breakeven=False)
     untaxed_cash = evaluate(_one_server({"financing.loan_share": 0.0}), with_breakeven=False)
     assert untaxed.npv_project == pytest.approx(untaxed_cash.npv_project, rel=1e-12)
