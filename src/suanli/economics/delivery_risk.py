@@ -23,7 +23,9 @@ scenario's ``montecarlo`` section sets ``delivery_delay_months`` or ``deposit_pc
   the same :func:`~suanli.economics.cashflow.project_cash` (every line it computes is
   elementwise, so per-path lines broadcast like per-path draws).
 
-Not modelled: a ramp restarting per batch (occupancy ramps from month 0 of the horizon).
+- **ramp per batch** (``form.ramp_per_batch``, default on): a late batch ramps from its own
+  (late) delivery and the replacement batch from its arrival; the mixed plan's occupancy is the
+  active-weighted mean of the original and replacement ramps, per path.
 The delay is drawn after every other input, so scenarios without these settings draw the same
 streams as before (same seed, same numbers).
 """
@@ -70,10 +72,21 @@ def _mixed(original: Plan, repl: Plan, kept: Array, bought: Array) -> Plan:
             for name in CapexSeries.__dataclass_fields__
         )
     )
+    active = original.active_prop * kept + repl.active_prop * bought
+    ramp_a, ramp_b = original.ramp_a, original.ramp_b
+    if not (np.array_equal(ramp_a, repl.ramp_a) and np.array_equal(ramp_b, repl.ramp_b)):
+        # per-batch ramps: the mix's occupancy is the active-weighted mean of the two ramps
+        w_orig = original.active_prop * kept
+        w_repl = repl.active_prop * bought
+        safe = np.where(active > 0, active, 1.0)
+        ramp_a = np.where(active > 0, (w_orig * ramp_a + w_repl * repl.ramp_a) / safe, ramp_a)
+        ramp_b = np.where(active > 0, (w_orig * ramp_b + w_repl * repl.ramp_b) / safe, ramp_b)
     return replace(
         original,
         prop=prop,
-        active_prop=original.active_prop * kept + repl.active_prop * bought,
+        active_prop=active,
+        ramp_a=ramp_a,
+        ramp_b=ramp_b,
         tax_differs=original.tax_differs or repl.tax_differs,
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from suanli.economics.breakeven import Criterion, breakeven_occupancy, breakeven_rent
 from suanli.economics.cashflow import (
@@ -27,7 +28,7 @@ from suanli.economics.cashflow import (
 from suanli.economics.covenants import basis_flows, covenants
 from suanli.economics.metrics import irr, payback, ratio
 from suanli.economics.plan import build_investment_plan, build_plan, monthly_rate
-from suanli.economics.scenario import Investment, Scenario
+from suanli.economics.scenario import Financing, Investment, Scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,11 @@ class Evaluation:
     first_covenant_breach_month: int | None
     yearly: list[YearRow] = field(default_factory=list)
     flows: CashFlows | None = None
+    breached_months: list[int] = field(default_factory=list)  # each month flagged, from 1
+    # project NPV of the same servers with no financing at all (tax without the interest
+    # deduction, input VAT credited at delivery): npv_project - npv_unlevered is the value of
+    # the financing's side effects (interest tax shield, a finance lease's later VAT credit)
+    npv_unlevered: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready headline figures (no table)."""
@@ -97,7 +103,10 @@ def _clean(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, list):
-        return [{k: _clean(x) for k, x in item.items()} for item in v]
+        return [
+            {k: _clean(x) for k, x in item.items()} if isinstance(item, dict) else item
+            for item in v
+        ]
     return v
 
 
@@ -166,6 +175,7 @@ def evaluate(
     monthly = monthly_rate(scenario.discount_rate_annual)
     min_dscr = max_lev = first_breach = None
     breaches = 0
+    breached: list[int] = []
     if operating:
         share = plan.delivered_fraction
         principal = plan.prop.principal * share + plan.fixed.principal
@@ -187,6 +197,7 @@ def evaluate(
         flagged = np.flatnonzero(cov.breach[0])
         breaches = int(flagged.size)
         first_breach = int(flagged[0]) if flagged.size else None
+        breached = [int(m) for m in flagged]
     return Evaluation(
         name=scenario.name,
         kind=scenario.form.kind,
@@ -218,4 +229,16 @@ def evaluate(
         first_covenant_breach_month=first_breach,
         yearly=yearly(flows, scenario.horizon_months),
         flows=flows,
+        breached_months=breached,
+        npv_unlevered=_unlevered_npv(scenario, project_fcf, monthly),
     )
+
+
+def _unlevered_npv(scenario: Scenario, project_fcf: NDArray[np.float64], monthly: float) -> float:
+    """Project NPV with the financing section reset to none (equal to the project NPV when
+    nothing is financed, so only financed scenarios are projected twice)."""
+    if scenario.financing == Financing():
+        return float(discounted_cumulative(project_fcf, monthly)[0, -1])
+    bare = scenario.model_copy(update={"financing": Financing()})
+    unfunded, _ = basis_flows(flows_of(bare), bare.cash_flow_basis == "equity")
+    return float(discounted_cumulative(unfunded, monthly)[0, -1])

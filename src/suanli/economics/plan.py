@@ -230,10 +230,16 @@ def _capex_series(
     )
 
 
-def _lifecycle(sc: Scenario, n: int) -> tuple[Array, Array, NDArray[np.int_], NDArray[np.bool_]]:
-    """``(server capex, active servers, leaving month, retired at the horizon)`` per month of
-    the full schedule (a batch that reaches its life or ``retire_month`` exactly at the horizon
-    is retired there; one merely still running is not).
+Segment = tuple[int, int, float, int]  # (bought in month, leaves in month, units, first delivery)
+
+
+def _lifecycle(
+    sc: Scenario, n: int
+) -> tuple[Array, Array, NDArray[np.int_], NDArray[np.bool_], list[Segment]]:
+    """``(server capex, active servers, leaving month, retired at the horizon, segments)`` per
+    month of the full schedule (a batch that reaches its life or ``retire_month`` exactly at
+    the horizon is retired there; one merely still running is not). Each segment is one batch
+    in service: a replacement keeps its original batch's first delivery month (its customers).
 
     A batch bought in month ``d`` earns in months ``d+1 .. e`` and is sold in month ``e`` =
     min(d + useful life, retire_month, H); with ``end_of_life.replace`` a batch retired at its
@@ -248,21 +254,58 @@ def _lifecycle(sc: Scenario, n: int) -> tuple[Array, Array, NDArray[np.int_], ND
     retired = np.zeros(n)
     retire = np.full(n, n - 1, dtype=np.int_)
     retired_at_h = np.zeros(n, dtype=bool)
-    batches = [(d.month, float(d.count), fleet.unit_price) for d in fleet.schedule()]
+    batches = [(d.month, float(d.count), fleet.unit_price, d.month) for d in fleet.schedule()]
+    segments: list[Segment] = []
     while batches:
-        month, units, price = batches.pop()
+        month, units, price, origin = batches.pop()
         if month >= stop:
             continue
         end = min(month + life, stop)
+        segments.append((month, end, units, origin))
         capex[month] += units * price
         count[month] += units
         retired[end] += units
         retire[month] = end
         retired_at_h[month] = end == n - 1 and (end == month + life or end == eol.retire_month)
         if eol.replace and end == month + life and end < stop:
-            batches.append((end, units, fleet.unit_price * eol.replacement_price_pct))
+            batches.append((end, units, fleet.unit_price * eol.replacement_price_pct, origin))
     active = np.concatenate(([0.0], np.cumsum(count - retired)[:-1]))
-    return capex, active, retire, retired_at_h
+    return capex, active, retire, retired_at_h, segments
+
+
+def _ramp(form: BareMetal | ComputingCenter, n: int, origin: int) -> tuple[Array, Array]:
+    """``(a, b)``: occupancy ``a + level * b`` by month of servers first delivered in month
+    ``origin``: from ``initial_occupancy`` in month ``origin + 1`` linearly to the level over
+    ``ramp_months`` (at the level at once with no ramp); 0 up to ``origin``."""
+    k = np.arange(n, dtype=np.float64) - origin
+    w = np.minimum(1.0, k / form.ramp_months) if form.ramp_months > 0 else np.ones(n)
+    w[k <= 0] = 0.0
+    a = form.initial_occupancy * (1.0 - w)
+    a[k <= 0] = 0.0
+    return a, w
+
+
+def _fleet_ramp(
+    form: BareMetal | ComputingCenter, n: int, active: Array, segments: list[Segment]
+) -> tuple[Array, Array]:
+    """The occupancy ramp of the whole fleet, ``(a, b)`` with occupancy ``a + level * b``.
+
+    Without ``ramp_per_batch`` one ramp runs from month 0 of the horizon. With it each batch
+    ramps from its own first delivery and the fleet's occupancy is the active-weighted mean:
+    ``sum_k units_k * ramp_k(t) / active(t)`` over the batches in service in month ``t``. Where
+    nothing is in service the month-0 ramp is kept (it multiplies zero servers)."""
+    a0, b0 = _ramp(form, n, 0)
+    if not form.ramp_per_batch:
+        return a0, b0
+    num_a = np.zeros(n)
+    num_b = np.zeros(n)
+    for start, end, units, origin in segments:
+        a, b = _ramp(form, n, origin)
+        num_a[start + 1 : end + 1] += units * a[start + 1 : end + 1]
+        num_b[start + 1 : end + 1] += units * b[start + 1 : end + 1]
+    live = active > 0
+    safe = np.where(live, active, 1.0)
+    return np.where(live, num_a / safe, a0), np.where(live, num_b / safe, b0)
 
 
 def _price_series(values: list[float] | None, n: int) -> Array | None:
@@ -293,9 +336,7 @@ def build_plan(sc: Scenario) -> Plan:
         raise TypeError("build_plan needs an operating scenario; use build_investment_plan")
     sku = default_catalog().sku(fleet.sku)
     n = sc.horizon_months + 1
-    t = np.arange(n, dtype=np.float64)
-
-    server_capex, active, retire, retired_at_h = _lifecycle(sc, n)
+    server_capex, active, retire, retired_at_h, segments = _lifecycle(sc, n)
     unit_cost = fleet.unit_price * (
         1.0 / (1.0 + sc.taxes.input_vat_rate) if sc.taxes.credit_input_vat else 1.0
     )
@@ -311,10 +352,7 @@ def build_plan(sc: Scenario) -> Plan:
     fixed_capex[0] = sc.capex.network_install_amount
     fixed = _capex_series(fixed_capex, sc) if fixed_capex[0] > 0 else CapexSeries.zeros(n)
 
-    w = np.minimum(1.0, t / form.ramp_months) if form.ramp_months > 0 else np.ones(n)
-    w[0] = 0.0
-    ramp_a = form.initial_occupancy * (1.0 - w)
-    ramp_a[0] = 0.0
+    ramp_a, w = _fleet_ramp(form, n, active, segments)
 
     if isinstance(form, BareMetal):
         unit_revenue = form.rent_per_server_month

@@ -224,6 +224,10 @@ class _Operating(_Model):
 
     initial_occupancy: Fraction = 0.0
     ramp_months: Annotated[int, Field(ge=0)] = 0
+    # The ramp restarts for each delivery batch (from its own delivery month, so a late batch
+    # ramps late); false: one ramp from month 0 of the horizon whatever the deliveries.
+    # Replacements at end of life keep their batch's customers (no new ramp).
+    ramp_per_batch: bool = True
     contract_months: Annotated[int, Field(ge=1, le=120)] = 1
     price_decline_annual: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
     price_shocks: list[PriceShock] = Field(default_factory=list)

@@ -85,3 +85,26 @@ def test_sale_leaseback_draws_late() -> None:
     np.testing.assert_allclose(slb.interest[0, :13], 0.0)
     assert slb.interest[0, 13] == pytest.approx(10_000.0)
     np.testing.assert_allclose(slb.depreciation, plain.depreciation)
+
+
+def test_project_npv_keeps_the_interest_tax_shield() -> None:
+    """The convention, pinned: income tax is computed once, after deducting interest, and
+    project FCF adds the interest back but not the tax it saved, so ``npv_project`` is a
+    *capital cash flow* NPV and rises with debt by the discounted tax shield. Rent 30,000 a
+    month, depreciation 16,666.67, interest at most 10,000: taxable income is positive every
+    month, so with 25 % tax (monthly, unlimited carry-forward) the shield is exactly
+    0.25 x interest each month and npv_project(loan) - npv_project(no loan) = 0.25 x PV(interest)
+    at the 10 % discount rate (monthly 1.1^(1/12) - 1). With no income tax it is 0."""
+    taxed = {"taxes.income_tax_rate": 0.25}
+    loan = evaluate(_one_server(taxed), with_breakeven=False)
+    cash = evaluate(_one_server({**taxed, "financing.loan_share": 0.0}), with_breakeven=False)
+    interest = flows_of(_one_server(taxed)).interest[0]
+    r = 1.1 ** (1 / 12) - 1
+    shield = 0.25 * float((interest / (1 + r) ** np.arange(interest.size)).sum())
+    assert shield > 50_000
+    assert loan.npv_project - cash.npv_project == pytest.approx(shield, rel=1e-9)
+    assert loan.npv_unlevered == pytest.approx(cash.npv_project, rel=1e-12)
+    assert cash.npv_unlevered == pytest.approx(cash.npv_project, rel=1e-12)
+    untaxed = evaluate(_one_server({}), with_breakeven=False)
+    untaxed_cash = evaluate(_one_server({"financing.loan_share": 0.0}), with_breakeven=False)
+    assert untaxed.npv_project == pytest.approx(untaxed_cash.npv_project, rel=1e-12)

@@ -66,6 +66,28 @@ def test_one_year_of_vat_credit_on_one_server() -> None:
     assert f.depreciation[0, 1] == pytest.approx(1_000_000 / 60)
 
 
+def test_it_services_output_vat_at_6_percent_takes_longer_to_use_the_credit() -> None:
+    """Same server (input VAT 130,000), sold as an IT service at 6 % instead of leased at 13 %:
+    output VAT 100,000 x 6 % = 6,000 a month. Months 1-21 use 21 x 6,000 = 126,000 of the
+    credit and pay nothing; month 22 has 4,000 left against 6,000 due and pays 2,000; month 23
+    pays 6,000, surcharges 12 % = 720. The bundled computing-center file uses 6 %."""
+    sc = _one_server(
+        {
+            "taxes.credit_input_vat": True,
+            "taxes.surcharge_rate": 0.12,
+            "taxes.prices_include_vat": False,
+            "taxes.vat_rate": 0.06,
+        }
+    )
+    f = flows_of(sc)
+    np.testing.assert_allclose(f.vat_paid[0, :22], 0.0)
+    assert f.vat_paid[0, 22] == pytest.approx(2_000.0)
+    assert f.vat_paid[0, 23] == pytest.approx(6_000.0)
+    assert f.surcharges[0, 23] == pytest.approx(720.0)
+    assert load_bundled("compare-computing-center").taxes.vat_rate == 0.06
+    assert load_bundled("h800-bare-metal-2p1m").taxes.vat_rate == 0.13
+
+
 def test_annual_loss_carry_forward_expires_after_five_years() -> None:
     """Annual settlement, 25 % tax, losses carried 5 years. Year 1 loses 120 (months 0-12),
     years 2-6 earn 0, year 7 earns 120: the year-1 loss could offset years 2-6 only, so it has
