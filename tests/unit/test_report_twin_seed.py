@@ -6,8 +6,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from suanli.core.billing import add_months
 from suanli.services.reports.twin import contracted_ahead, nearest_rank, payback_quantile
-from suanli.services.twin_seed import LedgerSeed, SeedLease, SeedPrice, seed_overrides
+from suanli.services.twin_seed import (
+    LedgerSeed,
+    SeedLease,
+    SeedPrice,
+    calibrate,
+    seed_overrides,
+)
 from suanli.simulation.twin.library import load_twin
 
 D13 = Decimal("0.13")
@@ -45,3 +52,44 @@ def test_contracted_rent_ahead_and_quantiles() -> None:
     assert nearest_rank([3.0, 1.0, 2.0], 0.5) == 2.0
     assert payback_quantile([None, 30.0, 40.0, None], 0.5) == "40"
     assert payback_quantile([None, 30.0, 40.0, None], 0.9) == "n/a"
+
+
+def _lease(start: date, months_long: int, servers: int, rent: str) -> SeedLease:
+    return SeedLease(start, add_months(start, months_long), servers, Decimal(rent), D13, "c")
+
+
+def test_demand_is_calibrated_from_the_ledgers_recent_leases() -> None:
+    """Today 2024-06-30; leases signed 2024-01-10 (2 servers, 3 months, 90,000), 2024-03-05
+    (1, 12, 120,000), 2024-06-01 (1, 3, 100,000), and 2022-12-01 (outside the 12 months before
+    July 2024, but the first ever: so 12 months are observed). Rate 3 / 12 = 0.25 a month; sizes
+    {1: 2, 2: 1}; terms {3: 2, 12: 1}; rent (2 × 90,000 + 120,000 + 100,000) / 4 = 100,000 net,
+    113,000 quoted with 13 % VAT."""
+    seed = LedgerSeed(
+        date(2024, 6, 30), (None,),
+        (_lease(date(2024, 1, 10), 3, 2, "90000"), _lease(date(2024, 3, 5), 12, 1, "120000"),
+         _lease(date(2024, 6, 1), 3, 1, "100000"), _lease(date(2022, 12, 1), 6, 4, "50000")),
+    )  # fmt: skip
+    cal = calibrate(seed)
+    assert cal is not None
+    assert (cal.requests, cal.months, cal.arrival_rate) == (3, 12, 0.25)
+    assert cal.sizes == {1: 2, 2: 1}
+    assert cal.terms == {3: 2, 12: 1}
+    assert cal.market_rent == Decimal("100000.00")
+    got = seed_overrides(seed, load_twin("fragmented-demand"))
+    sc = load_twin("fragmented-demand", got)
+    assert sc.economics.form.rent_per_server_month == 113000.0  # type: ignore[union-attr]
+    assert sc.twin.leases.arrival_rate_per_month == 0.25
+    assert sc.twin.leases.sizes.values == [1, 2] and sc.twin.leases.sizes.weights == [2.0, 1.0]
+    assert sc.twin.leases.terms.values == [3, 12]
+
+
+def test_a_young_ledger_observes_fewer_months_and_a_thin_one_keeps_the_scenario() -> None:
+    """First lease ever 2024-04-02, three since: observed April-June = 3 months, rate 1.0. With
+    two leases only, the scenario's demand stays (no leases override)."""
+    leases = (_lease(date(2024, 4, 2), 1, 1, "1"), _lease(date(2024, 5, 2), 1, 1, "1"),
+              _lease(date(2024, 6, 2), 1, 1, "1"))  # fmt: skip
+    cal = calibrate(LedgerSeed(date(2024, 6, 30), (None,), leases))
+    assert cal is not None and cal.arrival_rate == 1.0
+    thin = LedgerSeed(date(2024, 6, 30), (None,), leases[:2])
+    assert calibrate(thin) is None
+    assert "leases" not in seed_overrides(thin, load_twin("fragmented-demand"))["twin"]

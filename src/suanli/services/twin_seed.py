@@ -20,7 +20,15 @@ Two steps, so that each reader of the ledger feeds the same rule:
   - **price list:** the GPU-hour list prices of the ``standard`` and ``spot`` classes in force
     today become the pool's prices (quoted the same way).
 
-Demand beyond the contracts in force (new requests, renewals) stays the scenario's.
+  - **demand** (:func:`calibrate`): when the ledger has at least ``MIN_HISTORY`` leases of the
+    SKU signed in the ``HISTORY_MONTHS`` up to ``today``, new lease requests follow them: the
+    arrival rate is their count over the months observed (from the first lease ever signed,
+    at most ``HISTORY_MONTHS``), sizes and terms their empirical distributions, and the market
+    rent their server-weighted contract rent. With less history the scenario's demand stays,
+    and the report says which it used. Requests the ledger never saw (lost on price or
+    capacity) are not in it, so calibrated demand is a floor. Renewals and willingness to pay
+    stay the scenario's.
+
 :func:`ledger_overrides` is both steps on today's ledger.
 """
 
@@ -42,6 +50,9 @@ from suanli.simulation.twin.scenario import TwinScenario
 
 NOT_INSTALLED = frozenset({ServerState.ORDERED, ServerState.RETIRED, ServerState.CANCELLED})
 PAGE = 500
+MIN_HISTORY = 3  # leases signed in the window before demand is calibrated from the ledger
+HISTORY_MONTHS = 12
+DAYS_PER_MONTH = 365.25 / 12
 POOL_CLASSES = (("standard", "standard_per_gpu_hour"), ("spot", "spot_per_gpu_hour"))
 
 
@@ -84,6 +95,61 @@ class LedgerSeed:
     def leases_in_force(self) -> list[SeedLease]:
         """Leases started by ``today`` that run past the end of ``today``'s month."""
         return [c for c in self.leases if c.start <= self.today and c.end > self.month_one]
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Lease demand as the ledger saw it in the months before the seed's ``today``."""
+
+    requests: int  # leases signed in the window
+    months: int  # months observed (the window, or since the first lease ever signed)
+    sizes: dict[int, int]  # servers → leases
+    terms: dict[int, int]  # whole months → leases
+    market_rent: Decimal  # net of VAT, per server-month, server-weighted
+    vat_rate: Decimal  # of the newest lease in the window
+
+    @property
+    def arrival_rate(self) -> float:
+        return self.requests / self.months
+
+
+def calibrate(seed: LedgerSeed) -> Calibration | None:
+    """The ledger's lease demand up to ``seed.today`` (``None``: fewer than ``MIN_HISTORY``
+    leases signed in the last ``HISTORY_MONTHS``)."""
+    since = add_months(seed.month_one, -HISTORY_MONTHS)
+    window = sorted(
+        (c for c in seed.leases if since <= c.start <= seed.today), key=lambda c: c.start
+    )
+    if len(window) < MIN_HISTORY:
+        return None
+    first = min(c.start for c in seed.leases)
+    observed = (seed.month_one.year - first.year) * 12 + seed.month_one.month - first.month
+    sizes: dict[int, int] = {}
+    terms: dict[int, int] = {}
+    for c in window:
+        sizes[c.servers] = sizes.get(c.servers, 0) + 1
+        term = max(1, round((c.end - c.start).days / DAYS_PER_MONTH))
+        terms[term] = terms.get(term, 0) + 1
+    servers = sum(c.servers for c in window)
+    rent = round_money(sum((c.monthly_rent * c.servers for c in window), Decimal(0)) / servers)
+    return Calibration(
+        len(window), max(1, min(HISTORY_MONTHS, observed)), dict(sorted(sizes.items())),
+        dict(sorted(terms.items())), rent, window[-1].vat_rate,
+    )  # fmt: skip
+
+
+def demand_overrides(cal: Calibration, include_vat: bool) -> dict[str, Any]:
+    """Overrides putting ``cal``'s requests and market rent into a twin scenario."""
+    return {
+        "form": {"rent_per_server_month": _quote(cal.market_rent, cal.vat_rate, include_vat)},
+        "twin": {
+            "leases": {
+                "arrival_rate_per_month": cal.arrival_rate,
+                "sizes": {"values": list(cal.sizes), "weights": [float(n) for n in cal.sizes.values()]},
+                "terms": {"values": list(cal.terms), "weights": [float(n) for n in cal.terms.values()]},
+            }
+        },
+    }  # fmt: skip
 
 
 def _servers(svc: Services, sku: str) -> list[Server]:
@@ -166,6 +232,11 @@ def seed_overrides(seed: LedgerSeed, sc: TwinScenario) -> dict[str, Any]:
     }
     if pool:
         out["twin"]["pool"] = pool
+    cal = calibrate(seed)
+    if cal is not None:
+        demand = demand_overrides(cal, include)
+        out["form"] = demand["form"]
+        out["twin"]["leases"] = demand["twin"]["leases"]
     return out
 
 

@@ -48,6 +48,7 @@ from suanli.services.twin_seed import (
     LedgerSeed,
     SeedLease,
     SeedPrice,
+    calibrate,
     remaining_months,
     seed_overrides,
 )
@@ -182,6 +183,13 @@ def twin_section(inputs: TwinInputs, sc: TwinScenario, run: TwinRun) -> Section:
         "horizon": str(HORIZON_MONTHS), "start": seed.month_one.strftime("%Y-%m"),
         "paths": str(PATHS), "seed": str(SEED), "ahead": str(AHEAD_MONTHS),
     }  # fmt: skip
+    cal = calibrate(seed)
+    if cal is not None:  # demand from the ledger's own leases (twin_seed.calibrate)
+        basis |= {
+            "requests": str(cal.requests), "history": str(cal.months),
+            "sizes": ", ".join(f"{k}:{v}" for k, v in cal.sizes.items()),
+            "terms": ", ".join(f"{k}:{v}" for k, v in cal.terms.items()),
+        }  # fmt: skip
     ahead = [p.book.months[1 : AHEAD_MONTHS + 1] for p in run.paths]
     occ = [sum(m.occupancy for m in ms) / len(ms) for ms in ahead]
     occ_mean = sum(occ) / len(occ)
@@ -193,7 +201,7 @@ def twin_section(inputs: TwinInputs, sc: TwinScenario, run: TwinRun) -> Section:
     npv_q = summary["npv_quantiles"]
     payback = [p.metrics.static_payback_months for p in run.paths]
     sentences = (
-        Message("twin.basis", basis),
+        Message("twin.basis" if cal is None else "twin.basis_ledger", basis),
         Message("twin.occupancy", {**basis, "occupancy": _p1(occ_mean * 100),
                                    "p5": _p1(nearest_rank(occ, 0.05) * 100),
                                    "p95": _p1(nearest_rank(occ, 0.95) * 100),
