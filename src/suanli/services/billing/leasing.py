@@ -269,16 +269,20 @@ class LeasingService:
         if available:
             # a lease signed late (starting before today) took the server from its start, or
             # from its last step if that came later; one starting later takes it today
-            last = s.scalar(
-                select(func.max(ServerTransitionRow.at)).where(
-                    ServerTransitionRow.server_id == server.id
-                )
-            )
-            took = min(self.clock.now(), max(starts, last or starts))
             transition_in(
                 s, self.clock, server, ServerState.LEASED, actor, f"lease {contract.number}",
-                at=took,
+                at=self._step_time(s, server, starts),
             )  # fmt: skip
+
+    def _step_time(self, s: Session, server: ServerRow, wanted: datetime) -> datetime:
+        """When a step the contract implies took effect: ``wanted`` (a lease's start or end),
+        or the server's last step if that came later, and never after now."""
+        last = s.scalar(
+            select(func.max(ServerTransitionRow.at)).where(
+                ServerTransitionRow.server_id == server.id
+            )
+        )
+        return min(self.clock.now(), max(wanted, last or wanted))
 
     def create_reserved(self, spec: ReservedSpec, actor: str) -> Contract:
         """Reserved GPU capacity: committed GPUs at a GPU-hour rate with a minimum commitment."""
@@ -314,10 +318,19 @@ class LeasingService:
 
     # --- changing contracts -----------------------------------------------------------------
 
-    def terminate(self, number: str, effective: date, actor: str, reason: str) -> Contract:
-        """End a lease early on ``effective`` (after the notice period); bills the penalty."""
+    def terminate(
+        self, number: str, effective: date, actor: str, reason: str, on: date | None = None
+    ) -> Contract:
+        """End a lease early on ``effective``, notice given on ``on`` (default today; the
+        notice period counts from it); bills the penalty."""
         require_text(reason, "reason", 2000)
         today = self.clock.now().date()
+        on = today if on is None else on
+        if on > today:
+            raise ValidationError(
+                "contract.future_notice", "a termination is recorded once notice is given",
+                {"on": f"<= {today}"},
+            )  # fmt: skip
         with transaction(self.sessions) as s:
             serialise_writes(s)
             row = get_contract_row(s, number)
@@ -325,11 +338,11 @@ class LeasingService:
                 raise ConflictError(
                     "contract.not_active", f"{number} is {row.status}", {"contract": number}
                 )
-            if (effective - today).days < row.notice_days:
+            if (effective - on).days < row.notice_days:
                 raise ConflictError(
                     "contract.notice_too_short",
                     f"{number} needs {row.notice_days} days' notice",
-                    {"effective": f">= today + {row.notice_days} days"},
+                    {"effective": f">= {on} + {row.notice_days} days"},
                 )
             if not row.start_date < effective < row.end_date:
                 raise ValidationError(
@@ -338,7 +351,7 @@ class LeasingService:
                 )  # fmt: skip
             row.status = "terminated"
             row.terminated_on = effective
-            row.termination_agreed_on = today
+            row.termination_agreed_on = on
             row.termination_penalty = round_money(
                 row.early_termination_months * row.monthly_rent * row.server_count
             )
@@ -451,15 +464,13 @@ class LeasingService:
                 ServerRow.state == ServerState.LEASED.value,
             )
         ).all()
+        # the servers came back when the lease ended, not when someone ran the release
+        ended = midnight(contract.terminated_on or contract.end_date)
         for server in servers:
             transition_in(
-                s,
-                self.clock,
-                server,
-                ServerState.AVAILABLE,
-                actor,
-                f"lease {contract.number} ended",
-            )
+                s, self.clock, server, ServerState.AVAILABLE, actor,
+                f"lease {contract.number} ended", at=self._step_time(s, server, ended),
+            )  # fmt: skip
         return len(servers)
 
     # --- service delivery and SLA -------------------------------------------------------------
