@@ -394,3 +394,31 @@ def test_release_dates_the_servers_free_when_the_lease_ended(world) -> None:  # 
     assert m.leasing.release_due("ops") == 1
     (*_, back) = world.svc.fleet.transitions(sn).items
     assert (back.to_state, back.at) == (S.AVAILABLE, datetime(2024, 5, 1, tzinfo=UTC))
+
+
+def test_defect6_failed_again_at_the_same_instant_keeps_its_downtime_open(world) -> None:  # type: ignore[no-untyped-def]
+    """Found by the model-based test: failed, restored and failed again at one effective time
+    (``--date 2024-04-20`` three times), the invoice run's downtime sync matched both outages
+    to one record by their start and closed the open one: the rest of the outage earned no
+    credit and ``restore`` answered ``sla.no_open_downtime``."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "72000", date(2024, 4, 1), 12, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 4, 25, tzinfo=UTC))
+    m.leasing.server_failed(sn, "noc", "PSU", at="2024-04-20")
+    m.leasing.server_restored(sn, "noc", at="2024-04-20")  # a false alarm
+    m.leasing.server_failed(sn, "noc", "PSU again", at="2024-04-20")
+    m.leasing.sync_downtime()
+    event = m.leasing.server_restored(sn, "noc", at="2024-04-22")
+    assert event.down_until == datetime(2024, 4, 22, tzinfo=UTC)
+    world.clock.set(datetime(2024, 5, 1, 2, tzinfo=UTC))
+    (number,) = m.billing.run(parse_period("2024-04")).created
+    (credit,) = [ln for ln in m.ledger.get_invoice(number).lines if ln.kind == "sla_credit"]
+    assert (credit.quantity, credit.net) == (D("48.000"), D("-4800.00"))  # 72,000 × 48 h / 720 h
