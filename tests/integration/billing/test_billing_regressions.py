@@ -422,3 +422,19 @@ def test_defect6_failed_again_at_the_same_instant_keeps_its_downtime_open(world)
     (number,) = m.billing.run(parse_period("2024-04")).created
     (credit,) = [ln for ln in m.ledger.get_invoice(number).lines if ln.kind == "sla_credit"]
     assert (credit.quantity, credit.net) == (D("48.000"), D("-4800.00"))  # 72,000 × 48 h / 720 h
+
+
+def test_restore_after_the_lease_ended_returns_the_server_to_available(world) -> None:  # type: ignore[no-untyped-def]
+    """A server that failed on the last day of its lease and was repaired after it ended went
+    back to ``leased`` with no lease to serve."""
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "72000", date(2024, 4, 1), 1, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 3, tzinfo=UTC))
+    m.leasing.server_failed(sn, "noc", "PSU", at="2024-04-30T12:00:00+00:00")
+    event = m.leasing.server_restored(sn, "noc", at="2024-05-02")
+    assert event.down_until == datetime(2024, 5, 1, tzinfo=UTC)  # the lease's end
+    assert world.svc.fleet.get_server(sn).state is S.AVAILABLE

@@ -550,7 +550,8 @@ class LeasingService:
         at: str | date | datetime | None = None,
     ) -> SlaEvent:
         """Repair a failed leased server back into the lease and close its downtime record at
-        ``at`` (the effective time, default now; not before the failure)."""
+        ``at`` (the effective time, default now; not before the failure). A server whose lease
+        ended while it was down goes back to ``available``, its downtime closed at the end."""
         when = effective_at(at, self.clock.now())
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
@@ -563,9 +564,16 @@ class LeasingService:
                 raise ConflictError(
                     "sla.no_open_downtime", f"{serial} has no open downtime", {"serial": serial}
                 )
-            for target in (ServerState.REPAIRED, ServerState.AVAILABLE, ServerState.LEASED):
+            ends_at = s.scalar(
+                select(LeaseAllocationRow.ends_at).where(
+                    LeaseAllocationRow.id == event.allocation_id
+                )
+            )
+            over = ends_at is not None and when >= ends_at
+            walk = [ServerState.REPAIRED, ServerState.AVAILABLE]
+            for target in walk if over else [*walk, ServerState.LEASED]:
                 step = transition_in(s, self.clock, server, target, actor, reason, at=when)
-            event.down_until = step.at
+            event.down_until = min(step.at, ends_at) if over and ends_at else step.at
             return self._event(s, event)
 
     def sync_downtime(self) -> int:
