@@ -119,6 +119,43 @@ def _bodies() -> dict[str, dict[str, Any]]:
             "seed": 1,
             "chunk_size": 4,
         },
+        "POST /api/v1/economics/plan": {"scenarios": 2, "oos_scenarios": 2, "seed": 1},
+        "POST /api/v1/twin/runs": {
+            "scenario": "long-contracts",
+            "overrides": {"horizon_months": 12, "twin": {"pool": {"load": 0.9}}},
+            "paths": 1,
+            "seed": 3,
+        },
+        "PUT /api/v1/inference-prices": {
+            "model": "deepseek-v3",
+            "valid_from": "2025-02-09",
+            "input_hit_per_m": "0.5",
+            "input_miss_per_m": "2",
+            "output_per_m": "8",
+            "night_discount": "0.5",
+            "night_start": "00:30",
+            "night_end": "08:30",
+            "utc_offset_minutes": 480,
+        },
+        "POST /api/v1/invoices/{number}/write-offs": {
+            "on": "2024-05-02",
+            "reason": "customer insolvent",
+            "amount": "1.00",
+        },
+        "POST /api/v1/placement/decide": {
+            "nodes": [
+                {
+                    "name": "n1",
+                    "gpu_model": "V100M16",
+                    "gpu_milli_left": [1000, 500],
+                    "cpu_milli_left": 64000,
+                    "memory_mib_left": 262144,
+                }
+            ],
+            "pod": {"cpu_milli": 4000, "gpu_milli": 500, "memory_mib": 8192, "num_gpu": 1},
+            "policy": "fgdfull",
+            "typical_pods": [{"cpu_milli": 4000, "gpu_milli": 500, "num_gpu": 1, "weight": 3}],
+        },
         "POST /api/v1/sites": {"code": "SH1", "name": "Shanghai", "city": "Shanghai"},
         "POST /api/v1/cabinets": {"site": "BJ1", "code": "B01", "power_budget_kw": "20"},
         "POST /api/v1/servers": {
@@ -437,6 +474,9 @@ def test_the_named_cases(api: TestClient) -> None:
     mc = _bodies()["POST /api/v1/economics/montecarlo"]
     resp = api.post("/api/v1/economics/montecarlo", json={**mc, "seed": -1})
     assert resp.status_code == 422 and "seed" in json.dumps(resp.json()["fields"])
+    for plan in ({"seed": -1}, {"spec": {"solver": {"oos_seed": -1}}}):  # numpy raised: a 500
+        resp = api.post("/api/v1/economics/plan", json=plan)
+        assert resp.status_code == 422 and "seed" in json.dumps(resp.json()["fields"]), resp.text
     sens = _bodies()["POST /api/v1/economics/sensitivity"]
     sens["grid"]["x_values"] = [Raw("1e309")]
     resp = api.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import pytest
 
@@ -118,6 +119,15 @@ def test_money_words_are_refused_as_not_finite() -> None:
 )
 def test_csv_cells_are_neutralised(value: object, cell: str) -> None:
     assert csv_cell(value) == cell
+
+
+def test_numbers_are_never_quoted_whatever_their_spelling() -> None:
+    assert [csv_cell(v) for v in (-1e-05, -3, Decimal("-1E+3"), float("-inf"))] == [
+        "-1e-05",
+        "-3",
+        "-1E+3",
+        "'-inf",
+    ]
 
 
 def test_write_csv_neutralises_header_and_cells() -> None:

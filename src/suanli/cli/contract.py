@@ -123,12 +123,17 @@ def show(number: str, json_out: JsonOpt = False) -> None:
 
 @app.command("terminate")
 def terminate(number: str, effective: Annotated[str, typer.Option(help="YYYY-MM-DD")],
-              reason: Annotated[str, typer.Option()], by: ByOpt = None, json_out: JsonOpt = False) -> None:  # fmt: skip
-    """Terminate a lease early (after its notice period); the penalty goes on the next invoice."""
+              reason: Annotated[str, typer.Option()],
+              on: Annotated[str | None, typer.Option(help="Day notice was given, YYYY-MM-DD (default today).")] = None,
+              by: ByOpt = None, json_out: JsonOpt = False) -> None:  # fmt: skip
+    """Terminate a lease early (notice counted from --on); the penalty goes on the next
+    invoice."""
     day = parse_date(effective, "effective")
     assert day is not None
+    notice = parse_date(on, "on")
     with open_services() as svc:
-        _show(svc.money.leasing.terminate(number, day, by or default_actor(), reason), json_out)
+        contract = svc.money.leasing.terminate(number, day, by or default_actor(), reason, notice)
+    _show(contract, json_out)
 
 
 @app.command("renew")

@@ -8,7 +8,6 @@ when it is installed and a process pool otherwise.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from suanli.core.errors import ValidationError
+from suanli.core.rowfile import write_csv
 from suanli.simulation.twin.sweep import SweepTask, run_task
 
 Advance = Callable[[int], None]
@@ -112,10 +112,8 @@ def write_rows(rows: Sequence[dict[str, Any]], out: Path) -> None:
         pq.write_table(pa.Table.from_pylist(list(rows)), out)
         return
     columns = list(rows[0]) if rows else []
-    with out.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    text = write_csv(([row.get(c) for c in columns] for row in rows), columns)
+    out.write_text(text, encoding="utf-8", newline="")
 
 
 def sweep_chart(points: Sequence[dict[str, Any]], keys: Sequence[str], out: Path) -> None:

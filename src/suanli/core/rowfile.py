@@ -28,9 +28,11 @@ import codecs
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from suanli.core.errors import ValidationError
@@ -313,7 +315,12 @@ _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
 def csv_cell(value: object) -> str:
     """``value`` as a CSV cell a spreadsheet will not run: text starting with ``=``, ``+``,
     ``-``, ``@``, a tab or CR gets a leading ``'`` (OWASP "CSV injection"). Plain numbers
-    (``-120.50``) are left alone: they cannot be formulas and credit notes are negative."""
+    (``-120.50``) are left alone: they cannot be formulas and credit notes are negative; so are
+    finite numbers of any spelling (``-1e-05``), which a spreadsheet reads as numbers."""
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return str(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return str(value)
     text = "" if value is None else str(value)
     if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text

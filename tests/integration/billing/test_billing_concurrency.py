@@ -160,3 +160,95 @@ def test_authorisation_comes_before_validation(app_and_admin, path: str, body: d
         resp = client.post(path, json=body, headers=ann)
         assert resp.status_code == 403 and resp.json()["code"] == "auth.forbidden", resp.text
         assert client.post(path, json=body, headers=admin).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "created"),
+    [
+        (
+            "POST",
+            "/api/v1/servers",
+            {"serial": "NEW-1", "sku": "HGX-H800-8", "state": "delivered"},
+            201,
+        ),
+        (
+            "POST",
+            "/api/v1/purchase-orders",
+            {
+                "number": "PO-9",
+                "supplier": "New H3C",
+                "ordered_on": "2024-01-01",
+                "lines": [
+                    {
+                        "sku": "HGX-H800-8",
+                        "quantity": 2,
+                        "unit_price": "100",
+                        "promised_on": "2024-02-01",
+                    }
+                ],
+            },
+            201,
+        ),
+        (
+            "PUT",
+            "/api/v1/prices",
+            {
+                "sku": "HGX-H800-8",
+                "priority_class": "spot",
+                "gpu_hour_price": "5",
+                "valid_from": "2024-01-01",
+            },
+            None,
+        ),
+    ],
+)
+def test_defect11_concurrent_servers_orders_and_prices_never_500(
+    app_and_admin, method: str, path: str, body: dict, created: int | None
+) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """The rest of defect 11's list (server, order, price): ten clients at once, one wins, the
+    others get a coded 409 (a price set twice to the same value may also answer 2xx)."""
+    app, admin = app_and_admin
+    app.state.services.procurement.add_supplier("New H3C")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        results, errors = _together(
+            CLIENTS, lambda i: client.request(method, path, json=body, headers=admin)
+        )
+    assert not errors
+    codes = sorted(r.status_code for r in results)  # type: ignore[attr-defined]
+    assert all(c < 500 for c in codes), [r.text for r in results]  # type: ignore[attr-defined]
+    if created is not None:
+        assert codes == [created] + [409] * (CLIENTS - 1), [r.text for r in results]  # type: ignore[attr-defined]
+    assert all(r.json()["code"] for r in results if r.status_code >= 400)  # type: ignore[attr-defined]
+
+
+def test_defect11_concurrent_ingest_never_500(app_and_admin) -> None:  # type: ignore[no-untyped-def]
+    """Ten clients posting usage batches at once (``database is locked`` on SQLite was a 500):
+    each batch is stored, or refused as a coded ``db.busy`` 503 that asks for a retry."""
+    app, admin = app_and_admin
+    svc = app.state.services.money
+    svc.tenancy.create_customer("acme", "Acme AI")
+    svc.metering.set_price("HGX-H800-8", "standard", "15", date(2024, 1, 1))
+
+    def batch(i: int) -> list[dict[str, str]]:
+        return [
+            {"event_id": f"c{i}-{k}", "customer": "acme", "sku": "HGX-H800-8",
+             "priority_class": "standard", "job_id": f"j{i}",
+             "started_at": "2024-04-02T00:00:00Z", "ended_at": "2024-04-02T01:00:00Z",
+             "gpu_seconds": "3600"}
+            for k in range(200)
+        ]  # fmt: skip
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        results, errors = _together(
+            CLIENTS,
+            lambda i: client.post(
+                "/api/v1/usage/batches", json={"records": batch(i)}, headers=admin
+            ),
+        )
+    assert not errors
+    codes = [r.status_code for r in results]  # type: ignore[attr-defined]
+    assert all(c < 300 or c == 503 for c in codes), [r.text for r in results]  # type: ignore[attr-defined]
+    busy = [r for r in results if r.status_code == 503]  # type: ignore[attr-defined]
+    assert all(r.json()["code"] == "db.busy" and r.headers["retry-after"] for r in busy)
+    stored = svc.metering.list_usage(limit=1).total
+    assert stored == 200 * (CLIENTS - len(busy))

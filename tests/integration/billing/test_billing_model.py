@@ -1,4 +1,4 @@
-"""Model-based test of the money path (issue 12), on SQLite.
+"""Model-based test of the money path (issue 12), on SQLite and PostgreSQL.
 
 A Hypothesis ``RuleBasedStateMachine`` drives the real services over simulated calendar time:
 sign leases (some signed late, starting in a month already invoiced), terminate them, fail and
@@ -37,7 +37,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from suanli.core.billing import Period, month_of
 from suanli.core.clock import SimClock
@@ -47,6 +47,7 @@ from suanli.services.billing.leasing import LeaseSpec
 from suanli.services.billing.outstanding import applied_by_invoice, credit_balances
 from suanli.services.container import build_services
 from suanli.services.fleet.servers import NewServer
+from suanli.store.base import Base
 from suanli.store.db import make_engine, make_session_factory, transaction
 from suanli.store.models import (
     ContractRow,
@@ -106,16 +107,22 @@ class RefLease:
 
 
 class MoneyPath(RuleBasedStateMachine):
-    template: Path
+    source: str  # a migrated, empty database: a SQLite file copied per example, or PostgreSQL
     workdir: Path
     runs = 0
 
     def __init__(self) -> None:
         super().__init__()
         type(self).runs += 1
-        path = self.workdir / f"model-{self.runs}.db"
-        shutil.copyfile(self.template, path)
-        self.engine = make_engine(f"sqlite:///{path}")
+        if self.source.startswith("sqlite"):
+            path = self.workdir / f"model-{self.runs}.db"
+            shutil.copyfile(self.source.removeprefix("sqlite:///"), path)
+            self.engine = make_engine(f"sqlite:///{path}")
+        else:  # one database for all examples: emptied before each
+            self.engine = make_engine(self.source)
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            with self.engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         self.sessions = make_session_factory(self.engine)
         self.clock = SimClock(T0)
         self.svc = build_services(self.engine, self.clock, "CNY")
@@ -378,8 +385,8 @@ class MoneyPath(RuleBasedStateMachine):
         assert dict(lines) == dict(want)
 
 
-def test_money_path_state_machine(sqlite_template: Path, tmp_path: Path) -> None:
-    MoneyPath.template, MoneyPath.workdir = sqlite_template, tmp_path
+def test_money_path_state_machine(db_url: str, tmp_path: Path) -> None:
+    MoneyPath.source, MoneyPath.workdir = db_url, tmp_path
     run_state_machine_as_test(
         MoneyPath,
         settings=settings(

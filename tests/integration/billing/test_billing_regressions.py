@@ -349,3 +349,92 @@ def test_outage_outlasting_its_lease_credits_only_leased_time(world) -> None:  #
     (may,) = m.billing.run(parse_period("2024-05")).created
     lines = {ln.kind: ln.net for ln in m.ledger.get_invoice(may).lines}
     assert lines == {"rent": D("1000.00"), "sla_credit": D("-500.00")}  # 1 day; 12 h of 744
+
+
+def test_defect5_termination_notice_and_release_take_their_dates(world) -> None:  # type: ignore[no-untyped-def]
+    """A termination typed in late was dated by the clock: the notice counted from the day it
+    was typed (a valid notice was refused) and the operating report booked it in that month;
+    ``release`` logged the servers free on the day it ran, not the day the lease ended."""
+    from sqlalchemy import text
+
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    c = m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "70000", date(2024, 4, 1), 12, count=1, notice_days=30),
+        actor="sales",
+    )
+    world.clock.set(datetime(2024, 6, 20, 9, tzinfo=UTC))  # typed in on 20 June
+    with pytest.raises(ValidationError) as future:
+        m.leasing.terminate(c.number, date(2024, 7, 31), "sales", "moves", on=date(2024, 6, 21))
+    assert future.value.code == "contract.future_notice"
+    with pytest.raises(ConflictError) as short:
+        m.leasing.terminate(c.number, date(2024, 6, 9), "sales", "moves", on=date(2024, 5, 11))
+    assert short.value.code == "contract.notice_too_short"
+    t = m.leasing.terminate(c.number, date(2024, 6, 9), "sales", "moves", on=date(2024, 5, 10))
+    assert t.status == "terminated"
+    with world.svc.engine.connect() as conn:
+        agreed = conn.execute(
+            text("SELECT termination_agreed_on FROM contracts WHERE number = :n"), {"n": c.number}
+        ).scalar_one()
+    assert str(agreed) == "2024-05-10"  # SQLite answers text, PostgreSQL a date
+    (*_, back) = world.svc.fleet.transitions(sn).items
+    assert back.to_state is S.AVAILABLE
+    assert (back.at, back.recorded_at) == (datetime(2024, 6, 9, tzinfo=UTC), world.clock.now())
+
+
+def test_release_dates_the_servers_free_when_the_lease_ended(world) -> None:  # type: ignore[no-untyped-def]
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "70000", date(2024, 4, 1), 1, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 20, 9, tzinfo=UTC))  # released three weeks late
+    assert m.leasing.release_due("ops") == 1
+    (*_, back) = world.svc.fleet.transitions(sn).items
+    assert (back.to_state, back.at) == (S.AVAILABLE, datetime(2024, 5, 1, tzinfo=UTC))
+
+
+def test_defect6_failed_again_at_the_same_instant_keeps_its_downtime_open(world) -> None:  # type: ignore[no-untyped-def]
+    """Found by the model-based test: failed, restored and failed again at one effective time
+    (``--date 2024-04-20`` three times), the invoice run's downtime sync matched both outages
+    to one record by their start and closed the open one: the rest of the outage earned no
+    credit and ``restore`` answered ``sla.no_open_downtime``."""
+    from decimal import Decimal as D
+
+    from suanli.core.billing import parse_period
+
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "72000", date(2024, 4, 1), 12, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 4, 25, tzinfo=UTC))
+    m.leasing.server_failed(sn, "noc", "PSU", at="2024-04-20")
+    m.leasing.server_restored(sn, "noc", at="2024-04-20")  # a false alarm
+    m.leasing.server_failed(sn, "noc", "PSU again", at="2024-04-20")
+    m.leasing.sync_downtime()
+    event = m.leasing.server_restored(sn, "noc", at="2024-04-22")
+    assert event.down_until == datetime(2024, 4, 22, tzinfo=UTC)
+    world.clock.set(datetime(2024, 5, 1, 2, tzinfo=UTC))
+    (number,) = m.billing.run(parse_period("2024-04")).created
+    (credit,) = [ln for ln in m.ledger.get_invoice(number).lines if ln.kind == "sla_credit"]
+    assert (credit.quantity, credit.net) == (D("48.000"), D("-4800.00"))  # 72,000 × 48 h / 720 h
+
+
+def test_restore_after_the_lease_ended_returns_the_server_to_available(world) -> None:  # type: ignore[no-untyped-def]
+    """A server that failed on the last day of its lease and was repaired after it ended went
+    back to ``leased`` with no lease to serve."""
+    (sn,) = world.servers(1)
+    m = world.svc.money
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "72000", date(2024, 4, 1), 1, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 3, tzinfo=UTC))
+    m.leasing.server_failed(sn, "noc", "PSU", at="2024-04-30T12:00:00+00:00")
+    event = m.leasing.server_restored(sn, "noc", at="2024-05-02")
+    assert event.down_until == datetime(2024, 5, 1, tzinfo=UTC)  # the lease's end
+    assert world.svc.fleet.get_server(sn).state is S.AVAILABLE

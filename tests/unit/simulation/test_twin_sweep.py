@@ -64,3 +64,11 @@ def test_unknown_backend_is_a_coded_error() -> None:
         ex.resolve_backend("mpi", None)
     assert info.value.code == "twin.sweep_backend"
     assert ex.resolve_backend("auto", "127.0.0.1:6379") == "ray"
+
+
+def test_sweep_csv_is_neutralised_and_keeps_numbers(tmp_path: Any) -> None:
+    """The sweep's CSV went through a bare csv.DictWriter: a scenario named ``=cmd()`` ran as a
+    formula in a spreadsheet. It now goes through ``write_csv``; numbers stay numbers."""
+    out = tmp_path / "sweep.csv"
+    ex.write_rows([{"scenario": "=cmd()", "npv": -1e-05, "seed": 3}], out)
+    assert out.read_bytes() == b"scenario,npv,seed\r\n'=cmd(),-1e-05,3\r\n"

@@ -82,6 +82,7 @@ class TerminateIn(BaseModel):
     }
     effective: Day
     reason: str = Field(max_length=2000)
+    on: Day | None = Field(default=None, description="day notice was given (default today)")
     actor: str = Field(default="api", max_length=128)
 
 
@@ -207,7 +208,9 @@ def get_contract(number: str, svc: ServicesDep, principal: PrincipalDep) -> Any:
 )
 def terminate(number: str, body: TerminateIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
     principal.require(Role.OPERATOR)
-    return out(svc.money.leasing.terminate(number, body.effective, body.actor, body.reason))
+    return out(
+        svc.money.leasing.terminate(number, body.effective, body.actor, body.reason, body.on)
+    )
 
 
 @router.post(

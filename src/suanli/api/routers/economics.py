@@ -28,6 +28,7 @@ from suanli.economics.library import load_bundled, scenario_names
 from suanli.economics.loader import field_path
 from suanli.economics.montecarlo import DEFAULT_CHUNK, run_montecarlo
 from suanli.economics.planning import PlanningSpec, default_spec, plan_purchase
+from suanli.economics.planning.spec import Seed
 from suanli.economics.scenario import Scenario
 from suanli.economics.sensitivity import grid, tornado
 from suanli.simulation.twin.library import load_twin
@@ -151,7 +152,7 @@ class PlanRequest(BaseModel):
     demand_from_twin: str | None = None
     scenarios: Annotated[int, Field(ge=1)] | None = None
     oos_scenarios: Annotated[int, Field(ge=1)] | None = None
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 @router.get("/plan/default", responses=answers(200, 401))

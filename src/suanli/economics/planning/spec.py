@@ -128,11 +128,14 @@ class Risk(_Model):
     ) = None
 
 
+Seed = Annotated[int, Field(ge=0, lt=2**63)]  # numpy refuses negative seeds (was a 500)
+
+
 class Solver(_Model):
     scenarios: Annotated[int, Field(ge=1, le=20_000)] = 200
-    seed: int = 0
+    seed: Seed = 0
     oos_scenarios: Annotated[int, Field(ge=1, le=200_000)] = 5_000
-    oos_seed: int = 1
+    oos_seed: Seed = 1
     time_limit_s: Annotated[float, Field(gt=0.0)] = 60.0  # the whole plan: its MILPs share it
     mip_rel_gap: Annotated[float, Field(ge=0.0, le=1.0)] = 1e-3
     # a P(loss) limit: "exact" (one binary per scenario; slow beyond ~100 scenarios),

@@ -269,16 +269,20 @@ class LeasingService:
         if available:
             # a lease signed late (starting before today) took the server from its start, or
             # from its last step if that came later; one starting later takes it today
-            last = s.scalar(
-                select(func.max(ServerTransitionRow.at)).where(
-                    ServerTransitionRow.server_id == server.id
-                )
-            )
-            took = min(self.clock.now(), max(starts, last or starts))
             transition_in(
                 s, self.clock, server, ServerState.LEASED, actor, f"lease {contract.number}",
-                at=took,
+                at=self._step_time(s, server, starts),
             )  # fmt: skip
+
+    def _step_time(self, s: Session, server: ServerRow, wanted: datetime) -> datetime:
+        """When a step the contract implies took effect: ``wanted`` (a lease's start or end),
+        or the server's last step if that came later, and never after now."""
+        last = s.scalar(
+            select(func.max(ServerTransitionRow.at)).where(
+                ServerTransitionRow.server_id == server.id
+            )
+        )
+        return min(self.clock.now(), max(wanted, last or wanted))
 
     def create_reserved(self, spec: ReservedSpec, actor: str) -> Contract:
         """Reserved GPU capacity: committed GPUs at a GPU-hour rate with a minimum commitment."""
@@ -314,10 +318,19 @@ class LeasingService:
 
     # --- changing contracts -----------------------------------------------------------------
 
-    def terminate(self, number: str, effective: date, actor: str, reason: str) -> Contract:
-        """End a lease early on ``effective`` (after the notice period); bills the penalty."""
+    def terminate(
+        self, number: str, effective: date, actor: str, reason: str, on: date | None = None
+    ) -> Contract:
+        """End a lease early on ``effective``, notice given on ``on`` (default today; the
+        notice period counts from it); bills the penalty."""
         require_text(reason, "reason", 2000)
         today = self.clock.now().date()
+        on = today if on is None else on
+        if on > today:
+            raise ValidationError(
+                "contract.future_notice", "a termination is recorded once notice is given",
+                {"on": f"<= {today}"},
+            )  # fmt: skip
         with transaction(self.sessions) as s:
             serialise_writes(s)
             row = get_contract_row(s, number)
@@ -325,11 +338,11 @@ class LeasingService:
                 raise ConflictError(
                     "contract.not_active", f"{number} is {row.status}", {"contract": number}
                 )
-            if (effective - today).days < row.notice_days:
+            if (effective - on).days < row.notice_days:
                 raise ConflictError(
                     "contract.notice_too_short",
                     f"{number} needs {row.notice_days} days' notice",
-                    {"effective": f">= today + {row.notice_days} days"},
+                    {"effective": f">= {on} + {row.notice_days} days"},
                 )
             if not row.start_date < effective < row.end_date:
                 raise ValidationError(
@@ -338,7 +351,7 @@ class LeasingService:
                 )  # fmt: skip
             row.status = "terminated"
             row.terminated_on = effective
-            row.termination_agreed_on = today
+            row.termination_agreed_on = on
             row.termination_penalty = round_money(
                 row.early_termination_months * row.monthly_rent * row.server_count
             )
@@ -451,15 +464,13 @@ class LeasingService:
                 ServerRow.state == ServerState.LEASED.value,
             )
         ).all()
+        # the servers came back when the lease ended, not when someone ran the release
+        ended = midnight(contract.terminated_on or contract.end_date)
         for server in servers:
             transition_in(
-                s,
-                self.clock,
-                server,
-                ServerState.AVAILABLE,
-                actor,
-                f"lease {contract.number} ended",
-            )
+                s, self.clock, server, ServerState.AVAILABLE, actor,
+                f"lease {contract.number} ended", at=self._step_time(s, server, ended),
+            )  # fmt: skip
         return len(servers)
 
     # --- service delivery and SLA -------------------------------------------------------------
@@ -539,7 +550,8 @@ class LeasingService:
         at: str | date | datetime | None = None,
     ) -> SlaEvent:
         """Repair a failed leased server back into the lease and close its downtime record at
-        ``at`` (the effective time, default now; not before the failure)."""
+        ``at`` (the effective time, default now; not before the failure). A server whose lease
+        ended while it was down goes back to ``available``, its downtime closed at the end."""
         when = effective_at(at, self.clock.now())
         with transaction(self.sessions) as s:
             server = get_server_row(s, serial)
@@ -552,9 +564,16 @@ class LeasingService:
                 raise ConflictError(
                     "sla.no_open_downtime", f"{serial} has no open downtime", {"serial": serial}
                 )
-            for target in (ServerState.REPAIRED, ServerState.AVAILABLE, ServerState.LEASED):
+            ends_at = s.scalar(
+                select(LeaseAllocationRow.ends_at).where(
+                    LeaseAllocationRow.id == event.allocation_id
+                )
+            )
+            over = ends_at is not None and when >= ends_at
+            walk = [ServerState.REPAIRED, ServerState.AVAILABLE]
+            for target in walk if over else [*walk, ServerState.LEASED]:
                 step = transition_in(s, self.clock, server, target, actor, reason, at=when)
-            event.down_until = step.at
+            event.down_until = min(step.at, ends_at) if over and ends_at else step.at
             return self._event(s, event)
 
     def sync_downtime(self) -> int:

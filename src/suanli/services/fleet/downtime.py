@@ -8,6 +8,7 @@ failure entered through the fleet directly still earns the customer its SLA cred
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import select
@@ -57,12 +58,18 @@ def sync_downtime_in(s: Session) -> int:
                 .order_by(ServerTransitionRow.at, ServerTransitionRow.id)
             )
         )
-        known = {
-            e.down_from: e
-            for e in s.scalars(select(SlaEventRow).where(SlaEventRow.allocation_id == alloc.id))
-        }
+        # outages starting at the same instant (failed, restored and failed again at one
+        # effective time) are matched to their records in order, never to the same record
+        known: dict[datetime, list[SlaEventRow]] = defaultdict(list)
+        for e in s.scalars(
+            select(SlaEventRow)
+            .where(SlaEventRow.allocation_id == alloc.id)
+            .order_by(SlaEventRow.id)
+        ):
+            known[e.down_from].append(e)
         for down_from, down_until, reason in _outages(steps):
-            event = known.get(down_from)
+            same_start = known.get(down_from)
+            event = same_start.pop(0) if same_start else None
             if event is None:
                 s.add(SlaEventRow(allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
                                   server_id=alloc.server_id, down_from=down_from, down_until=down_until, reason=reason))  # fmt: skip
