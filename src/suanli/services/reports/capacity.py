@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
 from suanli.core.billing import midnight
@@ -120,16 +120,21 @@ def load_lines(
     return out
 
 
-def _in_service_by_line(s: Session, line_ids: list[int], period: ReportPeriod) -> dict[int, int]:
-    if not line_ids:
-        return {}
-    end_at = midnight(period.end)
-    last = (
+def last_transitions(period: ReportPeriod) -> Subquery:
+    """``(server_id, tid)``: each server's last transition before the period's end (its state
+    then is that transition's ``to_state``)."""
+    return (
         select(ServerTransitionRow.server_id, func.max(ServerTransitionRow.id).label("tid"))
-        .where(ServerTransitionRow.at < end_at)
+        .where(ServerTransitionRow.at < midnight(period.end))
         .group_by(ServerTransitionRow.server_id)
         .subquery()
     )
+
+
+def _in_service_by_line(s: Session, line_ids: list[int], period: ReportPeriod) -> dict[int, int]:
+    if not line_ids:
+        return {}
+    last = last_transitions(period)
     rows = s.execute(
         select(DeliveryRow.line_id, ServerTransitionRow.to_state)
         .join(last, last.c.server_id == DeliveryRow.server_id)
@@ -218,13 +223,7 @@ def _fleet_in_service(
     s: Session, period: ReportPeriod, catalog: Catalog
 ) -> tuple[int, int, Decimal, Decimal]:
     """Every server (announced or not) in service at the end."""
-    end_at = midnight(period.end)
-    last = (
-        select(ServerTransitionRow.server_id, func.max(ServerTransitionRow.id).label("tid"))
-        .where(ServerTransitionRow.at < end_at)
-        .group_by(ServerTransitionRow.server_id)
-        .subquery()
-    )
+    last = last_transitions(period)
     rows = s.execute(
         select(ServerRow.sku, func.count(ServerRow.id))
         .join(last, last.c.server_id == ServerRow.id)

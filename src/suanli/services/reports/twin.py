@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from suanli.core.billing import midnight
 from suanli.economics.loader import merge
 from suanli.services.reports.book import leases_as_known
+from suanli.services.reports.capacity import last_transitions
 from suanli.services.reports.model import Figure, Message, Section, cents, pct
 from suanli.services.reports.period import ReportPeriod
 from suanli.services.twin_seed import (
@@ -78,12 +78,7 @@ class TwinInputs:
 
 def _installed_at_end(s: Session, period: ReportPeriod) -> list[tuple[str, Decimal | None]]:
     """(sku, purchase price) of every server installed at the period's end, by server id."""
-    last = (
-        select(ServerTransitionRow.server_id, func.max(ServerTransitionRow.id).label("tid"))
-        .where(ServerTransitionRow.at < midnight(period.end))
-        .group_by(ServerTransitionRow.server_id)
-        .subquery()
-    )
+    last = last_transitions(period)
     rows = s.execute(
         select(ServerRow.sku, ServerRow.purchase_price)
         .join(last, last.c.server_id == ServerRow.id)

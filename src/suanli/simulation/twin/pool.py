@@ -195,6 +195,12 @@ def pool_workload(
     return PoolWorkload(servers, first, jobs, job_month, bounds)
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` index ranges of the maximal runs of ``True`` in ``mask``."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
 def lent_withdrawals(
     own: int, lent: np.ndarray, bounds: np.ndarray
 ) -> tuple[int, list[tuple[float, int, float]]]:
@@ -209,17 +215,8 @@ def lent_withdrawals(
     nodes = int(lent.max()) if lent.size else 0
     out: list[tuple[float, int, float]] = []
     for k in range(nodes):
-        away = lent <= k
-        i = 0
-        while i < away.size:
-            if not away[i]:
-                i += 1
-                continue
-            j = i
-            while j < away.size and away[j]:
-                j += 1
+        for i, j in _runs(lent <= k):
             out.append((float(bounds[i]), own + k, float(bounds[j] - bounds[i])))
-            i = j
     return nodes, out
 
 
@@ -248,9 +245,7 @@ def valley_withdrawals(
     nodes = int(per_hour.max()) if per_hour.size else 0
     out: list[tuple[float, int, float]] = []
     for k in range(nodes):
-        away = np.concatenate(([0], (per_hour <= k).astype(np.int8), [0]))
-        edges = np.flatnonzero(np.diff(away))
-        for start, stop in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
+        for start, stop in _runs(per_hour <= k):
             at = float(bounds[0]) + 3600.0 * start
             out.append((at, first_node + k, 3600.0 * (stop - start)))
     return nodes, node_hours, out
