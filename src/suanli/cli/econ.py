@@ -7,7 +7,6 @@ economics live there.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from suanli.cli import charts
+from suanli.cli.overrides import set_pairs
 from suanli.cli.render import Col, console, err_console, print_json, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.economics.breakeven import Criterion
@@ -44,13 +44,6 @@ CriterionOpt = Annotated[
 ]
 
 
-def _value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def load_scenario(ref: str, overrides: list[str] | None = None) -> Scenario:
     """Read ``ref`` (a file, else a bundled name) and apply ``PATH=VALUE`` overrides."""
     path = Path(ref)
@@ -58,14 +51,7 @@ def load_scenario(ref: str, overrides: list[str] | None = None) -> Scenario:
         sc = parse_scenario(path.read_text("utf-8"), format_for(path.name), bundled_document)
     else:
         sc = load_bundled(ref)
-    pairs: dict[str, Any] = {}
-    for item in overrides or []:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ValidationError(
-                "cli.invalid_set", f"expected PATH=VALUE, got {item!r}", {"set": item}
-            )
-        pairs[key.strip()] = _value(raw.strip())
+    pairs = set_pairs(overrides)
     return with_overrides(sc, pairs) if pairs else sc
 
 

@@ -7,13 +7,13 @@ lives there.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from suanli.cli.overrides import grid_pairs, nested, set_pairs
 from suanli.cli.render import console, err_console, print_json, print_table, wrote
 from suanli.core.errors import ValidationError
 from suanli.simulation.twin.library import load_twin, parse_twin, twin_names, twin_text
@@ -37,28 +37,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ChartOpt = Annotated[Path | None, typer.Option("--chart", help="Write a PNG chart here.")]
 
 
-def _value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def _overrides(items: list[str] | None) -> dict[str, Any]:
     """``["a.b=1", ...]`` → ``{"a": {"b": 1}}`` (deep-merged over the scenario)."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ValidationError(
-                "cli.invalid_set", f"expected PATH=VALUE, got {item!r}", {"set": item}
-            )
-        node = out
-        *parents, leaf = key.strip().split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = _value(raw.strip())
-    return out
+    return nested(set_pairs(items))
 
 
 def load(ref: str, overrides: list[str] | None = None) -> TwinScenario:
@@ -311,19 +292,6 @@ def compare(
         )
 
 
-def _grid(items: list[str]) -> dict[str, list[Any]]:
-    """``["twin.prices.decline_annual=0,0.2,0.4", ...]`` → ``{path: [values]}``."""
-    grid: dict[str, list[Any]] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip() or not raw.strip():
-            raise ValidationError(
-                "cli.invalid_grid", f"expected PATH=V1,V2,..., got {item!r}", {"grid": item}
-            )
-        grid[key.strip()] = [_value(v.strip()) for v in raw.split(",")]
-    return grid
-
-
 @app.command("sweep")
 def sweep(
     scenario: ScenarioArg,
@@ -357,7 +325,7 @@ def sweep(
     from suanli.cli import twin_sweep as ex
     from suanli.simulation.twin.sweep import _merge, aggregate, sweep_tasks
 
-    keys = list(_grid(grid or []))
+    keys = list(grid_pairs(grid or []))
     base = _overrides(overrides)
 
     def load_point(point: dict[str, Any]) -> TwinScenario:
@@ -367,7 +335,7 @@ def sweep(
             return parse_twin(path.read_text("utf-8"), extra)
         return load_twin(scenario, extra)
 
-    tasks = sweep_tasks(load_point, _grid(grid or []), paths, seed)
+    tasks = sweep_tasks(load_point, grid_pairs(grid or []), paths, seed)
     chosen = ex.resolve_backend(backend, address)
     with Progress(
         TextColumn("[progress.description]{task.description}"),
