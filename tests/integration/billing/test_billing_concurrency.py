@@ -205,8 +205,9 @@ def test_authorisation_comes_before_validation(app_and_admin, path: str, body: d
 def test_defect11_concurrent_servers_orders_and_prices_never_500(
     app_and_admin, method: str, path: str, body: dict, created: int | None
 ) -> None:  # type: ignore[no-untyped-def,type-arg]
-    """The rest of defect 11's list (server, order, price): ten clients at once, one wins, the
-    others get a coded 409 (a price set twice to the same value may also answer 2xx)."""
+    """The rest of defect 11's list (server, order, price): ten clients at once; a create has one
+    winner and coded 409s for the others; identical ``PUT /prices`` are idempotent: all 200 with
+    the same price, and one row stored."""
     app, admin = app_and_admin
     app.state.services.procurement.add_supplier("New H3C")
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -218,6 +219,11 @@ def test_defect11_concurrent_servers_orders_and_prices_never_500(
     assert all(c < 500 for c in codes), [r.text for r in results]  # type: ignore[attr-defined]
     if created is not None:
         assert codes == [created] + [409] * (CLIENTS - 1), [r.text for r in results]  # type: ignore[attr-defined]
+    else:
+        assert codes == [200] * CLIENTS, [r.text for r in results]  # type: ignore[attr-defined]
+        assert len({r.text for r in results}) == 1  # type: ignore[attr-defined]
+        prices = app.state.services.money.metering.list_prices("HGX-H800-8")
+        assert [(p.priority_class, p.gpu_hour_price) for p in prices] == [("spot", 5)]
     assert all(r.json()["code"] for r in results if r.status_code >= 400)  # type: ignore[attr-defined]
 
 

@@ -275,7 +275,7 @@ def list_sla_events(
 
 @router.put(
     "/prices",
-    responses=answers(200, 401, 403, 409, 413, 422, body=Price),
+    responses=answers(200, 401, 403, 413, 422, body=Price),
     dependencies=[requires(Role.OPERATOR, Role.FINANCE)],
 )
 def set_price(body: PriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
