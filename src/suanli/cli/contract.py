@@ -148,10 +148,11 @@ def renew(number: str, months: int,
 
 
 @app.command("release")
-def release(by: ByOpt = None) -> None:
-    """Return the servers of ended or terminated leases to `available`."""
+def release(by: ByOpt = None, when: DateOpt = None) -> None:
+    """Return the servers of leases ended or terminated by --date to `available` (each at its
+    lease's end), and renew the auto-renewing ones due by then."""
     with open_services() as svc:
-        n = svc.money.leasing.release_due(by or default_actor())
+        n = svc.money.leasing.release_due(by or default_actor(), when)
     console.print(f"{n} servers released", highlight=False)
 
 

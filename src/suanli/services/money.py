@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
+from suanli.services.billing.credits import CreditService
 from suanli.services.billing.idempotency import IdempotencyService
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.leasing import LeasingService
@@ -26,6 +27,7 @@ class MoneyServices:
     ledger: LedgerService
     idempotency: IdempotencyService
     writeoffs: WriteOffService
+    credits: CreditService
     tokens: TokenMeteringService
 
 
@@ -41,5 +43,6 @@ def build_money_services(
         ledger=LedgerService(sessions, clock, billing),
         idempotency=IdempotencyService(sessions, clock),
         writeoffs=WriteOffService(sessions, clock),
+        credits=CreditService(sessions, clock),
         tokens=TokenMeteringService(sessions, clock),
     )

@@ -185,3 +185,16 @@ def test_supplementary_run_and_effective_dates_over_http(api, world) -> None:  #
                        ("2024-04-19", 409), ("j١", 422)):  # fmt: skip
         resp = client.post(f"{V1}/servers/{sn}/transitions", json=dict(step, to_state="repaired", at=at), headers=h["olga"])  # fmt: skip
         assert resp.status_code == status, resp.text
+
+
+def test_release_takes_its_effective_date_over_http(api, world) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    body = dict(lease_body("acme"), term_months=1)
+    ok(client.post(f"{V1}/contracts/leases", json=body, headers=h["admin"]), 201)
+    world.clock.set(datetime(2024, 5, 2, tzinfo=UTC))
+    release = f"{V1}/leasing/release"
+    assert ok(client.post(release, json={"at": "2024-04-30"}, headers=h["olga"]))["released"] == 0
+    assert ok(client.post(release, json={"at": "2024-05-01"}, headers=h["olga"]))["released"] == 1
+    resp = client.post(release, json={"at": "2024-05-03"}, headers=h["olga"])
+    assert resp.status_code == 422 and resp.json()["code"] == "input.date_out_of_range"
+    assert client.post(release, headers=h["fin"]).status_code == 403

@@ -73,3 +73,8 @@ def test_init_users_contracts_usage_invoices(cli: Any, tmp_path: Path) -> None:
     assert json.loads(ok(cli, "contract", "list", "--json"))["items"][0]["number"] == "L-000001"
     rec = json.loads(ok(cli, "invoice", "reconcile", "2024-04", "--json"))
     assert rec["recognised"] == "140120.00"
+    # release as of a date: the lease runs to 2025-04-01, so nothing is due the day before
+    assert ok(cli, "contract", "release", "--date", "2025-03-31").strip() == "0 servers released"
+    assert ok(cli, "contract", "release", "--date", "2025-04-01").strip() == "2 servers released"
+    code, _, err = cli("contract", "release", "--date", "2999-01-01")
+    assert code == 1 and "input.date_out_of_range" in err

@@ -205,8 +205,9 @@ def test_authorisation_comes_before_validation(app_and_admin, path: str, body: d
 def test_defect11_concurrent_servers_orders_and_prices_never_500(
     app_and_admin, method: str, path: str, body: dict, created: int | None
 ) -> None:  # type: ignore[no-untyped-def,type-arg]
-    """The rest of defect 11's list (server, order, price): ten clients at once, one wins, the
-    others get a coded 409 (a price set twice to the same value may also answer 2xx)."""
+    """The rest of defect 11's list (server, order, price): ten clients at once; a create has one
+    winner and coded 409s for the others; identical ``PUT /prices`` are idempotent: all 200 with
+    the same price, and one row stored."""
     app, admin = app_and_admin
     app.state.services.procurement.add_supplier("New H3C")
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -218,6 +219,11 @@ def test_defect11_concurrent_servers_orders_and_prices_never_500(
     assert all(c < 500 for c in codes), [r.text for r in results]  # type: ignore[attr-defined]
     if created is not None:
         assert codes == [created] + [409] * (CLIENTS - 1), [r.text for r in results]  # type: ignore[attr-defined]
+    else:
+        assert codes == [200] * CLIENTS, [r.text for r in results]  # type: ignore[attr-defined]
+        assert len({r.text for r in results}) == 1  # type: ignore[attr-defined]
+        prices = app.state.services.money.metering.list_prices("HGX-H800-8")
+        assert [(p.priority_class, p.gpu_hour_price) for p in prices] == [("spot", 5)]
     assert all(r.json()["code"] for r in results if r.status_code >= 400)  # type: ignore[attr-defined]
 
 
@@ -252,3 +258,56 @@ def test_defect11_concurrent_ingest_never_500(app_and_admin) -> None:  # type: i
     assert all(r.json()["code"] == "db.busy" and r.headers["retry-after"] for r in busy)
     stored = svc.metering.list_usage(limit=1).total
     assert stored == 200 * (CLIENTS - len(busy))
+
+
+def _credit_balance(world) -> str:  # type: ignore[no-untyped-def]
+    """acme: April (113.00 gross) paid and fully credited → a 113.00 credit balance; May's
+    invoice (113.00, issued 2024-06-01) is open. Returns May's invoice number."""
+    m = world.svc.money
+    world.servers(1)
+    m.tenancy.create_customer("acme", "Acme AI")
+    m.leasing.create_lease(
+        LeaseSpec("acme", "HGX-H800-8", "100", date(2024, 4, 1), 2, count=1), actor="sales"
+    )
+    world.clock.set(datetime(2024, 5, 1, 2, tzinfo=UTC))
+    (april,) = m.billing.run(parse_period("2024-04")).created
+    m.ledger.record_payment("acme", "113.00", date(2024, 5, 10))
+    m.ledger.credit_note(april, "cancelled", issue_date=date(2024, 5, 20))
+    world.clock.set(datetime(2024, 6, 2, tzinfo=UTC))
+    (may,) = m.billing.run(parse_period("2024-05"), issue_date=date(2024, 6, 1)).created
+    assert m.credits.balance("acme").balance == D("113.00")
+    return str(may)
+
+
+def test_concurrent_credit_applications_never_overapply(world) -> None:  # type: ignore[no-untyped-def]
+    """Ten desks apply 20.00 of a 113.00 credit balance at once: five fit, five are refused."""
+    may = _credit_balance(world)
+    credits = world.svc.money.credits
+    results, errors = _together(
+        CLIENTS, lambda i: credits.apply("acme", may, date(2024, 6, 1), f"desk {i}", "20.00")
+    )
+    assert len(results) == 5, errors
+    refused = {"credit.exceeds_balance", "credit.exceeds_invoice"}  # both are 13.00 then
+    assert all(isinstance(e, ConflictError) and e.code in refused for e in errors), errors
+    assert credits.balance("acme").balance == D("13.00")
+    assert world.svc.money.ledger.get_invoice(may).outstanding == D("13.00")
+
+
+def test_concurrent_refunds_and_applications_never_overdraw(world) -> None:  # type: ignore[no-untyped-def]
+    """Ten desks at once, half refunding 30.00 and half applying 30.00: at most 113.00 used."""
+    may = _credit_balance(world)
+    credits = world.svc.money.credits
+
+    def use(i: int) -> object:
+        if i % 2:
+            return credits.refund("acme", date(2024, 6, 1), f"desk {i}", "30.00")
+        return credits.apply("acme", may, date(2024, 6, 1), f"desk {i}", "30.00")
+
+    results, errors = _together(CLIENTS, use)
+    assert len(results) == 3, errors
+    assert all(
+        isinstance(e, ConflictError) and e.code == "credit.exceeds_balance" for e in errors
+    ), errors
+    uses = credits.list_uses(customer="acme")
+    assert sum((u.amount for u in uses), D(0)) == D("90.00")
+    assert credits.balance("acme").balance == D("23.00")

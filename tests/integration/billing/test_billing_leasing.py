@@ -269,6 +269,28 @@ def test_auto_renewal_at_the_end_of_the_term(world) -> None:  # type: ignore[no-
     assert world.svc.fleet.get_server(renewed.servers[0]).state is S.LEASED
 
 
+def test_release_as_of_an_effective_date(world) -> None:  # type: ignore[no-untyped-def]
+    """``release_due(at=...)`` releases and renews only what was due by then, each server at its
+    lease's end; a release cannot be dated in the future."""
+    world.servers(2)
+    world.svc.money.tenancy.create_customer("acme", "Acme AI")
+    leasing = world.svc.money.leasing
+    auto = leasing.create_lease(lease(count=1, term_months=3, auto_renew=True), actor="sales")
+    plain = leasing.create_lease(lease(count=1, term_months=4), actor="sales")
+    world.clock.set(datetime(2024, 12, 1, tzinfo=UTC))
+    assert leasing.release_due("ops", date(2024, 6, 30)) == 0
+    assert leasing.get_contract(plain.number).status == "active"
+    assert leasing.get_contract(auto.number).end_date == date(2024, 7, 1)  # not yet due
+    assert leasing.release_due("ops", "2024-08-01") == 1
+    assert leasing.get_contract(plain.number).status == "ended"
+    assert leasing.get_contract(auto.number).end_date == date(2024, 10, 1)  # renewed once
+    last = world.svc.fleet.transitions(plain.servers[0]).items[-1]
+    assert (last.to_state, last.at) == (S.AVAILABLE, datetime(2024, 8, 1, tzinfo=UTC))
+    with pytest.raises(ValidationError) as info:
+        leasing.release_due("ops", date(2024, 12, 2))
+    assert info.value.code == "input.date_out_of_range" and "at" in info.value.fields
+
+
 def test_sqlite_serialised_path_under_threads(tmp_path, sqlite_template) -> None:  # type: ignore[no-untyped-def]
     """SQLite: 10 threads race for the last 3 servers; BEGIN IMMEDIATE serialises them."""
     import shutil

@@ -124,6 +124,16 @@ class PriceIn(BaseModel):
     vat_rate: Share = Decimal("0.06")
 
 
+class ReleaseIn(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [{"at": "2024-06-01"}]}}
+    at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="effective date: leases ended by then are released (YYYY-MM-DD = 00:00 UTC, "
+        "or ISO datetime with offset); default now",
+    )
+
+
 class ReleasedOut(BaseModel):
     released: int = Field(description="servers returned to available")
 
@@ -265,7 +275,7 @@ def list_sla_events(
 
 @router.put(
     "/prices",
-    responses=answers(200, 401, 403, 409, 413, 422, body=Price),
+    responses=answers(200, 401, 403, 413, 422, body=Price),
     dependencies=[requires(Role.OPERATOR, Role.FINANCE)],
 )
 def set_price(body: PriceIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
@@ -288,10 +298,11 @@ def list_prices(
 
 @router.post(
     "/leasing/release",
-    responses=answers(200, 401, 403, body=ReleasedOut),
+    responses=answers(200, 401, 403, 413, 422, body=ReleasedOut),
     dependencies=[requires(Role.OPERATOR)],
 )
-def release_due(svc: ServicesDep, principal: PrincipalDep) -> Any:
-    """Return the servers of ended or terminated leases to ``available``."""
+def release_due(svc: ServicesDep, principal: PrincipalDep, body: ReleaseIn | None = None) -> Any:
+    """Return the servers of leases ended or terminated by ``at`` to ``available``."""
     principal.require(Role.OPERATOR)
-    return {"released": svc.money.leasing.release_due(principal.name)}
+    at = body.at if body is not None else None
+    return {"released": svc.money.leasing.release_due(principal.name, at)}

@@ -9,6 +9,8 @@ Who writes what:
 - :mod:`.receivables` — ``payments`` and credit notes (``invoices`` rows of kind credit note).
 - :mod:`.outstanding` — ``payment_allocations``: an invoice's balance and applying cash to it,
   inside the caller's session.
+- :mod:`.credits` — ``credit_applications``: a customer credit balance applied to an invoice
+  or refunded.
 - :mod:`.numbering` — the next number of a series and the SQLite write lock.
 - :mod:`.idempotency` — ``idempotency_keys``.
 """

@@ -416,11 +416,12 @@ class LeasingService:
             )
         )  # fmt: skip
 
-    def release_due(self, actor: str) -> int:
+    def release_due(self, actor: str, at: str | date | datetime | None = None) -> int:
         """At the end of a term: auto-renewing leases are extended by their initial term (if
         every server is still free for it); the others end and their servers return to
-        ``available``. Returns how many servers were released."""
-        now = self.clock.now()
+        ``available``. ``at`` is the effective date (default now, never in the future): only
+        leases ended by then are released or renewed. Returns how many servers were released."""
+        now = effective_at(at, self.clock.now())
         released = 0
         with transaction(self.sessions) as s:
             serialise_writes(s)

@@ -240,25 +240,28 @@ class MeteringService:
                 "gpu_hour_price must be >= 0 with 8 decimals at most",
                 {"gpu_hour_price": ">= 0"},
             )
+        vat = ratio(vat_rate, "vat_rate")
         with transaction(self.sessions) as s:
+            # one upsert, not read-then-insert: identical PUTs racing each other all succeed
+            # with the same row (the last writer's values win for different ones)
+            dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+            stmt = dialect.insert(PriceRow).values(
+                sku=sku, priority_class=priority_class, valid_from=valid_from,
+                gpu_hour_price=price, vat_rate=vat, created_at=self.clock.now(),
+            )  # fmt: skip
+            s.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["sku", "priority_class", "valid_from"],
+                    set_={"gpu_hour_price": price, "vat_rate": vat},
+                )
+            )
             row = s.scalars(
                 select(PriceRow).where(
                     PriceRow.sku == sku,
                     PriceRow.priority_class == priority_class,
                     PriceRow.valid_from == valid_from,
                 )
-            ).one_or_none()
-            if row is None:
-                row = PriceRow(
-                    sku=sku,
-                    priority_class=priority_class,
-                    valid_from=valid_from,
-                    created_at=self.clock.now(),
-                )
-                s.add(row)
-            row.gpu_hour_price = price
-            row.vat_rate = ratio(vat_rate, "vat_rate")
-            s.flush()
+            ).one()
             return Price(
                 row.sku, row.priority_class, row.gpu_hour_price, row.vat_rate, row.valid_from
             )

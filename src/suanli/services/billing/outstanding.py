@@ -2,9 +2,11 @@
 
 - outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it
   − amounts written off (:mod:`suanli.services.billing.writeoffs`) + credit released
-  (``credit_releases``: the part of a credit note beyond what the invoice still owed).
+  (``credit_releases``: the part of a credit note beyond what the invoice still owed)
+  − customer credit applied to it (``credit_applications`` of kind ``applied``).
   Invariant: never below zero; an overpayment is a recorded release, not a negative balance.
-- Customer credit balance = releases of kind ``overpayment`` (:func:`credit_balances`).
+- Customer credit balance = releases of kind ``overpayment`` − credit applied to invoices −
+  credit refunded (:func:`credit_balances`; written by :mod:`suanli.services.billing.credits`).
 - Unapplied cash of a customer = ``payment`` and ``prepayment`` amounts not yet allocated;
   deposits are never applied. :func:`apply_unapplied` allocates it to open invoices oldest
   first. Single writer of ``payment_allocations``. An allocation takes effect on the later of
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from suanli.store.models import (
+    CreditApplicationRow,
     CreditReleaseRow,
     InvoiceRow,
     PaymentAllocationRow,
@@ -54,7 +57,11 @@ def outstanding_by_invoice(
     released_stmt = select(CreditReleaseRow.invoice_id, func.sum(CreditReleaseRow.amount)).where(
         CreditReleaseRow.invoice_id.in_(ids)
     )
+    used_stmt = select(
+        CreditApplicationRow.invoice_id, func.sum(CreditApplicationRow.amount)
+    ).where(CreditApplicationRow.invoice_id.in_(ids))
     if as_of is not None:
+        used_stmt = used_stmt.where(CreditApplicationRow.applied_on <= as_of)
         released_stmt = released_stmt.where(CreditReleaseRow.released_on <= as_of)
         credit_stmt = credit_stmt.where(InvoiceRow.issue_date <= as_of)
         paid_stmt = paid_stmt.where(PaymentAllocationRow.applied_on <= as_of)
@@ -63,22 +70,29 @@ def outstanding_by_invoice(
     paid = s.execute(paid_stmt.group_by(PaymentAllocationRow.invoice_id)).all()
     written = s.execute(written_stmt.group_by(WriteOffRow.invoice_id)).all()
     released = s.execute(released_stmt.group_by(CreditReleaseRow.invoice_id)).all()
+    used = s.execute(used_stmt.group_by(CreditApplicationRow.invoice_id)).all()
     out = {i: Decimal(g) for i, g in gross.items()}
     for invoice_id, amount in released:
         out[invoice_id] += Decimal(amount)
     for i, amount in credits:
         if i is not None:
             out[i] += Decimal(amount)
-    for i, amount in (*paid, *written):
-        out[i] -= Decimal(amount)
+    for i, amount in (*paid, *written, *used):
+        if i is not None:
+            out[i] -= Decimal(amount)
     return out
 
 
 def applied_by_invoice(s: Session, invoice_id: int) -> tuple[Decimal, Decimal]:
-    """(cash applied, overpayment already released) for one invoice."""
+    """(cash and customer credit applied, overpayment already released) for one invoice."""
     paid = s.scalar(
         select(func.coalesce(func.sum(PaymentAllocationRow.amount), 0)).where(
             PaymentAllocationRow.invoice_id == invoice_id
+        )
+    )
+    credit = s.scalar(
+        select(func.coalesce(func.sum(CreditApplicationRow.amount), 0)).where(
+            CreditApplicationRow.invoice_id == invoice_id
         )
     )
     released = s.scalar(
@@ -86,22 +100,48 @@ def applied_by_invoice(s: Session, invoice_id: int) -> tuple[Decimal, Decimal]:
             CreditReleaseRow.invoice_id == invoice_id, CreditReleaseRow.kind == "overpayment"
         )
     )
-    return Decimal(paid or 0), Decimal(released or 0)
+    return Decimal(paid or 0) + Decimal(credit or 0), Decimal(released or 0)
 
 
 def credit_balances(
     s: Session, customer_ids: Iterable[int] | None = None, as_of: date | None = None
 ) -> dict[int, Decimal]:
-    """Customer credit balances: overpayments released by credit notes, by customer id."""
-    stmt = select(CreditReleaseRow.customer_id, func.sum(CreditReleaseRow.amount)).where(
-        CreditReleaseRow.kind == "overpayment"
+    """Customer credit balances by customer id: overpayments released by credit notes less what
+    was applied to invoices or refunded (customers whose balance is zero are left out)."""
+    out: dict[int, Decimal] = {}
+    for customer_id, events in credit_movements(s, customer_ids, as_of).items():
+        balance = sum((amount for _, amount in events), ZERO)
+        if balance != 0:
+            out[customer_id] = balance
+    return out
+
+
+def credit_movements(
+    s: Session, customer_ids: Iterable[int] | None = None, as_of: date | None = None
+) -> dict[int, list[tuple[date, Decimal]]]:
+    """Each customer's credit movements ``(day, +released or −used)``, in day order."""
+    released = select(
+        CreditReleaseRow.customer_id, CreditReleaseRow.released_on, CreditReleaseRow.amount
+    ).where(CreditReleaseRow.kind == "overpayment")
+    used = select(
+        CreditApplicationRow.customer_id,
+        CreditApplicationRow.applied_on,
+        CreditApplicationRow.amount,
     )
     if customer_ids is not None:
-        stmt = stmt.where(CreditReleaseRow.customer_id.in_(list(customer_ids)))
+        ids = list(customer_ids)
+        released = released.where(CreditReleaseRow.customer_id.in_(ids))
+        used = used.where(CreditApplicationRow.customer_id.in_(ids))
     if as_of is not None:
-        stmt = stmt.where(CreditReleaseRow.released_on <= as_of)
-    rows = s.execute(stmt.group_by(CreditReleaseRow.customer_id)).all()
-    return {i: Decimal(a) for i, a in rows}
+        released = released.where(CreditReleaseRow.released_on <= as_of)
+        used = used.where(CreditApplicationRow.applied_on <= as_of)
+    out: dict[int, list[tuple[date, Decimal]]] = {}
+    for sign, stmt in ((1, released), (-1, used)):
+        for customer_id, day, amount in s.execute(stmt).all():
+            out.setdefault(customer_id, []).append((day, sign * Decimal(amount)))
+    for events in out.values():
+        events.sort(key=lambda e: (e[0], e[1] < 0))  # a day's releases before its uses
+    return out
 
 
 def unapplied_payments(s: Session, customer_id: int) -> list[tuple[PaymentRow, Decimal]]:

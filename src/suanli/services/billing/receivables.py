@@ -29,6 +29,7 @@ from suanli.core.billing import (
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.ledger import Allocation, Invoice, InvoiceLine, Payment
+from suanli.services.billing.credits import credit_figures
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.numbering import lock_customer, next_number, serialise_writes
 from suanli.services.billing.outstanding import (
@@ -123,6 +124,8 @@ class Reconciliation:
     cumulative_recognised: Decimal
     unbilled_revenue_end: Decimal
     deferred_revenue_end: Decimal
+    refunded: Decimal = ZERO  # customer credit paid back in cash in the period
+    credit_balance_end: Decimal = ZERO  # customer credit balances (owed to customers) at the end
 
 
 def _line(r: InvoiceLineRow) -> InvoiceLine:
@@ -520,6 +523,7 @@ class LedgerService:
                 )
                 or 0
             )
+            credit = credit_figures(s, period)
             notes = select(func.coalesce(func.sum(InvoiceRow.net), 0)).where(
                 InvoiceRow.kind == "credit_note"
             )
@@ -540,9 +544,10 @@ class LedgerService:
         return Reconciliation(
             period.key, Decimal(billed[0]), Decimal(billed[1]), Decimal(billed[0]) + Decimal(billed[1]),
             recognised, by_kind, sum((Decimal(v) for v in collected.values()), ZERO),
-            {k: Decimal(v) for k, v in collected.items()}, cum_gross - applied - written_off, cash - applied,
+            {k: Decimal(v) for k, v in collected.items()},
+            cum_gross - applied - written_off + credit.released - credit.applied, cash - applied,
             Decimal(received.get("deposit", 0) or 0), cum_billed, cumulative,
-            max(gap, ZERO), max(-gap, ZERO) + (cash - applied),
+            max(gap, ZERO), max(-gap, ZERO) + (cash - applied), credit.refunded, credit.balance,
         )  # fmt: skip
 
     def _last_day(self, sessions: SessionFactory) -> date:

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, contract_days, month_of
 from suanli.services.billing.invoicing import BillingService
+from suanli.services.billing.outstanding import outstanding_by_invoice
 from suanli.services.billing.receivables import LedgerService
 from suanli.services.billing.writeoffs import write_off_ref
 from suanli.services.reports.model import Figure, Message, Section, Table, cents, pct, plain
@@ -270,34 +271,17 @@ def _concentration(
 
 
 def open_receivables(s: Session, as_of: date) -> list[tuple[str, date, Decimal]]:
-    """``(customer, issue date, amount owed)`` of every invoice open at the end of ``as_of``:
-    gross + its credit notes issued by then − payments applied by then − write-offs effective
-    by then (later cash, credit notes and write-offs do not change a closed period)."""
+    """``(customer, issue date, amount owed)`` of every invoice open at the end of ``as_of``,
+    as :func:`outstanding_by_invoice` counts it on that day (later cash, credit notes, credit
+    applied and write-offs do not change a closed period)."""
     invoices = s.execute(
-        select(InvoiceRow.id, CustomerRow.code, InvoiceRow.issue_date, InvoiceRow.gross)
+        select(InvoiceRow.id, CustomerRow.code, InvoiceRow.issue_date)
         .join(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
         .where(InvoiceRow.kind == "invoice", InvoiceRow.issue_date <= as_of)
         .order_by(CustomerRow.code, InvoiceRow.issue_date, InvoiceRow.id)
     ).all()
-    credited = dict(s.execute(
-        select(InvoiceRow.credited_invoice_id, func.sum(InvoiceRow.gross))
-        .where(InvoiceRow.kind == "credit_note", InvoiceRow.issue_date <= as_of)
-        .group_by(InvoiceRow.credited_invoice_id)).all())  # fmt: skip
-    applied = dict(s.execute(
-        select(PaymentAllocationRow.invoice_id, func.sum(PaymentAllocationRow.amount))
-        .where(PaymentAllocationRow.applied_on <= as_of)
-        .group_by(PaymentAllocationRow.invoice_id)).all())  # fmt: skip
-    written = dict(s.execute(
-        select(WriteOffRow.invoice_id, func.sum(WriteOffRow.amount))
-        .where(WriteOffRow.written_off_on <= as_of)
-        .group_by(WriteOffRow.invoice_id)).all())  # fmt: skip
-    out = []
-    for iid, code, issued, gross in invoices:
-        owed = (gross + Decimal(credited.get(iid, 0) or 0) - Decimal(applied.get(iid, 0) or 0)
-                - Decimal(written.get(iid, 0) or 0))  # fmt: skip
-        if owed > 0:
-            out.append((code, issued, owed))
-    return out
+    owed = outstanding_by_invoice(s, [i for i, _, _ in invoices], as_of)
+    return [(code, issued, owed[i]) for i, code, issued in invoices if owed[i] > 0]
 
 
 def _aging(s: Session, as_of: date) -> dict[str, dict[str, Decimal]]:

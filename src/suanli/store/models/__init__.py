@@ -4,6 +4,7 @@ Rows are persistence only; services convert them to the domain types of ``suanli
 """
 
 from suanli.store.models.billing import (
+    CreditApplicationRow,
     CreditReleaseRow,
     InvoiceLineRow,
     InvoiceRow,
@@ -55,6 +56,7 @@ __all__ = [
     "ClusterWatermarkRow",
     "ContractRenewalRow",
     "ContractRow",
+    "CreditApplicationRow",
     "CreditReleaseRow",
     "CustomerRow",
     "DeliveryRow",

@@ -1,5 +1,5 @@
 """Ledger tables: invoice number series, invoices and credit notes, their lines, payments and
-payment allocations.
+payment allocations, credit releases and their applications or refunds.
 
 - Issued documents are immutable: triggers (migration ``0002_leasing_billing``) refuse updates of
   any column of ``invoice_lines`` and of the amounts and numbers of ``invoices``, and deletes of
@@ -164,4 +164,34 @@ class CreditReleaseRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[Decimal] = mapped_column(Money)
     released_on: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CreditApplicationRow(Base):
+    """A customer credit balance used (issue 12): applied to an open invoice or refunded.
+
+    Single writer: :mod:`suanli.services.billing.credits`. The balance of a customer on a day is
+    its ``overpayment`` releases by then less its applications and refunds by then; it is never
+    below zero on any day. ``kind = 'applied'`` reduces ``invoice_id``'s outstanding (read by
+    ``outstanding_by_invoice``); ``kind = 'refund'`` is cash paid back (no invoice). Amounts are
+    gross and positive; append-only like the rest of the ledger.
+    """
+
+    __tablename__ = "credit_applications"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "(kind = 'applied' AND invoice_id IS NOT NULL) OR (kind = 'refund' AND invoice_id IS NULL)",
+            name="kind_matches_invoice",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    applied_on: Mapped[date] = mapped_column(Date, index=True)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
