@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from suanli.core.billing import add_months
 from suanli.services.reports.twin import contracted_ahead, nearest_rank, payback_quantile
 from suanli.services.twin_seed import (
@@ -13,6 +15,8 @@ from suanli.services.twin_seed import (
     SeedLease,
     SeedPrice,
     calibrate,
+    calibrate_renewal,
+    calibrate_wtp,
     seed_overrides,
 )
 from suanli.simulation.twin.library import load_twin
@@ -78,7 +82,14 @@ def test_demand_is_calibrated_from_the_ledgers_recent_leases() -> None:
     got = seed_overrides(seed, load_twin("fragmented-demand"))
     sc = load_twin("fragmented-demand", got)
     assert sc.economics.form.rent_per_server_month == 113000.0  # type: ignore[union-attr]
-    assert sc.twin.leases.arrival_rate_per_month == 0.25
+    # willingness to pay: rents over their average 100,000 are 0.9 (2 servers), 1.2 and 1.0,
+    # so uniform 0.9-1.2; (1.2 - 1) / (1.2 - 0.9) = 2/3 of requests pay the market rent, so the
+    # request rate is 0.25 / (2/3) = 0.375 and the twin signs 0.25 a month at that rent
+    wtp = calibrate_wtp(seed, cal)
+    assert wtp is not None and (wtp.leases, wtp.low, wtp.high) == (3, 0.9, 1.2)
+    assert sc.twin.leases.willingness_to_pay.low == 0.9
+    assert sc.twin.leases.willingness_to_pay.high == 1.2
+    assert sc.twin.leases.arrival_rate_per_month == pytest.approx(0.375)
     assert sc.twin.leases.sizes.values == [1, 2] and sc.twin.leases.sizes.weights == [2.0, 1.0]
     assert sc.twin.leases.terms.values == [3, 12]
 
@@ -93,3 +104,37 @@ def test_a_young_ledger_observes_fewer_months_and_a_thin_one_keeps_the_scenario(
     thin = LedgerSeed(date(2024, 6, 30), (None,), leases[:2])
     assert calibrate(thin) is None
     assert "leases" not in seed_overrides(thin, load_twin("fragmented-demand"))["twin"]
+
+
+def test_renewal_probability_from_the_ledgers_term_ends() -> None:
+    """Today 2024-06-30 (window: 2023-07-01 .. 2024-07-01). Term ends: a lease ended 2024-03-01
+    unrenewed; one renewed at 2024-02-01 and again at 2024-05-01 (still running); one
+    terminated on 2024-04-10; one that ended 2023-05-01 (before the window); one running. So
+    4 term ends in the window, 2 renewed: 50 %. With only the first two leases there are 3 term
+    ends (2 renewed, 66.7 %); with the first alone, 1 and the scenario's probability stays."""
+    first = _lease(date(2023, 12, 1), 3, 1, "1")
+    renewed = SeedLease(date(2023, 11, 1), date(2024, 11, 1), 1, Decimal(1), D13, "c",
+                        (date(2024, 2, 1), date(2024, 5, 1)))  # fmt: skip
+    terminated = SeedLease(date(2024, 1, 1), date(2024, 4, 10), 1, Decimal(1), D13, "c")
+    old = _lease(date(2022, 5, 1), 12, 1, "1")
+    running = _lease(date(2024, 6, 1), 12, 1, "1")
+    seed = LedgerSeed(date(2024, 6, 30), (None,), (first, renewed, terminated, old, running))
+    fit, enough = calibrate_renewal(seed)
+    assert (fit.term_ends, fit.renewed, enough, fit.probability) == (4, 2, True, 0.5)
+    sc = load_twin("fragmented-demand", seed_overrides(seed, load_twin("fragmented-demand")))
+    assert sc.twin.leases.renewal_probability == 0.5
+    two = LedgerSeed(date(2024, 6, 30), (None,), (first, renewed))
+    assert calibrate_renewal(two)[0].probability == pytest.approx(2 / 3)
+    one = LedgerSeed(date(2024, 6, 30), (None,), (first,))
+    assert calibrate_renewal(one) == (calibrate_renewal(one)[0], False)
+    got = seed_overrides(one, load_twin("fragmented-demand"))
+    assert "leases" not in got["twin"]  # the scenario's 50 % stays
+
+
+def test_equal_rents_leave_willingness_to_pay_to_the_scenario() -> None:
+    leases = tuple(_lease(date(2024, m, 2), 1, 1, "1000") for m in (4, 5, 6))
+    seed = LedgerSeed(date(2024, 6, 30), (None,), leases)
+    assert calibrate_wtp(seed, calibrate(seed)) is None
+    sc = load_twin("fragmented-demand", seed_overrides(seed, load_twin("fragmented-demand")))
+    assert sc.twin.leases.willingness_to_pay.low == 0.8  # the scenario's
+    assert sc.twin.leases.arrival_rate_per_month == 1.0  # the signed rate, undivided

@@ -68,6 +68,12 @@ class AgingRow:
     credit: Decimal = ZERO  # customer credit balance (overpayments released by credit notes)
 
 
+def credited_line_no(description: str) -> int:
+    """The line of the credited invoice that a credit-note line credits (its description is
+    written by :meth:`LedgerService.credit_note` as ``credit of <number> line <n>: ...``)."""
+    return int(description.split(" line ", 1)[1].split(":", 1)[0])
+
+
 def _check_uncredited(s: Session, invoice: InvoiceRow, note_gross: Decimal) -> None:
     """Credits never exceed what was billed: the invoice's gross less its credit notes."""
     notes = s.scalar(
@@ -337,8 +343,7 @@ class LedgerService:
         ).all()
         for note in notes:
             for line in note.lines:
-                no = int(line.description.split(" line ", 1)[1].split(":", 1)[0])
-                out[no] += -line.net
+                out[credited_line_no(line.description)] += -line.net
         return out
 
     # --- payments ---------------------------------------------------------------------------

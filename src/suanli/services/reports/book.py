@@ -15,9 +15,10 @@ invoices. Definitions of the figures this module adds:
   the end, the fixed consideration not yet earned after the end, net of VAT, by calendar year:
   leases ``(rent + fees unless billed as agent) × servers``, prorated by day within each month;
   reserved capacity its minimum commitment ``GPUs × 24 × days × minimum × rate``.
-- collected by product: cash applied to invoices in the period split over each invoice's
-  lines pro rata to their gross (:func:`collected_by_product`); ``collected`` is all cash
-  received (payments and prepayments), applied or not.
+- by product (:mod:`suanli.services.reports.products`): credit notes are counted under the
+  product of the line they credit (billed and recognised), and cash applied to invoices in the
+  period is split over each invoice's lines pro rata to their gross left after credit notes;
+  ``collected`` is all cash received (payments and prepayments), applied or not.
 - concentration: each customer's share of revenue recognised in the period; flagged when the
   largest customer has :data:`TOP1_LIMIT` or more, or the five largest :data:`TOP5_LIMIT`.
 - expected credit loss (CAS 22 / IFRS 9 simplified approach): open receivables at the last day
@@ -44,11 +45,15 @@ from suanli.services.billing.receivables import LedgerService
 from suanli.services.billing.writeoffs import write_off_ref
 from suanli.services.reports.model import Figure, Message, Section, Table, cents, pct, plain
 from suanli.services.reports.period import ReportPeriod
+from suanli.services.reports.products import (
+    billed_by_product,
+    collected_by_product,
+    credits_by_product,
+)
 from suanli.store.models import (
     ContractRenewalRow,
     ContractRow,
     CustomerRow,
-    InvoiceLineRow,
     InvoiceRow,
     PaymentAllocationRow,
     WriteOffRow,
@@ -132,9 +137,12 @@ def _running_after(c: ContractRow, period: ReportPeriod, later: Mapping[int, dat
     return c.start_date < period.end < _effective_end(c, later, period.end)
 
 
-def leases_as_known(s: Session, period: ReportPeriod, sku: str) -> list[tuple[ContractRow, date]]:
+def leases_as_known(
+    s: Session, period: ReportPeriod, sku: str
+) -> list[tuple[ContractRow, date, tuple[date, ...]]]:
     """Leases of ``sku`` started before the period's end, each with its end (last day + 1) as
-    known at the period's end; the digital-twin section seeds its book from them."""
+    known at the period's end and the ends its renewals agreed before then extended (their
+    ``previous_end``); the digital-twin section seeds its book and its renewals from them."""
     _, later = _renewals(s, period)
     rows = s.scalars(
         select(ContractRow)
@@ -142,7 +150,14 @@ def leases_as_known(s: Session, period: ReportPeriod, sku: str) -> list[tuple[Co
                ContractRow.start_date < period.end)
         .order_by(ContractRow.number)
     ).all()  # fmt: skip
-    return [(c, _effective_end(c, later, period.end)) for c in rows]
+    ends: dict[int, list[date]] = defaultdict(list)
+    for r in s.scalars(
+        select(ContractRenewalRow)
+        .where(ContractRenewalRow.renewed_on < period.end)
+        .order_by(ContractRenewalRow.previous_end, ContractRenewalRow.id)
+    ):
+        ends[r.contract_id].append(r.previous_end)
+    return [(c, _effective_end(c, later, period.end), tuple(ends[c.id])) for c in rows]
 
 
 def remaining_obligations(
@@ -179,11 +194,12 @@ def revenue_section(
     for r in recs:
         for kind, amount in r.recognised_by_kind.items():
             recognised[kind] += amount
-    billed = dict(s.execute(
-        select(InvoiceLineRow.kind, func.sum(InvoiceLineRow.net))
-        .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
-        .where(InvoiceRow.issue_date >= period.start, InvoiceRow.issue_date < period.end)
-        .group_by(InvoiceLineRow.kind)).all())  # fmt: skip
+    billed = billed_by_product(s, period)  # credit notes under the products they credit
+    for kind, net in credits_by_product(s, period).items():
+        recognised[kind] += net
+        recognised["credit_notes"] -= net
+    if not recognised.get("credit_notes"):
+        recognised.pop("credit_notes", None)
     collected = sum((r.collected_by_kind.get(k, ZERO) for r in recs for k in ("payment", "prepayment")), ZERO)  # fmt: skip
     total_billed = sum((r.billed_net for r in recs), ZERO)
     total_recognised = sum((r.recognised for r in recs), ZERO)
@@ -213,37 +229,6 @@ def revenue_section(
     return Section("revenue", figures + concentration,
                    (Table("by_product", ("product", "billed_net", "recognised", "collected"), by_product),),
                    flags, notes=(Message("revenue.tie_out"),))  # fmt: skip
-
-
-def collected_by_product(s: Session, period: ReportPeriod) -> dict[str, Decimal]:
-    """Cash applied to invoices in the period, attributed to products pro rata to the gross of
-    each invoice's lines (VAT included, as cash is); each allocation is split to the cent and
-    its rounding residue goes to the invoice's largest line, so the split sums exactly."""
-    allocations = s.execute(
-        select(PaymentAllocationRow.invoice_id, PaymentAllocationRow.amount)
-        .where(PaymentAllocationRow.applied_on >= period.start, PaymentAllocationRow.applied_on < period.end)
-        .order_by(PaymentAllocationRow.id)
-    ).all()  # fmt: skip
-    ids = {i for i, _ in allocations}
-    lines: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    for iid, kind, gross in s.execute(
-        select(InvoiceLineRow.invoice_id, InvoiceLineRow.kind, InvoiceLineRow.gross)
-        .where(InvoiceLineRow.invoice_id.in_(ids))
-        .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_no)
-    ):
-        lines[iid].append((kind, gross))
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for iid, amount in allocations:
-        parts = lines[iid]
-        total = sum((g for _, g in parts), ZERO)
-        if not total:
-            continue
-        shares = [(amount * g / total).quantize(Decimal("0.01")) for _, g in parts]
-        largest = max(range(len(parts)), key=lambda i: parts[i][1])
-        shares[largest] += amount - sum(shares, ZERO)
-        for (kind, _), share in zip(parts, shares, strict=True):
-            out[kind] += share
-    return dict(out)
 
 
 def _concentration(

@@ -38,7 +38,7 @@ from suanli.services.reports.ledger import ArchivedReport, DisclosureService
 from suanli.services.reports.model import OperatingReport, Section
 from suanli.services.reports.period import ReportPeriod, parse_report_period
 from suanli.services.reports.risk import breakeven_occupancy, calibrate, risks_section
-from suanli.services.reports.twin import read_seed_at, run_report_twin, twin_scenario, twin_section
+from suanli.services.reports.twin import read_seeds_at, report_twins, twin_section
 from suanli.store.db import SessionFactory
 from suanli.store.models import (
     AnnouncementOrderRow,
@@ -117,7 +117,8 @@ class ReportService:
     def build(self, period: ReportPeriod, rates: Mapping[str, str | Decimal] | None = None,
               twin: bool = True) -> tuple[OperatingReport, str]:  # fmt: skip
         """The report and the hash of the ledger it read. With ``twin`` the digital-twin
-        section is added when the ledger has servers of the twin's SKU at the period's end."""
+        section is added when the ledger has servers installed at the period's end (one twin per
+        SKU, added path by path)."""
         rates = ecl_rates(rates)
         with self.sessions() as s:
             capacity = capacity_section(s, period, self.catalog)
@@ -134,7 +135,7 @@ class ReportService:
             open_lines = [ln for ln in load_lines(s, period) if ln.outstanding > 0]
             risks = risks_section(cal, open_lines, period.end)
             receivables = receivables_section(s, period, rates)
-            inputs = read_seed_at(s, period) if twin else None
+            seeds = read_seeds_at(s, period) if twin else []
             digest = ledger_hash(s)
         sections: tuple[Section, ...] = (
             capacity,
@@ -146,9 +147,9 @@ class ReportService:
             funds,
             risks,
         )
-        if inputs is not None and inputs.seed.servers:  # the twin runs outside the session
-            sc = twin_scenario(inputs.seed)
-            sections += (twin_section(inputs, sc, run_report_twin(sc)),)
+        twins = report_twins(seeds)  # the twins run outside the session
+        if twins:
+            sections += (twin_section(twins),)
         report = OperatingReport(period.key, period.start.isoformat(), period.last_day.isoformat(),
                                  self.currency, sections)  # fmt: skip
         return report, digest
