@@ -9,11 +9,22 @@ from decimal import Decimal
 import pytest
 
 from suanli.core.billing import add_months
-from suanli.services.reports.twin import contracted_ahead, nearest_rank, payback_quantile
+from suanli.economics.scenario import Dist
+from suanli.services.reports.twin import (
+    TWIN_SCENARIO,
+    TwinInputs,
+    contracted_ahead,
+    nearest_rank,
+    payback_quantile,
+    pooled_seed,
+    sku_overrides,
+    twin_scenario,
+)
 from suanli.services.twin_seed import (
     LedgerSeed,
     SeedLease,
     SeedPrice,
+    acceptance,
     calibrate,
     calibrate_renewal,
     calibrate_wtp,
@@ -136,5 +147,46 @@ def test_equal_rents_leave_willingness_to_pay_to_the_scenario() -> None:
     seed = LedgerSeed(date(2024, 6, 30), (None,), leases)
     assert calibrate_wtp(seed, calibrate(seed)) is None
     sc = load_twin("fragmented-demand", seed_overrides(seed, load_twin("fragmented-demand")))
-    assert sc.twin.leases.willingness_to_pay.low == 0.8  # the scenario's
-    assert sc.twin.leases.arrival_rate_per_month == 1.0  # the signed rate, undivided
+    assert sc.twin.leases.willingness_to_pay.low == 0.8  # the scenario's uniform 0.8-1.2
+    # half of the requests pay the market rent under it: 1.0 signed a month needs 2.0 requests
+    assert sc.twin.leases.arrival_rate_per_month == 2.0
+
+
+def test_acceptance_of_a_willingness_to_pay() -> None:
+    assert acceptance(Dist(dist="uniform", low=0.8, high=1.2)) == pytest.approx(0.5)
+    assert acceptance(Dist(dist="uniform", low=0.9, high=1.0)) == 0.1  # the floor
+    assert acceptance(Dist(dist="uniform", low=1.1, high=1.1)) == 1.0
+    assert acceptance(Dist(dist="fixed", value=1.0)) == 1.0
+    assert acceptance(Dist(dist="fixed", value=0.9)) == 0.1
+    assert acceptance(Dist(dist="triangular", low=0.5, mode=1.0, high=1.5)) == 1.0  # uncorrected
+
+
+def test_a_sku_without_history_takes_the_whole_ledgers_demand_per_server() -> None:
+    """Today 2024-06-30. H800: 4 servers, leases of 2024-01-10 (2 servers, 3 months, 90,000),
+    2024-03-05 (1, 12, 120,000), 2024-06-01 (1, 3, 100,000): its own demand is calibrated. A800:
+    1 server and one lease of 2024-05-02 (1, 3, 50,000): too few. Pooled: 4 leases over the 6
+    months observed since 2024-01 = 0.6667 signed a month on 5 servers; A800's share 1/5 gives
+    0.1333, over the scenario's acceptance 0.5 = 0.2667 requests a month; sizes {1: 3, 2: 1},
+    terms {3: 3, 12: 1}; rent A800's own 50,000 net = 56,500 quoted; staff 125,000 × 1/5."""
+    h800 = LedgerSeed(date(2024, 6, 30), (None,) * 4,
+                      (_lease(date(2024, 1, 10), 3, 2, "90000"), _lease(date(2024, 3, 5), 12, 1, "120000"),
+                       _lease(date(2024, 6, 1), 3, 1, "100000")))  # fmt: skip
+    a800 = LedgerSeed(date(2024, 6, 30), (None,), (_lease(date(2024, 5, 2), 3, 1, "50000"),))
+    inputs = [TwinInputs("HGX-H800-8", h800), TwinInputs("HGX-A800-8", a800)]
+    pooled = pooled_seed(inputs)
+    assert pooled.servers == 5 and len(pooled.leases) == 4
+    base = load_twin(TWIN_SCENARIO)
+    got = sku_overrides(a800, "HGX-A800-8", pooled, base)
+    leases = got["twin"]["leases"]
+    assert leases["arrival_rate_per_month"] == pytest.approx(4 / 6 / 5 / 0.5)
+    assert leases["sizes"] == {"values": [1, 2], "weights": [3.0, 1.0]}
+    assert leases["terms"] == {"values": [3, 12], "weights": [3.0, 1.0]}
+    assert got["form"] == {"rent_per_server_month": 56500.0}
+    assert got["fleet"] == {"sku": "HGX-A800-8"}
+    assert got["opex"]["staff_per_month"] == pytest.approx(25_000)
+    # the H800 keeps its own calibration: only its SKU and its share of the fixed costs
+    own = sku_overrides(h800, "HGX-H800-8", pooled, base)
+    assert set(own) == {"horizon_months", "fleet", "opex"}
+    sc = twin_scenario(inputs[1], pooled)
+    assert sc.economics.fleet is not None and sc.economics.fleet.sku == "HGX-A800-8"
+    assert sc.twin.leases.arrival_rate_per_month == pytest.approx(4 / 15)

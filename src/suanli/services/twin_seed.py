@@ -35,10 +35,12 @@ Two steps, so that each reader of the ledger feeds the same rule:
   - **willingness to pay** (:func:`calibrate_wtp`): with the demand calibrated and at least two
     distinct contract rents among the window's leases, each lease's rent over the calibrated
     market rent (their server-weighted average; the ledger keeps no server-month list price)
-    is a ratio, and willingness to pay is uniform from the lowest ratio to the highest. The
-    ledger's leases are the requests that *accepted*, so the request rate becomes the signed
-    rate divided by the share that would pay the market rent, ``(high - 1) / (high - low)``
-    (at least ``MIN_ACCEPTANCE``): the twin then signs the ledger's rate at the market rent.
+    is a ratio, and willingness to pay is uniform from the lowest ratio to the highest.
+  - **request rate**: the ledger's leases are the requests that *accepted*, so with calibrated
+    demand the request rate is the signed rate divided by the share that would pay the market
+    rent under the willingness to pay in force (calibrated or the scenario's; :func:`acceptance`,
+    ``(high - 1) / (high - low)`` for a uniform, at least ``MIN_ACCEPTANCE``): the twin then
+    signs the ledger's rate at the market rent.
 
 :func:`ledger_overrides` is both steps on today's ledger.
 """
@@ -55,6 +57,7 @@ from suanli.core.billing import add_months
 from suanli.core.contracts import Contract
 from suanli.core.fleet import Server, ServerState
 from suanli.core.money import round_money
+from suanli.economics.scenario import Dist
 from suanli.services.container import Services
 from suanli.services.fleet.servers import ServerFilter
 from suanli.simulation.twin.scenario import TwinScenario
@@ -193,7 +196,7 @@ class WtpFit:
     @property
     def acceptance(self) -> float:
         """The share of requests that would pay the market rent (at least MIN_ACCEPTANCE)."""
-        return max(MIN_ACCEPTANCE, (self.high - 1.0) / (self.high - self.low))
+        return acceptance(Dist(dist="uniform", low=self.low, high=self.high))
 
 
 def calibrate_wtp(seed: LedgerSeed, cal: Calibration | None) -> WtpFit | None:
@@ -208,16 +211,35 @@ def calibrate_wtp(seed: LedgerSeed, cal: Calibration | None) -> WtpFit | None:
     return WtpFit(len(ratios), low, high) if low < high else None
 
 
-def behaviour_overrides(seed: LedgerSeed, cal: Calibration | None) -> dict[str, Any]:
-    """The ``twin.leases`` overrides of the calibrated renewals and willingness to pay."""
+def acceptance(wtp: Dist) -> float:
+    """The share of requests whose willingness to pay reaches the market rent (the twin asks
+    the market rent), at least ``MIN_ACCEPTANCE``: exact for ``fixed`` and ``uniform``; other
+    distributions are taken as 1 (no correction)."""
+    if wtp.dist == "fixed":
+        share = 1.0 if (wtp.value or 0.0) >= 1.0 else 0.0
+    elif wtp.dist == "uniform" and wtp.low is not None and wtp.high is not None:
+        span = wtp.high - wtp.low
+        share = (1.0 if wtp.low >= 1.0 else 0.0) if span <= 0 else (wtp.high - 1.0) / span
+    else:
+        return 1.0
+    return min(1.0, max(MIN_ACCEPTANCE, share))
+
+
+def behaviour_overrides(
+    seed: LedgerSeed, cal: Calibration | None, sc: TwinScenario
+) -> dict[str, Any]:
+    """The ``twin.leases`` overrides of the calibrated renewals and willingness to pay, and
+    the request rate that makes the twin sign the ledger's rate at the market rent."""
     out: dict[str, Any] = {}
     renewal, enough = calibrate_renewal(seed)
     if enough:
         out["renewal_probability"] = renewal.probability
     wtp = calibrate_wtp(seed, cal)
-    if wtp is not None and cal is not None:
+    if wtp is not None:
         out["willingness_to_pay"] = {"dist": "uniform", "low": wtp.low, "high": wtp.high}
-        out["arrival_rate_per_month"] = cal.arrival_rate / wtp.acceptance
+    if cal is not None:
+        used = Dist(**out["willingness_to_pay"]) if wtp else sc.twin.leases.willingness_to_pay
+        out["arrival_rate_per_month"] = cal.arrival_rate / acceptance(used)
     return out
 
 
@@ -320,7 +342,7 @@ def seed_overrides(seed: LedgerSeed, sc: TwinScenario) -> dict[str, Any]:
         demand = demand_overrides(cal, include)
         out["form"] = demand["form"]
         out["twin"]["leases"] = demand["twin"]["leases"]
-    behaviour = behaviour_overrides(seed, cal)
+    behaviour = behaviour_overrides(seed, cal, sc)
     if behaviour:
         out["twin"]["leases"] = {**out["twin"].get("leases", {}), **behaviour}
     return out

@@ -115,7 +115,6 @@ def _direct(svc: Services) -> dict[str, str]:
     p5 = revenue[max(0, -(-len(revenue) * 5 // 100) - 1)]  # nearest rank
     return {
         "twin.twin_servers": "6",
-        "twin.twin_skus": "2",
         "twin.twin_occupancy_ahead": f"{100 * sum(occ) / len(occ):.1f}",
         "twin.p_loss": f"{100 * sum(v < 0 for v in net) / len(net):.1f}",
         "twin.twin_p_npv_negative": f"{100 * sum(v < 0 for v in npv) / len(npv):.1f}",
@@ -143,6 +142,10 @@ def test_section_matches_a_direct_twin_run(centre: tuple[Services, SimClock]) ->
         "HGX-H800-8", "5", "3", "2024-05")  # fmt: skip
     assert (a800["sku"], a800["servers"], a800["market_rent"]) == ("HGX-A800-8", "1", "54761.90")
     assert h800["market_rent"] == "113000.00" and h800["arrivals"] == "0.60"
+    by_sku = done.report.section("twin").tables[0]
+    assert [row[:4] for row in by_sku.rows] == [
+        ("HGX-H800-8", "5", "113000.00", "0.60"), ("HGX-A800-8", "1", "54761.90", "0.12"),
+    ]  # fmt: skip
     # each figure is in a sentence with its assumptions, in both languages
     for lang in ("en", "zh"):
         text = [sentence(lang, m) for m in sentences]

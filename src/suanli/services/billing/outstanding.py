@@ -1,7 +1,8 @@
 """Receivables arithmetic inside a session: what an invoice still owes and applying cash to it.
 
 - outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it
-  − amounts written off (:mod:`suanli.services.billing.writeoffs`) + credit released
+  − amounts written off + amounts recovered after a write-off
+  (:mod:`suanli.services.billing.writeoffs`) + credit released
   (``credit_releases``: the part of a credit note beyond what the invoice still owed).
   Invariant: never below zero; an overpayment is a recorded release, not a negative balance.
 - Customer credit balance = releases of kind ``overpayment`` (:func:`credit_balances`).
@@ -27,6 +28,7 @@ from suanli.store.models import (
     InvoiceRow,
     PaymentAllocationRow,
     PaymentRow,
+    RecoveryRow,
     WriteOffRow,
 )
 
@@ -54,7 +56,11 @@ def outstanding_by_invoice(
     released_stmt = select(CreditReleaseRow.invoice_id, func.sum(CreditReleaseRow.amount)).where(
         CreditReleaseRow.invoice_id.in_(ids)
     )
+    recovered_stmt = select(RecoveryRow.invoice_id, func.sum(RecoveryRow.amount)).where(
+        RecoveryRow.invoice_id.in_(ids)
+    )
     if as_of is not None:
+        recovered_stmt = recovered_stmt.where(RecoveryRow.recovered_on <= as_of)
         released_stmt = released_stmt.where(CreditReleaseRow.released_on <= as_of)
         credit_stmt = credit_stmt.where(InvoiceRow.issue_date <= as_of)
         paid_stmt = paid_stmt.where(PaymentAllocationRow.applied_on <= as_of)
@@ -63,8 +69,9 @@ def outstanding_by_invoice(
     paid = s.execute(paid_stmt.group_by(PaymentAllocationRow.invoice_id)).all()
     written = s.execute(written_stmt.group_by(WriteOffRow.invoice_id)).all()
     released = s.execute(released_stmt.group_by(CreditReleaseRow.invoice_id)).all()
+    recovered = s.execute(recovered_stmt.group_by(RecoveryRow.invoice_id)).all()
     out = {i: Decimal(g) for i, g in gross.items()}
-    for invoice_id, amount in released:
+    for invoice_id, amount in (*released, *recovered):
         out[invoice_id] += Decimal(amount)
     for i, amount in credits:
         if i is not None:

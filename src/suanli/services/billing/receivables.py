@@ -55,6 +55,7 @@ from suanli.store.models import (
     InvoiceRow,
     PaymentAllocationRow,
     PaymentRow,
+    RecoveryRow,
     UsageRecordRow,
     WriteOffRow,
 )
@@ -521,6 +522,13 @@ class LedgerService:
                 s.scalar(
                     select(func.coalesce(func.sum(WriteOffRow.amount), 0)).where(
                         WriteOffRow.written_off_on < period.end
+                    )
+                )
+                or 0
+            ) - Decimal(  # recoveries reinstate what they recover
+                s.scalar(
+                    select(func.coalesce(func.sum(RecoveryRow.amount), 0)).where(
+                        RecoveryRow.recovered_on < period.end
                     )
                 )
                 or 0

@@ -26,7 +26,9 @@ invoices. Definitions of the figures this module adds:
   cent. The allowance moves as opening (the same matrix on the day before the period) + charge
   for the period − amounts written off = closing; the charge is the balancing figure.
 - write-offs: ``receivable_write_offs`` effective in the period (gross, with their reasons);
-  open receivables are net of write-offs effective by the day they are measured.
+  recoveries: ``receivable_recoveries`` effective in the period, each reinstating part of a
+  write-off; open receivables are net of write-offs and plus recoveries effective by the day
+  they are measured, and the movement is opening + charge − written off + recovered = closing.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from sqlalchemy.orm import Session
 from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, contract_days, month_of
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.receivables import LedgerService
-from suanli.services.billing.writeoffs import write_off_ref
+from suanli.services.billing.writeoffs import recoveries_in, write_offs_in
 from suanli.services.reports.model import Figure, Message, Section, Table, cents, pct, plain
 from suanli.services.reports.period import ReportPeriod
 from suanli.services.reports.products import (
@@ -56,6 +58,7 @@ from suanli.store.models import (
     CustomerRow,
     InvoiceRow,
     PaymentAllocationRow,
+    RecoveryRow,
     WriteOffRow,
 )
 
@@ -276,10 +279,14 @@ def open_receivables(s: Session, as_of: date) -> list[tuple[str, date, Decimal]]
         select(WriteOffRow.invoice_id, func.sum(WriteOffRow.amount))
         .where(WriteOffRow.written_off_on <= as_of)
         .group_by(WriteOffRow.invoice_id)).all())  # fmt: skip
+    recovered = dict(s.execute(
+        select(RecoveryRow.invoice_id, func.sum(RecoveryRow.amount))
+        .where(RecoveryRow.recovered_on <= as_of)
+        .group_by(RecoveryRow.invoice_id)).all())  # fmt: skip
     out = []
     for iid, code, issued, gross in invoices:
         owed = (gross + Decimal(credited.get(iid, 0) or 0) - Decimal(applied.get(iid, 0) or 0)
-                - Decimal(written.get(iid, 0) or 0))  # fmt: skip
+                - Decimal(written.get(iid, 0) or 0) + Decimal(recovered.get(iid, 0) or 0))  # fmt: skip
         if owed > 0:
             out.append((code, issued, owed))
     return out
@@ -300,15 +307,13 @@ def _allowance(by_customer: Mapping[str, Mapping[str, Decimal]], rates: Mapping[
 
 
 def _write_offs(s: Session, period: ReportPeriod) -> list[tuple[str, ...]]:
-    rows = s.execute(
-        select(WriteOffRow, InvoiceRow.number, CustomerRow.code)
-        .join(InvoiceRow, InvoiceRow.id == WriteOffRow.invoice_id)
-        .join(CustomerRow, CustomerRow.id == WriteOffRow.customer_id)
-        .where(WriteOffRow.written_off_on >= period.start, WriteOffRow.written_off_on < period.end)
-        .order_by(WriteOffRow.written_off_on, WriteOffRow.id)
-    ).all()
-    return [(write_off_ref(w.id), number, code, w.written_off_on.isoformat(), cents(w.amount), w.reason)
-            for w, number, code in rows]  # fmt: skip
+    return [(w.ref, w.invoice, w.customer, w.written_off_on.isoformat(), cents(w.amount), w.reason)
+            for w in write_offs_in(s, None, period.start, period.end)]  # fmt: skip
+
+
+def _recoveries(s: Session, period: ReportPeriod) -> list[tuple[str, ...]]:
+    return [(r.ref, r.write_off, r.invoice, r.customer, r.recovered_on.isoformat(), cents(r.amount),
+             r.reason) for r in recoveries_in(s, None, period.start, period.end)]  # fmt: skip
 
 
 def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, Decimal]) -> Section:
@@ -318,15 +323,20 @@ def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, De
     closing = sum(provision.values(), ZERO)
     write_offs = _write_offs(s, period)
     written = sum((Decimal(w[4]) for w in write_offs), ZERO)
+    recoveries = _recoveries(s, period)
+    recovered = sum((Decimal(r[5]) for r in recoveries), ZERO)
     total = sum(buckets.values(), ZERO)
     figures = (
         Figure("open_total", cents(total), "CNY"),
         Figure("ecl_provision", cents(closing), "CNY"),
         Figure("ecl_coverage", pct(closing, total), "%"),
         Figure("ecl_opening", cents(opening), "CNY"),
-        Figure("ecl_charge", cents(closing - opening + written), "CNY"),
+        Figure("ecl_charge", cents(closing - opening + written - recovered), "CNY"),
         Figure("write_offs", cents(written), "CNY"),
         Figure("write_offs_count", str(len(write_offs)), "count"),
+        Figure("recoveries", cents(recovered), "CNY"),
+        Figure("recoveries_count", str(len(recoveries)), "count"),
+        Figure("write_offs_net", cents(written - recovered), "CNY"),
     )
     matrix = tuple(
         (b, cents(buckets[b]), plain(rates[b] * 100), cents(provision[b])) for b in AGING_BUCKETS
@@ -338,5 +348,7 @@ def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, De
                    (Table("ecl_matrix", ("bucket", "open", "rate_pct", "provision"), matrix),
                     Table("aging", ("customer", *AGING_BUCKETS), aging),
                     Table("write_off_list", ("ref", "invoice", "customer", "date", "amount", "reason"),
-                          tuple(write_offs))),
+                          tuple(write_offs)),
+                    Table("recovery_list", ("ref", "write_off", "invoice", "customer", "date", "amount",
+                                            "reason"), tuple(recoveries))),
                    notes=(Message("receivables.ecl_movement"),))  # fmt: skip

@@ -45,6 +45,7 @@ from suanli.store.models import (
     AnnouncementRow,
     ContractRenewalRow,
     ContractRow,
+    CreditReleaseRow,
     DeliveryRow,
     FundTransferRow,
     InvoiceLineRow,
@@ -54,6 +55,7 @@ from suanli.store.models import (
     PaymentRow,
     PurchaseOrderLineRow,
     PurchaseOrderRow,
+    RecoveryRow,
     ServerRow,
     ServerTransitionRow,
     SlaEventRow,
@@ -65,7 +67,8 @@ KIND = "operating"
 INPUT_TABLES = (AnnouncementRow, AnnouncementOrderRow, PurchaseOrderRow, PurchaseOrderLineRow,
                 DeliveryRow, ServerRow, ServerTransitionRow, ContractRow, LeaseAllocationRow,
                 SlaEventRow, UsageRecordRow, InvoiceRow, InvoiceLineRow, PaymentRow,
-                PaymentAllocationRow, FundTransferRow, ContractRenewalRow, WriteOffRow)  # fmt: skip
+                PaymentAllocationRow, FundTransferRow, ContractRenewalRow, WriteOffRow,
+                RecoveryRow, CreditReleaseRow)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

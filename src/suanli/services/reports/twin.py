@@ -57,7 +57,7 @@ from suanli.economics.loader import merge
 from suanli.economics.metrics import payback
 from suanli.services.reports.book import leases_as_known
 from suanli.services.reports.capacity import last_transitions
-from suanli.services.reports.model import Figure, Message, Section, cents, pct
+from suanli.services.reports.model import Figure, Message, Section, Table, cents, pct
 from suanli.services.reports.period import ReportPeriod
 from suanli.services.twin_seed import (
     HISTORY_MONTHS,
@@ -66,9 +66,11 @@ from suanli.services.twin_seed import (
     LedgerSeed,
     SeedLease,
     SeedPrice,
+    acceptance,
     calibrate,
     calibrate_renewal,
     calibrate_wtp,
+    demand_overrides,
     remaining_months,
     seed_overrides,
 )
@@ -142,25 +144,34 @@ def read_seeds_at(s: Session, period: ReportPeriod) -> list[TwinInputs]:
     return out
 
 
-def sku_overrides(seed: LedgerSeed, sku: str, share: float, base: TwinScenario) -> dict[str, Any]:
-    """Overrides of one SKU's twin on top of :func:`seed_overrides` (see the module's docstring):
-    its SKU, its share of the fixed costs, and, without calibrated demand, the scenario's
-    requests per server and the SKU's own rent."""
+def sku_overrides(seed: LedgerSeed, sku: str, pooled: LedgerSeed,
+                  base: TwinScenario) -> dict[str, Any]:  # fmt: skip
+    """Overrides of one SKU's twin on top of :func:`seed_overrides` (see the module's
+    docstring): its SKU, its share of the fixed costs, and, without demand calibrated from its
+    own leases, the whole ledger's demand (or else the scenario's) per server at its own rent."""
     fleet = base.economics.fleet
     assert fleet is not None
     opex = base.economics.opex
+    share = seed.servers / pooled.servers
     out: dict[str, Any] = {
         "horizon_months": HORIZON_MONTHS,
         "fleet": {"sku": sku},
         "opex": {"staff_per_month": opex.staff_per_month * share,
                  "bandwidth_per_month": opex.bandwidth_per_month * share},
     }  # fmt: skip
-    if calibrate(seed) is None:
+    if calibrate(seed) is not None:
+        return out
+    whole = calibrate(pooled)
+    if whole is not None:
+        demand = demand_overrides(whole, base.economics.taxes.prices_include_vat)["twin"]["leases"]
+        rate = whole.arrival_rate * share / acceptance(base.twin.leases.willingness_to_pay)
+        out["twin"] = {"leases": {**demand, "arrival_rate_per_month": rate}}
+    else:
         rate = base.twin.leases.arrival_rate_per_month * seed.servers / fleet.count
         out["twin"] = {"leases": {"arrival_rate_per_month": rate}}
-        rent = own_rent(seed, base)
-        if rent is not None:
-            out["form"] = {"rent_per_server_month": rent}
+    rent = own_rent(seed, base)
+    if rent is not None:
+        out["form"] = {"rent_per_server_month": rent}
     return out
 
 
@@ -182,12 +193,21 @@ def own_rent(seed: LedgerSeed, base: TwinScenario) -> float | None:
     return round(base.quoted_rent * avg / fleet.unit_price, 2)
 
 
-def twin_scenario(inputs: TwinInputs, total_servers: int) -> TwinScenario:
+def pooled_seed(inputs: Sequence[TwinInputs]) -> LedgerSeed:
+    """Every SKU's servers and leases as one seed (the whole ledger's demand)."""
+    first = inputs[0].seed
+    return LedgerSeed(
+        first.today,
+        tuple(p for i in inputs for p in i.seed.purchase_prices),
+        tuple(sorted((c for i in inputs for c in i.seed.leases), key=lambda c: c.start)),
+    )
+
+
+def twin_scenario(inputs: TwinInputs, pooled: LedgerSeed) -> TwinScenario:
     """The bundled twin for one SKU's seed, over the report's horizon."""
     base = load_twin(TWIN_SCENARIO)
-    share = inputs.seed.servers / total_servers
     overrides = merge(seed_overrides(inputs.seed, base),
-                      sku_overrides(inputs.seed, inputs.sku, share, base))  # fmt: skip
+                      sku_overrides(inputs.seed, inputs.sku, pooled, base))  # fmt: skip
     return load_twin(TWIN_SCENARIO, overrides)
 
 
@@ -262,6 +282,7 @@ class SkuTwin:
     inputs: TwinInputs
     scenario: TwinScenario
     run: TwinRun
+    pooled: LedgerSeed  # every SKU's servers and leases (the whole ledger's demand)
 
 
 def _basis(one: SkuTwin) -> tuple[Message, ...]:
@@ -284,23 +305,28 @@ def _basis(one: SkuTwin) -> tuple[Message, ...]:
         "paths": str(PATHS), "seed": str(SEED), "history": str(HISTORY_MONTHS),
     }  # fmt: skip
     cal = calibrate(seed)
-    if cal is not None:  # demand from the ledger's own leases (twin_seed.calibrate)
+    whole = None if cal is not None else calibrate(one.pooled)
+    used = cal or whole
+    if used is not None:  # demand from the ledger's leases (twin_seed.calibrate)
         basis |= {
-            "requests": str(cal.requests), "history": str(cal.months),
-            "signed_rate": f"{cal.arrival_rate:.2f}",
-            "sizes": ", ".join(f"{k}:{v}" for k, v in cal.sizes.items()),
-            "terms": ", ".join(f"{k}:{v}" for k, v in cal.terms.items()),
+            "requests": str(used.requests), "history": str(used.months),
+            "signed_rate": f"{used.arrival_rate:.2f}", "all_servers": str(one.pooled.servers),
+            "sizes": ", ".join(f"{k}:{v}" for k, v in used.sizes.items()),
+            "terms": ", ".join(f"{k}:{v}" for k, v in used.terms.items()),
         }  # fmt: skip
     renewal, enough = calibrate_renewal(seed)
     wtp = calibrate_wtp(seed, cal)
     wtp_params = {"low": f"{wtp.low:.3f}", "high": f"{wtp.high:.3f}", "n": str(wtp.leases),
                   "accept": _p1(wtp.acceptance * 100)} if wtp else {
                   "low": _p1(leases.willingness_to_pay.low),
-                  "high": _p1(leases.willingness_to_pay.high)}  # fmt: skip
+                  "high": _p1(leases.willingness_to_pay.high),
+                  "accept": _p1(acceptance(leases.willingness_to_pay) * 100)}  # fmt: skip
+    key = "twin.basis_ledger" if cal else "twin.basis_pooled" if whole else "twin.basis"
     return (
-        Message("twin.basis" if cal is None else "twin.basis_ledger", basis),
+        Message(key, basis),
         Message("twin.renewal_ledger" if enough else "twin.renewal_scenario",
-                {**basis, "term_ends": str(renewal.term_ends), "renewed": str(renewal.renewed),
+                {**basis, "history": str(HISTORY_MONTHS),
+                 "term_ends": str(renewal.term_ends), "renewed": str(renewal.renewed),
                  "renewal": _p1(leases.renewal_probability * 100),
                  "minimum": str(MIN_TERM_ENDS)}),
         Message("twin.wtp_ledger" if wtp else "twin.wtp_scenario", {**basis, **wtp_params}),
@@ -347,7 +373,6 @@ def twin_section(twins: Sequence[SkuTwin]) -> Section:
     )  # fmt: skip
     figures = (
         Figure("twin_servers", str(servers), "units"),
-        Figure("twin_skus", str(len(twins)), "count"),
         Figure("twin_occupancy_ahead", _p1(float(np.mean(c.occupancy_ahead)) * 100), "%"),
         Figure("p_loss", _p1(p_loss * 100), "%"),
         Figure("twin_p_npv_negative", _p1(p_npv * 100), "%"),
@@ -356,19 +381,34 @@ def twin_section(twins: Sequence[SkuTwin]) -> Section:
         Figure("twin_revenue_ahead_p5", cents(rev_p5), "CNY"),
         Figure("twin_revenue_at_risk", cents(rev_mean - rev_p5), "CNY"),
         Figure("twin_revenue_contracted", cents(contracted), "CNY"),
-        *(Figure(f"twin_renewal_probability.{t.inputs.sku}",
-                 _p1(t.scenario.twin.leases.renewal_probability * 100), "%") for t in twins),
+    )
+    by_sku = tuple(
+        (t.inputs.sku, str(t.inputs.seed.servers), cents(Decimal(str(t.scenario.market_rent))),
+         f"{t.scenario.twin.leases.arrival_rate_per_month:.2f}",
+         _p1(t.scenario.twin.leases.renewal_probability * 100),
+         f"{t.scenario.twin.leases.willingness_to_pay.low}-{t.scenario.twin.leases.willingness_to_pay.high}")
+        for t in twins
     )  # fmt: skip
-    return Section("twin", figures, sentences=sentences, notes=(Message("twin.projection"),),
-                   archived=False)  # fmt: skip
+    columns = (
+        "sku",
+        "twin_servers_sku",
+        "market_rent",
+        "requests_per_month",
+        "renewal_pct",
+        "wtp_range",
+    )
+    return Section("twin", figures, (Table("twin_by_sku", columns, by_sku),), sentences=sentences,
+                   notes=(Message("twin.projection"),), archived=False)  # fmt: skip
 
 
 def report_twins(inputs: Sequence[TwinInputs]) -> tuple[SkuTwin, ...]:
     """One seeded twin per SKU with servers (the report's runs)."""
-    total = sum(i.seed.servers for i in inputs)
+    if not inputs:
+        return ()
+    pooled = pooled_seed(inputs)
     out = []
     for i in inputs:
         if i.seed.servers:
-            sc = twin_scenario(i, total)
-            out.append(SkuTwin(i, sc, run_report_twin(sc)))
+            sc = twin_scenario(i, pooled)
+            out.append(SkuTwin(i, sc, run_report_twin(sc), pooled))
     return tuple(out)

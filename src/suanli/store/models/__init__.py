@@ -10,6 +10,7 @@ from suanli.store.models.billing import (
     InvoiceSeriesRow,
     PaymentAllocationRow,
     PaymentRow,
+    RecoveryRow,
     WriteOffRow,
 )
 from suanli.store.models.cluster import (
@@ -70,6 +71,7 @@ __all__ = [
     "PriceRow",
     "PurchaseOrderLineRow",
     "PurchaseOrderRow",
+    "RecoveryRow",
     "ReportArchiveRow",
     "ServerRow",
     "ServerTransitionRow",
