@@ -150,6 +150,33 @@ def write_off(number: str, on: Annotated[str, typer.Option("--on", help="Effecti
                   highlight=False)  # fmt: skip
 
 
+@app.command("recover")
+def recover(write_off: str, on: Annotated[str, typer.Option("--on", help="Effective date YYYY-MM-DD")],
+            reason: Annotated[str, typer.Option()],
+            amount: Annotated[str | None, typer.Option(help="Gross amount (default: all still unrecovered).")] = None,
+            by: Annotated[str | None, typer.Option("--by", help="Who decided (default: $USER).")] = None) -> None:  # fmt: skip
+    """Reinstate (part of) write-off WRITE_OFF (WO-...) as recovered; the customer's unapplied
+    cash is then applied to its open invoices, oldest first."""
+    day = parse_date(on, "on")
+    assert day is not None
+    with open_services() as svc:
+        r = svc.money.writeoffs.recover(write_off, day, reason, by or default_actor(), amount)
+    console.print(f"{r.ref}: {r.amount} of {r.write_off} on {r.invoice} ({r.customer}) recovered on "
+                  f"{r.recovered_on}; {r.applied} of unapplied cash applied", highlight=False)  # fmt: skip
+
+
+@app.command("recoveries")
+def recoveries(customer: Annotated[str | None, typer.Option()] = None, json_out: JsonOpt = False) -> None:  # fmt: skip
+    """List recoveries of amounts written off, oldest first."""
+    with open_services() as svc:
+        rows = to_jsonable(svc.money.writeoffs.list_recoveries(customer=customer))
+    if json_out:
+        print_json(rows)
+        return
+    print_table(rows, ["ref", "write_off", "invoice", "customer", "recovered_on", "amount", "reason"],
+                "Recoveries")  # fmt: skip
+
+
 @app.command("write-offs")
 def write_offs(customer: Annotated[str | None, typer.Option()] = None, json_out: JsonOpt = False) -> None:  # fmt: skip
     """List receivable write-offs, oldest first."""

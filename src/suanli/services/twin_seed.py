@@ -26,8 +26,21 @@ Two steps, so that each reader of the ledger feeds the same rule:
     at most ``HISTORY_MONTHS``), sizes and terms their empirical distributions, and the market
     rent their server-weighted contract rent. With less history the scenario's demand stays,
     and the report says which it used. Requests the ledger never saw (lost on price or
-    capacity) are not in it, so calibrated demand is a floor. Renewals and willingness to pay
-    stay the scenario's.
+    capacity) are not in it, so calibrated demand is a floor.
+  - **renewals** (:func:`calibrate_renewal`): a lease *term end* is an end a renewal extended
+    (the renewal's ``previous_end``, agreed by ``today``) or a lease's last end reached by the
+    end of ``today``'s month without renewal (a termination counts as not renewed). With at
+    least ``MIN_TERM_ENDS`` term ends in the ``HISTORY_MONTHS`` before the twin's month 1, the
+    renewal probability is the share renewed; otherwise the scenario's stays.
+  - **willingness to pay** (:func:`calibrate_wtp`): with the demand calibrated and at least two
+    distinct contract rents among the window's leases, each lease's rent over the calibrated
+    market rent (their server-weighted average; the ledger keeps no server-month list price)
+    is a ratio, and willingness to pay is uniform from the lowest ratio to the highest.
+  - **request rate**: the ledger's leases are the requests that *accepted*, so with calibrated
+    demand the request rate is the signed rate divided by the share that would pay the market
+    rent under the willingness to pay in force (calibrated or the scenario's; :func:`acceptance`,
+    ``(high - 1) / (high - low)`` for a uniform, at least ``MIN_ACCEPTANCE``): the twin then
+    signs the ledger's rate at the market rent.
 
 :func:`ledger_overrides` is both steps on today's ledger.
 """
@@ -44,6 +57,7 @@ from suanli.core.billing import add_months
 from suanli.core.contracts import Contract
 from suanli.core.fleet import Server, ServerState
 from suanli.core.money import round_money
+from suanli.economics.scenario import Dist
 from suanli.services.container import Services
 from suanli.services.fleet.servers import ServerFilter
 from suanli.simulation.twin.scenario import TwinScenario
@@ -52,6 +66,8 @@ NOT_INSTALLED = frozenset({ServerState.ORDERED, ServerState.RETIRED, ServerState
 PAGE = 500
 MIN_HISTORY = 3  # leases signed in the window before demand is calibrated from the ledger
 HISTORY_MONTHS = 12
+MIN_TERM_ENDS = 3  # lease term ends (renewed or not) before renewals are calibrated
+MIN_ACCEPTANCE = 0.1  # floor of the share of requests taken to accept the market rent
 DAYS_PER_MONTH = 365.25 / 12
 POOL_CLASSES = (("standard", "standard_per_gpu_hour"), ("spot", "spot_per_gpu_hour"))
 
@@ -66,6 +82,7 @@ class SeedLease:
     monthly_rent: Decimal  # net of VAT, per server-month
     vat_rate: Decimal
     customer: str
+    renewed_ends: tuple[date, ...] = ()  # the ends renewals agreed by ``today`` extended
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +153,94 @@ def calibrate(seed: LedgerSeed) -> Calibration | None:
         len(window), max(1, min(HISTORY_MONTHS, observed)), dict(sorted(sizes.items())),
         dict(sorted(terms.items())), rent, window[-1].vat_rate,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalFit:
+    """Lease term ends in the window before the twin's month 1, and how many were renewed."""
+
+    term_ends: int
+    renewed: int
+
+    @property
+    def probability(self) -> float:
+        return self.renewed / self.term_ends
+
+
+def term_ends(seed: LedgerSeed) -> list[tuple[date, bool]]:
+    """(end, renewed) of every lease term end in the window (see the module's docstring)."""
+    since = add_months(seed.month_one, -HISTORY_MONTHS)
+    out: list[tuple[date, bool]] = []
+    for c in seed.leases:
+        out += [(e, True) for e in c.renewed_ends if e >= since]
+        if since <= c.end <= seed.month_one and c.start <= seed.today:
+            out.append((c.end, False))
+    return sorted(out)
+
+
+def calibrate_renewal(seed: LedgerSeed) -> tuple[RenewalFit, bool]:
+    """The ledger's renewals, and whether there are enough (``MIN_TERM_ENDS``) to use them."""
+    ends = term_ends(seed)
+    fit = RenewalFit(len(ends), sum(1 for _, renewed in ends if renewed))
+    return fit, fit.term_ends >= MIN_TERM_ENDS
+
+
+@dataclass(frozen=True, slots=True)
+class WtpFit:
+    """Willingness to pay as multiples of the market rent, from the window's contract rents."""
+
+    leases: int
+    low: float
+    high: float
+
+    @property
+    def acceptance(self) -> float:
+        """The share of requests that would pay the market rent (at least MIN_ACCEPTANCE)."""
+        return acceptance(Dist(dist="uniform", low=self.low, high=self.high))
+
+
+def calibrate_wtp(seed: LedgerSeed, cal: Calibration | None) -> WtpFit | None:
+    """Willingness to pay from the calibrated window's rents (``None``: no calibrated demand,
+    or every lease paid the same rent)."""
+    if cal is None or not cal.market_rent:
+        return None
+    since = add_months(seed.month_one, -HISTORY_MONTHS)
+    ratios = [float(c.monthly_rent / cal.market_rent) for c in seed.leases
+              if since <= c.start <= seed.today]  # fmt: skip
+    low, high = round(min(ratios), 4), round(max(ratios), 4)
+    return WtpFit(len(ratios), low, high) if low < high else None
+
+
+def acceptance(wtp: Dist) -> float:
+    """The share of requests whose willingness to pay reaches the market rent (the twin asks
+    the market rent), at least ``MIN_ACCEPTANCE``: exact for ``fixed`` and ``uniform``; other
+    distributions are taken as 1 (no correction)."""
+    if wtp.dist == "fixed":
+        share = 1.0 if (wtp.value or 0.0) >= 1.0 else 0.0
+    elif wtp.dist == "uniform" and wtp.low is not None and wtp.high is not None:
+        span = wtp.high - wtp.low
+        share = (1.0 if wtp.low >= 1.0 else 0.0) if span <= 0 else (wtp.high - 1.0) / span
+    else:
+        return 1.0
+    return min(1.0, max(MIN_ACCEPTANCE, share))
+
+
+def behaviour_overrides(
+    seed: LedgerSeed, cal: Calibration | None, sc: TwinScenario
+) -> dict[str, Any]:
+    """The ``twin.leases`` overrides of the calibrated renewals and willingness to pay, and
+    the request rate that makes the twin sign the ledger's rate at the market rent."""
+    out: dict[str, Any] = {}
+    renewal, enough = calibrate_renewal(seed)
+    if enough:
+        out["renewal_probability"] = renewal.probability
+    wtp = calibrate_wtp(seed, cal)
+    if wtp is not None:
+        out["willingness_to_pay"] = {"dist": "uniform", "low": wtp.low, "high": wtp.high}
+    if cal is not None:
+        used = Dist(**out["willingness_to_pay"]) if wtp else sc.twin.leases.willingness_to_pay
+        out["arrival_rate_per_month"] = cal.arrival_rate / acceptance(used)
+    return out
 
 
 def demand_overrides(cal: Calibration, include_vat: bool) -> dict[str, Any]:
@@ -237,6 +342,9 @@ def seed_overrides(seed: LedgerSeed, sc: TwinScenario) -> dict[str, Any]:
         demand = demand_overrides(cal, include)
         out["form"] = demand["form"]
         out["twin"]["leases"] = demand["twin"]["leases"]
+    behaviour = behaviour_overrides(seed, cal, sc)
+    if behaviour:
+        out["twin"]["leases"] = {**out["twin"].get("leases", {}), **behaviour}
     return out
 
 

@@ -2,10 +2,11 @@
 
 A small centre: 5 H800 racked on 2024-04-01 (3 at 2.0 M, 2 at 2.2 M), one A800 beside them, and
 acme leasing 3 H800 from 2024-03-15 for 12 months at 100,000.00 net. The report of April 2024
-seeds the twin as the ledger stood on 2024-04-30, so
+seeds one twin per SKU as the ledger stood on 2024-04-30, so
 
-- its numbers equal a direct run of the bundled twin seeded by ``twin run --from-ledger``'s rule
-  on the same day, with the report's horizon, paths and seed;
+- its numbers equal direct runs of the bundled twin for each SKU, seeded by ``twin run
+  --from-ledger``'s rule on the same day plus the report's per-SKU rule worked by hand
+  (:data:`BY_SKU`), with the report's horizon, paths and seed, added path by path here;
 - the contracted rent over the next 12 months is worked by hand: 3 servers × 100,000.00 × 11
   months (2024-05-01 .. 2025-03-15, the part month rounded up) = 3,300,000.00;
 - it is a projection: never archived, so turning it off or on is not a restatement, and
@@ -37,7 +38,7 @@ from suanli.services.reports import twin as report_twin
 from suanli.services.reports.i18n import sentence
 from suanli.services.reports.operating import ReportService
 from suanli.services.reports.render import to_html
-from suanli.services.twin_seed import ledger_overrides
+from suanli.services.twin_seed import read_seed, seed_overrides
 from suanli.settings import load_settings
 from suanli.simulation.twin.library import load_twin
 from suanli.simulation.twin.run import run_twin
@@ -70,26 +71,53 @@ def centre(engine: Engine) -> Iterator[tuple[Services, SimClock]]:
     yield svc, clock
 
 
-def _direct(svc: Services) -> dict[str, str]:
-    """The report's twin figures rebuilt from a direct run (the CLI's seeding rule, today)."""
+#: each SKU's twin as the report's rule makes it, worked by hand: the CLI's seeding rule plus
+#: the SKU, its share of the fixed costs (5 and 1 of 6 servers), the scenario's 12 requests a
+#: month per 100 servers (no SKU has 3 leases to calibrate from) and its rent: H800 its lease's
+#: 100,000.00 net = 113,000.00 quoted with VAT; A800 has no lease, so the scenario's 100,000
+#: scaled by purchase price 1,150,000 / 2,100,000 = 54,761.90
+BY_SKU = (("HGX-H800-8", 5, 113000.0), ("HGX-A800-8", 1, 54761.90))
+
+
+def _direct_runs(svc: Services) -> list[Any]:
     base = load_twin(report_twin.TWIN_SCENARIO)
-    seeded = ledger_overrides(svc, base, LAST_DAY)
-    sc = load_twin(
-        report_twin.TWIN_SCENARIO,
-        merge(seeded, {"horizon_months": report_twin.HORIZON_MONTHS}),
-    )
-    run = run_twin(sc, seed=report_twin.SEED, paths=report_twin.PATHS)
-    ahead = [p.book.months[1:13] for p in run.paths]
-    occ = [sum(m.occupancy for m in ms) / 12 for ms in ahead]
-    revenue = sorted(sum((m.billed for m in ms), Decimal(0)) for ms in ahead)
+    runs = []
+    for sku, n, rent in BY_SKU:
+        seeded = seed_overrides(read_seed(svc, sku, LAST_DAY), base)
+        extra = {
+            "horizon_months": report_twin.HORIZON_MONTHS, "fleet": {"sku": sku},
+            "opex": {"staff_per_month": 125_000 * n / 6, "bandwidth_per_month": 10_000 * n / 6},
+            "twin": {"leases": {"arrival_rate_per_month": 12 * n / 100}},
+            "form": {"rent_per_server_month": rent},
+        }  # fmt: skip
+        sc = load_twin(report_twin.TWIN_SCENARIO, merge(seeded, extra))
+        runs.append(run_twin(sc, seed=report_twin.SEED, paths=report_twin.PATHS))
+    return runs
+
+
+def _direct(svc: Services) -> dict[str, str]:
+    """The report's twin figures rebuilt from direct runs, added path by path here."""
+    runs = _direct_runs(svc)
+    occ, revenue, net, npv = [], [], [], []
+    for paths in zip(*(r.paths for r in runs), strict=True):
+        months = range(1, 13)
+        occupied = [
+            sum(p.book.months[t].occupancy * p.book.months[t].active_servers for p in paths)
+            for t in months
+        ]
+        active = [sum(p.book.months[t].active_servers for p in paths) for t in months]
+        occ.append(sum(o / a for o, a in zip(occupied, active, strict=True)) / 12)
+        revenue.append(sum((p.book.months[t].billed for p in paths for t in months), Decimal(0)))
+        net.append(sum(p.metrics.total_net_income for p in paths))
+        npv.append(sum(p.metrics.npv for p in paths))
+    revenue.sort()
     mean = sum(revenue, Decimal(0)) / len(revenue)
     p5 = revenue[max(0, -(-len(revenue) * 5 // 100) - 1)]  # nearest rank
-    summary = run.summary()
     return {
-        "twin.twin_servers": "5",
+        "twin.twin_servers": "6",
         "twin.twin_occupancy_ahead": f"{100 * sum(occ) / len(occ):.1f}",
-        "twin.p_loss": f"{100 * summary['probability_of_loss']:.1f}",
-        "twin.twin_p_npv_negative": f"{100 * summary['probability_npv_negative']:.1f}",
+        "twin.p_loss": f"{100 * sum(v < 0 for v in net) / len(net):.1f}",
+        "twin.twin_p_npv_negative": f"{100 * sum(v < 0 for v in npv) / len(npv):.1f}",
         "twin.twin_revenue_ahead_mean": str(mean.quantize(Decimal("0.01"))),
         "twin.twin_revenue_ahead_p5": str(p5.quantize(Decimal("0.01"))),
         "twin.twin_revenue_at_risk": str((mean - p5).quantize(Decimal("0.01"))),
@@ -103,15 +131,28 @@ def test_section_matches_a_direct_twin_run(centre: tuple[Services, SimClock]) ->
     for key, value in _direct(svc).items():
         assert projected[key] == value, key
     assert projected["twin.twin_revenue_contracted"] == "3300000.00"  # 3 × 100,000.00 × 11
-    basis = done.report.section("twin").sentences[0]
-    assert basis.params["servers"] == "5" and basis.params["other_servers"] == "1"
-    assert basis.params["leased"] == "3" and basis.params["start"] == "2024-05"
+    sentences = done.report.section("twin").sentences
+    assert [m.key for m in sentences] == [
+        "twin.basis", "twin.renewal_scenario", "twin.wtp_scenario",  # H800 (most servers)
+        "twin.basis", "twin.renewal_scenario", "twin.wtp_scenario",  # A800
+        "twin.combined", "twin.occupancy", "twin.loss", "twin.payback", "twin.revenue",
+    ]  # fmt: skip
+    h800, a800 = sentences[0].params, sentences[3].params
+    assert (h800["sku"], h800["servers"], h800["leased"], h800["start"]) == (
+        "HGX-H800-8", "5", "3", "2024-05")  # fmt: skip
+    assert (a800["sku"], a800["servers"], a800["market_rent"]) == ("HGX-A800-8", "1", "54761.90")
+    assert h800["market_rent"] == "113000.00" and h800["arrivals"] == "0.60"
+    by_sku = done.report.section("twin").tables[0]
+    assert [row[:4] for row in by_sku.rows] == [
+        ("HGX-H800-8", "5", "113000.00", "0.60"), ("HGX-A800-8", "1", "54761.90", "0.12"),
+    ]  # fmt: skip
     # each figure is in a sentence with its assumptions, in both languages
     for lang in ("en", "zh"):
-        text = [sentence(lang, m) for m in done.report.section("twin").sentences]
+        text = [sentence(lang, m) for m in sentences]
         assert "fragmented-demand" in text[0] and "19" in text[0] and "36" in text[0]
-        assert projected["twin.twin_p_npv_negative"] in text[2]
-        assert projected["twin.twin_revenue_at_risk"] in text[4] and "3300000.00" in text[4]
+        assert "HGX-A800-8" in text[3] and "HGX-A800-8 (1)" in text[6]
+        assert projected["twin.twin_p_npv_negative"] in text[8]
+        assert projected["twin.twin_revenue_at_risk"] in text[10] and "3300000.00" in text[10]
     # never archived: the figures and the page's digest are the ledger's alone
     assert not any(k.startswith("twin.") for k in done.archived.figures)
 
@@ -155,10 +196,10 @@ def test_api_twin_param(engine: Engine, db_url: str, bearer: Any,
     with TestClient(app) as client:
         on = client.get(url, params={"period": PERIOD}, headers=h).json()
         off = client.get(url, params={"period": PERIOD, "twin": "false"}, headers=h).json()
-        assert on["projections"]["twin.twin_servers"] == "5" and off["projections"] == {}
+        assert on["projections"]["twin.twin_servers"] == "6" and off["projections"] == {}
         assert on["figures"] == off["figures"] and on["version"] == off["version"] == 1
-        assert [s["key"] for s in on["risk_sentences"] if s["section"] == "twin"] == [
-            "twin.basis", "twin.occupancy", "twin.loss", "twin.payback", "twin.revenue",
+        assert [s["key"] for s in on["risk_sentences"] if s["section"] == "twin"][-5:] == [
+            "twin.combined", "twin.occupancy", "twin.loss", "twin.payback", "twin.revenue",
         ]  # fmt: skip
         page = client.get(url, params={"period": PERIOD, "format": "html", "twin": "false"},
                           headers=h)  # fmt: skip

@@ -17,7 +17,7 @@ from suanli.core.billing import parse_period
 from suanli.core.ledger import Invoice, Payment
 from suanli.services.billing.invoicing import RunResult
 from suanli.services.billing.receivables import AgingRow, Reconciliation
-from suanli.services.billing.writeoffs import WriteOff
+from suanli.services.billing.writeoffs import Recovery, WriteOff
 from suanli.services.common import Page
 from suanli.services.tenancy import Role
 
@@ -65,6 +65,21 @@ class CreditNoteIn(BaseModel):
     )
     issue_date: Day | None = Field(
         default=None, description="effective issue date (default today); not before the invoice"
+    )
+
+
+class RecoveryIn(BaseModel):
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"on": "2024-10-20", "reason": "administrator's dividend", "amount": "500.00"}
+            ]
+        }
+    }
+    on: Day = Field(description="effective date: on or after the write-off, not in the future")
+    reason: str = Field(max_length=2000)
+    amount: Money | None = Field(
+        default=None, description="gross; omit to recover all that is still unrecovered"
     )
 
 
@@ -216,6 +231,30 @@ def list_write_offs(
 ) -> Any:  # fmt: skip
     principal.require(Role.FINANCE)
     return {"items": out(svc.money.writeoffs.list_write_offs(principal, customer))}
+
+
+@router.post(
+    "/write-offs/{ref}/recoveries",
+    responses=answers(201, 401, 403, 404, 409, 413, 422, body=Recovery),
+    dependencies=[requires(Role.FINANCE)],
+    status_code=status.HTTP_201_CREATED,
+)
+def recover(ref: str, body: RecoveryIn, svc: ServicesDep, principal: PrincipalDep) -> Any:
+    """Reinstate (part of) a write-off as recovered; unapplied cash is then applied."""
+    principal.require(Role.FINANCE)
+    return out(svc.money.writeoffs.recover(ref, body.on, body.reason, principal.name, body.amount))
+
+
+@router.get(
+    "/recoveries",
+    responses=answers(200, 401, 403, 422, body=Items[Recovery]),
+    dependencies=[requires(Role.FINANCE)],
+)
+def list_recoveries(
+    svc: ServicesDep, principal: PrincipalDep, customer: Annotated[str | None, Query(max_length=64)] = None,
+) -> Any:  # fmt: skip
+    principal.require(Role.FINANCE)
+    return {"items": out(svc.money.writeoffs.list_recoveries(principal, customer))}
 
 
 @router.put(

@@ -1,7 +1,8 @@
 """Receivables arithmetic inside a session: what an invoice still owes and applying cash to it.
 
 - outstanding(invoice) = gross + gross of its credit notes (negative) − payments applied to it
-  − amounts written off (:mod:`suanli.services.billing.writeoffs`) + credit released
+  − amounts written off + amounts recovered after a write-off
+  (:mod:`suanli.services.billing.writeoffs`) + credit released
   (``credit_releases``: the part of a credit note beyond what the invoice still owed)
   − customer credit applied to it (``credit_applications`` of kind ``applied``).
   Invariant: never below zero; an overpayment is a recorded release, not a negative balance.
@@ -30,6 +31,7 @@ from suanli.store.models import (
     InvoiceRow,
     PaymentAllocationRow,
     PaymentRow,
+    RecoveryRow,
     WriteOffRow,
 )
 
@@ -60,7 +62,11 @@ def outstanding_by_invoice(
     used_stmt = select(
         CreditApplicationRow.invoice_id, func.sum(CreditApplicationRow.amount)
     ).where(CreditApplicationRow.invoice_id.in_(ids))
+    recovered_stmt = select(RecoveryRow.invoice_id, func.sum(RecoveryRow.amount)).where(
+        RecoveryRow.invoice_id.in_(ids)
+    )
     if as_of is not None:
+        recovered_stmt = recovered_stmt.where(RecoveryRow.recovered_on <= as_of)
         used_stmt = used_stmt.where(CreditApplicationRow.applied_on <= as_of)
         released_stmt = released_stmt.where(CreditReleaseRow.released_on <= as_of)
         credit_stmt = credit_stmt.where(InvoiceRow.issue_date <= as_of)
@@ -71,8 +77,9 @@ def outstanding_by_invoice(
     written = s.execute(written_stmt.group_by(WriteOffRow.invoice_id)).all()
     released = s.execute(released_stmt.group_by(CreditReleaseRow.invoice_id)).all()
     used = s.execute(used_stmt.group_by(CreditApplicationRow.invoice_id)).all()
+    recovered = s.execute(recovered_stmt.group_by(RecoveryRow.invoice_id)).all()
     out = {i: Decimal(g) for i, g in gross.items()}
-    for invoice_id, amount in released:
+    for invoice_id, amount in (*released, *recovered):
         out[invoice_id] += Decimal(amount)
     for i, amount in credits:
         if i is not None:

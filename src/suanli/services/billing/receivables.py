@@ -56,6 +56,7 @@ from suanli.store.models import (
     InvoiceRow,
     PaymentAllocationRow,
     PaymentRow,
+    RecoveryRow,
     UsageRecordRow,
     WriteOffRow,
 )
@@ -67,6 +68,12 @@ class AgingRow:
     buckets: dict[str, Decimal]
     total: Decimal
     credit: Decimal = ZERO  # customer credit balance (overpayments released by credit notes)
+
+
+def credited_line_no(description: str) -> int:
+    """The line of the credited invoice that a credit-note line credits (its description is
+    written by :meth:`LedgerService.credit_note` as ``credit of <number> line <n>: ...``)."""
+    return int(description.split(" line ", 1)[1].split(":", 1)[0])
 
 
 def _check_uncredited(s: Session, invoice: InvoiceRow, note_gross: Decimal) -> None:
@@ -340,8 +347,7 @@ class LedgerService:
         ).all()
         for note in notes:
             for line in note.lines:
-                no = int(line.description.split(" line ", 1)[1].split(":", 1)[0])
-                out[no] += -line.net
+                out[credited_line_no(line.description)] += -line.net
         return out
 
     # --- payments ---------------------------------------------------------------------------
@@ -519,6 +525,13 @@ class LedgerService:
                 s.scalar(
                     select(func.coalesce(func.sum(WriteOffRow.amount), 0)).where(
                         WriteOffRow.written_off_on < period.end
+                    )
+                )
+                or 0
+            ) - Decimal(  # recoveries reinstate what they recover
+                s.scalar(
+                    select(func.coalesce(func.sum(RecoveryRow.amount), 0)).where(
+                        RecoveryRow.recovered_on < period.end
                     )
                 )
                 or 0

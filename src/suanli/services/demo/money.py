@@ -14,6 +14,8 @@ Part of the story told in :mod:`suanli.services.demo.center` (which runs these s
   Tsinghua Lab 7 pays late (61–90 days), Hefei Auto Vision stopped paying after July's run
   (receivables older than 90 days); on 2025-09-30 finance wrote off half of its July invoice
   (:data:`WRITE_OFF`), so the Q3 operating report shows a write-off and the allowance movement;
+  on 2025-10-20 the administrator paid a first dividend of 9,000.00 and finance recorded it as
+  a recovery of that write-off (:data:`RECOVERY`), so October's report shows a recovery;
 - Zhipu Research's server ``H8A001`` failed on 2025-09-30 16:48 and is still down: the
   September invoice carries the SLA credit (7 h 12 min down, beyond the 99.5 % uptime allowance).
 """
@@ -67,6 +69,9 @@ RENEWAL = ("moonstone", date(2025, 9, 20), 12)
 #: (customer, invoiced period, effective date, amount, reason)
 WRITE_OFF = ("hefei", "2025-07", date(2025, 9, 30), "45000.00",
              "settlement with the insolvency administrator: half of July's rent waived")  # fmt: skip
+#: (customer, effective date, amount, reason): part of :data:`WRITE_OFF` recovered, paid that day
+RECOVERY = ("hefei", date(2025, 10, 20), "9000.00",
+            "insolvency administrator's first dividend: 20 % of the amount written off")  # fmt: skip
 #: On-demand list prices of the cloud pool, CNY per GPU-hour (VAT 6 % on top).
 PRICES = (("standard", "12.50"), ("high", "25.00"), ("spot", "6.25"))
 FAILED_SERIAL_CUSTOMER = "zhipu"
@@ -108,6 +113,8 @@ def story(at: At) -> None:
         at(_day(c.start, 11), _pay(c.code, c.rent * c.servers, "deposit", c.start))
     at(_day(RENEWAL[1], 10), _renew(*RENEWAL))
     at(_day(WRITE_OFF[2], 17), _write_off)
+    at(_day(RECOVERY[1], 15), _recover)
+    at(_day(RECOVERY[1], 16), _pay(RECOVERY[0], Decimal(RECOVERY[2]), "payment", RECOVERY[1]))
     at(FAILED_ON, _fail)
     at(_day(date(2025, 10, 1), 5), _ingest_usage(USAGE_MONTHS[0], None))
     at(USAGE_CUT, _ingest_usage(USAGE_MONTHS[1], USAGE_CUT))
@@ -144,6 +151,12 @@ def _write_off(s: Services) -> object:
     code, period, on, amount, reason = WRITE_OFF
     invoice = s.money.ledger.list_invoices(customer=code, period=period, kind="invoice").items[0]
     return s.money.writeoffs.write_off(invoice.number, on, reason, ACTOR, amount)
+
+
+def _recover(s: Services) -> object:
+    code, on, amount, reason = RECOVERY
+    ref = s.money.writeoffs.list_write_offs(customer=code)[0].ref
+    return s.money.writeoffs.recover(ref, on, reason, ACTOR, amount)
 
 
 def _fail(s: Services) -> object:

@@ -15,9 +15,10 @@ invoices. Definitions of the figures this module adds:
   the end, the fixed consideration not yet earned after the end, net of VAT, by calendar year:
   leases ``(rent + fees unless billed as agent) × servers``, prorated by day within each month;
   reserved capacity its minimum commitment ``GPUs × 24 × days × minimum × rate``.
-- collected by product: cash applied to invoices in the period split over each invoice's
-  lines pro rata to their gross (:func:`collected_by_product`); ``collected`` is all cash
-  received (payments and prepayments), applied or not.
+- by product (:mod:`suanli.services.reports.products`): credit notes are counted under the
+  product of the line they credit (billed and recognised), and cash applied to invoices in the
+  period is split over each invoice's lines pro rata to their gross left after credit notes;
+  ``collected`` is all cash received (payments and prepayments), applied or not.
 - concentration: each customer's share of revenue recognised in the period; flagged when the
   largest customer has :data:`TOP1_LIMIT` or more, or the five largest :data:`TOP5_LIMIT`.
 - expected credit loss (CAS 22 / IFRS 9 simplified approach): open receivables at the last day
@@ -25,7 +26,9 @@ invoices. Definitions of the figures this module adds:
   cent. The allowance moves as opening (the same matrix on the day before the period) + charge
   for the period − amounts written off = closing; the charge is the balancing figure.
 - write-offs: ``receivable_write_offs`` effective in the period (gross, with their reasons);
-  open receivables are net of write-offs effective by the day they are measured.
+  recoveries: ``receivable_recoveries`` effective in the period, each reinstating part of a
+  write-off; open receivables are net of write-offs and plus recoveries effective by the day
+  they are measured, and the movement is opening + charge − written off + recovered = closing.
 """
 
 from __future__ import annotations
@@ -35,24 +38,26 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suanli.core.billing import AGING_BUCKETS, Period, aging_bucket, contract_days, month_of
 from suanli.services.billing.invoicing import BillingService
 from suanli.services.billing.outstanding import outstanding_by_invoice
 from suanli.services.billing.receivables import LedgerService
-from suanli.services.billing.writeoffs import write_off_ref
+from suanli.services.billing.writeoffs import recoveries_in, write_offs_in
 from suanli.services.reports.model import Figure, Message, Section, Table, cents, pct, plain
 from suanli.services.reports.period import ReportPeriod
+from suanli.services.reports.products import (
+    billed_by_product,
+    collected_by_product,
+    credits_by_product,
+)
 from suanli.store.models import (
     ContractRenewalRow,
     ContractRow,
     CustomerRow,
-    InvoiceLineRow,
     InvoiceRow,
-    PaymentAllocationRow,
-    WriteOffRow,
 )
 
 TOP1_LIMIT = Decimal(30)  # % of revenue
@@ -133,9 +138,12 @@ def _running_after(c: ContractRow, period: ReportPeriod, later: Mapping[int, dat
     return c.start_date < period.end < _effective_end(c, later, period.end)
 
 
-def leases_as_known(s: Session, period: ReportPeriod, sku: str) -> list[tuple[ContractRow, date]]:
+def leases_as_known(
+    s: Session, period: ReportPeriod, sku: str
+) -> list[tuple[ContractRow, date, tuple[date, ...]]]:
     """Leases of ``sku`` started before the period's end, each with its end (last day + 1) as
-    known at the period's end; the digital-twin section seeds its book from them."""
+    known at the period's end and the ends its renewals agreed before then extended (their
+    ``previous_end``); the digital-twin section seeds its book and its renewals from them."""
     _, later = _renewals(s, period)
     rows = s.scalars(
         select(ContractRow)
@@ -143,7 +151,14 @@ def leases_as_known(s: Session, period: ReportPeriod, sku: str) -> list[tuple[Co
                ContractRow.start_date < period.end)
         .order_by(ContractRow.number)
     ).all()  # fmt: skip
-    return [(c, _effective_end(c, later, period.end)) for c in rows]
+    ends: dict[int, list[date]] = defaultdict(list)
+    for r in s.scalars(
+        select(ContractRenewalRow)
+        .where(ContractRenewalRow.renewed_on < period.end)
+        .order_by(ContractRenewalRow.previous_end, ContractRenewalRow.id)
+    ):
+        ends[r.contract_id].append(r.previous_end)
+    return [(c, _effective_end(c, later, period.end), tuple(ends[c.id])) for c in rows]
 
 
 def remaining_obligations(
@@ -180,11 +195,12 @@ def revenue_section(
     for r in recs:
         for kind, amount in r.recognised_by_kind.items():
             recognised[kind] += amount
-    billed = dict(s.execute(
-        select(InvoiceLineRow.kind, func.sum(InvoiceLineRow.net))
-        .join(InvoiceRow, InvoiceRow.id == InvoiceLineRow.invoice_id)
-        .where(InvoiceRow.issue_date >= period.start, InvoiceRow.issue_date < period.end)
-        .group_by(InvoiceLineRow.kind)).all())  # fmt: skip
+    billed = billed_by_product(s, period)  # credit notes under the products they credit
+    for kind, net in credits_by_product(s, period).items():
+        recognised[kind] += net
+        recognised["credit_notes"] -= net
+    if not recognised.get("credit_notes"):
+        recognised.pop("credit_notes", None)
     collected = sum((r.collected_by_kind.get(k, ZERO) for r in recs for k in ("payment", "prepayment")), ZERO)  # fmt: skip
     total_billed = sum((r.billed_net for r in recs), ZERO)
     total_recognised = sum((r.recognised for r in recs), ZERO)
@@ -216,37 +232,6 @@ def revenue_section(
                    flags, notes=(Message("revenue.tie_out"),))  # fmt: skip
 
 
-def collected_by_product(s: Session, period: ReportPeriod) -> dict[str, Decimal]:
-    """Cash applied to invoices in the period, attributed to products pro rata to the gross of
-    each invoice's lines (VAT included, as cash is); each allocation is split to the cent and
-    its rounding residue goes to the invoice's largest line, so the split sums exactly."""
-    allocations = s.execute(
-        select(PaymentAllocationRow.invoice_id, PaymentAllocationRow.amount)
-        .where(PaymentAllocationRow.applied_on >= period.start, PaymentAllocationRow.applied_on < period.end)
-        .order_by(PaymentAllocationRow.id)
-    ).all()  # fmt: skip
-    ids = {i for i, _ in allocations}
-    lines: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    for iid, kind, gross in s.execute(
-        select(InvoiceLineRow.invoice_id, InvoiceLineRow.kind, InvoiceLineRow.gross)
-        .where(InvoiceLineRow.invoice_id.in_(ids))
-        .order_by(InvoiceLineRow.invoice_id, InvoiceLineRow.line_no)
-    ):
-        lines[iid].append((kind, gross))
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for iid, amount in allocations:
-        parts = lines[iid]
-        total = sum((g for _, g in parts), ZERO)
-        if not total:
-            continue
-        shares = [(amount * g / total).quantize(Decimal("0.01")) for _, g in parts]
-        largest = max(range(len(parts)), key=lambda i: parts[i][1])
-        shares[largest] += amount - sum(shares, ZERO)
-        for (kind, _), share in zip(parts, shares, strict=True):
-            out[kind] += share
-    return dict(out)
-
-
 def _concentration(
     s: Session, months: list[Period], billing: BillingService, total: Decimal
 ) -> tuple[tuple[Figure, ...], tuple[Message, ...]]:
@@ -273,7 +258,7 @@ def _concentration(
 def open_receivables(s: Session, as_of: date) -> list[tuple[str, date, Decimal]]:
     """``(customer, issue date, amount owed)`` of every invoice open at the end of ``as_of``,
     as :func:`outstanding_by_invoice` counts it on that day (later cash, credit notes, credit
-    applied and write-offs do not change a closed period)."""
+    applied, write-offs and recoveries do not change a closed period)."""
     invoices = s.execute(
         select(InvoiceRow.id, CustomerRow.code, InvoiceRow.issue_date)
         .join(CustomerRow, CustomerRow.id == InvoiceRow.customer_id)
@@ -299,15 +284,13 @@ def _allowance(by_customer: Mapping[str, Mapping[str, Decimal]], rates: Mapping[
 
 
 def _write_offs(s: Session, period: ReportPeriod) -> list[tuple[str, ...]]:
-    rows = s.execute(
-        select(WriteOffRow, InvoiceRow.number, CustomerRow.code)
-        .join(InvoiceRow, InvoiceRow.id == WriteOffRow.invoice_id)
-        .join(CustomerRow, CustomerRow.id == WriteOffRow.customer_id)
-        .where(WriteOffRow.written_off_on >= period.start, WriteOffRow.written_off_on < period.end)
-        .order_by(WriteOffRow.written_off_on, WriteOffRow.id)
-    ).all()
-    return [(write_off_ref(w.id), number, code, w.written_off_on.isoformat(), cents(w.amount), w.reason)
-            for w, number, code in rows]  # fmt: skip
+    return [(w.ref, w.invoice, w.customer, w.written_off_on.isoformat(), cents(w.amount), w.reason)
+            for w in write_offs_in(s, None, period.start, period.end)]  # fmt: skip
+
+
+def _recoveries(s: Session, period: ReportPeriod) -> list[tuple[str, ...]]:
+    return [(r.ref, r.write_off, r.invoice, r.customer, r.recovered_on.isoformat(), cents(r.amount),
+             r.reason) for r in recoveries_in(s, None, period.start, period.end)]  # fmt: skip
 
 
 def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, Decimal]) -> Section:
@@ -317,15 +300,20 @@ def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, De
     closing = sum(provision.values(), ZERO)
     write_offs = _write_offs(s, period)
     written = sum((Decimal(w[4]) for w in write_offs), ZERO)
+    recoveries = _recoveries(s, period)
+    recovered = sum((Decimal(r[5]) for r in recoveries), ZERO)
     total = sum(buckets.values(), ZERO)
     figures = (
         Figure("open_total", cents(total), "CNY"),
         Figure("ecl_provision", cents(closing), "CNY"),
         Figure("ecl_coverage", pct(closing, total), "%"),
         Figure("ecl_opening", cents(opening), "CNY"),
-        Figure("ecl_charge", cents(closing - opening + written), "CNY"),
+        Figure("ecl_charge", cents(closing - opening + written - recovered), "CNY"),
         Figure("write_offs", cents(written), "CNY"),
         Figure("write_offs_count", str(len(write_offs)), "count"),
+        Figure("recoveries", cents(recovered), "CNY"),
+        Figure("recoveries_count", str(len(recoveries)), "count"),
+        Figure("write_offs_net", cents(written - recovered), "CNY"),
     )
     matrix = tuple(
         (b, cents(buckets[b]), plain(rates[b] * 100), cents(provision[b])) for b in AGING_BUCKETS
@@ -337,5 +325,7 @@ def receivables_section(s: Session, period: ReportPeriod, rates: Mapping[str, De
                    (Table("ecl_matrix", ("bucket", "open", "rate_pct", "provision"), matrix),
                     Table("aging", ("customer", *AGING_BUCKETS), aging),
                     Table("write_off_list", ("ref", "invoice", "customer", "date", "amount", "reason"),
-                          tuple(write_offs))),
+                          tuple(write_offs)),
+                    Table("recovery_list", ("ref", "write_off", "invoice", "customer", "date", "amount",
+                                            "reason"), tuple(recoveries))),
                    notes=(Message("receivables.ecl_movement"),))  # fmt: skip

@@ -38,7 +38,7 @@ from suanli.services.reports.ledger import ArchivedReport, DisclosureService
 from suanli.services.reports.model import OperatingReport, Section
 from suanli.services.reports.period import ReportPeriod, parse_report_period
 from suanli.services.reports.risk import breakeven_occupancy, calibrate, risks_section
-from suanli.services.reports.twin import read_seed_at, run_report_twin, twin_scenario, twin_section
+from suanli.services.reports.twin import read_seeds_at, report_twins, twin_section
 from suanli.store.db import SessionFactory
 from suanli.store.models import (
     AnnouncementOrderRow,
@@ -56,6 +56,7 @@ from suanli.store.models import (
     PaymentRow,
     PurchaseOrderLineRow,
     PurchaseOrderRow,
+    RecoveryRow,
     ServerRow,
     ServerTransitionRow,
     SlaEventRow,
@@ -70,7 +71,7 @@ INPUT_TABLES = (AnnouncementRow, AnnouncementOrderRow, PurchaseOrderRow, Purchas
                 PaymentAllocationRow, FundTransferRow, ContractRenewalRow, WriteOffRow)  # fmt: skip
 # Later inputs count only once they hold rows, so a report archived before they existed keeps
 # its hash (an empty new table is not a restatement).
-LATER_INPUT_TABLES = (CreditReleaseRow, CreditApplicationRow)
+LATER_INPUT_TABLES = (CreditReleaseRow, CreditApplicationRow, RecoveryRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,8 @@ class ReportService:
     def build(self, period: ReportPeriod, rates: Mapping[str, str | Decimal] | None = None,
               twin: bool = True) -> tuple[OperatingReport, str]:  # fmt: skip
         """The report and the hash of the ledger it read. With ``twin`` the digital-twin
-        section is added when the ledger has servers of the twin's SKU at the period's end."""
+        section is added when the ledger has servers installed at the period's end (one twin per
+        SKU, added path by path)."""
         rates = ecl_rates(rates)
         with self.sessions() as s:
             capacity = capacity_section(s, period, self.catalog)
@@ -142,7 +144,7 @@ class ReportService:
             open_lines = [ln for ln in load_lines(s, period) if ln.outstanding > 0]
             risks = risks_section(cal, open_lines, period.end)
             receivables = receivables_section(s, period, rates)
-            inputs = read_seed_at(s, period) if twin else None
+            seeds = read_seeds_at(s, period) if twin else []
             digest = ledger_hash(s)
         sections: tuple[Section, ...] = (
             capacity,
@@ -154,9 +156,9 @@ class ReportService:
             funds,
             risks,
         )
-        if inputs is not None and inputs.seed.servers:  # the twin runs outside the session
-            sc = twin_scenario(inputs.seed)
-            sections += (twin_section(inputs, sc, run_report_twin(sc)),)
+        twins = report_twins(seeds)  # the twins run outside the session
+        if twins:
+            sections += (twin_section(twins),)
         report = OperatingReport(period.key, period.start.isoformat(), period.last_day.isoformat(),
                                  self.currency, sections)  # fmt: skip
         return report, digest

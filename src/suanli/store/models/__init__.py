@@ -11,6 +11,7 @@ from suanli.store.models.billing import (
     InvoiceSeriesRow,
     PaymentAllocationRow,
     PaymentRow,
+    RecoveryRow,
     WriteOffRow,
 )
 from suanli.store.models.cluster import (
@@ -72,6 +73,7 @@ __all__ = [
     "PriceRow",
     "PurchaseOrderLineRow",
     "PurchaseOrderRow",
+    "RecoveryRow",
     "ReportArchiveRow",
     "ServerRow",
     "ServerTransitionRow",

@@ -139,6 +139,28 @@ class WriteOffRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RecoveryRow(Base):
+    """A write-off later recovered (issue 19): the customer paid, or agreed to pay, part or all
+    of an amount written off. The recovery *reinstates* that amount on the invoice on
+    ``recovered_on`` (gross, VAT included), so the cash received for it is applied like any
+    other. Single writer: :mod:`suanli.services.billing.writeoffs`. Never more than what the
+    write-off still has unrecovered; append-only like the rest of the ledger.
+    """
+
+    __tablename__ = "receivable_recoveries"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    write_off_id: Mapped[int] = mapped_column(ForeignKey("receivable_write_offs.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    recovered_on: Mapped[date] = mapped_column(Date, index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class CreditReleaseRow(Base):
     """The part of a credit note that exceeded what its invoice still owed (issue 12).
 
