@@ -1,7 +1,7 @@
 """Issue 19: recoveries of receivables written off (the write-off is reinstated, gross).
 
 Revision ID: 0019_writeoff_recoveries
-Revises: 0017_credit_releases
+Revises: 0018_credit_applications
 Create Date: 2026-12-06 03:10:00
 
 """
