@@ -10,8 +10,8 @@ Owns :func:`plan_purchase` and its result types. Phases (numbered in the code):
 4. the baselines: *buy nothing more* (NPV 0 everywhere) and *buy everything now* (month 0, the
    SKU cheapest per capacity unit, enough servers to cover the largest expected demand gap of
    the horizon, within budget and supplier caps: what the article's companies did);
-5. every plan is evaluated by the same :func:`~.valuation.plan_npv` in sample and out of
-   sample; out-of-sample figures are the honest ones (in-sample figures of an SAA plan are
+5. every plan is evaluated by the same :func:`~.valuation.plan_value` in sample and out of
+   sample (after tax: the economics engine's cash flow, :mod:`.aftertax`); out-of-sample figures are the honest ones (in-sample figures of an SAA plan are
    optimistic: it was fitted to those scenarios).
 
 Pure: values in, a :class:`PurchasePlan` out; ``progress(done, total)`` is the only callback.
@@ -36,7 +36,7 @@ from suanli.economics.planning.model import (
 )
 from suanli.economics.planning.sampling import Array, Scenarios, sample
 from suanli.economics.planning.spec import PlanningSpec
-from suanli.economics.planning.valuation import order_costs, plan_npv, planning_prices
+from suanli.economics.planning.valuation import order_costs, plan_value, planning_prices
 
 Progress = Callable[[int, int], None]
 
@@ -180,8 +180,8 @@ def outcome(
         orders_of(spec, x),
         round(float(x.sum())),
         float(np.sum(prices * x)),
-        Figures.of(plan_npv(spec, ins.scenarios, x, ins.costs), alpha),
-        Figures.of(plan_npv(spec, oos.scenarios, x, oos.costs), alpha),
+        Figures.of(plan_value(spec, ins.scenarios, x, ins.costs), alpha),
+        Figures.of(plan_value(spec, oos.scenarios, x, oos.costs), alpha),
         status,
         seconds,
     )

@@ -7,13 +7,17 @@ Owns the schema of planning files (TOML, bundled default ``planning/default.toml
 Vocabulary: a *unit* of capacity is what demand is counted in (an 8-GPU H800-class server by
 default); a SKU supplies ``capacity_units`` per server. *Month 0* is the first month the plan can
 order in; ``decision_months`` months are open for orders; cash flows are valued over
-``horizon_months`` from month 0. Amounts are VAT-exclusive and pre-tax in ``currency``;
+``horizon_months`` from month 0. Amounts (prices, rents, opex) are VAT-exclusive in
+``currency``; ``[taxes]`` says how plans are valued: ``basis = "after_tax"`` (the default) on the
+economics engine's cash flow (VAT, surcharges, income tax with loss expiry, tax and book
+depreciation, financing; :mod:`.aftertax`), ``"pre_tax"`` on the plan's own pre-tax cash flow.
 ``*_annual`` per year, fractions as 0.13 = 13 %.
 """
 
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -113,6 +117,32 @@ class Financing(_Model):
     equity: NonNeg | None = None
 
 
+class Taxes(_Model):
+    """How plans are valued. ``basis = "after_tax"``: each plan is valued by the economics
+    engine (``suanli.economics.cashflow.project``, what ``suanli econ evaluate`` runs) as a
+    stand-alone project taxed on its own (losses carried forward ``loss_carryforward_years``,
+    then lost; no group relief), on the ``cash_flow`` basis (``equity``: after loan draws,
+    interest and principal; ``project``: before financing, the interest tax shield kept). The
+    fields mean what the engine's ``[taxes]`` and ``[depreciation]`` fields of the same name
+    mean; book depreciation is straight line over each SKU's useful life to ``salvage_pct``.
+    ``basis = "pre_tax"``: the plan's own VAT-exclusive pre-tax cash flow (:mod:`.valuation`)."""
+
+    basis: Literal["after_tax", "pre_tax"] = "after_tax"
+    cash_flow: Literal["equity", "project"] = "equity"
+    vat_rate: Fraction = 0.13  # output VAT: 13 % leasing movable property, 6 % IT services
+    credit_input_vat: bool = True
+    input_vat_rate: Fraction = 0.13
+    surcharge_rate: Fraction = 0.12  # urban construction 7 % + education 3 % + local 2 %
+    income_tax_rate: Fraction = 0.25
+    loss_carryforward_years: Annotated[int, Field(ge=1, le=30)] | None = 5
+    tax_method: Literal["straight_line", "syd", "ddb", "one_time"] | None = None
+    tax_years: Annotated[float, Field(gt=0.0, le=30.0)] | None = None
+    one_time_limit_per_unit: NonNeg = 5_000_000.0
+    one_time_eligible_from: date = date(2018, 1, 1)
+    one_time_eligible_until: date = date(2027, 12, 31)
+    start_date: date | None = None  # date of month 0 (needed with tax_method = "one_time")
+
+
 class Risk(_Model):
     """The risk limit: ``p_loss`` (share of scenarios whose plan NPV is negative, at most
     ``max_p_loss``) or ``cvar`` (mean NPV of the worst ``cvar_alpha`` share of scenarios, at least
@@ -158,6 +188,7 @@ class PlanningSpec(_Model):
     sku: Annotated[list[Sku], Field(min_length=1, max_length=20)]
     budget: Budget = Budget()
     financing: Financing = Financing()
+    taxes: Taxes = Taxes()
     risk: Risk = Risk()
     solver: Solver = Solver()
     assumptions: list[str] = []
@@ -171,6 +202,8 @@ class PlanningSpec(_Model):
             raise ValueError("sku names must be unique")
         if self.solver.seed == self.solver.oos_seed:
             raise ValueError("solver.oos_seed must differ from solver.seed (fresh scenarios)")
+        if self.taxes.tax_method == "one_time" and self.taxes.start_date is None:
+            raise ValueError("taxes.start_date is required with taxes.tax_method = 'one_time'")
         return self
 
 
