@@ -119,6 +119,7 @@ class PurchasePlan:
     cvar_alpha: float
     scenarios: int
     oos_scenarios: int
+    valuation: str  # "after_tax (equity)", "after_tax (project)" or "pre_tax"
     chosen: PlanOutcome
     unconstrained: PlanOutcome
     frontier: tuple[PlanOutcome, ...]
@@ -133,6 +134,7 @@ class PurchasePlan:
             "risk": {"measure": self.measure, "limit": self.limit, "cvar_alpha": self.cvar_alpha},
             "scenarios": self.scenarios,
             "oos_scenarios": self.oos_scenarios,
+            "valuation": self.valuation,
             "chosen": self.chosen.to_dict(),
             "unconstrained": self.unconstrained.to_dict(),
             "frontier": [p.to_dict() for p in self.frontier],
@@ -236,6 +238,12 @@ def frontier_limits(spec: PlanningSpec, free: Figures) -> list[float]:
     return sorted({round(top * f, 6) for f in (0.0, 0.25, 0.5, 0.75, 1.0)} | {chosen})
 
 
+def valuation_label(spec: PlanningSpec) -> str:
+    """What the NPVs are: ``after_tax (equity)`` / ``after_tax (project)`` or ``pre_tax``."""
+    taxes = spec.taxes
+    return "pre_tax" if taxes.basis == "pre_tax" else f"after_tax ({taxes.cash_flow})"
+
+
 def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> PurchasePlan:
     """The plan maximising expected NPV under ``spec.risk``, its frontier and the baselines."""
     solver = spec.solver
@@ -285,6 +293,7 @@ def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> Purch
         spec.risk.cvar_alpha,
         solver.scenarios,
         solver.oos_scenarios,
+        valuation_label(spec),
         chosen,
         free,
         tuple(frontier),

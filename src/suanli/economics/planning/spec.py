@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from suanli.core.errors import ValidationError
 from suanli.economics.loader import errors_to_fields
-from suanli.economics.scenario import Dist
+from suanli.economics.scenario import DEFAULT_CORRELATION, Dist
 
 NonNeg = Annotated[float, Field(ge=0.0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -55,14 +55,16 @@ class Demand(_Model):
     ``rent_per_unit_month * (1 - decline) ** (t / 12)``, plus the lease pipeline.
 
     ``growth_annual`` and ``price_decline_annual`` are joined by a Gaussian copula with
-    ``growth_price_correlation``: > 0 means a glut (weak growth) comes with a steep price fall.
+    ``growth_price_correlation``: > 0 means a glut (weak growth) comes with a steep price fall;
+    the default 0.5 is the economics engine's (docs/economics.md, "Correlated price and
+    occupancy").
     """
 
     base_units: NonNeg = 0.0
     growth_annual: Dist = Dist(dist="fixed", value=0.0)
     rent_per_unit_month: NonNeg = 0.0
     price_decline_annual: Dist = Dist(dist="fixed", value=0.0)
-    growth_price_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
+    growth_price_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = DEFAULT_CORRELATION
     pipeline: list[Lease] = []
 
 
