@@ -40,10 +40,14 @@ class _Model(BaseModel):
 
 class Lease(_Model):
     """A prospective lease in the pipeline: won with ``probability``, it needs ``units`` from
-    ``start_month`` for ``term_months`` at a rent fixed for the term."""
+    ``start_month`` for ``term_months`` at a rent fixed for the term. ``units_sd`` spreads the
+    units across scenarios: ``max(0, units + z * units_sd)`` with one standard normal ``z`` per
+    scenario shared by every lease with a spread (demand high or low for the whole horizon:
+    how ``--demand-from-twin`` carries the twin's Poisson spread)."""
 
     customer: str
     units: Annotated[float, Field(gt=0.0)]
+    units_sd: NonNeg = 0.0
     start_month: Annotated[int, Field(ge=0)]
     term_months: Annotated[int, Field(ge=1)]
     probability: Fraction
