@@ -17,7 +17,12 @@ Prints one JSON object. Figures (the bundled ``h800-expansion`` planning file, C
 - ``--p-loss``: also the exact P(loss) chance constraint (one binary per scenario), with the
   file's time limit; reported, not targeted (docs/economics.md: it is the slow formulation).
 
-Usage: ``.venv/bin/python benchmarks/bench_planning.py [--scenarios 1000] [--p-loss]``.
+Plans are valued on the file's ``[taxes] basis`` (after tax by default: the MILP carries the
+after-tax linear coefficients, the out-of-sample figures are the economics engine's);
+``--pre-tax`` runs the same benchmark on the pre-tax valuation, the same-run baseline of what
+the after-tax valuation costs.
+
+Usage: ``.venv/bin/python benchmarks/bench_planning.py [--scenarios 1000] [--p-loss] [--pre-tax]``.
 Threads are pinned to one before numpy loads.
 """
 
@@ -44,8 +49,11 @@ def main() -> None:
     ap.add_argument("--scenarios", type=int, default=1000)
     ap.add_argument("--oos", type=int, default=5000)
     ap.add_argument("--p-loss", action="store_true")
+    ap.add_argument("--pre-tax", action="store_true")
     args = ap.parse_args()
     spec = default_spec()
+    if args.pre_tax:
+        spec = spec.model_copy(update={"taxes": spec.taxes.model_copy(update={"basis": "pre_tax"})})
     started = time.perf_counter()
     ins = batch(spec, args.scenarios, spec.solver.seed)
     sample_s = time.perf_counter() - started
@@ -65,6 +73,7 @@ def main() -> None:
         "decision_months": spec.decision_months,
         "horizon_months": spec.horizon_months,
         "scenarios": args.scenarios,
+        "valuation": spec.taxes.basis,
         "risk": {"measure": limit.measure, "limit": limit.value},
         "sample_seconds": round(sample_s, 3),
         "milp_seconds": round(milp.seconds, 3),

@@ -207,7 +207,10 @@ def purchase_cmd(
     print_table(
         rows,
         list(rows[0]),
-        title=f"Plans vs baselines, out of sample ({out['oos_scenarios']:,} fresh scenarios, {out['currency']})",
+        title=(
+            f"Plans vs baselines, out of sample ({out['oos_scenarios']:,} fresh scenarios, "
+            f"{out['currency']}, NPV {out['valuation'].replace('_', '-')})"
+        ),
     )
     front = [_row(p, ms) for p in out["frontier"]]
     print_table(front, list(front[0]), title="Efficient frontier (out of sample)")

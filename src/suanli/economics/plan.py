@@ -136,7 +136,7 @@ def one_time_eligible(sc: Scenario, n: int, unit_cost: float) -> NDArray[np.bool
     return ok
 
 
-def _capex_series(
+def capex_series(
     capex: Array,
     sc: Scenario,
     one_time: NDArray[np.bool_] | None = None,
@@ -340,7 +340,7 @@ def build_plan(sc: Scenario) -> Plan:
     unit_cost = fleet.unit_price * (
         1.0 / (1.0 + sc.taxes.input_vat_rate) if sc.taxes.credit_input_vat else 1.0
     )
-    prop = _capex_series(
+    prop = capex_series(
         server_capex * (1.0 + sc.capex.network_install_pct),
         sc,
         one_time_eligible(sc, n, unit_cost),
@@ -350,7 +350,7 @@ def build_plan(sc: Scenario) -> Plan:
     )
     fixed_capex = np.zeros(n)
     fixed_capex[0] = sc.capex.network_install_amount
-    fixed = _capex_series(fixed_capex, sc) if fixed_capex[0] > 0 else CapexSeries.zeros(n)
+    fixed = capex_series(fixed_capex, sc) if fixed_capex[0] > 0 else CapexSeries.zeros(n)
 
     ramp_a, w = _fleet_ramp(form, n, active, segments)
 

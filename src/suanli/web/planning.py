@@ -36,13 +36,16 @@ class Field:
     kind: type = float
 
 
+# Money fields take any value: a browser counts a number input's steps from its initial value,
+# so step="1000" on a rent of 88,500 refused 150,000 and the form would not submit (found by the
+# browser test).
 FIELDS = (
-    Field("limit_p_loss", ("risk", "max_p_loss"), "Max P(loss) (0–1, measure p_loss)", "0.01"),
-    Field("limit_cvar", ("risk", "max_cvar_loss"), "Max CVaR 5 % loss (measure cvar)", "1000000"),
-    Field("budget", ("budget", "total"), "Budget (capex)", "1000000"),
-    Field("existing", ("existing_units",), "Capacity in service (units)", "1"),
-    Field("base", ("demand", "base_units"), "Pool demand now (units)", "1"),
-    Field("rent", ("demand", "rent_per_unit_month"), "Pool rent per unit-month", "1000"),
+    Field("limit_p_loss", ("risk", "max_p_loss"), "Max P(loss) (0–1, measure p_loss)", "any"),
+    Field("limit_cvar", ("risk", "max_cvar_loss"), "Max CVaR 5 % loss (measure cvar)", "any"),
+    Field("budget", ("budget", "total"), "Budget (capex)", "any"),
+    Field("existing", ("existing_units",), "Capacity in service (units)", "any"),
+    Field("base", ("demand", "base_units"), "Pool demand now (units)", "any"),
+    Field("rent", ("demand", "rent_per_unit_month"), "Pool rent per unit-month", "any"),
     Field("scenarios", ("solver", "scenarios"), f"Scenarios (≤ {MAX_PAGE_SCENARIOS})", "1", int),
     Field("seed", ("solver", "seed"), "Seed", "1", int),
 )

@@ -38,7 +38,12 @@ from scipy.sparse import coo_array, csr_array
 
 from suanli.economics.planning.sampling import Array, Scenarios
 from suanli.economics.planning.spec import PlanningSpec
-from suanli.economics.planning.valuation import arrivals, discount, plan_npv, planning_prices
+from suanli.economics.planning.valuation import (
+    arrivals,
+    plan_npv,
+    planning_prices,
+    revenue_weights,
+)
 
 TIE_BREAK = 1e-7  # per unit of capex (in server prices): among equal plans, spend the least
 
@@ -254,7 +259,7 @@ def _batch(spec: PlanningSpec, sc: Scenarios, costs: Array, prog: _Program, rela
     )
     open_ = (np.arange(h)[None, :] >= lag.min(axis=1)[:, None])[:, :, None] & (sc.width > 1e-12)
     ys, yt, yj = np.nonzero(open_)
-    yval = discount(spec, h)[yt] * sc.rent[ys, yt, yj] * scale
+    yval = revenue_weights(spec)[yt] * sc.rent[ys, yt, yj] * scale
     y = prog.columns(-yval / s_n, False, np.zeros(ys.size), sc.width[ys, yt, yj])
     return _Batch(spec, sc, costs, scale, prices, ub_units, lag, x, y, ys, yt, yval, xcost, xprice)
 

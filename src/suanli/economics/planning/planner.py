@@ -10,8 +10,8 @@ Owns :func:`plan_purchase` and its result types. Phases (numbered in the code):
 4. the baselines: *buy nothing more* (NPV 0 everywhere) and *buy everything now* (month 0, the
    SKU cheapest per capacity unit, enough servers to cover the largest expected demand gap of
    the horizon, within budget and supplier caps: what the article's companies did);
-5. every plan is evaluated by the same :func:`~.valuation.plan_npv` in sample and out of
-   sample; out-of-sample figures are the honest ones (in-sample figures of an SAA plan are
+5. every plan is evaluated by the same :func:`~.valuation.plan_value` in sample and out of
+   sample (after tax: the economics engine's cash flow, :mod:`.aftertax`); out-of-sample figures are the honest ones (in-sample figures of an SAA plan are
    optimistic: it was fitted to those scenarios).
 
 Pure: values in, a :class:`PurchasePlan` out; ``progress(done, total)`` is the only callback.
@@ -36,7 +36,7 @@ from suanli.economics.planning.model import (
 )
 from suanli.economics.planning.sampling import Array, Scenarios, sample
 from suanli.economics.planning.spec import PlanningSpec
-from suanli.economics.planning.valuation import order_costs, plan_npv, planning_prices
+from suanli.economics.planning.valuation import order_costs, plan_value, planning_prices
 
 Progress = Callable[[int, int], None]
 
@@ -119,6 +119,7 @@ class PurchasePlan:
     cvar_alpha: float
     scenarios: int
     oos_scenarios: int
+    valuation: str  # "after_tax (equity)", "after_tax (project)" or "pre_tax"
     chosen: PlanOutcome
     unconstrained: PlanOutcome
     frontier: tuple[PlanOutcome, ...]
@@ -133,6 +134,7 @@ class PurchasePlan:
             "risk": {"measure": self.measure, "limit": self.limit, "cvar_alpha": self.cvar_alpha},
             "scenarios": self.scenarios,
             "oos_scenarios": self.oos_scenarios,
+            "valuation": self.valuation,
             "chosen": self.chosen.to_dict(),
             "unconstrained": self.unconstrained.to_dict(),
             "frontier": [p.to_dict() for p in self.frontier],
@@ -180,8 +182,8 @@ def outcome(
         orders_of(spec, x),
         round(float(x.sum())),
         float(np.sum(prices * x)),
-        Figures.of(plan_npv(spec, ins.scenarios, x, ins.costs), alpha),
-        Figures.of(plan_npv(spec, oos.scenarios, x, oos.costs), alpha),
+        Figures.of(plan_value(spec, ins.scenarios, x, ins.costs), alpha),
+        Figures.of(plan_value(spec, oos.scenarios, x, oos.costs), alpha),
         status,
         seconds,
     )
@@ -236,6 +238,12 @@ def frontier_limits(spec: PlanningSpec, free: Figures) -> list[float]:
     return sorted({round(top * f, 6) for f in (0.0, 0.25, 0.5, 0.75, 1.0)} | {chosen})
 
 
+def valuation_label(spec: PlanningSpec) -> str:
+    """What the NPVs are: ``after_tax (equity)`` / ``after_tax (project)`` or ``pre_tax``."""
+    taxes = spec.taxes
+    return "pre_tax" if taxes.basis == "pre_tax" else f"after_tax ({taxes.cash_flow})"
+
+
 def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> PurchasePlan:
     """The plan maximising expected NPV under ``spec.risk``, its frontier and the baselines."""
     solver = spec.solver
@@ -285,6 +293,7 @@ def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> Purch
         spec.risk.cvar_alpha,
         solver.scenarios,
         solver.oos_scenarios,
+        valuation_label(spec),
         chosen,
         free,
         tuple(frontier),

@@ -2,8 +2,9 @@
 
 Owns the draw of one :class:`Scenarios` batch from a :class:`~.spec.PlanningSpec`. A scenario is
 one possible future: the pool's demand growth and price decline (Gaussian copula, correlation
-``demand.growth_price_correlation``), which pipeline leases are won, and per SKU the supplier's
-delay (whole months), shortfall share and price trend.
+``demand.growth_price_correlation``), which pipeline leases are won, per SKU the supplier's
+delay (whole months), shortfall share and price trend, and (when a lease has ``units_sd``) one
+common demand factor scaling the leases' units.
 
 Demand reaches the planner as *segments*: for each scenario and month, the demand classes (each
 won lease at its contracted rent, the pool at the market rent) are sorted by rent, highest
@@ -74,21 +75,7 @@ def sample(spec: PlanningSpec, n: int, seed: int) -> Scenarios:
     decline = np.clip(quantile(demand.price_decline_annual, 0.0, 1.0 - ndtr(z2)), -1.0, 0.99)
     pool = demand.base_units * np.exp(growth * t)
     market = demand.rent_per_unit_month * (1.0 - decline[:, None]) ** t
-    rents = [market]
-    units = [pool]
-    months = np.arange(h)
-    for lease in demand.pipeline:
-        won = rng.random(n) < lease.probability
-        active = (months >= lease.start_month) & (months < lease.start_month + lease.term_months)
-        units.append((lease.units * (won[:, None] & active[None, :])).astype(np.float64))
-        rents.append(np.full((n, h), lease.rent_per_unit_month))
-    rent = np.stack(rents, axis=2)
-    width = np.stack(units, axis=2).astype(np.float64)
-    order = np.argsort(-rent, axis=2, kind="stable")
-    rent = np.take_along_axis(rent, order, axis=2)
-    width = np.take_along_axis(width, order, axis=2)
-    cum = np.cumsum(width, axis=2)
-    left = np.clip(cum - np.maximum(cum - width, spec.existing_units), 0.0, None)
+    won = [rng.random(n) < lease.probability for lease in demand.pipeline]
     k = len(spec.sku)
     delay = np.zeros((n, k), dtype=np.int64)
     shortfall = np.zeros((n, k))
@@ -97,4 +84,23 @@ def sample(spec: PlanningSpec, n: int, seed: int) -> Scenarios:
         delay[:, i] = np.rint(np.clip(_draw(sku.delivery.delay_months, rng, n), 0.0, 120.0))
         shortfall[:, i] = np.clip(_draw(sku.delivery.shortfall, rng, n), 0.0, 1.0)
         trend[:, i] = np.clip(quantile(sku.price_trend_annual, 0.0, rng.random(n)), -0.99, 10.0)
+    # the common demand factor is drawn last, and only when a lease has a spread: files
+    # without one draw the same stream as before it existed
+    spread = any(lease.units_sd > 0.0 for lease in demand.pipeline)
+    z = rng.standard_normal(n) if spread else np.zeros(n)
+    rents = [market]
+    units = [pool]
+    months = np.arange(h)
+    for lease, w in zip(demand.pipeline, won, strict=True):
+        active = (months >= lease.start_month) & (months < lease.start_month + lease.term_months)
+        size = np.maximum(lease.units + z * lease.units_sd, 0.0)
+        units.append(size[:, None] * (w[:, None] & active[None, :]))
+        rents.append(np.full((n, h), lease.rent_per_unit_month))
+    rent = np.stack(rents, axis=2)
+    width = np.stack(units, axis=2).astype(np.float64)
+    order = np.argsort(-rent, axis=2, kind="stable")
+    rent = np.take_along_axis(rent, order, axis=2)
+    width = np.take_along_axis(width, order, axis=2)
+    cum = np.cumsum(width, axis=2)
+    left = np.clip(cum - np.maximum(cum - width, spec.existing_units), 0.0, None)
     return Scenarios(seed, rent, left, delay, shortfall, trend)

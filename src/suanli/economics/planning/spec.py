@@ -7,13 +7,17 @@ Owns the schema of planning files (TOML, bundled default ``planning/default.toml
 Vocabulary: a *unit* of capacity is what demand is counted in (an 8-GPU H800-class server by
 default); a SKU supplies ``capacity_units`` per server. *Month 0* is the first month the plan can
 order in; ``decision_months`` months are open for orders; cash flows are valued over
-``horizon_months`` from month 0. Amounts are VAT-exclusive and pre-tax in ``currency``;
+``horizon_months`` from month 0. Amounts (prices, rents, opex) are VAT-exclusive in
+``currency``; ``[taxes]`` says how plans are valued: ``basis = "after_tax"`` (the default) on the
+economics engine's cash flow (VAT, surcharges, income tax with loss expiry, tax and book
+depreciation, financing; :mod:`.aftertax`), ``"pre_tax"`` on the plan's own pre-tax cash flow.
 ``*_annual`` per year, fractions as 0.13 = 13 %.
 """
 
 from __future__ import annotations
 
 import tomllib
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import pydantic
@@ -21,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from suanli.core.errors import ValidationError
 from suanli.economics.loader import errors_to_fields
-from suanli.economics.scenario import Dist
+from suanli.economics.scenario import DEFAULT_CORRELATION, Dist
 
 NonNeg = Annotated[float, Field(ge=0.0)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -36,10 +40,14 @@ class _Model(BaseModel):
 
 class Lease(_Model):
     """A prospective lease in the pipeline: won with ``probability``, it needs ``units`` from
-    ``start_month`` for ``term_months`` at a rent fixed for the term."""
+    ``start_month`` for ``term_months`` at a rent fixed for the term. ``units_sd`` spreads the
+    units across scenarios: ``max(0, units + z * units_sd)`` with one standard normal ``z`` per
+    scenario shared by every lease with a spread (demand high or low for the whole horizon:
+    how ``--demand-from-twin`` carries the twin's Poisson spread)."""
 
     customer: str
     units: Annotated[float, Field(gt=0.0)]
+    units_sd: NonNeg = 0.0
     start_month: Annotated[int, Field(ge=0)]
     term_months: Annotated[int, Field(ge=1)]
     probability: Fraction
@@ -51,14 +59,16 @@ class Demand(_Model):
     ``rent_per_unit_month * (1 - decline) ** (t / 12)``, plus the lease pipeline.
 
     ``growth_annual`` and ``price_decline_annual`` are joined by a Gaussian copula with
-    ``growth_price_correlation``: > 0 means a glut (weak growth) comes with a steep price fall.
+    ``growth_price_correlation``: > 0 means a glut (weak growth) comes with a steep price fall;
+    the default 0.5 is the economics engine's (docs/economics.md, "Correlated price and
+    occupancy").
     """
 
     base_units: NonNeg = 0.0
     growth_annual: Dist = Dist(dist="fixed", value=0.0)
     rent_per_unit_month: NonNeg = 0.0
     price_decline_annual: Dist = Dist(dist="fixed", value=0.0)
-    growth_price_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = 0.0
+    growth_price_correlation: Annotated[float, Field(ge=-1.0, le=1.0)] = DEFAULT_CORRELATION
     pipeline: list[Lease] = []
 
 
@@ -113,6 +123,32 @@ class Financing(_Model):
     equity: NonNeg | None = None
 
 
+class Taxes(_Model):
+    """How plans are valued. ``basis = "after_tax"``: each plan is valued by the economics
+    engine (``suanli.economics.cashflow.project``, what ``suanli econ evaluate`` runs) as a
+    stand-alone project taxed on its own (losses carried forward ``loss_carryforward_years``,
+    then lost; no group relief), on the ``cash_flow`` basis (``equity``: after loan draws,
+    interest and principal; ``project``: before financing, the interest tax shield kept). The
+    fields mean what the engine's ``[taxes]`` and ``[depreciation]`` fields of the same name
+    mean; book depreciation is straight line over each SKU's useful life to ``salvage_pct``.
+    ``basis = "pre_tax"``: the plan's own VAT-exclusive pre-tax cash flow (:mod:`.valuation`)."""
+
+    basis: Literal["after_tax", "pre_tax"] = "after_tax"
+    cash_flow: Literal["equity", "project"] = "equity"
+    vat_rate: Fraction = 0.13  # output VAT: 13 % leasing movable property, 6 % IT services
+    credit_input_vat: bool = True
+    input_vat_rate: Fraction = 0.13
+    surcharge_rate: Fraction = 0.12  # urban construction 7 % + education 3 % + local 2 %
+    income_tax_rate: Fraction = 0.25
+    loss_carryforward_years: Annotated[int, Field(ge=1, le=30)] | None = 5
+    tax_method: Literal["straight_line", "syd", "ddb", "one_time"] | None = None
+    tax_years: Annotated[float, Field(gt=0.0, le=30.0)] | None = None
+    one_time_limit_per_unit: NonNeg = 5_000_000.0
+    one_time_eligible_from: date = date(2018, 1, 1)
+    one_time_eligible_until: date = date(2027, 12, 31)
+    start_date: date | None = None  # date of month 0 (needed with tax_method = "one_time")
+
+
 class Risk(_Model):
     """The risk limit: ``p_loss`` (share of scenarios whose plan NPV is negative, at most
     ``max_p_loss``) or ``cvar`` (mean NPV of the worst ``cvar_alpha`` share of scenarios, at least
@@ -158,6 +194,7 @@ class PlanningSpec(_Model):
     sku: Annotated[list[Sku], Field(min_length=1, max_length=20)]
     budget: Budget = Budget()
     financing: Financing = Financing()
+    taxes: Taxes = Taxes()
     risk: Risk = Risk()
     solver: Solver = Solver()
     assumptions: list[str] = []
@@ -171,6 +208,8 @@ class PlanningSpec(_Model):
             raise ValueError("sku names must be unique")
         if self.solver.seed == self.solver.oos_seed:
             raise ValueError("solver.oos_seed must differ from solver.seed (fresh scenarios)")
+        if self.taxes.tax_method == "one_time" and self.taxes.start_date is None:
+            raise ValueError("taxes.start_date is required with taxes.tax_method = 'one_time'")
         return self
 
 

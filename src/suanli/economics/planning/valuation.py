@@ -2,11 +2,17 @@
 out-of-sample evaluation share.
 
 Owns :func:`order_costs` (present value of everything an order of one server of SKU ``k`` in
-month ``m`` costs, net of what it fetches at the end) and :func:`plan_npv` (the NPV of a whole
-plan in each scenario). The MILP in :mod:`.model` uses the same arrays, so a plan's in-sample
-objective equals ``plan_npv(...).mean()`` (tested).
+month ``m`` costs, net of what it fetches at the end), :func:`plan_npv` (the NPV of a whole
+plan in each scenario, additive: what the MILP optimises) and :func:`plan_value` (the NPV every
+report shows). The MILP in :mod:`.model` uses the same arrays, so a plan's in-sample objective
+equals ``plan_npv(...).mean()`` (tested).
 
-Cash-flow conventions (VAT-exclusive, pre-tax; the plan's own cash flows only — capacity in
+With ``taxes.basis = "after_tax"`` (the default) the costs and revenue weights are the after-tax
+ones of :mod:`.aftertax` with taxes taken as linear, and :func:`plan_value` is the economics
+engine's exact after-tax NPV (:func:`.aftertax.engine_npv`). With ``"pre_tax"`` both are the
+pre-tax arithmetic below and :func:`plan_value` is :func:`plan_npv`.
+
+Pre-tax cash-flow conventions (VAT-exclusive; the plan's own cash flows only — capacity in
 service now is sunk and serves demand first, so "buy nothing more" has NPV 0 in every scenario):
 
 - discount factor of month ``t`` is ``(1 + discount_rate_annual) ** (-t / 12)``;
@@ -27,6 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from suanli.economics.planning import aftertax
 from suanli.economics.planning.sampling import Array, Scenarios
 from suanli.economics.planning.spec import Financing, PlanningSpec
 
@@ -72,7 +79,14 @@ def planning_prices(spec: PlanningSpec, sc: Scenarios) -> Array:
 
 def order_costs(spec: PlanningSpec, sc: Scenarios) -> Array:
     """(S, K, T) present value of ordering one server of SKU ``k`` in month ``m``, net of its
-    end value (revenue excluded: it depends on the rest of the plan)."""
+    end value (revenue excluded: it depends on the rest of the plan), on ``taxes.basis``."""
+    if spec.taxes.basis == "after_tax":
+        return aftertax.linear_costs(spec, sc, order_prices(spec, sc), arrivals(spec, sc))
+    return pre_tax_costs(spec, sc)
+
+
+def pre_tax_costs(spec: PlanningSpec, sc: Scenarios) -> Array:
+    """:func:`order_costs` before tax (the conventions above)."""
     h = spec.horizon_months
     t_max = h + spec.decision_months + 240 + int(sc.delay.max(initial=0)) + 2
     disc = discount(spec, t_max)
@@ -113,11 +127,23 @@ def capacity(spec: PlanningSpec, sc: Scenarios, orders: Array) -> Array:
     return out
 
 
+def revenue_weights(spec: PlanningSpec) -> Array:
+    """(H,) what one currency unit of rent in month ``t`` adds to NPV on ``taxes.basis``."""
+    if spec.taxes.basis == "after_tax":
+        return aftertax.revenue_weights(spec)
+    return discount(spec, spec.horizon_months)
+
+
+def monthly_revenue(sc: Scenarios, cap: Array) -> Array:
+    """(S, H) what ``cap`` (S, H) new units bill each month, dearest segment first."""
+    sold = np.clip(cap[:, :, None] - sc.before, 0.0, sc.width)
+    out: Array = np.sum(sold * sc.rent, axis=2)
+    return out
+
+
 def revenue_pv(spec: PlanningSpec, sc: Scenarios, cap: Array) -> Array:
     """(S,) present value of what ``cap`` (S, H) new units earn, dearest segment first."""
-    sold = np.clip(cap[:, :, None] - sc.before, 0.0, sc.width)
-    monthly = np.sum(sold * sc.rent, axis=2)
-    out: Array = monthly @ discount(spec, spec.horizon_months)
+    out: Array = monthly_revenue(sc, cap) @ revenue_weights(spec)
     return out
 
 
@@ -127,3 +153,16 @@ def plan_npv(spec: PlanningSpec, sc: Scenarios, orders: Array, costs: Array | No
     spent = np.einsum("skt,kt->s", unit, orders)
     out: Array = revenue_pv(spec, sc, capacity(spec, sc, orders)) - spent
     return out
+
+
+def plan_value(
+    spec: PlanningSpec, sc: Scenarios, orders: Array, costs: Array | None = None
+) -> Array:
+    """(S,) the NPV of ``orders`` every report shows: the economics engine's exact after-tax NPV
+    (``taxes.basis = "after_tax"``), else :func:`plan_npv`."""
+    if spec.taxes.basis != "after_tax":
+        return plan_npv(spec, sc, orders, costs)
+    revenue = monthly_revenue(sc, capacity(spec, sc, orders))
+    return aftertax.engine_npv(
+        spec, sc, orders, order_prices(spec, sc), arrivals(spec, sc), revenue
+    )

@@ -1,10 +1,12 @@
 """The twin's demand model as a purchase plan's demand forecast.
 
-Owns :func:`twin_forecast` (the expected servers a twin scenario demands per month, by class),
+Owns :func:`twin_forecast` (the expected servers a twin scenario demands per month, by class,
+and the lease demand's standard deviation),
 :func:`twin_demand` (that forecast as the planner's :class:`~suanli.economics.planning.spec.
-Demand`, the type a planning file's ``[demand]`` section validates to) and
-:func:`with_twin_demand` (a planning spec with its demand replaced). Pure: values in, values
-out; nothing is drawn, so the same scenario gives the same demand, byte for byte.
+Demand`, the type a planning file's ``[demand]`` section validates to, with the spread as
+``units_sd``) and :func:`with_twin_demand` (a planning spec with its demand replaced). Pure:
+values in, values out; nothing is drawn here, so the same scenario gives the same demand, byte
+for byte.
 
 Vocabulary: *planning month* ``m`` (0 = the first month the plan orders in) is the twin's grid
 month ``m + 1`` (the twin's first operating month, when its first requests arrive). One twin
@@ -22,10 +24,13 @@ months ``0..m`` that are still active in month ``m``:
 
 — the ramp from an empty book at month 0 to Little's law. The twin draws arrivals from a
 Poisson law (the active leases of an M/G/∞ book are Poisson, variance ``λ · a · E[size²] ·
-Σ P(D > k)`` in servers); the planner's demand has no per-month noise term, so the forecast
-carries no spread: the plan's scenarios vary prices and deliveries, not this demand. The
-standard deviation is reported in :class:`TwinForecast` for the reader. Capacity limits are
-ignored (demand is what would be signed with servers free).
+Σ P(D > k)`` in servers). That spread reaches the planner's scenarios as a fitted distribution:
+each ramp block carries ``units_sd`` (the rise of the standard deviation since the previous
+block) and the planner scales all blocks by one standard normal per scenario, so in each block's
+start month the lease demand has the twin's mean and standard deviation (normal approximation,
+clipped at zero per block). One factor for the whole horizon is the slow part of the spread (a
+lease lasts E[D] months, so the book's deviations persist); month-to-month noise is not
+modelled. Capacity limits are ignored (demand is what would be signed with servers free).
 
 Encoding. The planner's pool term is ``base_units · exp(growth · t / 12)`` at a market rent
 falling by ``price_decline_annual``; its pipeline leases are fixed blocks at a fixed rent.
@@ -69,7 +74,7 @@ class TwinForecast:
     """Expected servers demanded per planning month (length ``horizon``), by class."""
 
     leases: Array  # the random lease requests' ramp L(m)
-    leases_sd: Array  # its standard deviation (Poisson arrivals), not passed to the planner
+    leases_sd: Array  # its standard deviation (Poisson arrivals), the ramp blocks' units_sd
     booked: Array
     pool: Array
     inference: Array
@@ -180,6 +185,18 @@ def steps(level: Array, count: int = MAX_STEPS) -> list[tuple[int, float]]:
     return [(int(m), float(rises[m])) for m in np.flatnonzero(rises > 1e-9)]
 
 
+def spreads(sd: Array, starts: list[int]) -> list[float]:
+    """Each block's ``units_sd``: the rise of the twin's standard deviation ``sd`` since the
+    previous block. The planner scales every block by one common normal per scenario, so the
+    blocks in force in a block's start month add up to exactly ``sd`` of that month."""
+    out: list[float] = []
+    before = 0.0
+    for m in starts:
+        out.append(max(float(sd[m]) - before, 0.0))
+        before = max(before, float(sd[m]))
+    return out
+
+
 def _pool_rent(sc: TwinScenario) -> float:
     pool = sc.twin.pool
     price = (1 - pool.spot_share) * pool.standard_per_gpu_hour
@@ -201,16 +218,19 @@ def twin_demand(sc: TwinScenario, horizon_months: int) -> Demand:
     forecast = twin_forecast(sc, h)
     vat = sc.economics.taxes.vat_rate
     list_rent = _net(sc, sc.quoted_rent, vat) * _factor(sc, h)
+    blocks = steps(forecast.leases)
+    spread = spreads(forecast.leases_sd, [m for m, _ in blocks])
     pipeline = [
         Lease(
             customer=f"twin ramp from month {m}",
             units=units,
+            units_sd=sd,
             start_month=m,
             term_months=h - m,
             probability=1.0,
             rent_per_unit_month=float(np.mean(list_rent[m:])),
         )
-        for m, units in steps(forecast.leases)
+        for (m, units), sd in zip(blocks, spread, strict=True)
     ]
     for i, b in enumerate(sc.twin.book):
         m = b.start_month - 1
@@ -255,7 +275,10 @@ def twin_demand(sc: TwinScenario, horizon_months: int) -> Demand:
 
 def with_twin_demand(spec: PlanningSpec, sc: TwinScenario) -> PlanningSpec:
     """``spec`` with its ``[demand]`` section replaced by ``sc``'s expected demand."""
-    note = f"Demand from the twin {sc.name!r}: expected values (Little's law), no spread."
+    note = (
+        f"Demand from the twin {sc.name!r}: expected values (Little's law) with the lease "
+        "requests' Poisson spread as one common factor per scenario."
+    )
     return spec.model_copy(
         update={
             "demand": twin_demand(sc, spec.horizon_months),
