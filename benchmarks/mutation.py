@@ -110,9 +110,14 @@ def _mutmut(work: Path, *args: str, budget: float | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     cmd = [str(Path(sys.executable).with_name("mutmut")), *args]
     with subprocess.Popen(
-        cmd, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cmd,
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
-    ) as proc:  # fmt: skip
+    ) as proc:
         try:
             out, _ = proc.communicate(timeout=budget)
         except subprocess.TimeoutExpired:
