@@ -51,19 +51,31 @@ DEFAULT_MODULES = (
 )
 # the unit tests that pin each package (mutmut then runs, per mutant, only those that call it)
 TESTS_FOR = {
-    "suanli.core": ["tests/unit/test_pricing.py", "tests/unit/test_billing_math.py",
-                    "tests/unit/test_supplement.py", "tests/unit/test_token_pricing.py",
-                    "tests/unit/test_rowfile.py", "tests/unit/test_catalog.py"],
-    "suanli.economics.metrics": ["tests/unit/economics/test_metrics.py",
-                                 "tests/unit/economics/test_absolute_values.py"],
-    "suanli.economics.breakeven": ["tests/unit/economics/test_absolute_values.py",
-                                   "tests/unit/economics/test_properties.py"],
-    "suanli.economics.depreciation": ["tests/unit/economics/test_tax_rules.py",
-                                      "tests/unit/economics/test_cashflow.py"],
+    "suanli.core": [
+        "tests/unit/test_pricing.py",
+        "tests/unit/test_pricing_boundaries.py",
+        "tests/unit/test_billing_math.py",
+        "tests/unit/test_supplement.py",
+        "tests/unit/test_token_pricing.py",
+        "tests/unit/test_rowfile.py",
+        "tests/unit/test_catalog.py",
+    ],
+    "suanli.economics.metrics": [
+        "tests/unit/economics/test_metrics.py",
+        "tests/unit/economics/test_absolute_values.py",
+    ],
+    "suanli.economics.breakeven": [
+        "tests/unit/economics/test_absolute_values.py",
+        "tests/unit/economics/test_properties.py",
+    ],
+    "suanli.economics.depreciation": [
+        "tests/unit/economics/test_tax_rules.py",
+        "tests/unit/economics/test_cashflow.py",
+    ],
     "suanli.economics": ["tests/unit/economics"],
     "suanli.scheduling": ["tests/unit/jobs", "tests/unit/scheduling"],
     "suanli.simulation": ["tests/unit/jobs", "tests/unit/simulation"],
-}  # fmt: skip
+}
 # tests that assert wall time: under the machine's load they fail mutmut's statistics run,
 # which then aborts; a mutant cannot be caught by them honestly anyway
 WALL_TIME_TESTS = (
