@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from suanli.cli.context import open_services
-from suanli.services.wiring import Wiring, build_wiring
+from suanli.services.container import Wiring, build_wiring
 from suanli.settings import load_settings
 
 

@@ -25,11 +25,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from suanli.core.errors import ValidationError
+from suanli.core.kinds import UsageClass
 from suanli.core.money import round_money
 
 SECONDS_PER_HOUR = Decimal(3600)
 SECONDS_PER_DAY = 86400
-PRIORITY_CLASSES = ("reserved", "high", "standard", "spot")
+PRIORITY_CLASSES = tuple(UsageClass)
 
 
 @dataclass(frozen=True, slots=True)

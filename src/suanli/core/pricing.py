@@ -28,9 +28,10 @@ from suanli.core.billing import (
     true_up_hours,
     usage_amount,
 )
+from suanli.core.kinds import LineKind, UsageClass
 
 RATE_PLACES = Decimal("0.00000001")
-REVENUE_KINDS = frozenset({"rent", "fee", "usage", "true_up", "sla_credit", "penalty", "tokens"})
+REVENUE_KINDS = frozenset(LineKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +146,7 @@ def lease_lines(p: Period, lease: Lease, now: datetime) -> list[DraftLine]:
     if days:
         lines.append(
             DraftLine(
-                "rent",
+                LineKind.RENT,
                 f"{c.number} rent {c.sku}, {days} server-days",
                 c.id,
                 Decimal(days),
@@ -160,7 +161,7 @@ def lease_lines(p: Period, lease: Lease, now: datetime) -> list[DraftLine]:
             if monthly > 0:
                 lines.append(
                     DraftLine(
-                        "fee",
+                        LineKind.FEE,
                         f"{c.number} {label} (pass-through), {days} server-days",
                         c.id,
                         Decimal(days),
@@ -187,7 +188,7 @@ def lease_lines(p: Period, lease: Lease, now: datetime) -> list[DraftLine]:
         hours = (Decimal(credited) / 3600).quantize(Decimal("0.001"))
         lines.append(
             DraftLine(
-                "sla_credit",
+                LineKind.SLA_CREDIT,
                 f"{c.number} SLA credit, {hours} server-hours down beyond {c.sla_uptime} uptime",
                 c.id,
                 hours,
@@ -201,7 +202,7 @@ def lease_lines(p: Period, lease: Lease, now: datetime) -> list[DraftLine]:
     if c.terminated_on and p.start <= c.terminated_on < p.end and c.termination_penalty:
         lines.append(
             DraftLine(
-                "penalty",
+                LineKind.PENALTY,
                 f"{c.number} early termination on {c.terminated_on}",
                 c.id,
                 Decimal(1),
@@ -225,7 +226,7 @@ def reserved_true_up(p: Period, c: ContractTerms, used_in_period: Decimal) -> li
         return []
     return [
         DraftLine(
-            "true_up",
+            LineKind.TRUE_UP,
             f"{c.number} minimum commitment true-up ({c.committed_gpus} GPUs × {c.min_commitment})",
             c.id,
             short.quantize(Decimal("0.001")),
@@ -248,7 +249,7 @@ def usage_lines(
     rates: dict[int, tuple[Decimal, Decimal, int | None]] = {}
     for u in usage:
         day = u.started_at.date()
-        if u.priority_class == "reserved":
+        if u.priority_class == UsageClass.RESERVED:
             c = next(
                 (c for c in reserved if c.sku == u.sku and c.start_date <= day < c.end_date), None
             )
@@ -267,7 +268,7 @@ def usage_lines(
         rate, vat, contract_id = rates[key_id]
         lines.append(
             DraftLine(
-                "usage",
+                LineKind.USAGE,
                 f"{sku} {klass} GPU-hours, {month}",
                 contract_id,
                 gpu_hours(seconds),

@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 
 from suanli.core.billing import line_amount
+from suanli.core.kinds import LineKind
 from suanli.core.pricing import DraftLine
 
 RECORD_BILLED_KINDS = frozenset({"usage", "tokens"})  # records point at their invoice
@@ -46,7 +47,7 @@ class BilledLine:
 def item_key(contract_id: int | None, kind: str, description: str) -> ItemKey:
     """The item a line bills. Fees are told apart by their label (``L-000001 cabinet fee``),
     which :func:`~suanli.core.pricing.lease_lines` writes before `` (pass-through)``."""
-    label = description.partition(" (pass-through)")[0] if kind == "fee" else ""
+    label = description.partition(" (pass-through)")[0] if kind == LineKind.FEE else ""
     return (contract_id, kind, label)
 
 

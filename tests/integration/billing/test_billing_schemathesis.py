@@ -38,8 +38,8 @@ from suanli.core.clock import SimClock
 from suanli.core.errors import UnauthorizedError
 from suanli.services.cluster.cloud_jobs import CloudJobService
 from suanli.services.cluster.inventory import ClusterConfig, ClusterService
+from suanli.services.container import Wiring
 from suanli.services.tenancy import TenancyService
-from suanli.services.wiring import Wiring
 from suanli.settings import load_settings
 
 EXAMPLES = int(os.environ.get("SUANLI_SCHEMATHESIS_EXAMPLES", "8"))

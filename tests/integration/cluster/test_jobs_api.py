@@ -12,7 +12,7 @@ from suanli.backends.simulated import SimulatedBackend
 from suanli.core.clock import SimClock
 from suanli.services.cluster.cloud_jobs import CloudJobService
 from suanli.services.cluster.inventory import ClusterConfig, ClusterService
-from suanli.services.wiring import Wiring
+from suanli.services.container import Wiring
 from suanli.settings import load_settings
 
 

@@ -18,8 +18,8 @@ from suanli.core.errors import ValidationError
 from suanli.services.cluster.cloud_jobs import CloudJob
 from suanli.services.cluster.control_loop import ControlLoop, TickResult
 from suanli.services.common import Page
+from suanli.services.container import Wiring, build_wiring
 from suanli.services.tenancy import Role
-from suanli.services.wiring import Wiring, build_wiring
 
 router = APIRouter(tags=["jobs"])
 

@@ -27,15 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from suanli.core.kinds import JobClass
 from suanli.scheduling.jobs.cycle import Snapshot
 from suanli.scheduling.jobs.model import JobTable, PriorityClass
 from suanli.scheduling.jobs.placement import Placement, Strategy
 from suanli.scheduling.jobs.policies import Policy, PolicyName, pending_rank
 from suanli.scheduling.jobs.queues import PendingQueues
 
-RESERVED, SPOT = "reserved", "spot"
-CLASSES = (RESERVED, SPOT)
-_PCLASS = {RESERVED: PriorityClass.RESERVED, SPOT: PriorityClass.SPOT}
+RESERVED, SPOT = JobClass.RESERVED, JobClass.SPOT
+CLASSES = tuple(JobClass)
+_PCLASS: dict[str, PriorityClass] = {RESERVED: PriorityClass.RESERVED, SPOT: PriorityClass.SPOT}
 
 
 def account(customer: str, job_class: str) -> str:
