@@ -46,7 +46,7 @@ def overview(request: Request) -> HTMLResponse:
             [
                 {
                     "type": "bar",
-                    "x": states,
+                    "x": [_(s) for s in states],  # customdata keeps the link per state
                     "y": [view.by_state[s] for s in states],
                     "marker": {"color": [STATE_COLORS[s] for s in states]},
                     "name": N_("servers"),
@@ -295,7 +295,7 @@ def _timeline(history: list[Transition], now: datetime, leases: list[Contract]) 
             "orientation": "h",
             "base": [c.start_date.isoformat()],
             "x": [(c.end_date - c.start_date).days * 86_400_000],
-            "y": [f"lease {c.number}"],
+            "y": [_("lease %(contract)s") % {"contract": c.number}],
             "name": c.number,
             "marker": {"color": "#6b4fa0"},
             "showlegend": False,
@@ -312,11 +312,11 @@ def _timeline(history: list[Transition], now: datetime, leases: list[Contract]) 
                 "orientation": "h",
                 "base": [start_ms],
                 "x": [max((end - t.at).total_seconds() * 1000, 3_600_000)],
-                "y": [t.to_state.value],
+                "y": [_(t.to_state.value)],
                 "name": t.to_state.value,
                 "marker": {"color": STATE_COLORS[t.to_state.value]},
                 "showlegend": False,
-                "hovertemplate": f"{t.to_state.value}: {t.at:%Y-%m-%d} → {end:%Y-%m-%d}<extra></extra>",
+                "hovertemplate": f"{_(t.to_state.value)}: {t.at:%Y-%m-%d} → {end:%Y-%m-%d}<extra></extra>",
             }
         )
     return chart(

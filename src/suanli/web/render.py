@@ -132,12 +132,18 @@ def num(value: float | int | None) -> str:
     return str(value)
 
 
+def tr(value: Any) -> Any:
+    """A value from the data (a state, a kind, ``yes``) in the page's language; numbers and
+    values without a translation pass through unchanged."""
+    return i18n.gettext(value) if isinstance(value, str) else value
+
+
 def months(value: float | None) -> str:
     return _("never") if value is None else f"{value:.1f}"
 
 
 TEMPLATES.env.filters.update(
-    money=money, mega=mega, pct=pct, p=p, months=months, num=num, tr=i18n.gettext
+    money=money, mega=mega, pct=pct, p=p, months=months, num=num, tr=tr
 )  # tr: a value from the data (a state, a kind) in the page's language, never %-formatted
 TEMPLATES.env.globals.update(
     version=__version__,

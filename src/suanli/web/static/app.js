@@ -21,6 +21,14 @@
   function start() {
     if (window.htmx) window.htmx.onLoad(draw);
     draw(document);
+    // <select data-navigate="/twin?scenario="> loads that URL with the chosen value (the CSP
+    // forbids inline onchange handlers).
+    document.addEventListener("change", function (e) {
+      var el = e.target;
+      if (el && el.matches && el.matches("select[data-navigate]")) {
+        window.location = el.getAttribute("data-navigate") + encodeURIComponent(el.value);
+      }
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
