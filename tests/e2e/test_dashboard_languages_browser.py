@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_helpers import Console, shot, signed_in
+from dashboard_helpers import Console, page_name, shot, signed_in
 
 from suanli.core import i18n
 
@@ -83,8 +83,7 @@ def test_every_page_in_chinese_has_no_english_message_left(
             joined = " ".join(texts)
             assert "%(" not in joined and "{{" not in joined and "{%" not in joined, path
             assert len(CJK.findall(joined)) > 20, path
-            name = path.strip("/").replace("/", "-") or "overview"
-            shot(page, f"zh-{name}")
+            shot(page, f"zh-{page_name(path)}")
         assert console.errors == []
     finally:
         context.close()
