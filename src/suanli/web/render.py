@@ -170,8 +170,9 @@ def chart(data: list[dict[str, Any]], title: str, x: str, y: str, **layout: Any)
     title, x, y = _(title), _(x), _(y)
     data = [{**t, "name": _(t["name"])} if isinstance(t.get("name"), str) else t for t in data]
     # Axis options are merged into the titled axes: passing a range must not drop the title.
-    xaxis = {"title": {"text": x}, **layout.pop("xaxis", {})}
-    yaxis = {"title": {"text": y}, **layout.pop("yaxis", {})}
+    # automargin: long category labels and the axis title never overlap or get cut
+    xaxis = {"title": {"text": x}, "automargin": True, **layout.pop("xaxis", {})}
+    yaxis = {"title": {"text": y}, "automargin": True, **layout.pop("yaxis", {})}
     spec = {
         "data": data,
         "layout": {
