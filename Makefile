@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PY_DIRS := $(wildcard src tests benchmarks scripts)
 
-.PHONY: install run test test-all lint format bench clean browser-deps web-deps lock report-deps
+.PHONY: install run test test-all lint format bench clean browser-deps web-deps lock report-deps messages
 
 # Installs the versions CI tested: requirements.lock (made by `make lock`) as pip constraints.
 $(STAMP): pyproject.toml requirements.lock
@@ -45,6 +45,16 @@ $(WEB_STAMP): | install
 	    htmx.org@$(HTMX_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION) \
 	    plotly.js-dist-min@$(PLOTLY_JS_VERSION) && touch $@; \
 	else echo "web-deps: npm not found; no charts and forms fall back to full page loads (apt-get install -y npm)"; fi
+
+# Chinese and English (docs/dashboard.md, "Languages"): re-extract every _() / N_() / {% trans %}
+# message into the template and merge it into the Chinese catalog; then translate the entries
+# left empty in src/suanli/locale/zh/LC_MESSAGES/messages.po (tests/unit/test_i18n.py lists them).
+# The .po files are read as they are at run time: nothing to compile.
+messages: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --sort-output --no-location --omit-header \
+	  -o src/suanli/locale/messages.pot .
+	$(BIN)/pybabel -q update -i src/suanli/locale/messages.pot -d src/suanli/locale -D messages \
+	  --ignore-obsolete --no-fuzzy-matching -w 100
 
 # Debian's chromium for the browser tests (Playwright drives it; never `playwright install`).
 browser-deps:

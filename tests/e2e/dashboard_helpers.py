@@ -22,6 +22,11 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def page_name(path: str) -> str:
+    """``/customers/zhipu/usage`` → ``customers-zhipu-usage`` (``/`` → ``overview``)."""
+    return path.split("?")[0].strip("/").replace("/", "-") or "overview"
+
+
 def signed_in(
     browser: Any, base_url: str, token: str, viewport: tuple[int, int] = (1280, 800)
 ) -> Any:

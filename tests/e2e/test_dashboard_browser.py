@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from dashboard_helpers import Console, shot, signed_in
+from dashboard_helpers import Console, page_name, shot, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -65,8 +65,7 @@ def test_every_page_renders_without_console_errors(
             # the page fits the viewport's width (tables scroll inside their own box)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport[0] + 1, (path, width)
-            name = path.strip("/").replace("/", "-") or "overview"
-            shot(page, f"{name}-{viewport[0]}x{viewport[1]}")
+            shot(page, f"{page_name(path)}-{viewport[0]}x{viewport[1]}")
         assert console.errors == []
     finally:
         context.close()

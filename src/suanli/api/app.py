@@ -32,6 +32,7 @@ from suanli.services.twin_runs import TwinRuns
 from suanli.settings import Settings
 from suanli.store.db import ensure_migrated, make_engine
 from suanli.web import router as web_router
+from suanli.web.language import Language
 from suanli.web.security import SecurityHeaders
 
 
@@ -55,6 +56,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.state.services = build_services(engine, clock or SystemClock(), settings.currency)
     app.state.twin_runs = TwinRuns(app.state.services.clock)
     install_error_handlers(app)
+    app.add_middleware(Language)  # the dashboard's language for this request
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TextGuard)  # inside BodyLimit: the body it reads is bounded
     app.add_middleware(BodyLimit)

@@ -9,6 +9,7 @@ import typer
 from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.catalog import PConvention, default_catalog
 from suanli.core.errors import ValidationError
+from suanli.core.i18n import _
 
 app = typer.Typer(help="GPU and server catalog.", no_args_is_help=True)
 
@@ -37,7 +38,11 @@ def gpus(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
                 Col("fp16_sparse_tflops", "FP16 sparse", decimals=0),
                 Col("fp8_dense_tflops", "FP8 dense", decimals=0), Col("memory_gb", "mem", unit="GB"),
                 Col("nvlink_gbps", "NVLink", unit="GB/s", drop=2), Col("tdp_w", "TDP", unit="W")]  # fmt: skip
-        print_table(rows, cols, title=f"GPU catalog {cat.version} (TFLOPS per GPU)")
+        print_table(
+            rows,
+            cols,
+            title=_("GPU catalog %(version)s (TFLOPS per GPU)") % {"version": cat.version},
+        )
 
 
 @app.command("servers")
@@ -62,7 +67,7 @@ def servers(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
         cols = [Col("key"), Col("name", drop=1), Col("gpu"), Col("gpus"),
                 Col("nameplate_kw", "power", unit="kW", decimals=1),
                 Col("p_bf16_dense", "BF16 dense", unit="P"), Col("p_fp16_sparse", "FP16 sparse", unit="P")]  # fmt: skip
-        print_table(rows, cols, title=f"Server SKUs {cat.version}")
+        print_table(rows, cols, title=_("Server SKUs %(version)s") % {"version": cat.version})
 
 
 @app.command("capacity")

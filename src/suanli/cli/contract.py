@@ -9,6 +9,7 @@ import typer
 from suanli.cli.context import default_actor, open_services, parse_date
 from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.contracts import Contract
+from suanli.core.i18n import _
 from suanli.core.serialize import to_jsonable
 from suanli.services.billing.leasing import LeaseSpec, ReservedSpec
 
@@ -110,7 +111,7 @@ def list_(customer: Annotated[str | None, typer.Option()] = None, kind: Annotate
             Col("sku", drop=2), Col("server_count", "servers"), Col("start_date", "start", drop=1),
             Col("end_date", "end"), Col("monthly_rent", "rent/month", unit="CNY", money=True)]  # fmt: skip
     print_json(page) if json_out else print_table(
-        page["items"], cols, f"Contracts ({page['total']})"
+        page["items"], cols, _("Contracts (%(n)s)") % {"n": page["total"]}
     )
 
 

@@ -10,6 +10,7 @@ import typer
 from suanli.cli.context import default_actor, open_services, report_rejected_rows
 from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.fleet import ServerState, parse_state
+from suanli.core.i18n import _
 from suanli.core.serialize import to_jsonable
 from suanli.services.fleet.imports import ImportRejected
 from suanli.services.fleet.servers import NewServer, ServerFilter
@@ -125,7 +126,11 @@ def servers_list(
         print_json(data)
     else:
         shown = f"{offset + 1}-{offset + len(page.items)}" if page.items else "none"
-        print_table(data["items"], SERVER_COLUMNS, f"Servers ({shown} of {page.total})")
+        print_table(
+            data["items"],
+            SERVER_COLUMNS,
+            _("Servers (%(shown)s of %(total)s)") % {"shown": shown, "total": page.total},
+        )
 
 
 @servers.command("show")

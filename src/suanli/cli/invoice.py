@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from suanli.cli.context import default_actor, open_services, parse_date
 from suanli.cli.render import Col, console, err_console, money, print_json, print_table
 from suanli.core.billing import AGING_BUCKETS, parse_period
+from suanli.core.i18n import _
 from suanli.core.serialize import to_jsonable
 
 app = typer.Typer(
@@ -87,7 +88,7 @@ def list_(customer: Annotated[str | None, typer.Option()] = None, period: Annota
         Col("outstanding", unit=unit, money=True),
     ]
     print_json(page) if json_out else print_table(
-        page["items"], cols, f"Invoices ({page['total']})"
+        page["items"], cols, _("Invoices (%(n)s)") % {"n": page["total"]}
     )
 
 
@@ -221,7 +222,7 @@ def aging(
             Col("total", money=True), Col("credit", money=True)]  # fmt: skip
     print_table([{"customer": r["customer"], **r["buckets"], "total": r["total"], "credit": r["credit"]}
                  for r in rows],
-                cols, f"AR aging as of {day} (CNY; days since issue)")  # fmt: skip
+                cols, _("AR aging as of %(day)s (CNY; days since issue)") % {"day": day})  # fmt: skip
 
 
 @app.command("reconcile")
@@ -238,4 +239,4 @@ def reconcile(period: str, json_out: JsonOpt = False) -> None:
         if not isinstance(v, dict) and k != "period"
     ]
     print_table(rows, [Col("item"), Col("amount", unit="CNY", money=True)],
-                f"Reconciliation {rec['period']}")  # fmt: skip
+                _("Reconciliation %(period)s") % {"period": rec["period"]})  # fmt: skip

@@ -14,6 +14,7 @@ usage errors (unknown command, bad option value, missing argument) print one lin
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Annotated, Any, NamedTuple
 
@@ -21,7 +22,9 @@ import typer
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
+from suanli.core import i18n
 from suanli.core.errors import SuanliError
+from suanli.core.i18n import _
 
 
 class LazyCommand(NamedTuple):
@@ -146,8 +149,22 @@ _state = {"debug": False}
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of messages and table headers: en or zh (default: $SUANLI_LANG, "
+            "else en). Error codes and --json keys never change.",
+        ),
+    ] = None,
 ) -> None:
     _state["debug"] = debug
+    if lang is not None:
+        if i18n.normalise(lang) is None:
+            raise typer.BadParameter(
+                f"expected one of {', '.join(i18n.LANGS)}", param_hint="--lang"
+            )
+        i18n.set_language(lang)
 
 
 def _err(line: str) -> None:
@@ -157,7 +174,30 @@ def _err(line: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    debug = "--debug" in (argv if argv is not None else sys.argv)
+    # $SUANLI_LANG, which --lang overrides; the caller's language is restored afterwards
+    with i18n.language(os.environ.get("SUANLI_LANG") or i18n.DEFAULT_LANG):
+        _main(argv)
+
+
+def _early_lang(args: list[str]) -> str | None:
+    """``--lang X`` before the command name: usage errors found before the root callback runs
+    (an unknown command) are then in that language too."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
+def _main(argv: list[str] | None) -> None:
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    early = _early_lang(args)
+    if early and i18n.normalise(early):
+        i18n.set_language(early)
     try:
         code = app(args=argv, prog_name="suanli", standalone_mode=False)
     except SuanliError as exc:
@@ -165,9 +205,10 @@ def main(argv: list[str] | None = None) -> None:
             raise
         from suanli.cli.render import err_console
 
-        err_console.print(f"[red]error[/red] {exc.code}: {exc.message}", highlight=False)
+        word, fields = _("error"), _("fields")  # the code after it never changes
+        err_console.print(f"[red]{word}[/red] {exc.code}: {exc.message}", highlight=False)
         if exc.fields:
-            err_console.print(f"  fields: {exc.fields}", highlight=False)
+            err_console.print(f"  {fields}: {exc.fields}", highlight=False)
         sys.exit(1)
     except _CLICK_EXCEPTION as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `suanli` / bare group: show help
@@ -179,9 +220,10 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(exc, _USAGE_ERROR):
             ctx = getattr(exc, "ctx", None)
             where = ctx.command_path if ctx is not None else "suanli"
-            _err(f"error usage: {message} (try '{where} --help')")
+            _err(_("error usage: %(message)s (try '%(where)s --help')")
+                 % {"message": message, "where": where})  # fmt: skip
         else:
-            _err(f"error: {message}")
+            _err(_("error: %(message)s") % {"message": message})
         sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(1)

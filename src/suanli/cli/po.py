@@ -18,6 +18,7 @@ from suanli.cli.context import (
 )
 from suanli.cli.render import Col, console, print_json, print_table
 from suanli.core.errors import ValidationError
+from suanli.core.i18n import _
 from suanli.core.serialize import to_jsonable
 from suanli.services.fleet.imports import ImportRejected
 from suanli.services.fleet.procurement import NewLine, NewOrder
@@ -109,7 +110,7 @@ def list_orders(
     if json_out:
         print_json(orders)
     else:
-        print_table([r for o in orders for r in _order_rows(o)], LINE_COLUMNS, "Purchase orders")
+        print_table([r for o in orders for r in _order_rows(o)], LINE_COLUMNS, _("Purchase orders"))
 
 
 @app.command("show")
@@ -232,7 +233,7 @@ def report_summary(
     cols = [Col("order"), Col("supplier", drop=1), Col("part", ""), Col("units"),
             Col("money", unit=currency), Col("P fp16 sparse", unit="P"),
             Col("P bf16 dense", unit="P", drop=2)]  # fmt: skip
-    print_table(rows, cols, "Procurement summary: units, money, computing power")
+    print_table(rows, cols, _("Procurement summary: units, money, computing power"))
 
 
 @report.command("overdue")

@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from suanli.core.i18n import _
 from suanli.core.serialize import to_jsonable
 
 console = Console()
@@ -40,7 +41,9 @@ def print_json(data: Any) -> None:
 
 def wrote(path: Path | str) -> None:
     """Tell the user a file was written (one line on stderr)."""
-    err_console.print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)
+    err_console.print(
+        _("wrote %(path)s") % {"path": path}, highlight=False, markup=False, soft_wrap=True
+    )
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,8 @@ class Col:
 
     @property
     def title(self) -> str:
-        name = self.header or self.key
+        """The header in the current language (suanli.cli.glossary), with its unit."""
+        name = _(self.header or self.key)
         return f"{name} ({self.unit})" if self.unit else name
 
 
@@ -129,7 +133,7 @@ def _cells(rows: list[Mapping[str, Any]], col: Col) -> tuple[list[str], bool]:
 def _build(
     title: str | None, cols: list[Col], cells: dict[str, tuple[list[str], bool]], n: int
 ) -> Table:
-    table = Table(title=title)
+    table = Table(title=_(title) if title else title)
     for i, col in enumerate(cols):
         texts, numeric = cells[col.key]
         widest = max([len(t) for t in texts] + [len(col.title)])
@@ -186,7 +190,8 @@ def print_table(
     console.print(table)
     if dropped:
         console.print(
-            f"(hidden at {console.width} columns: {', '.join(dropped)}; see --json)",
+            _("(hidden at %(width)s columns: %(columns)s; see --json)")
+            % {"width": console.width, "columns": ", ".join(_(c) for c in dropped)},
             highlight=False,
         )
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from suanli.core.errors import SuanliError
+from suanli.core.i18n import _
 from suanli.services.container import Services
 from suanli.services.tenancy import Principal, Role
 from suanli.web.render import TEMPLATES
@@ -87,7 +88,7 @@ def _login_page(request: Request, next_url: str, error: str | None, status: int)
     return TEMPLATES.TemplateResponse(
         request,
         "login.html",
-        {"title": "Sign in", "active": "", "user": None, "next": next_url, "error": error},
+        {"title": _("Sign in"), "active": "", "user": None, "next": next_url, "error": error},
         status_code=status,
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from suanli.core.errors import ValidationError
+from suanli.core.i18n import N_
 from suanli.economics.scenario import BareMetal, Dist, MonteCarloSpec, Scenario
 
 #: Used when a scenario has no ``[montecarlo]`` section (spreads as in the reference scenario).
@@ -25,9 +26,9 @@ DEFAULT_SPEC = MonteCarloSpec(
     price_decline_annual=Dist(dist="uniform", low=0.0, high=0.35),
 )
 TEXT_DRAWS = (
-    ("delivery_shortfall", "mc_shortfall", "Delivery shortfall (share never delivered)"),
-    ("bad_debt_pct", "mc_bad_debt", "Bad debt (share of revenue)"),
-    ("price_shock_size", "mc_shock_size", "Price shock size (each shock)"),
+    ("delivery_shortfall", "mc_shortfall", N_("Delivery shortfall (share never delivered)")),
+    ("bad_debt_pct", "mc_bad_debt", N_("Bad debt (share of revenue)")),
+    ("price_shock_size", "mc_shock_size", N_("Price shock size (each shock)")),
 )
 _CALL = re.compile(r"^\s*(fixed|uniform|triangular|normal)\s*\(([^()]*)\)\s*$", re.IGNORECASE)
 _PARAMS = {

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from suanli.core.errors import SuanliError, ValidationError
+from suanli.core.i18n import N_, _
 from suanli.economics.evaluate import Evaluation, evaluate
 from suanli.economics.library import load_bundled, scenario_names
 from suanli.economics.loader import get_path, with_overrides
@@ -46,13 +47,13 @@ class Field:
 
 
 FIELDS = (
-    Field("rent", "form.rent_per_server_month", "Rent per server-month", "1000"),
-    Field("occupancy", "form.occupancy", "Occupancy (0–1)", "0.01"),
-    Field("unit_price", "fleet.unit_price", "Purchase price per server", "10000"),
-    Field("power_price", "opex.power_price_kwh", "Power price per kWh", "0.01"),
-    Field("count", "fleet.count", "Servers", "1", int),
-    Field("price_decline", "form.price_decline_annual", "Rent decline per year (0–1)", "0.01"),
-    Field("discount_rate", "discount_rate_annual", "Discount rate per year", "0.01"),
+    Field("rent", "form.rent_per_server_month", N_("Rent per server-month"), "1000"),
+    Field("occupancy", "form.occupancy", N_("Occupancy (0–1)"), "0.01"),
+    Field("unit_price", "fleet.unit_price", N_("Purchase price per server"), "10000"),
+    Field("power_price", "opex.power_price_kwh", N_("Power price per kWh"), "0.01"),
+    Field("count", "fleet.count", N_("Servers"), "1", int),
+    Field("price_decline", "form.price_decline_annual", N_("Rent decline per year (0–1)"), "0.01"),
+    Field("discount_rate", "discount_rate_annual", N_("Discount rate per year"), "0.01"),
 )
 
 
@@ -133,35 +134,47 @@ def build(params: dict[str, str]) -> dict[str, Any]:
 def drawn(spec: MonteCarloSpec) -> list[tuple[str, str]]:
     """What each Monte Carlo path draws, as ``(input, distribution)`` lines for the page."""
     return [
-        ("occupancy (steady level)", draws.dist_text(spec.occupancy)),
-        ("rent decline per year", draws.dist_text(spec.price_decline_annual)),
-        ("delivery shortfall", draws.dist_text(spec.delivery_shortfall)),
-        ("bad debt", draws.dist_text(spec.bad_debt_pct)),
-        ("price shock per year", f"probability {spec.price_shock_probability_annual:g}, "
-         f"size {draws.dist_text(spec.price_shock_size)}"),
+        (_("occupancy (steady level)"), draws.dist_text(spec.occupancy)),
+        (_("rent decline per year"), draws.dist_text(spec.price_decline_annual)),
+        (_("delivery shortfall"), draws.dist_text(spec.delivery_shortfall)),
+        (_("bad debt"), draws.dist_text(spec.bad_debt_pct)),
+        (_("price shock per year"), _("probability %(p)s, size %(size)s") % {
+            "p": f"{spec.price_shock_probability_annual:g}",
+            "size": draws.dist_text(spec.price_shock_size)}),
     ]  # fmt: skip
 
 
 def assumptions(scenario: Scenario, currency: str) -> dict[str, str]:
     """One line per figure saying what it assumes."""
     form = draws.bare_metal(scenario)
-    base = (
-        f"occupancy {form.occupancy:.0%} from month {form.ramp_months}, rent "
-        f"{form.rent_per_server_month:,.0f} {currency} falling {form.price_decline_annual:.0%} "
-        f"a year, {scenario.horizon_months} months"
-    )
+    base = _(
+        "occupancy %(occupancy)s from month %(ramp)d, rent %(rent)s %(currency)s falling "
+        "%(decline)s a year, %(months)d months"
+    ) % {
+        "occupancy": f"{form.occupancy:.0%}",
+        "ramp": form.ramp_months,
+        "rent": f"{form.rent_per_server_month:,.0f}",
+        "currency": currency,
+        "decline": f"{form.price_decline_annual:.0%}",
+        "months": scenario.horizon_months,
+    }
     return {
-        "npv": f"{base}, discounted at {scenario.discount_rate_annual:.0%} a year; no shocks, "
-        "every server delivered",
-        "irr": "the same deterministic cash flows as the NPV",
-        "payback": "month the cumulative cash flow of the NPV's cash flows turns positive",
-        "be-occupancy": "steady occupancy at which NPV (profit: net income) is zero, "
-        "other inputs as above",
-        "be-rent": f"rent at which NPV is zero at {form.occupancy:.0%} occupancy",
-        "net-margin": "net income / revenue over the horizon, deterministic",
-        "p-loss": f"share of {MC_PATHS:,} paths whose net income over the horizon is below "
-        "zero, drawing the inputs listed under the charts",
-        "npv-fan": "NPV quantiles over the same paths",
+        "npv": _("%(base)s, discounted at %(rate)s a year; no shocks, every server delivered")
+        % {"base": base, "rate": f"{scenario.discount_rate_annual:.0%}"},
+        "irr": _("the same deterministic cash flows as the NPV"),
+        "payback": _("month the cumulative cash flow of the NPV's cash flows turns positive"),
+        "be-occupancy": _(
+            "steady occupancy at which NPV (profit: net income) is zero, other inputs as above"
+        ),
+        "be-rent": _("rent at which NPV is zero at %(occupancy)s occupancy")
+        % {"occupancy": f"{form.occupancy:.0%}"},
+        "net-margin": _("net income / revenue over the horizon, deterministic"),
+        "p-loss": _(
+            "share of %(paths)s paths whose net income over the horizon is below zero, "
+            "drawing the inputs listed under the charts"
+        )
+        % {"paths": f"{MC_PATHS:,}"},
+        "npv-fan": _("NPV quantiles over the same paths"),
     }
 
 
@@ -174,21 +187,21 @@ def cash_chart(ev: Evaluation) -> str:
             "mode": "lines",
             "x": months,
             "y": [r["cumulative"] for r in table],
-            "name": "cumulative",
+            "name": N_("cumulative"),
         },
         {
             "type": "scatter",
             "mode": "lines",
             "x": months,
             "y": [r["discounted_cumulative"] for r in table],
-            "name": "discounted cumulative",
+            "name": N_("discounted cumulative"),
             "line": {"dash": "dot"},
         },
     ]
     shapes = []
     for value, label, color in (
-        (ev.static_payback_months, "payback", "#2ca02c"),
-        (ev.dynamic_payback_months, "dynamic payback", "#9467bd"),
+        (ev.static_payback_months, N_("payback"), "#2ca02c"),
+        (ev.dynamic_payback_months, N_("dynamic payback"), "#9467bd"),
     ):
         if value is not None:
             shapes.append(
@@ -208,13 +221,13 @@ def cash_chart(ev: Evaluation) -> str:
                     "mode": "markers",
                     "x": [value],
                     "y": [0],
-                    "name": f"{label} {value:.1f} mo",
+                    "name": _("%(label)s %(months).1f mo") % {"label": _(label), "months": value},
                     "marker": {"size": 10, "color": color},
                 }
             )
     return chart(
-        data, "Cumulative cash flow", "month from the start",
-        f"cumulative free cash flow ({ev.currency})", shapes=shapes,
+        data, N_("Cumulative cash flow"), N_("month from the start"),
+        _("cumulative free cash flow (%(currency)s)") % {"currency": ev.currency}, shapes=shapes,
     )  # fmt: skip
 
 
@@ -227,16 +240,22 @@ def breakeven_chart(scenario: Scenario, be_npv: float | None, be_profit: float |
         npv.append(ev.npv)
         profit.append(ev.total_net_income)
     data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines", "x": [o * 100 for o in occs], "y": npv, "name": "NPV"},
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": [o * 100 for o in occs],
+            "y": npv,
+            "name": N_("NPV"),
+        },
         {
             "type": "scatter",
             "mode": "lines",
             "x": [o * 100 for o in occs],
             "y": profit,
-            "name": "net income over horizon",
+            "name": N_("net income over horizon"),
         },
     ]
-    for value, label in ((be_npv, "break-even (NPV)"), (be_profit, "break-even (profit)")):
+    for value, label in ((be_npv, N_("break-even (NPV)")), (be_profit, N_("break-even (profit)"))):
         if value is not None:
             data.append(
                 {
@@ -244,12 +263,15 @@ def breakeven_chart(scenario: Scenario, be_npv: float | None, be_profit: float |
                     "mode": "markers",
                     "x": [value * 100],
                     "y": [0],
-                    "name": f"{label} {value:.1%}",
+                    "name": f"{_(label)} {value:.1%}",
                     "marker": {"size": 10},
                 }
             )
     return chart(
-        data, "Break-even curve", "steady occupancy (%)", f"NPV / net income ({scenario.currency})"
+        data,
+        N_("Break-even curve"),
+        N_("steady occupancy (%)"),
+        _("NPV / net income (%(currency)s)") % {"currency": scenario.currency},
     )
 
 
@@ -260,7 +282,7 @@ def fan_chart(months: list[float], fan: dict[str, list[float]], ev: Evaluation) 
             "mode": "lines",
             "x": months,
             "y": fan["p90"],
-            "name": "P90",
+            "name": N_("P90"),
             "line": {"width": 0},
             "showlegend": False,
         },
@@ -269,16 +291,17 @@ def fan_chart(months: list[float], fan: dict[str, list[float]], ev: Evaluation) 
             "mode": "lines",
             "x": months,
             "y": fan["p10"],
-            "name": "P10–P90",
+            "name": N_("P10–P90"),
             "fill": "tonexty",
             "fillcolor": "rgba(31,78,121,0.2)",
             "line": {"width": 0},
         },
-        {"type": "scatter", "mode": "lines", "x": months, "y": fan["p50"], "name": "median"},
+        {"type": "scatter", "mode": "lines", "x": months, "y": fan["p50"], "name": N_("median")},
     ]
     return chart(
-        data, f"Monte Carlo: cumulative cash flow ({MC_PATHS:,} paths)", "month from the start",
-        f"cumulative free cash flow ({ev.currency})",
+        data, _("Monte Carlo: cumulative cash flow (%(paths)s paths)") % {"paths": f"{MC_PATHS:,}"},
+        N_("month from the start"),
+        _("cumulative free cash flow (%(currency)s)") % {"currency": ev.currency},
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from suanli.core.billing import AGING_BUCKETS, midnight, month_of
 from suanli.core.contracts import Contract
 from suanli.core.errors import NotFoundError
+from suanli.core.i18n import N_, _
 from suanli.services.billing.tokens import DailyTokens
 from suanli.services.container import Services
 from suanli.services.tenancy import Principal, Role
@@ -61,7 +62,7 @@ def gantt(contracts: list[Contract], today: date, color: dict[str, str] | None =
         )
     line = {"type": "line", "x0": today.isoformat(), "x1": today.isoformat(), "yref": "paper",
             "y0": 0, "y1": 1, "line": {"color": "#b83232", "dash": "dash"}}  # fmt: skip
-    return chart(bars, "Lease calendar", "date (UTC)", "contract", xaxis={"type": "date"}, shapes=[line],
+    return chart(bars, N_("Lease calendar"), N_("date (UTC)"), N_("contract"), xaxis={"type": "date"}, shapes=[line],
                  barmode="overlay", margin={"l": 150, "r": 20, "t": 40, "b": 40})  # fmt: skip
 
 
@@ -97,7 +98,7 @@ def contracts_page(request: Request) -> HTMLResponse:
         request,
         "contracts.html",
         "contracts",
-        title="Contracts & customers",
+        title=_("Contracts & customers"),
         today=today,
         contracts=contracts,
         renewals=mv.expiring(contracts, today, 90),
@@ -105,9 +106,9 @@ def contracts_page(request: Request) -> HTMLResponse:
         gantt=gantt(contracts, today, color) if contracts else None,
         revenue_chart=chart(
             revenue_bars,
-            "Billed revenue per customer (net of VAT)",
-            "service month",
-            "billed (CNY, net of VAT)",
+            N_("Billed revenue per customer (net of VAT)"),
+            N_("service month"),
+            N_("billed (CNY, net of VAT)"),
             barmode="stack",
         )
         if revenue_bars
@@ -123,7 +124,7 @@ def customer_page(request: Request, code: str) -> HTMLResponse:
         customer = svc.money.tenancy.get_customer(code, principal)
     except NotFoundError as exc:
         return partial(
-            request, "error.html", 404, title="Not found", message=exc.message, user=principal
+            request, "error.html", 404, title=_("Not found"), message=exc.message, user=principal
         )
     contracts = [c for c in mv.contracts(svc, principal) if c.customer == code]
     invoices = mv.invoices(svc, principal, code)
@@ -136,7 +137,7 @@ def customer_page(request: Request, code: str) -> HTMLResponse:
         request,
         "customer.html",
         "contracts",
-        title=f"Customer {customer.name}",
+        title=_("Customer %(name)s") % {"name": customer.name},
         customer=customer,
         today=today,
         contracts=contracts,
@@ -155,7 +156,7 @@ def customer_page(request: Request, code: str) -> HTMLResponse:
 
 def _not_found(request: Request, exc: NotFoundError, principal: Principal) -> HTMLResponse:
     return partial(
-        request, "error.html", 404, title="Not found", message=exc.message, user=principal
+        request, "error.html", 404, title=_("Not found"), message=exc.message, user=principal
     )
 
 
@@ -176,7 +177,12 @@ def invoice_page(request: Request, number: str) -> HTMLResponse:
         request,
         "invoice.html",
         "billing",
-        title=f"{'Credit note' if invoice.kind == 'credit_note' else 'Invoice'} {number}",
+        title=(
+            _("Credit note %(number)s")
+            if invoice.kind == "credit_note"
+            else _("Invoice %(number)s")
+        )
+        % {"number": number},
         invoice=invoice,
         today=today,
         credit_notes=mv.credit_notes_for(same_customer, number),
@@ -211,7 +217,7 @@ def usage_page(request: Request, code: str) -> HTMLResponse:
         request,
         "usage.html",
         "contracts",
-        title=f"Usage of {customer.name}",
+        title=_("Usage of %(name)s") % {"name": customer.name},
         customer=customer,
         today=today,
         products=products,
@@ -220,9 +226,9 @@ def usage_page(request: Request, code: str) -> HTMLResponse:
         totals={p: sum(d.gpu_hours.get(p, 0.0) for d in days) for p in products},
         usage_chart=chart(
             bars,
-            "Metered GPU-hours per day and product",
-            "day (UTC)",
-            "GPU-hours",
+            N_("Metered GPU-hours per day and product"),
+            N_("day (UTC)"),
+            N_("GPU-hours"),
             barmode="stack",
             xaxis={"type": "date"},
         ),
@@ -267,9 +273,9 @@ def flow_chart(figures: list[mv.MonthFigures]) -> str:
             }
             for name, attr in series
         ],
-        "Billed vs recognised vs collected (net of VAT; collected is cash)",
-        "month",
-        "amount (CNY)",
+        N_("Billed vs recognised vs collected (net of VAT; collected is cash)"),
+        N_("month"),
+        N_("amount (CNY)"),
         barmode="group",
     )
 
@@ -286,12 +292,12 @@ def aging_chart(totals: dict[str, Decimal]) -> str:
                 "x": list(AGING_BUCKETS),
                 "y": [float(totals[b]) for b in AGING_BUCKETS],
                 "marker": {"color": colors},
-                "name": "open",
+                "name": N_("open"),
             }
         ],
-        "Receivables by age (days since invoice)",
-        "age (days since the invoice date)",
-        "open (CNY, incl. VAT)",
+        N_("Receivables by age (days since invoice)"),
+        N_("age (days since the invoice date)"),
+        N_("open (CNY, incl. VAT)"),
     )
 
 
@@ -310,8 +316,8 @@ def token_chart(days: list[DailyTokens]) -> str:
             {"type": "bar", "name": name, "x": x, "y": [totals[k][i] / 1e6 for k in x]}
             for i, name in enumerate(tiers)
         ],
-        "Tokens served by day (UTC), last 31 days",
-        "day",
-        "million tokens",
+        N_("Tokens served by day (UTC), last 31 days"),
+        N_("day"),
+        N_("million tokens"),
         barmode="stack",
     )

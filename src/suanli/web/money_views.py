@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 from suanli.core.billing import AGING_BUCKETS, Period, month_of
 from suanli.core.contracts import Contract, SlaEvent
 from suanli.core.fleet import Server, ServerState
+from suanli.core.i18n import _
 from suanli.core.ledger import Invoice, Payment
 from suanli.economics.depreciation import kernel
 from suanli.economics.library import load_bundled
@@ -191,7 +192,7 @@ def expiring(items: Iterable[Contract], today: date, days: int = EXPIRY_DAYS) ->
 
 
 def _in_days(n: int) -> str:
-    return "today" if n == 0 else "tomorrow" if n == 1 else f"in {n} days"
+    return _("today") if n == 0 else _("tomorrow") if n == 1 else _("in %(n)d days") % {"n": n}
 
 
 def money_alerts(svc: Services, today: date, items: list[Contract] | None = None) -> list[Alert]:
@@ -199,8 +200,16 @@ def money_alerts(svc: Services, today: date, items: list[Contract] | None = None
         Alert(
             "contract_expiring",
             "warning",
-            f"{c.number} ({c.customer}, {c.server_count} × {c.sku}) ends {c.end_date.isoformat()}, "
-            f"{_in_days((c.end_date - today).days)}{' (auto-renews)' if c.auto_renew else ''}",
+            _("%(contract)s (%(customer)s, %(n)d × %(sku)s) ends %(end)s, %(when)s")
+            % {
+                "contract": c.number,
+                "customer": c.customer,
+                "n": c.server_count,
+                "sku": c.sku,
+                "end": c.end_date.isoformat(),
+                "when": _in_days((c.end_date - today).days),
+            }
+            + (_(" (auto-renews)") if c.auto_renew else ""),
             f"/customers/{c.customer}",
         )
         for c in expiring(contracts(svc) if items is None else items, today)
@@ -212,7 +221,8 @@ def money_alerts(svc: Services, today: date, items: list[Contract] | None = None
                 Alert(
                     "receivable_90",
                     "danger",
-                    f"{row.customer} owes {old:,.2f} on invoices older than 90 days",
+                    _("%(customer)s owes %(amount)s on invoices older than 90 days")
+                    % {"customer": row.customer, "amount": f"{old:,.2f}"},
                     f"/customers/{row.customer}",
                 )
             )

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from suanli.core.billing import month_of
 from suanli.core.contracts import Contract, SlaEvent
 from suanli.core.fleet import Server, ServerState, Transition
+from suanli.core.i18n import _
 from suanli.services.cluster.inventory import ACTOR as CLUSTER_ACTOR
 from suanli.services.cluster.inventory import SITE_DRAIN, last_polls
 from suanli.services.container import Services
@@ -34,7 +35,7 @@ WATCH_STALE = timedelta(minutes=10)
 
 def _hours(delta: timedelta) -> str:
     h = delta.total_seconds() / 3600
-    return f"{h:,.1f} h" if h < 72 else f"{h / 24:,.1f} days"
+    return f"{h:,.1f} h" if h < 72 else _("%(days).1f days") % {"days": h / 24}
 
 
 def sla_breaches(
@@ -61,14 +62,25 @@ def sla_breaches(
             continue
         allowed = timedelta(hours=float(1 - contract.sla_uptime) * month_hours)
         if total > allowed:
-            state = "still down" if (number, serial) in still_down else "back up"
+            state = _("still down") if (number, serial) in still_down else _("back up")
             out.append(
                 Alert(
                     "sla_breach",
                     "danger",
-                    f"{serial} leased to {contract.customer} ({number}) down {_hours(total)} in "
-                    f"{month.key}, beyond the {_hours(allowed)} its {contract.sla_uptime:.1%} "
-                    f"SLA allows; {state}",
+                    _(
+                        "%(serial)s leased to %(customer)s (%(contract)s) down %(down)s in "
+                        "%(month)s, beyond the %(allowed)s its %(sla)s SLA allows; %(state)s"
+                    )
+                    % {
+                        "serial": serial,
+                        "customer": contract.customer,
+                        "contract": number,
+                        "down": _hours(total),
+                        "month": month.key,
+                        "allowed": _hours(allowed),
+                        "sla": f"{contract.sla_uptime:.1%}",
+                        "state": state,
+                    },
                     f"/fleet/{serial}#downtime",
                 )
             )
@@ -90,9 +102,15 @@ def foreign_drains(servers: Iterable[Server], last: Mapping[str, Transition]) ->
                 Alert(
                     "foreign_drain",
                     "warning",
-                    f"{s.serial} drained outside Suanli since {t.at:%Y-%m-%d %H:%M} UTC "
-                    f"({t.reason.removeprefix(SITE_DRAIN).lstrip(': ') or 'no reason'}); "
-                    "it returns to service when the site resumes the node",
+                    _(
+                        "%(serial)s drained outside Suanli since %(at)s UTC (%(reason)s); "
+                        "it returns to service when the site resumes the node"
+                    )
+                    % {
+                        "serial": s.serial,
+                        "at": f"{t.at:%Y-%m-%d %H:%M}",
+                        "reason": t.reason.removeprefix(SITE_DRAIN).lstrip(": ") or _("no reason"),
+                    },
                     f"/fleet/{s.serial}#downtime",
                 )
             )
@@ -107,13 +125,20 @@ def stale_watchers(
     for cluster, at in sorted(polls.items()):
         if at is not None and now - at <= stale:
             continue
-        when = "has never polled" if at is None else f"last polled {_hours(now - at)} ago"
+        when = (
+            _("has never polled")
+            if at is None
+            else _("last polled %(ago)s ago") % {"ago": _hours(now - at)}
+        )
         out.append(
             Alert(
                 "watcher_stale",
                 "danger",
-                f"the failure watcher of cluster {cluster} {when}: node failures are not "
-                "turned into SLA downtime (run `suanli cluster watch`)",
+                _(
+                    "the failure watcher of cluster %(cluster)s %(when)s: node failures are not "
+                    "turned into SLA downtime (run `suanli cluster watch`)"
+                )
+                % {"cluster": cluster, "when": when},
                 None,
             )
         )

@@ -17,6 +17,7 @@ from suanli.core.catalog import PConvention
 from suanli.core.contracts import Contract
 from suanli.core.errors import NotFoundError, SuanliError
 from suanli.core.fleet import ServerState, Transition, parse_state
+from suanli.core.i18n import N_, _
 from suanli.services.container import Services
 from suanli.services.fleet.servers import ServerFilter
 from suanli.web import money_views as mv
@@ -45,22 +46,22 @@ def overview(request: Request) -> HTMLResponse:
             [
                 {
                     "type": "bar",
-                    "x": states,
+                    "x": [_(s) for s in states],  # customdata keeps the link per state
                     "y": [view.by_state[s] for s in states],
                     "marker": {"color": [STATE_COLORS[s] for s in states]},
-                    "name": "servers",
+                    "name": N_("servers"),
                     "customdata": [views.state_href(s) for s in states],
                 }
             ],
-            "Servers by state (ordered and cancelled include purchase-order units)",
-            "lifecycle state",
-            "servers (count)",
+            N_("Servers by state (ordered and cancelled include purchase-order units)"),
+            N_("lifecycle state"),
+            N_("servers (count)"),
         )
     )
     days = [p.day.isoformat() for p in view.trend]
     occ = [None if p.occupancy is None else round(p.occupancy * 100, 2) for p in view.trend]
     trend_data: list[dict[str, Any]] = [
-        {"type": "scatter", "mode": "lines", "x": days, "y": occ, "name": "occupancy %"}
+        {"type": "scatter", "mode": "lines", "x": days, "y": occ, "name": N_("occupancy %")}
     ]
     if view.breakeven_occupancy is not None and any(v is not None for v in occ):
         be = round(view.breakeven_occupancy * 100, 2)
@@ -70,12 +71,12 @@ def overview(request: Request) -> HTMLResponse:
                 "mode": "lines",
                 "x": [days[0], days[-1]],
                 "y": [be, be],
-                "name": "break-even",
+                "name": N_("break-even"),
                 "line": {"dash": "dash", "color": "#b83232"},
             }
         )
     trend_chart = chart(
-        trend_data, "Occupancy", "day (UTC)", "occupancy (% of sellable servers)",
+        trend_data, N_("Occupancy"), N_("day (UTC)"), N_("occupancy (% of sellable servers)"),
         yaxis={"range": [0, 100]},
     )  # fmt: skip
     servers = views.all_servers(svc)
@@ -112,25 +113,30 @@ def _revenue_chart(figures: list[mv.MonthFigures]) -> str:
     margin = [None if f.gross_margin is None else round(f.gross_margin * 100, 1) for f in figures]
     return chart(
         [
-            {"type": "bar", "name": "billed", "x": months, "y": [float(f.billed) for f in figures]},
             {
                 "type": "bar",
-                "name": "recognised",
+                "name": N_("billed"),
+                "x": months,
+                "y": [float(f.billed) for f in figures],
+            },
+            {
+                "type": "bar",
+                "name": N_("recognised"),
                 "x": months,
                 "y": [float(f.recognised) for f in figures],
             },
             {
                 "type": "scatter",
                 "mode": "lines+markers",
-                "name": "gross margin % (est.)",
+                "name": N_("gross margin % (est.)"),
                 "x": months,
                 "y": margin,
                 "yaxis": "y2",
             },
         ],
-        "Monthly billed and recognised revenue, gross margin",
-        "month",
-        "revenue (CNY, net of VAT)",
+        N_("Monthly billed and recognised revenue, gross margin"),
+        N_("month"),
+        N_("revenue (CNY, net of VAT)"),
         barmode="group",
         yaxis2={
             "title": {"text": "gross margin (%)"},
@@ -156,21 +162,21 @@ def _utilization_chart(svc: Services, now: datetime, view: views.Overview, pool_
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "occupancy % (fleet)",
+                "name": N_("occupancy % (fleet)"),
                 "x": [d.isoformat() for d in days],
                 "y": [_pct(occ[d]) for d in days],
             },
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "cloud pool utilization % (to the last metered hour)",
+                "name": N_("cloud pool utilization % (to the last metered hour)"),
                 "x": [d.isoformat() for d, _ in util],
                 "y": [_pct(u) for _, u in util],
             },
         ],
-        "Occupancy and cloud pool utilization, last 60 days",
-        "day (UTC)",
-        "share (%)",
+        N_("Occupancy and cloud pool utilization, last 60 days"),
+        N_("day (UTC)"),
+        N_("share (%)"),
         yaxis={"range": [0, 100]},
     )
 
@@ -248,7 +254,7 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
     except NotFoundError as exc:
         user = request.state.user
         return partial(
-            request, "error.html", 404, title="Not found", message=exc.message, user=user
+            request, "error.html", 404, title=_("Not found"), message=exc.message, user=user
         )
     history = views.all_transitions(svc, serial)
     leases = [c for c in mv.contracts(svc) if serial in c.servers]
@@ -267,7 +273,7 @@ def server_page(request: Request, serial: str) -> HTMLResponse:
         request,
         "server.html",
         "fleet",
-        title=f"Server {serial}",
+        title=_("Server %(serial)s") % {"serial": serial},
         server=server,
         history=history,
         incidents=views.downtime_incidents(history, svc.clock.now()),
@@ -289,7 +295,7 @@ def _timeline(history: list[Transition], now: datetime, leases: list[Contract]) 
             "orientation": "h",
             "base": [c.start_date.isoformat()],
             "x": [(c.end_date - c.start_date).days * 86_400_000],
-            "y": [f"lease {c.number}"],
+            "y": [_("lease %(contract)s") % {"contract": c.number}],
             "name": c.number,
             "marker": {"color": "#6b4fa0"},
             "showlegend": False,
@@ -306,18 +312,18 @@ def _timeline(history: list[Transition], now: datetime, leases: list[Contract]) 
                 "orientation": "h",
                 "base": [start_ms],
                 "x": [max((end - t.at).total_seconds() * 1000, 3_600_000)],
-                "y": [t.to_state.value],
+                "y": [_(t.to_state.value)],
                 "name": t.to_state.value,
                 "marker": {"color": STATE_COLORS[t.to_state.value]},
                 "showlegend": False,
-                "hovertemplate": f"{t.to_state.value}: {t.at:%Y-%m-%d} → {end:%Y-%m-%d}<extra></extra>",
+                "hovertemplate": f"{_(t.to_state.value)}: {t.at:%Y-%m-%d} → {end:%Y-%m-%d}<extra></extra>",
             }
         )
     return chart(
         bars,
-        "Lifecycle timeline",
-        "date (UTC)",
-        "lifecycle state / lease",
+        N_("Lifecycle timeline"),
+        N_("date (UTC)"),
+        N_("lifecycle state / lease"),
         xaxis={"type": "date"},
         barmode="overlay",
     )
@@ -356,13 +362,17 @@ def procurement(request: Request) -> HTMLResponse:
         orders=svc.procurement.list_orders(),
         today=svc.clock.now().date(),
         units_chart=chart(
-            bars, "Ordered servers by status", "purchase order", "servers (count)", barmode="stack"
+            bars,
+            N_("Ordered servers by status"),
+            N_("purchase order"),
+            N_("servers (count)"),
+            barmode="stack",
         ),
         p_chart=chart(
             p_bars,
-            "Ordered P (FP16 sparse) by status",
-            "purchase order",
-            "P (petaFLOPS, FP16 sparse)",
+            N_("Ordered P (FP16 sparse) by status"),
+            N_("purchase order"),
+            N_("P (petaFLOPS, FP16 sparse)"),
             barmode="stack",
         ),
     )

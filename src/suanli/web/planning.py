@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from suanli.core.errors import SuanliError, ValidationError
+from suanli.core.i18n import N_, _
 from suanli.economics.planning import default_spec, plan_purchase, spec_from_mapping
 from suanli.web.render import chart, page, partial
 
@@ -25,6 +26,11 @@ router = APIRouter(include_in_schema=False)
 PAGE_SCENARIOS = 50
 MAX_PAGE_SCENARIOS = 300
 PAGE_OOS = 2_000
+#: The planner's row labels and solver statuses, shown through ``| tr`` and chart().
+PLAN_WORDS = (
+    N_("buy everything now"), N_("buy nothing more"), N_("no risk limit"), N_("chosen"),
+    N_("optimal"), N_("time_limit"), N_("failed"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +46,16 @@ class Field:
 # so step="1000" on a rent of 88,500 refused 150,000 and the form would not submit (found by the
 # browser test).
 FIELDS = (
-    Field("limit_p_loss", ("risk", "max_p_loss"), "Max P(loss) (0–1, measure p_loss)", "any"),
-    Field("limit_cvar", ("risk", "max_cvar_loss"), "Max CVaR 5 % loss (measure cvar)", "any"),
-    Field("budget", ("budget", "total"), "Budget (capex)", "any"),
-    Field("existing", ("existing_units",), "Capacity in service (units)", "any"),
-    Field("base", ("demand", "base_units"), "Pool demand now (units)", "any"),
-    Field("rent", ("demand", "rent_per_unit_month"), "Pool rent per unit-month", "any"),
-    Field("scenarios", ("solver", "scenarios"), f"Scenarios (≤ {MAX_PAGE_SCENARIOS})", "1", int),
-    Field("seed", ("solver", "seed"), "Seed", "1", int),
+    Field("limit_p_loss", ("risk", "max_p_loss"), N_("Max P(loss) (0–1, measure p_loss)"), "any"),
+    Field("limit_cvar", ("risk", "max_cvar_loss"), N_("Max CVaR 5 % loss (measure cvar)"), "any"),
+    Field("budget", ("budget", "total"), N_("Budget (capex)"), "any"),
+    Field("existing", ("existing_units",), N_("Capacity in service (units)"), "any"),
+    Field("base", ("demand", "base_units"), N_("Pool demand now (units)"), "any"),
+    Field("rent", ("demand", "rent_per_unit_month"), N_("Pool rent per unit-month"), "any"),
+    Field(
+        "scenarios", ("solver", "scenarios"), N_("Scenarios (≤ 300)"), "1", int
+    ),  # MAX_PAGE_SCENARIOS
+    Field("seed", ("solver", "seed"), N_("Seed"), "1", int),
 )
 
 
@@ -145,7 +153,7 @@ def frontier_chart(plan: dict[str, Any]) -> str:
             "x": [_risk(p["out_of_sample"], measure) for p in points],
             "y": [p["out_of_sample"]["expected_npv"] / 1e6 for p in points],
             "text": [p["label"] for p in points],
-            "name": "frontier (out of sample)",
+            "name": N_("frontier (out of sample)"),
         }
     ]
     for key, symbol in (
@@ -160,12 +168,13 @@ def frontier_chart(plan: dict[str, Any]) -> str:
                 "mode": "markers",
                 "x": [_risk(p["out_of_sample"], measure)],
                 "y": [p["out_of_sample"]["expected_npv"] / 1e6],
-                "name": p["label"],
+                "name": p["label"],  # translated by chart() (PLAN_WORDS)
                 "marker": {"size": 13, "symbol": symbol},
             }
         )
-    x = "P(loss) %" if measure == "p_loss" else "CVaR 5 % loss (M)"
-    return chart(data, "Expected NPV against risk", x, f"expected NPV (M {plan['currency']})")
+    x = _("P(loss) %") if measure == "p_loss" else _("CVaR 5 % loss (M)")
+    y = _("expected NPV (M %(currency)s)") % {"currency": plan["currency"]}
+    return chart(data, N_("Expected NPV against risk"), x, y)
 
 
 def orders_chart(plan: dict[str, Any]) -> str:
@@ -178,7 +187,9 @@ def orders_chart(plan: dict[str, Any]) -> str:
             if o["sku"] == sku:
                 counts[o["month"]] += o["count"]
         data.append({"type": "bar", "x": months, "y": counts, "name": sku})
-    return chart(data, "Chosen plan: servers ordered", "order month", "servers", barmode="stack")
+    return chart(
+        data, N_("Chosen plan: servers ordered"), N_("order month"), N_("servers"), barmode="stack"
+    )
 
 
 def _params(request: Request) -> dict[str, str]:
@@ -191,7 +202,7 @@ def plan_page(request: Request) -> HTMLResponse:
         request,
         "economics_plan.html",
         "economics",
-        title="Economics: purchase plan",
+        title=_("Economics: purchase plan"),
         fields=FIELDS,
         **build(_params(request)),
     )

@@ -19,22 +19,44 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from suanli import __version__
+from suanli.core import i18n
+from suanli.core.i18n import N_, _
 
 TEMPLATES = Jinja2Templates(
     directory=Path(str(resources.files("suanli.web").joinpath("templates")))
 )
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+# Templates say {{ _("Overview") }} or {% trans %}; the language is the request's
+# (suanli.web.language sets it before the page runs).
+TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+
 
 NAV = (
-    ("overview", "/", "Overview"),
-    ("fleet", "/fleet", "Fleet"),
-    ("procurement", "/procurement", "Procurement"),
-    ("contracts", "/contracts", "Contracts"),
-    ("billing", "/billing", "Billing"),
-    ("economics", "/economics", "Economics"),
-    ("twin", "/twin", "Twin"),
-    ("simulation", "/simulation", "Simulation"),
-    ("reports", "/reports", "Reports"),
+    ("overview", "/", N_("Overview")),
+    ("fleet", "/fleet", N_("Fleet")),
+    ("procurement", "/procurement", N_("Procurement")),
+    ("contracts", "/contracts", N_("Contracts")),
+    ("billing", "/billing", N_("Billing")),
+    ("economics", "/economics", N_("Economics")),
+    ("twin", "/twin", N_("Twin")),
+    ("simulation", "/simulation", N_("Simulation")),
+    ("reports", "/reports", N_("Reports")),
 )
+
+#: Values shown on the pages and translated there with ``_(value)`` (a server state, a contract
+#: kind or status, an invoice line's kind and unit, a payment kind, a twin run's status): marked
+#: here so that extraction finds them. A value not listed shows as it is.
+VOCABULARY = (
+    N_("ordered"), N_("delivered"), N_("burn_in"), N_("available"), N_("leased"),
+    N_("cloud_pool"), N_("maintenance"), N_("failed"), N_("repaired"), N_("retired"),
+    N_("cancelled"), N_("queued"), N_("running"), N_("done"), N_("lease"), N_("reserved"),
+    N_("active"), N_("ended"), N_("terminated"), N_("rent"), N_("fee"), N_("usage"),
+    N_("sla_credit"), N_("tokens"), N_("true_up"), N_("penalty"), N_("server-day"),
+    N_("server-month"), N_("server-hour"), N_("gpu-hour"), N_("each"), N_("deposit"),
+    N_("payment"), N_("invoice"), N_("credit_note"),
+)  # fmt: skip
 
 #: Qualitative palette of 20 colours told apart by hue *and* lightness (Tableau 20 order:
 #: each dark colour is followed by its light twin), so a chart with 10+ series never repeats a
@@ -87,10 +109,8 @@ def money(value: Decimal | float | int | None, digits: int = 0) -> str:
 
 
 def mega(value: Decimal | float | int | None) -> str:
-    """Millions with one decimal (``12.3 M``)."""
-    if value is None:
-        return "—"
-    return f"{float(value) / 1e6:,.1f} M"
+    """A large amount: millions with one decimal (``12.3 M``); 万元 / 亿元 in Chinese."""
+    return i18n.large_money(value)
 
 
 def pct(value: float | None, digits: int = 0) -> str:
@@ -112,12 +132,26 @@ def num(value: float | int | None) -> str:
     return str(value)
 
 
+def tr(value: Any) -> Any:
+    """A value from the data (a state, a kind, ``yes``) in the page's language; numbers and
+    values without a translation pass through unchanged."""
+    return i18n.gettext(value) if isinstance(value, str) else value
+
+
 def months(value: float | None) -> str:
-    return "never" if value is None else f"{value:.1f}"
+    return _("never") if value is None else f"{value:.1f}"
 
 
-TEMPLATES.env.filters.update(money=money, mega=mega, pct=pct, p=p, months=months, num=num)
-TEMPLATES.env.globals.update(version=__version__, nav=NAV, state_colors=STATE_COLORS)
+TEMPLATES.env.filters.update(
+    money=money, mega=mega, pct=pct, p=p, months=months, num=num, tr=tr
+)  # tr: a value from the data (a state, a kind) in the page's language, never %-formatted
+TEMPLATES.env.globals.update(
+    version=__version__,
+    nav=NAV,
+    state_colors=STATE_COLORS,
+    lang=i18n.current,
+    languages=i18n.NATIVE_NAMES,
+)
 
 
 def has_points(data: list[dict[str, Any]]) -> bool:
@@ -128,12 +162,17 @@ def has_points(data: list[dict[str, Any]]) -> bool:
 def chart(data: list[dict[str, Any]], title: str, x: str, y: str, **layout: Any) -> str:
     """A plotly figure as JSON text for a ``<script type="application/json">`` block, or ``""``
     when there is nothing to draw: the ``chart`` macro then shows its empty-state sentence.
-    ``x`` and ``y`` are the axis titles, with their unit."""
+    ``x`` and ``y`` are the axis titles, with their unit. The title, the axis titles and the
+    trace names are translated here (call sites mark them with ``N_``); a name that is data (a
+    customer code, a SKU) has no translation and shows as it is."""
     if not has_points(data):
         return ""
+    title, x, y = _(title), _(x), _(y)
+    data = [{**t, "name": _(t["name"])} if isinstance(t.get("name"), str) else t for t in data]
     # Axis options are merged into the titled axes: passing a range must not drop the title.
-    xaxis = {"title": {"text": x}, **layout.pop("xaxis", {})}
-    yaxis = {"title": {"text": y}, **layout.pop("yaxis", {})}
+    # automargin: long category labels and the axis title never overlap or get cut
+    xaxis = {"title": {"text": x}, "automargin": True, **layout.pop("xaxis", {})}
+    yaxis = {"title": {"text": y}, "automargin": True, **layout.pop("yaxis", {})}
     spec = {
         "data": data,
         "layout": {
@@ -151,7 +190,7 @@ def chart(data: list[dict[str, Any]], title: str, x: str, y: str, **layout: Any)
 
 
 def page(request: Request, template: str, active: str, **context: Any) -> HTMLResponse:
-    context.setdefault("title", dict((k, t) for k, _, t in NAV).get(active, "Suanli"))
+    context.setdefault("title", _(dict((k, t) for k, _h, t in NAV).get(active, "Suanli")))
     return TEMPLATES.TemplateResponse(
         request,
         template,

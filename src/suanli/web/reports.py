@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from suanli.core.errors import ForbiddenError
+from suanli.core.i18n import _
 from suanli.services.reports.ledger import DisclosureService
 from suanli.services.tenancy import Role
 from suanli.web.render import page, partial
@@ -26,7 +27,7 @@ def reports_page(request: Request) -> HTMLResponse:
     try:
         user.require(Role.FINANCE)
     except ForbiddenError as exc:
-        return partial(request, "error.html", 403, title="Forbidden", message=exc.message,
+        return partial(request, "error.html", 403, title=_("Forbidden"), message=exc.message,
                        user=user)  # fmt: skip
     archived = DisclosureService(svc.sessions, svc.clock).archived("operating")
     newest_first = sorted(archived, key=lambda r: (r.period, r.version), reverse=True)

@@ -33,19 +33,29 @@ _ALWAYS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"
 _NO_CSP = ("/docs", "/redoc")
 
 
-class SecurityHeaders:
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class HttpMiddleware:
+    """A pure ASGI middleware that acts on HTTP requests (:meth:`handle`) and passes any other
+    scope (lifespan, websocket) through untouched."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(
-        self,
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(HttpMiddleware):
+    async def handle(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
         with_csp = not str(scope.get("path", "")).startswith(_NO_CSP)
 
         async def send_with_headers(message: Message) -> None:

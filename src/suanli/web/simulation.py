@@ -34,6 +34,7 @@ from fastapi.responses import HTMLResponse
 from platformdirs import user_data_dir
 
 from suanli.core.errors import SuanliError, ValidationError
+from suanli.core.i18n import N_, _
 from suanli.scheduling.jobs.model import ClusterSpec
 from suanli.scheduling.jobs.policies import PolicyName, make_policy
 from suanli.simulation.jobs_runs import run_trace
@@ -80,7 +81,10 @@ def _points(value: Any, xs: list[float]) -> tuple[list[float], list[float | None
 def placement_curves(doc: dict[str, Any]) -> list[Curves]:
     xs = [float(x) for x in doc.get("x", [])]
     out = []
-    for metric, label in (("alloc", "GPU allocation %"), ("frag_amount", "fragmented GPUs %")):
+    for metric, label in (
+        ("alloc", N_("GPU allocation %")),
+        ("frag_amount", N_("fragmented GPUs %")),
+    ):
         series = []
         for policy, data in doc["policies"].items():
             median = data.get("median", {})
@@ -89,8 +93,8 @@ def placement_curves(doc: dict[str, Any]) -> list[Curves]:
         if series:
             out.append(
                 Curves(
-                    f"Placement: {label} (median over seeds)",
-                    "arrived workload % of GPU capacity",
+                    _("Placement: %(metric)s (median over seeds)") % {"metric": _(label)},
+                    N_("arrived workload % of GPU capacity"),
                     label,
                     series,
                 )
@@ -100,12 +104,12 @@ def placement_curves(doc: dict[str, Any]) -> list[Curves]:
 
 JOB_FIGURES = ("jobs", "avg_jct", "p99_jct", "avg_queue", "utilization", "dropped")
 FIGURE_LABELS = {
-    "jobs": "jobs",
-    "avg_jct": "avg JCT",
-    "p99_jct": "P99 JCT",
-    "avg_queue": "avg queueing",
-    "utilization": "utilization",
-    "dropped": "dropped",
+    "jobs": N_("jobs"),
+    "avg_jct": N_("avg JCT"),
+    "p99_jct": N_("P99 JCT"),
+    "avg_queue": N_("avg queueing"),
+    "utilization": N_("utilization"),
+    "dropped": N_("dropped"),
 }
 HOUR = 3600.0
 DAY = 86_400.0
@@ -137,8 +141,8 @@ def figure_text(key: str, value: float | int | str) -> str:
 def time_axis(seconds: list[float]) -> tuple[float, str]:
     """Divisor and axis title for a time series: hours up to three days, days beyond."""
     span = max(seconds, default=0.0)
-    return (DAY, "time since the first arrival (days)") if span > 3 * DAY else (
-        HOUR, "time since the first arrival (hours)"
+    return (DAY, N_("time since the first arrival (days)")) if span > 3 * DAY else (
+        HOUR, N_("time since the first arrival (hours)")
     )  # fmt: skip
 
 
@@ -148,10 +152,11 @@ def job_run(name: str, doc: dict[str, Any]) -> ResultFile:
         t = [float(x) for x in series.get("t", [])]
         unit, label = time_axis(t)
         gpus: list[float | None] = [float(g) for g in series.get("gpus", [])]
-        span = f", last job done after {duration(max(t))}" if t else ""
+        span = _(", last job done after %(t)s") % {"t": duration(max(t))} if t else ""
         charts.append(
-            Curves(f"Allocated GPUs over time: {vc} ({doc.get('policy', '?')}){span}", label,
-                   "allocated GPUs (count)", [(vc, [x / unit for x in t], gpus)])
+            Curves(_("Allocated GPUs over time: %(vc)s (%(policy)s)%(span)s")
+                   % {"vc": vc, "policy": doc.get("policy", "?"), "span": span}, label,
+                   N_("allocated GPUs (count)"), [(vc, [x / unit for x in t], gpus)])
         )  # fmt: skip
     overall = doc["overall"]
     figures = {
@@ -159,7 +164,13 @@ def job_run(name: str, doc: dict[str, Any]) -> ResultFile:
         for k in JOB_FIGURES
         if isinstance(overall.get(k), int | float | str)
     }
-    return ResultFile(name, "job_run", charts, f"policy {doc.get('policy', '?')}", figures)
+    return ResultFile(
+        name,
+        "job_run",
+        charts,
+        _("policy %(policy)s") % {"policy": doc.get("policy", "?")},
+        figures,
+    )
 
 
 def job_sweep(doc: dict[str, Any]) -> list[Curves]:
@@ -174,9 +185,9 @@ def job_sweep(doc: dict[str, Any]) -> list[Curves]:
     ]
     return [
         Curves(
-            "Average JCT against load",
-            "load (arrival-rate multiplier)",
-            "average JCT (hours)",
+            N_("Average JCT against load"),
+            N_("load (arrival-rate multiplier)"),
+            N_("average JCT (hours)"),
             series,
         )
     ]

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from suanli.core.errors import ForbiddenError, SuanliError, ValidationError
+from suanli.core.i18n import N_, _
 from suanli.services.tenancy import Role
 from suanli.services.twin_runs import TwinRunRecord, TwinRuns
 from suanli.simulation.twin.library import load_twin, twin_names
@@ -38,12 +39,12 @@ class Input:
 
 
 INPUTS = (
-    Input("decline", "twin.prices.decline_annual", "Rent decline per year (0–1)", "0.05"),
-    Input("arrivals", "twin.leases.arrival_rate_per_month", "Lease requests per month", "1"),
-    Input("renewal", "twin.leases.renewal_probability", "Renewal probability (0–1)", "0.05"),
-    Input("pool_servers", "twin.pool.servers", "Servers in the cloud pool", "1", int),
-    Input("pool_load", "twin.pool.load", "Pool load (0–1.5)", "0.05"),
-    Input("horizon", "horizon_months", "Horizon (months)", "1", int),
+    Input("decline", "twin.prices.decline_annual", N_("Rent decline per year (0–1)"), "0.05"),
+    Input("arrivals", "twin.leases.arrival_rate_per_month", N_("Lease requests per month"), "1"),
+    Input("renewal", "twin.leases.renewal_probability", N_("Renewal probability (0–1)"), "0.05"),
+    Input("pool_servers", "twin.pool.servers", N_("Servers in the cloud pool"), "1", int),
+    Input("pool_load", "twin.pool.load", N_("Pool load (0–1.5)"), "0.05"),
+    Input("horizon", "horizon_months", N_("Horizon (months)"), "1", int),
 )
 
 
@@ -108,7 +109,7 @@ def _operator(request: Request) -> HTMLResponse | None:
     try:
         request.state.user.require(Role.OPERATOR)
     except ForbiddenError as exc:
-        return partial(request, "error.html", 403, title="Forbidden", message=exc.message,
+        return partial(request, "error.html", 403, title=_("Forbidden"), message=exc.message,
                        user=request.state.user)  # fmt: skip
     return None
 
@@ -186,38 +187,38 @@ def charts(record: TwinRunRecord) -> dict[str, str]:
     pnl = chart(
         [
             {"type": "bar", "x": months, "y": [float(r["rent"]) + float(r["sla_credits"])
-                                               for r in monthly], "name": "bare-metal rent"},
+                                               for r in monthly], "name": N_("bare-metal rent")},
             {"type": "bar", "x": months, "y": [float(r["pool_revenue"]) for r in monthly],
-             "name": "cloud pool"},
+             "name": N_("cloud pool")},
             {"type": "scatter", "mode": "lines", "x": months, "y": [r["fcf"] for r in monthly],
-             "name": "free cash flow"},
+             "name": N_("free cash flow")},
         ],
-        "Monthly billed revenue and free cash flow (path 0)", "month", "CNY, net of VAT",
+        N_("Monthly billed revenue and free cash flow (path 0)"), N_("month"), N_("CNY, net of VAT"),
         barmode="stack",
     )  # fmt: skip
     occupancy = chart(
         [
             {"type": "scatter", "mode": "lines", "x": months,
-             "y": [100 * r["occupancy"] for r in monthly], "name": "occupancy"},
+             "y": [100 * r["occupancy"] for r in monthly], "name": N_("occupancy")},
             {"type": "scatter", "mode": "lines", "x": months,
-             "y": [100 * r["pool_utilization"] for r in monthly], "name": "pool utilisation",
+             "y": [100 * r["pool_utilization"] for r in monthly], "name": N_("pool utilisation"),
              "line": {"dash": "dot"}},
         ],
-        "Occupancy (path 0)", "month", "%", yaxis={"title": {"text": "%"}, "range": [0, 100]},
+        N_("Occupancy (path 0)"), N_("month"), "%", yaxis={"title": {"text": "%"}, "range": [0, 100]},
     )  # fmt: skip
     fan = summary.get("fan", {}).get("cumulative_cash", {})
     x = list(range(len(fan.get("0.5", []))))
     fan_chart = chart(
         [
             {"type": "scatter", "mode": "lines", "x": x, "y": fan.get("0.95", []),
-             "line": {"width": 0}, "showlegend": False, "name": "P95"},
+             "line": {"width": 0}, "showlegend": False, "name": N_("P95")},
             {"type": "scatter", "mode": "lines", "x": x, "y": fan.get("0.05", []),
              "fill": "tonexty", "fillcolor": "rgba(31,78,121,0.2)", "line": {"width": 0},
-             "name": "P5–P95"},
+             "name": N_("P5–P95")},
             {"type": "scatter", "mode": "lines", "x": x, "y": fan.get("0.5", []),
-             "name": "median"},
+             "name": N_("median")},
         ],
-        f"Cumulative cash over {record.paths} path(s)", "month", "CNY",
+        _("Cumulative cash over %(n)d path(s)") % {"n": record.paths}, N_("month"), N_("CNY"),
     )  # fmt: skip
     return {"pnl_chart": pnl, "occupancy_chart": occupancy, "fan_chart": fan_chart}
 
@@ -239,7 +240,7 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
     try:
         record = _runs(request).get(run_id)
     except SuanliError as exc:
-        return partial(request, "error.html", 404, title="Not found", message=exc.message,
+        return partial(request, "error.html", 404, title=_("Not found"), message=exc.message,
                        user=request.state.user)  # fmt: skip
     return page(request, "twin_run.html", "twin", **_run_context(record))
 

@@ -22,6 +22,7 @@ from functools import cache
 
 from suanli.core.catalog import Catalog, PConvention
 from suanli.core.fleet import Server, ServerState, Transition
+from suanli.core.i18n import _
 from suanli.core.procurement import OverdueLine
 from suanli.economics.evaluate import evaluate
 from suanli.economics.library import load_bundled
@@ -202,8 +203,19 @@ def alerts(view: Overview) -> list[Alert]:
         Alert(
             "overdue_delivery",
             "danger" if line.days_overdue > 30 else "warning",
-            f"{line.number} line {line.line_no} ({line.supplier}): {line.outstanding} × "
-            f"{line.sku} promised {line.promised_on.isoformat()}, {line.days_overdue} days overdue",
+            _(
+                "%(po)s line %(line)s (%(supplier)s): %(n)d × %(sku)s promised %(promised)s, "
+                "%(days)d days overdue"
+            )
+            % {
+                "po": line.number,
+                "line": line.line_no,
+                "supplier": line.supplier,
+                "n": line.outstanding,
+                "sku": line.sku,
+                "promised": line.promised_on.isoformat(),
+                "days": line.days_overdue,
+            },
             "/procurement#overdue",
         )
         for line in view.overdue
@@ -214,8 +226,15 @@ def alerts(view: Overview) -> list[Alert]:
             Alert(
                 "below_breakeven",
                 "danger",
-                f"occupancy {view.occupancy:.0%} is below the break-even occupancy "
-                f"{view.breakeven_occupancy:.0%} ({REFERENCE_SCENARIO}, profit criterion)",
+                _(
+                    "occupancy %(occupancy)s is below the break-even occupancy %(breakeven)s "
+                    "(%(scenario)s, profit criterion)"
+                )
+                % {
+                    "occupancy": f"{view.occupancy:.0%}",
+                    "breakeven": f"{view.breakeven_occupancy:.0%}",
+                    "scenario": REFERENCE_SCENARIO,
+                },
                 "/economics",
             )
         )

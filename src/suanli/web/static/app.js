@@ -1,6 +1,32 @@
 // Draws every chart of a page (or of content swapped in by htmx) with the local plotly.js.
 (function () {
   "use strict";
+  // A long title on a phone: break it into lines that fit (plotly never wraps a title).
+  function wrap(text, width) {
+    var lines = [], line = "";
+    String(text).split(" ").forEach(function (word) {
+      if (line && (line + " " + word).length > width) { lines.push(line); line = word; }
+      else line = line ? line + " " + word : word;
+    });
+    if (line) lines.push(line);
+    return lines;
+  }
+  // Narrow plots (a phone, < 560 px): wrapped title, tighter side margins, the legend at the
+  // bottom of the figure (below the axis title instead of over it).
+  function fitNarrow(layout, width) {
+    if (width >= 560) return layout;
+    var out = Object.assign({}, layout);
+    var t = out.title && out.title.text;
+    if (t) {
+      var lines = wrap(t, Math.max(20, Math.floor(width / 8.5)));
+      out.title = Object.assign({}, out.title, { text: lines.join("<br>"), font: { size: 13 } });
+      out.margin = Object.assign({}, out.margin, { t: 24 + 17 * lines.length, l: 48, r: 10 });
+    }
+    if (out.legend) {
+      out.legend = Object.assign({}, out.legend, { y: 0, yref: "container", yanchor: "bottom" });
+    }
+    return out;
+  }
   function draw(root) {
     if (typeof Plotly === "undefined" || !root.querySelectorAll) return;
     root.querySelectorAll("figure.chart:not([data-ready])").forEach(function (fig) {
@@ -12,6 +38,7 @@
         { autosize: true, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)" },
         figure.layout
       );
+      layout = fitNarrow(layout, target.clientWidth || 0);
       Plotly.newPlot(target, figure.data, layout, {
         responsive: true, displaylogo: false, displayModeBar: false
       });
@@ -21,6 +48,14 @@
   function start() {
     if (window.htmx) window.htmx.onLoad(draw);
     draw(document);
+    // <select data-navigate="/twin?scenario="> loads that URL with the chosen value (the CSP
+    // forbids inline onchange handlers).
+    document.addEventListener("change", function (e) {
+      var el = e.target;
+      if (el && el.matches && el.matches("select[data-navigate]")) {
+        window.location = el.getAttribute("data-navigate") + encodeURIComponent(el.value);
+      }
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
