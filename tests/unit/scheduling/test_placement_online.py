@@ -97,7 +97,7 @@ def test_typical_shares_are_renormalised_heaviest_first() -> None:
     assert t.milli.tolist() == [0, 500, 1000] and t.num.tolist() == [0, 1, 1]
 
 
-@pytest.mark.parametrize("policy", ["fgd", "fgdfull", "bestfit"])
+@pytest.mark.parametrize("policy", ["fgd", "fgdplus", "fgdfull", "bestfit"])
 def test_replay_equals_the_experiment_decisions(policy: str) -> None:
     """Decide-then-bind through the online API (warm-up, per-bind rescoring, caches kept between
     decisions) places a pod stream exactly like a fresh policy deciding on the same state."""
