@@ -36,6 +36,8 @@ from suanli.scheduling.cluster import (
 from suanli.scheduling.gorand import PlacementRng
 
 FRAG_BINS = (0, 1, 3, 4, 5, 6)  # every bin but Q3 (2), summed in this order
+TIE_RANGE = 1 << 32
+"""Upper bound (exclusive) of :meth:`Fgd.tie_prefer`; scores are multiplied by it to rank."""
 
 
 @dataclass(frozen=True)
@@ -351,6 +353,29 @@ class Fgd:
         self, state: ClusterState, pod: PodRequest, feasible: BoolArray, rng: PlacementRng
     ) -> int:
         return int(np.argmax(self.scores(state, pod, feasible)))
+
+    def tie_prefer(
+        self, state: ClusterState, milli: IntArray, num: IntArray, nodes: IntArray
+    ) -> IntArray:
+        """Secondary key among top-scoring nodes, in ``0 .. TIE_RANGE`` (higher wins, then the
+        lowest index), broadcast over shape parameters ``milli``/``num`` and ``nodes``. FGD has
+        none: the node priority alone breaks ties. :class:`~.decider.FragDecider` ranks nodes by
+        ``score * TIE_RANGE + tie_prefer``, which must give the same node as :meth:`choose`."""
+        return np.zeros(np.broadcast_shapes(milli.shape, nodes.shape), dtype=np.int64)
+
+    def shape_scores(self, state: ClusterState, shapes: IntArray, node: int) -> IntArray:
+        """Cached score of ``node`` for the shape rows ``shapes`` (current after
+        :meth:`rescore_node`)."""
+        out: IntArray = self._score[shapes, node]
+        return out
+
+    def shape_params(self) -> IntArray:
+        """``(shapes, 3)``: cpu, per-GPU milli and GPU count of each cached shape, by row."""
+        return self._params[: len(self._index)]
+
+    def shape_row(self, state: ClusterState, pod: PodRequest) -> int:
+        """The cache row of ``pod``'s shape (public form of the score cache's index)."""
+        return self._shape_row(state, pod)
 
     def select_gpus(
         self, state: ClusterState, node: int, pod: PodRequest, rng: PlacementRng
