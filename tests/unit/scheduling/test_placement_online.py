@@ -8,7 +8,7 @@ import pytest
 from suanli.core.errors import ValidationError
 from suanli.scheduling.cluster import ClusterState, NodeTable, PodRequest
 from suanli.scheduling.gorand import NumpyRand
-from suanli.scheduling.placement import decide, make_policy
+from suanli.scheduling.placement import Fgd, decide, make_policy
 from suanli.scheduling.placement.online import (
     NodeSnapshot,
     OnlineScheduler,
@@ -176,3 +176,35 @@ def test_decider_replay_with_memory_pressure_equals_the_batch_decisions(policy: 
             batch_state.bind(want.node, want.gpus, pod)
     assert online.state.used_gpu_milli == batch_state.used_gpu_milli > 0
     assert memory_changed >= 20  # the memory re-rank path is exercised, not only the argmax
+
+
+@pytest.mark.parametrize("policy", ["fgd", "fgdplus"])
+def test_scores_of_identical_nodes_are_computed_once_and_equal_a_full_scoring(policy: str) -> None:
+    """A large cluster of few node types: scoring a new shape groups identical node states; every
+    node's score and GPU must equal scoring each node on its own."""
+    gen = np.random.default_rng(5)
+    kinds = [
+        ("T4", 32000, (1000, 1000)),
+        ("V100M16", 64000, (1000,) * 4),
+        ("A100", 96000, (1000,) * 8),
+    ]
+    nodes = []
+    for i in range(600):
+        model, cpu, lefts = kinds[int(gen.integers(0, 3))]
+        if i % 7 == 0:  # some used nodes, with repeated lefts
+            lefts = tuple(int(x) for x in gen.choice([190, 500, 1000], len(lefts)))
+        nodes.append(NodeSnapshot(f"n{i}", model, cpu, 10**6, lefts))
+    state = state_from_snapshot(nodes)
+    impl = make_policy(policy, typical_from_shares(TYPICAL))
+    assert isinstance(impl, Fgd)
+    for pod in (SHARE, PodRequest(2000, 1, 1, 190), PodRequest(16000, 1, 4, 1000)):
+        feasible = state.feasible(pod)
+        got = impl.scores(state, pod, feasible)
+        idx = np.flatnonzero(feasible)
+        want, want_gpu = make_policy(policy, typical_from_shares(TYPICAL)).node_scores(
+            state, pod, idx
+        )  # type: ignore[attr-defined]
+        assert got[idx].tolist() == want.tolist()
+        k = impl.shape_row(state, pod)
+        assert impl._gpu[k, idx].tolist() == want_gpu.tolist()
+        assert len({tuple(r) for r in state.gpu_left[idx].tolist()}) < idx.size // 4

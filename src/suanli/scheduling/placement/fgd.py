@@ -36,6 +36,8 @@ from suanli.scheduling.cluster import (
 from suanli.scheduling.gorand import PlacementRng
 
 FRAG_BINS = (0, 1, 3, 4, 5, 6)  # every bin but Q3 (2), summed in this order
+DEDUP_MIN_NODES = 256
+"""Below this many nodes to score, :meth:`Fgd.scores` does not look for identical node states."""
 TIE_RANGE = 1 << 32
 """Upper bound (exclusive) of :meth:`Fgd.tie_prefer`; scores are multiplied by it to rank."""
 
@@ -291,11 +293,32 @@ class Fgd:
         k = self._shape_row(state, pod)
         stale = np.flatnonzero(feasible & (self._stamp[k] != state.version))
         if stale.size:
-            score, gpu = self.node_scores(state, pod, stale)
+            score, gpu = self._distinct_node_scores(state, pod, stale)
             self._score[k, stale] = score
             self._gpu[k, stale] = gpu
             self._stamp[k, stale] = state.version[stale]
         return np.where(feasible, self._score[k], -1)
+
+    def _distinct_node_scores(
+        self, state: ClusterState, pod: PodRequest, nodes: IntArray
+    ) -> tuple[IntArray, IntArray]:
+        """:meth:`node_scores`, computed once per distinct node state (free CPU, model, milli left
+        per GPU) and copied to the nodes in the same state: a large cluster seeing a shape for the
+        first time has far fewer states than nodes (idle nodes of one type are all alike)."""
+        if nodes.size < DEDUP_MIN_NODES:
+            return self.node_scores(state, pod, nodes)
+        rows = np.column_stack(
+            (state.cpu_left[nodes], state.model_code[nodes], state.gpu_left[nodes])
+        )
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        if first.size > nodes.size // 2:
+            return self.node_scores(state, pod, nodes)
+        score, gpu = self.node_scores(state, pod, nodes[np.sort(first)])
+        order = np.argsort(first)  # unique groups in node order -> position in ``score``
+        pos = np.empty_like(order)
+        pos[order] = np.arange(order.size)
+        where = pos[inverse.reshape(-1)]
+        return score[where], gpu[where]
 
     def rescore_node(self, state: ClusterState, node: int) -> None:
         """Bring ``node``'s score in every cached pod shape up to date, in one batched frag call.
