@@ -36,6 +36,10 @@ from suanli.scheduling.cluster import (
 from suanli.scheduling.gorand import PlacementRng
 
 FRAG_BINS = (0, 1, 3, 4, 5, 6)  # every bin but Q3 (2), summed in this order
+DEDUP_MIN_NODES = 256
+"""Below this many nodes to score, :meth:`Fgd.scores` does not look for identical node states."""
+TIE_RANGE = 1 << 32
+"""Upper bound (exclusive) of :meth:`Fgd.tie_prefer`; scores are multiplied by it to rank."""
 
 
 @dataclass(frozen=True)
@@ -175,15 +179,22 @@ def sigmoid_score(before: FloatArray, after: FloatArray, scale: float = 1000.0) 
     return np.trunc(100.0 * (1.0 / (1.0 + np.exp(-x)))).astype(np.int64)
 
 
-@dataclass
-class _ShapeCache:
-    stamp: IntArray
-    score: IntArray
-    gpu: IntArray
+def first_of_value(gpus: IntArray) -> BoolArray:
+    """Per row of ``gpus``: is each column the first one holding its value. Placing a sharing pod
+    on two GPUs with the same milli left gives the same node state, so only the first needs a
+    score; FGD's tie-breaks (lowest index, or least room then lowest index) pick it anyway."""
+    width = gpus.shape[-1]
+    earlier = np.tri(width, width, -1, dtype=np.bool_)  # [j, k]: k < j
+    dup: BoolArray = ((gpus[..., :, None] == gpus[..., None, :]) & earlier).any(axis=-1)
+    return ~dup
 
 
 class Fgd:
-    """FGD: the node (and for sharing pods the GPU) whose frag grows least."""
+    """FGD: the node (and for sharing pods the GPU) whose frag grows least.
+
+    Scores are cached per pod shape and node in ``(shapes, nodes)`` matrices, stamped with the
+    node's ``version``: a decision rescoring only the nodes that changed since the shape was last
+    scored (online, :meth:`rescore_node` keeps every shape current after each bind)."""
 
     name = "fgd"
 
@@ -198,14 +209,19 @@ class Fgd:
         self._model: FragModel | None = None
         self._before: FloatArray = np.zeros(0)
         self._before_stamp: IntArray = np.zeros(0, dtype=np.int64)
-        self._cache: dict[tuple[int, int, int, str], _ShapeCache] = {}
+        self._index: dict[tuple[int, int, int, str], int] = {}
+        self._score: IntArray = np.zeros((0, 0), dtype=np.int64)
+        self._gpu: IntArray = np.zeros((0, 0), dtype=np.int64)
+        self._stamp: IntArray = np.zeros((0, 0), dtype=np.int64)
+        self._params: IntArray = np.zeros((0, 3), dtype=np.int64)  # cpu, milli, num per shape
 
     def frag_model(self, state: ClusterState) -> FragModel:
         if self._model is None or self._model.model_names != state.model_names:
             self._model = FragModel(self.typical, state.model_names)
             self._before = np.zeros(state.n_nodes)
             self._before_stamp = np.full(state.n_nodes, -1, dtype=np.int64)
-            self._cache.clear()
+            self._index.clear()
+            self._params = np.zeros((0, 3), dtype=np.int64)
         return self._model
 
     def _refresh_before(self, state: ClusterState, model: FragModel) -> None:
@@ -227,7 +243,7 @@ class Fgd:
         gpus = state.gpu_left[nodes]
         codes = state.model_code[nodes]
         if pod.is_sharing:
-            rows, cols = np.nonzero(gpus >= pod.gpu_milli)
+            rows, cols = np.nonzero((gpus >= pod.gpu_milli) & first_of_value(gpus))
             after_gpu = gpus[rows]
             after_gpu[np.arange(rows.size), cols] -= pod.gpu_milli
             after = model.frag(cpu_after[rows], after_gpu, codes[rows])
@@ -250,89 +266,139 @@ class Fgd:
         after = model.frag(cpu_after, gpus, codes)
         return sigmoid_score(before, after, self.scale), np.full(nodes.size, -1, dtype=np.int64)
 
-    def _shape_cache(self, state: ClusterState, pod: PodRequest) -> _ShapeCache:
-        cache = self._cache.get(pod.shape)
-        if cache is None:
+    def _shape_row(self, state: ClusterState, pod: PodRequest) -> int:
+        """The cache row of ``pod``'s shape (added, unscored, on first sight)."""
+        self.frag_model(state)
+        row = self._index.get(pod.shape)
+        if row is None:
+            row = len(self._index)
             n = state.n_nodes
-            cache = _ShapeCache(
-                np.full(n, -1, dtype=np.int64),
-                np.zeros(n, dtype=np.int64),
-                np.full(n, -1, dtype=np.int64),
-            )
-            self._cache[pod.shape] = cache
-        return cache
+            if row >= self._score.shape[0] or self._score.shape[1] != n:
+                cap = max(8, 2 * row)
+                grown = [np.zeros((cap, n), dtype=np.int64) for _ in range(3)]
+                for new, old in zip(grown, (self._score, self._gpu, self._stamp), strict=True):
+                    if old.shape[1] == n:
+                        new[: old.shape[0]] = old
+                self._score, self._gpu, self._stamp = grown
+            self._stamp[row] = -1
+            self._gpu[row] = -1
+            self._index[pod.shape] = row
+            milli = pod.gpu_milli if pod.num_gpu > 0 else 0
+            num = pod.num_gpu if pod.gpu_milli > 0 else 0
+            self._params = np.vstack([self._params, [[pod.cpu_milli, milli, num]]])
+        return row
 
     def scores(self, state: ClusterState, pod: PodRequest, feasible: BoolArray) -> IntArray:
         """FGD score of every node; −1 where infeasible. Only changed nodes are recomputed."""
-        self.frag_model(state)
-        cache = self._shape_cache(state, pod)
-        stale = np.flatnonzero(feasible & (cache.stamp != state.version))
+        k = self._shape_row(state, pod)
+        stale = np.flatnonzero(feasible & (self._stamp[k] != state.version))
         if stale.size:
-            score, gpu = self.node_scores(state, pod, stale)
-            cache.score[stale] = score
-            cache.gpu[stale] = gpu
-            cache.stamp[stale] = state.version[stale]
-        return np.where(feasible, cache.score, -1)
+            score, gpu = self._distinct_node_scores(state, pod, stale)
+            self._score[k, stale] = score
+            self._gpu[k, stale] = gpu
+            self._stamp[k, stale] = state.version[stale]
+        return np.where(feasible, self._score[k], -1)
+
+    def _distinct_node_scores(
+        self, state: ClusterState, pod: PodRequest, nodes: IntArray
+    ) -> tuple[IntArray, IntArray]:
+        """:meth:`node_scores`, computed once per distinct node state (free CPU, model, milli left
+        per GPU) and copied to the nodes in the same state: a large cluster seeing a shape for the
+        first time has far fewer states than nodes (idle nodes of one type are all alike)."""
+        if nodes.size < DEDUP_MIN_NODES:
+            return self.node_scores(state, pod, nodes)
+        rows = np.column_stack(
+            (state.cpu_left[nodes], state.model_code[nodes], state.gpu_left[nodes])
+        )
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        if first.size > nodes.size // 2:
+            return self.node_scores(state, pod, nodes)
+        score, gpu = self.node_scores(state, pod, nodes[np.sort(first)])
+        order = np.argsort(first)  # unique groups in node order -> position in ``score``
+        pos = np.empty_like(order)
+        pos[order] = np.arange(order.size)
+        where = pos[inverse.reshape(-1)]
+        return score[where], gpu[where]
 
     def rescore_node(self, state: ClusterState, node: int) -> None:
         """Bring ``node``'s score in every cached pod shape up to date, in one batched frag call.
 
         For online use: called after each bind, so that the next decision finds no stale node
         (a rare shape would otherwise rescore every node changed since it was last seen). Gives
-        the same scores and GPUs as :meth:`node_scores` (frag is row-independent)."""
-        if not self._cache:
+        the same scores and GPUs as :meth:`node_scores` (frag is row-independent); vectorised
+        over shapes x the node's distinct GPU lefts, with no Python loop over shapes."""
+        n_shapes = len(self._index)
+        if not n_shapes:
             return
         model = self.frag_model(state)
         self._refresh_before(state, model)
         lefts = state.gpu_left[node]
-        cpu_left = int(state.cpu_left[node])
-        rows: list[IntArray] = []
-        cpus: list[int] = []
-        spans: list[tuple[tuple[int, int, int, str], int, IntArray]] = []
-        for shape in self._cache:
-            cpu, milli, num, _ = shape
-            if num == 1 and 0 < milli < GPU_MILLI:
-                fit = np.flatnonzero(lefts >= milli)
-                if fit.size == 0:
-                    continue
-                after = np.repeat(lefts[None, :], fit.size, axis=0)
-                after[np.arange(fit.size), fit] -= milli
-            elif milli > 0:
-                free = lefts == GPU_MILLI
-                fit = np.zeros(0, dtype=np.int64)
-                after = (lefts - GPU_MILLI * (free & (np.cumsum(free) <= num)))[None, :]
-            else:
-                fit = np.zeros(0, dtype=np.int64)
-                after = lefts[None, :]
-            spans.append((shape, after.shape[0], fit))
-            rows.append(after)
-            cpus.extend([cpu_left - cpu] * after.shape[0])
-        if not rows:
-            return
-        gpu_after = np.vstack(rows)
+        cpu_s, milli_s, num_s = self._params[:n_shapes].T
+        sharing = (num_s == 1) & (milli_s > 0) & (milli_s < GPU_MILLI)
+        # sharing shapes: one row per (shape, first GPU of each distinct milli left that fits)
+        cols = np.flatnonzero(first_of_value(lefts))
+        fits = sharing[:, None] & (lefts[cols][None, :] >= milli_s[:, None])
+        s_idx, c_idx = np.nonzero(fits)
+        share_after = np.repeat(lefts[None, :], s_idx.size, axis=0)
+        share_after[np.arange(s_idx.size), cols[c_idx]] -= milli_s[s_idx]
+        # whole-GPU shapes take the lowest-index free GPUs; CPU-only shapes leave the GPUs as is
+        other = np.flatnonzero(~sharing)
+        free = lefts == GPU_MILLI
+        take = free[None, :] & (np.cumsum(free)[None, :] <= num_s[other, None])
+        other_after = lefts[None, :] - GPU_MILLI * (take & (milli_s[other, None] > 0))
+        shape_of_row = np.concatenate([s_idx, other])
         frag_after = model.frag(
-            np.array(cpus, dtype=np.int64),
-            gpu_after,
-            np.full(gpu_after.shape[0], state.model_code[node], dtype=np.int64),
+            state.cpu_left[node] - cpu_s[shape_of_row],
+            np.vstack([share_after, other_after]),
+            np.full(shape_of_row.size, state.model_code[node], dtype=np.int64),
         )
         cand = sigmoid_score(np.full(frag_after.size, self._before[node]), frag_after, self.scale)
-        start = 0
         version = state.version[node]
-        for shape, count, fit in spans:
-            mine = cand[start : start + count]
-            start += count
-            cache = self._cache[shape]
-            best = int(mine.max())
-            gpu = -1
-            if fit.size:
-                hits = fit[mine == best]
-                gpu = int(hits[np.argmin(lefts[hits])]) if self.tight_gpu else int(hits[0])
-            cache.score[node], cache.gpu[node], cache.stamp[node] = best, gpu, version
+        if other.size:
+            self._score[other, node] = cand[s_idx.size :]
+            self._gpu[other, node] = -1
+            self._stamp[other, node] = version
+        if s_idx.size:  # rows are grouped by shape, GPUs ascending within a shape
+            share_cand = cand[: s_idx.size]
+            starts = np.flatnonzero(np.r_[True, s_idx[1:] != s_idx[:-1]])
+            best = np.maximum.reduceat(share_cand, starts)
+            hits = np.flatnonzero(share_cand == np.repeat(best, np.diff(np.r_[starts, s_idx.size])))
+            h_shape, h_col = s_idx[hits], cols[c_idx[hits]]
+            if self.tight_gpu:
+                order = np.lexsort((h_col, lefts[h_col], h_shape))
+                h_shape, h_col = h_shape[order], h_col[order]
+            shapes, first = np.unique(h_shape, return_index=True)
+            self._score[shapes, node] = best
+            self._gpu[shapes, node] = h_col[first]
+            self._stamp[shapes, node] = version
 
     def choose(
         self, state: ClusterState, pod: PodRequest, feasible: BoolArray, rng: PlacementRng
     ) -> int:
         return int(np.argmax(self.scores(state, pod, feasible)))
+
+    def tie_prefer(
+        self, state: ClusterState, milli: IntArray, num: IntArray, nodes: IntArray
+    ) -> IntArray:
+        """Secondary key among top-scoring nodes, in ``0 .. TIE_RANGE`` (higher wins, then the
+        lowest index), broadcast over shape parameters ``milli``/``num`` and ``nodes``. FGD has
+        none: the node priority alone breaks ties. :class:`~.decider.FragDecider` ranks nodes by
+        ``score * TIE_RANGE + tie_prefer``, which must give the same node as :meth:`choose`."""
+        return np.zeros(np.broadcast_shapes(milli.shape, nodes.shape), dtype=np.int64)
+
+    def shape_scores(self, state: ClusterState, shapes: IntArray, node: int) -> IntArray:
+        """Cached score of ``node`` for the shape rows ``shapes`` (current after
+        :meth:`rescore_node`)."""
+        out: IntArray = self._score[shapes, node]
+        return out
+
+    def shape_params(self) -> IntArray:
+        """``(shapes, 3)``: cpu, per-GPU milli and GPU count of each cached shape, by row."""
+        return self._params[: len(self._index)]
+
+    def shape_row(self, state: ClusterState, pod: PodRequest) -> int:
+        """The cache row of ``pod``'s shape (public form of the score cache's index)."""
+        return self._shape_row(state, pod)
 
     def select_gpus(
         self, state: ClusterState, node: int, pod: PodRequest, rng: PlacementRng
@@ -342,8 +408,8 @@ class Fgd:
         if not pod.is_sharing:
             row = state.gpu_left[node].tolist()
             return tuple(g for g, left in enumerate(row) if left == GPU_MILLI)[: pod.num_gpu]
-        cache = self._shape_cache(state, pod)
-        if cache.stamp[node] != state.version[node]:
+        k = self._shape_row(state, pod)
+        if self._stamp[k, node] != state.version[node]:
             _, gpu = self.node_scores(state, pod, np.array([node], dtype=np.int64))
             return (int(gpu[0]),)
-        return (int(cache.gpu[node]),)
+        return (int(self._gpu[k, node]),)

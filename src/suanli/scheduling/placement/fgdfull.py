@@ -15,6 +15,10 @@ tie-breaks, and changes only the distribution:
   (0.95 is FGD+ exactly; 1.0 takes every shape);
 - ``weighting="demand"``: every shape with GPUs, weighted by its share of the requested GPU milli
   (count x GPUs x milli per GPU); CPU-only shapes, which add the same frag to every node, drop out.
+- ``weighting="mix"``: a look-ahead that keeps FGD's distribution and adds the demand one with
+  share ``coverage`` (here the mixing weight alpha): ``(1 - alpha) * count@0.95 + alpha * demand``.
+  FGD's part values the small sharing leftovers, the demand part the whole nodes that 2-, 4- and
+  8-GPU pods need next.
 
 The variant is chosen by cross-validation over the openb workloads
 (``benchmarks/placement_cv.py``, docs/placement.md). Measured: both folds choose coverage 0.95,
@@ -35,7 +39,9 @@ from suanli.scheduling.placement.fgdplus import FgdPlus
 
 FULL_COVERAGE = 1.0
 """Share of the trace's pods whose shapes enter the look-ahead (FGD: 0.95)."""
-WEIGHTINGS = ("count", "demand")
+WEIGHTINGS = ("count", "demand", "mix")
+MIX_BASE = 0.95
+"""Coverage of the count-weighted part of ``weighting="mix"`` (FGD's)."""
 
 
 def shape_distribution(pods: PodTable, weighting: str, coverage: float) -> TypicalPods:
@@ -43,6 +49,12 @@ def shape_distribution(pods: PodTable, weighting: str, coverage: float) -> Typic
     ordered = pods.sorted_by_name()
     if weighting == "count":
         return TypicalPods.from_pods(ordered, threshold=coverage)
+    if weighting == "mix":
+        return _mix(
+            TypicalPods.from_pods(ordered, threshold=MIX_BASE),
+            shape_distribution(ordered, "demand", 1.0),
+            coverage,
+        )
     if weighting != "demand":
         raise ValidationError(
             "placement.bad_weighting",
@@ -67,6 +79,29 @@ def shape_distribution(pods: PodTable, weighting: str, coverage: float) -> Typic
         num=np.array([s[2] for s, _ in ranked], dtype=np.int64),
         spec=tuple(s[3] for s, _ in ranked),
         prob=np.array([w / total for _, w in ranked], dtype=np.float64),
+    )
+
+
+def _mix(base: TypicalPods, extra: TypicalPods, alpha: float) -> TypicalPods:
+    """``(1 - alpha) * base + alpha * extra`` over the union of shapes, heaviest first."""
+    if not 0 <= alpha <= 1:
+        raise ValidationError(
+            "placement.bad_mix",
+            f"the mixing weight must be within 0..1, got {alpha}",
+            {"coverage": "0..1 for weighting=mix"},
+        )
+    prob: dict[tuple[int, int, int, str], float] = {}
+    for dist, share in ((base, 1 - alpha), (extra, alpha)):
+        for i, spec in enumerate(dist.spec):
+            key = (int(dist.cpu[i]), int(dist.milli[i]), int(dist.num[i]), spec)
+            prob[key] = prob.get(key, 0.0) + share * float(dist.prob[i])
+    ranked = sorted(prob.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)
+    return TypicalPods(
+        cpu=np.array([s[0] for s, _ in ranked], dtype=np.int64),
+        milli=np.array([s[1] for s, _ in ranked], dtype=np.int64),
+        num=np.array([s[2] for s, _ in ranked], dtype=np.int64),
+        spec=tuple(s[3] for s, _ in ranked),
+        prob=np.array([p for _, p in ranked], dtype=np.float64),
     )
 
 

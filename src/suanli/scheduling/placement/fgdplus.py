@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from suanli.scheduling.cluster import BoolArray, ClusterState, PodRequest
+from suanli.scheduling.cluster import GPU_MILLI, BoolArray, ClusterState, IntArray, PodRequest
 from suanli.scheduling.gorand import PlacementRng
-from suanli.scheduling.placement.fgd import Fgd, TypicalPods
+from suanli.scheduling.placement.fgd import TIE_RANGE, Fgd, TypicalPods
 
 
 class FgdPlus(Fgd):
@@ -46,3 +46,14 @@ class FgdPlus(Fgd):
         else:  # whole-GPU pods keep FGD's order
             return int(np.argmax(scores))
         return int(np.argmax(np.where(top, prefer, np.iinfo(np.int64).min)))
+
+    def tie_prefer(
+        self, state: ClusterState, milli: IntArray, num: IntArray, nodes: IntArray
+    ) -> IntArray:
+        """:meth:`choose`'s preference as a key: CPU-only pods the least idle GPU milli, sharing
+        pods a node with a GPU in use, whole-GPU pods none (FGD's order)."""
+        cpu_only = milli <= 0
+        sharing = (num == 1) & (milli > 0) & (milli < GPU_MILLI)
+        busy = (state.free_gpus[nodes] != state.gpu_count[nodes]).astype(np.int64)
+        least_idle = TIE_RANGE - 1 - state.gpu_total_left[nodes]
+        return np.where(cpu_only, least_idle, np.where(sharing, busy, 0))

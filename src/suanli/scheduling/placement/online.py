@@ -21,6 +21,7 @@ from suanli.core.errors import ValidationError
 from suanli.scheduling.cluster import GPU_MILLI, ClusterState, PodRequest
 from suanli.scheduling.gorand import NumpyRand, PlacementRng
 from suanli.scheduling.placement import ALL_POLICY_NAMES, Placement, Policy, decide, make_policy
+from suanli.scheduling.placement.decider import FragDecider
 from suanli.scheduling.placement.fgd import Fgd, TypicalPods
 
 FRAG_POLICIES = frozenset({"fgd", "fgdplus", "fgdfull"})
@@ -132,29 +133,33 @@ def build_policy(name: str, typical: TypicalPods | None) -> Policy:
 class OnlineScheduler:
     """A cluster and a policy that place pods one at a time; caches persist between decisions.
 
-    With an FGD-family policy, :meth:`warm` scores the expected pod shapes once on the snapshot,
-    and every :meth:`bind` rescores the bound node for all shapes seen so far, so a decision only
-    reads cached scores (a shape never seen before still pays one full scoring)."""
+    With an FGD-family policy the decisions go through a :class:`FragDecider`: :meth:`warm`
+    scores the expected pod shapes once on the snapshot, every :meth:`bind` rescores the bound
+    node for all shapes seen so far, and a decision is one argmax over the shape's cached node
+    ranks (a shape never seen before pays one full scoring). Other policies score per decision.
+    """
 
     def __init__(self, state: ClusterState, policy: Policy, rng: PlacementRng) -> None:
         self.state, self.policy, self.rng = state, policy, rng
-        self._rescore = policy.rescore_node if isinstance(policy, Fgd) else None
+        self._decider = FragDecider(state, policy) if isinstance(policy, Fgd) else None
 
     def warm(self, shapes: Sequence[PodRequest]) -> None:
         """Score ``shapes`` on every node now (FGD family; a no-op for the other policies)."""
-        if isinstance(self.policy, Fgd):
+        if self._decider is not None:
             for pod in shapes:
-                self.policy.scores(self.state, pod, self.state.feasible(pod))
+                self._decider.decide(pod, self.rng)
 
     def decide(self, pod: PodRequest) -> Placement | None:
         """Where ``pod`` would go now (``None``: no node fits). Does not change the cluster."""
+        if self._decider is not None:
+            return self._decider.decide(pod, self.rng)
         return decide(self.state, pod, self.policy, self.rng)
 
     def bind(self, placement: Placement, pod: PodRequest) -> None:
         """Record that ``pod`` now runs where ``placement`` says."""
         self.state.bind(placement.node, placement.gpus, pod)
-        if self._rescore is not None:
-            self._rescore(self.state, placement.node)
+        if self._decider is not None:
+            self._decider.bound(placement.node)
 
     def place(self, pod: PodRequest) -> Placement | None:
         """Decide and bind in one step."""
