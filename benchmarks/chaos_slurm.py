@@ -164,7 +164,7 @@ class Chaos:
 
 def setup_ledger(url: str, backend: SlurmBackend) -> None:
     """Servers synced three days ago (so leases may start yesterday and end today), two
-    customers: ``acme`` with 16 reserved GPUs, ``beta`` spot only."""
+    customers: ``acme`` with 16 reserved GPUs, ``beta`` spot only (at the spot price list)."""
     engine = make_engine(url)
     upgrade(engine)
     past = SimClock(SystemClock().now() - timedelta(days=3))
@@ -176,6 +176,7 @@ def setup_ledger(url: str, backend: SlurmBackend) -> None:
     ).sync(apply=True)
     svc.money.tenancy.create_customer("acme", "Acme")
     svc.money.tenancy.create_customer("beta", "Beta")
+    svc.money.metering.set_price(SKU, "spot", "12", past.now().date())
     svc.money.leasing.create_reserved(
         ReservedSpec("acme", SKU, 16, "20", past.now().date(), 12), "ops"
     )
@@ -342,7 +343,10 @@ def tick_or_restart(chaos: Chaos, watcher: Watcher, timeout: float = 120) -> dic
             chaos.counts["ticks"] += 1
             for e in tick.get("errors", []):
                 chaos.counts[f"tick_error:{e['step']}:{e['code']}"] += 1
-            chaos.counts["object_errors"] += len(tick.get("reconciled", {}).get("errors", []))
+            for e in tick.get("reconciled", {}).get("errors", []):
+                chaos.counts[f"object_error:{str(e).split(': ', 1)[-1]}"] += 1
+            for reason in tick.get("usage_rejected", []):
+                chaos.counts[f"usage_rejected:{reason}"] += 1
             return tick
         rc = watcher.exited()
         if rc is not None:
