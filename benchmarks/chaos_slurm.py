@@ -228,8 +228,7 @@ class Injector:
                 del self.killed[node]
                 c.counts["node_restarts"] += 1
         for node, at in list(self.nhc.items()):
-            if poll - at >= rng.randint(3, 8):
-                self.runner.run(["scontrol", "update", f"nodename={node}", "state=resume"])
+            if poll - at >= rng.randint(3, 8) and self.resume(node):
                 del self.nhc[node]
         r = rng.random()
         healthy = [n for n in NODES if n not in self.killed and n not in self.nhc]
@@ -262,6 +261,10 @@ class Injector:
             self._end_lease()
         if rng.random() < 0.5:
             self._submit()
+
+    def resume(self, node: str) -> bool:
+        """The health check clears its drain (retried next poll if the controller is away)."""
+        return self.runner.run(["scontrol", "update", f"nodename={node}", "state=resume"]).ok
 
     def _down_seen(self, node: str) -> bool:
         return any(o.node == node and o.up_seen is None for o in self.outages.values())
@@ -483,9 +486,9 @@ def finish(chaos: Chaos, inj: Injector, watcher: Watcher, jobs: CloudJobService)
     for node in list(inj.killed):
         script("start-node", node)
     inj.killed.clear()
-    for node in list(inj.nhc):
-        inj.runner.run(["scontrol", "update", f"nodename={node}", "state=resume"])
-    inj.nhc.clear()
+    while inj.nhc:
+        inj.nhc = {node: at for node, at in inj.nhc.items() if not inj.resume(node)}
+        time.sleep(1)
     deadline = time.monotonic() + 150
     last = None
     while True:
