@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +20,20 @@ from pydantic_settings import (
 )
 
 from suanli.core.errors import ValidationError
+
+
+class ClusterSite(BaseModel):
+    """One engine cluster watched by this ledger (``SUANLI_CLUSTERS``, a JSON list of these).
+    ``serial_prefix`` keeps the servers of clusters whose node names repeat apart (``b-`` makes
+    node ``gn1`` server ``b-gn1``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    slurm_conf: str
+    cabinet: str | None = None
+    serial_prefix: str = Field(default="", max_length=32)
+    gres_skus: dict[str, str] = Field(default_factory=dict)
 
 
 def default_shared() -> Path | None:
@@ -47,6 +61,32 @@ class Settings(BaseSettings):
     cluster_name: str = "default"
     cluster_cabinet: str | None = None
     gres_skus: dict[str, str] = Field(default_factory=dict)
+    # several clusters in one ledger (issue 13): when set, these replace the single cluster above
+    # and every `suanli cluster` command names one with --cluster (one watcher per cluster)
+    clusters: list[ClusterSite] = Field(default_factory=list)
+
+    def cluster_site(self, name: str | None) -> ClusterSite:
+        """The cluster called ``name`` (None: the only or the first one of ``clusters``, else
+        the single cluster of ``slurm_conf``/``cluster_name``); an unknown name is a coded error."""
+        if not self.clusters:
+            single = ClusterSite(
+                name=self.cluster_name, slurm_conf=self.slurm_conf,
+                cabinet=self.cluster_cabinet, gres_skus=self.gres_skus,
+            )  # fmt: skip
+            sites = [single]
+        else:
+            sites = list(self.clusters)
+        if name is None:
+            return sites[0]
+        for site in sites:
+            if site.name == name:
+                return site
+        raise ValidationError(
+            "settings.unknown_cluster",
+            f"no cluster {name!r} in SUANLI_CLUSTERS",
+            {"cluster": "|".join(s.name for s in sites)},
+        )
+
     # POST /economics/plan: the largest request served (in-sample and out-of-sample scenarios,
     # their scenario-month-SKU cells, which bound memory) and the solver time the plan's MILPs share
     plan_max_scenarios: int = Field(default=1_000, ge=1)

@@ -14,6 +14,10 @@ from suanli.services.cluster.inventory import drift_json
 
 app = typer.Typer(help="The cluster engine (Slurm) and the ledger.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option("--cluster", help="Which of SUANLI_CLUSTERS (default: the first or only one)."),
+]
 
 
 def _drift_table(rows: list[dict[str, str]]) -> None:
@@ -27,9 +31,10 @@ def _drift_table(rows: list[dict[str, str]]) -> None:
 def sync(
     apply: Annotated[bool, typer.Option("--apply", help="Create/update fleet servers.")] = False,
     json_out: JsonOpt = False,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Compare Slurm nodes with fleet servers; with --apply create and update servers."""
-    with open_wiring() as w:
+    with open_wiring(cluster) as w:
         report = w.cluster.sync(apply=apply)
     data = {
         "created": list(report.created),
@@ -45,9 +50,9 @@ def sync(
 
 
 @app.command("drift")
-def drift(json_out: JsonOpt = False) -> None:
+def drift(json_out: JsonOpt = False, cluster: ClusterOpt = None) -> None:
     """State drift between the ledger and Slurm (leased but not reserved, drained, down...)."""
-    with open_wiring() as w:
+    with open_wiring(cluster) as w:
         rows = drift_json(w.cluster.drift())
     if json_out:
         print_json(rows)
@@ -56,9 +61,9 @@ def drift(json_out: JsonOpt = False) -> None:
 
 
 @app.command("reconcile")
-def reconcile(json_out: JsonOpt = False) -> None:
+def reconcile(json_out: JsonOpt = False, cluster: ClusterOpt = None) -> None:
     """Make Slurm match the ledger: lease reservations, drains for maintenance, resumes."""
-    with open_wiring() as w:
+    with open_wiring(cluster) as w:
         report = w.cluster.reconcile()
     if json_out:
         print_json(to_jsonable(report))
@@ -71,12 +76,13 @@ def watch(
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between ticks.", min=1)] = 10.0,
     json_out: JsonOpt = False,
+    cluster: ClusterOpt = None,
 ) -> None:
     """The control loop (services.cluster.control_loop): each tick reconciles leases/drains,
     turns down nodes into failed servers (+SLA downtime) and back, requeues lost jobs, admits and
     launches queued jobs, and meters finished runs. An error in one step is printed and counted;
     the loop goes on. Exit code of --once: 1 if any step or object failed."""
-    with open_wiring() as w:
+    with open_wiring(cluster) as w:
         loop = ControlLoop(w.cluster, w.jobs, w.svc.clock)
 
         def show(result: TickResult, totals: LoopTotals) -> None:

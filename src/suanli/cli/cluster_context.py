@@ -11,7 +11,8 @@ from suanli.settings import load_settings
 
 
 @contextmanager
-def open_wiring() -> Iterator[Wiring]:
+def open_wiring(cluster: str | None = None) -> Iterator[Wiring]:
+    """``cluster``: one of ``SUANLI_CLUSTERS`` by name (None: the first or the only one)."""
     settings = load_settings()
     with open_services() as svc:
-        yield build_wiring(svc, settings)
+        yield build_wiring(svc, settings, cluster)

@@ -104,15 +104,16 @@ def build_services(engine: Engine, clock: Clock, currency: str = "CNY") -> Servi
     )
 
 
-def build_wiring(svc: Services, settings: Settings) -> Wiring:
-    """The Slurm adapter of ``settings`` and the cluster services over ``svc``."""
-    backend = SlurmBackend(
-        SubprocessRunner(settings.slurm_conf), svc.clock, cluster=settings.cluster_name
-    )
+def build_wiring(svc: Services, settings: Settings, cluster: str | None = None) -> Wiring:
+    """The Slurm adapter of one cluster and the cluster services over ``svc``: ``cluster`` names
+    one of ``SUANLI_CLUSTERS`` (None: the first, or the single ``SUANLI_SLURM_CONF`` cluster)."""
+    site = settings.cluster_site(cluster)
+    backend = SlurmBackend(SubprocessRunner(site.slurm_conf), svc.clock, cluster=site.name)
     config = ClusterConfig(
-        settings.cluster_name,
-        {k.lower(): v for k, v in settings.gres_skus.items()},
-        settings.cluster_cabinet,
+        site.name,
+        {k.lower(): v for k, v in site.gres_skus.items()},
+        site.cabinet,
+        site.serial_prefix,
     )
-    cluster = ClusterService(svc.sessions, svc.clock, svc.catalog, backend, config)
-    return Wiring(svc, cluster, CloudJobService(svc.sessions, svc.clock, svc.catalog, cluster))
+    service = ClusterService(svc.sessions, svc.clock, svc.catalog, backend, config)
+    return Wiring(svc, service, CloudJobService(svc.sessions, svc.clock, svc.catalog, service))

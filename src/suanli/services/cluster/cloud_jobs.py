@@ -425,7 +425,10 @@ class CloudJobService:
         with transaction(self.sessions) as s:
             failed = {n.node for n in self.cluster.ledger_nodes(s) if n.state is ServerState.FAILED}
             count = 0
-            for row in s.scalars(select(CloudJobRow).where(CloudJobRow.state == "running")):
+            running = select(CloudJobRow).where(
+                CloudJobRow.state == "running", CloudJobRow.cluster == self.cluster.config.cluster
+            )  # node names repeat across clusters
+            for row in s.scalars(running):
                 if failed & set(row.nodes):
                     row.state, row.reason = "queued", "node failed; requeued"
                     row.restarts += 1

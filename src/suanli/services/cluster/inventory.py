@@ -41,7 +41,7 @@ from suanli.backends.base import Backend, Node, NodeState, Window
 from suanli.backends.sync import Drift, DriftKind, ExpectedServer, ExpectedStatus, find_drift
 from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
-from suanli.core.errors import SuanliError, ValidationError
+from suanli.core.errors import ConflictError, SuanliError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.services.billing.leasing import LeasingService
 from suanli.services.fleet.servers import NewServer, create_server_in, get_server_row, transition_in
@@ -162,6 +162,7 @@ class ClusterConfig:
     cluster: str = "default"
     gres_skus: Mapping[str, str] = field(default_factory=dict)
     cabinet: str | None = None
+    serial_prefix: str = ""  # server serial = prefix + node name (clusters whose names repeat)
 
 
 class ClusterService:
@@ -272,11 +273,26 @@ class ClusterService:
         return SyncReport(tuple(created), tuple(updated), tuple(self.drift()), True)
 
     def _adopt(self, s: Session, node: Node, sku: str) -> str:
-        server = s.scalars(select(ServerRow).where(ServerRow.serial == node.name)).one_or_none()
+        serial = self.config.serial_prefix + node.name
+        server = s.scalars(select(ServerRow).where(ServerRow.serial == serial)).one_or_none()
+        if server is not None:
+            elsewhere = s.scalar(
+                select(ClusterNodeRow.cluster).where(
+                    ClusterNodeRow.server_id == server.id,
+                    ClusterNodeRow.cluster != self.config.cluster,
+                )
+            )
+            if elsewhere is not None:  # one server cannot be a node of two clusters
+                raise ConflictError(
+                    "cluster.server_in_other_cluster",
+                    f"server {serial} is a node of cluster {elsewhere}; give cluster "
+                    f"{self.config.cluster} a serial_prefix",
+                    {"serial_prefix": f"for {self.config.cluster}"},
+                )
         if server is None:
             server = create_server_in(
                 s, self.clock, self.catalog,
-                NewServer(serial=node.name, sku=sku, state=ServerState.DELIVERED),
+                NewServer(serial=serial, sku=sku, state=ServerState.DELIVERED),
                 ACTOR, f"found in cluster {self.config.cluster}",
             )  # fmt: skip
             s.flush()
