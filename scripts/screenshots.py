@@ -96,6 +96,7 @@ def shoot(browser: Any, base: str, token: str, width: int, lang: str, out: Path)
     context.add_cookies([{"name": "suanli_session", "value": token, "url": base}])
     context.add_cookies([{"name": "lang", "value": lang, "url": base}])
     page = context.new_page()
+    page.set_default_timeout(180_000)  # the planning page solves a MILP on load
     written = []
     try:
         for name, path in PAGES:
