@@ -127,17 +127,21 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, demo_server(Path(tmp)) as (base, token):
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-            )
-            try:
-                for width in args.width or [1280, 390]:
-                    for path in shoot(browser, base, token, width, args.lang, args.out):
-                        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-            finally:
-                browser.close()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        demo_server(Path(tmp)) as (base, token),
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            for width in args.width or [1280, 390]:
+                for path in shoot(browser, base, token, width, args.lang, args.out):
+                    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                    print(f"wrote {shown}")
+        finally:
+            browser.close()
     return 0
 
 
