@@ -96,6 +96,7 @@ def shoot(browser: Any, base: str, token: str, width: int, lang: str, out: Path)
     context.add_cookies([{"name": "suanli_session", "value": token, "url": base}])
     context.add_cookies([{"name": "lang", "value": lang, "url": base}])
     page = context.new_page()
+    page.set_default_timeout(180_000)  # the planning page solves a MILP on load
     written = []
     try:
         for name, path in PAGES:
@@ -137,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for width in args.width or [1280, 390]:
                 for path in shoot(browser, base, token, width, args.lang, args.out):
-                    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+                    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+                    print(f"wrote {shown}")
         finally:
             browser.close()
     return 0

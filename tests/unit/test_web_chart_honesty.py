@@ -110,8 +110,13 @@ def test_empty_charts_become_a_sentence() -> None:
 
 def test_axis_options_keep_the_axis_titles() -> None:
     spec = json.loads(chart([{"y": [1]}], "t", "day", "share (%)", yaxis={"range": [0, 100]}))
-    assert spec["layout"]["yaxis"] == {"title": {"text": "share (%)"}, "range": [0, 100]}
+    assert spec["layout"]["yaxis"] == {
+        "title": {"text": "share (%)"},
+        "automargin": True,
+        "range": [0, 100],
+    }  # automargin: long category labels never run into the axis title (390 px screenshots)
     assert spec["layout"]["xaxis"]["title"]["text"] == "day"
+    assert spec["layout"]["xaxis"]["automargin"] is True
 
 
 # --- the economics page's Monte Carlo ----------------------------------------------------------

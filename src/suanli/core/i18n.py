@@ -19,14 +19,11 @@ Invariants:
 
 from __future__ import annotations
 
-import ast
-import gettext as _gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from importlib import resources
 
 LANGS = ("en", "zh")
 DEFAULT_LANG = "en"
@@ -71,6 +68,8 @@ def parse_po(text: str) -> dict[str, str]:
     """The translated messages of a ``.po`` file: ``{msgid: msgstr}``, with plural forms stored
     under ``(msgid, n)`` keys as :mod:`gettext` expects; fuzzy and empty entries are left out
     (they show in English)."""
+    import ast  # only when a catalog is read: start-up stays fast (docs/cli.md)
+
     catalog: dict[str, str] = {}
     entry: dict[str, str] = {}
     field = ""
@@ -115,23 +114,35 @@ def parse_po(text: str) -> dict[str, str]:
     return catalog
 
 
-class _PoTranslations(_gettext.GNUTranslations):
-    """:class:`gettext.GNUTranslations` filled from a parsed ``.po`` instead of a ``.mo``."""
+class Translations:
+    """The messages of one language, looked up as :mod:`gettext` does (a message without a
+    translation is returned as it is; both supported languages have one plural form, so
+    ``ngettext`` picks by English's rule when a message is untranslated). Not
+    :class:`gettext.GNUTranslations`: importing :mod:`gettext` pulls in :mod:`locale`, which
+    the CLI's start-up budget does not need."""
 
     def __init__(self, messages: dict[str, str]) -> None:
-        _gettext.NullTranslations.__init__(self)
-        self._catalog = messages
-        self.plural = lambda n: 0  # Chinese has one form
-        self._charset = "utf-8"
+        self.messages = messages
+
+    def gettext(self, message: str) -> str:
+        return self.messages.get(message, message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        found = self.messages.get((singular, 0))  # type: ignore[call-overload]
+        if found is not None:
+            return str(found)
+        return singular if n == 1 else plural
 
 
 @cache
-def translations(lang: str) -> _gettext.NullTranslations:
+def translations(lang: str) -> Translations:
     """The catalog of ``lang`` (read once); English is the identity."""
     if lang == DEFAULT_LANG:
-        return _gettext.NullTranslations()
+        return Translations({})
+    from importlib import resources  # 0.1+ s of imports: only when a catalog is read
+
     po = resources.files("suanli").joinpath(f"locale/{lang}/LC_MESSAGES/messages.po")
-    return _PoTranslations(parse_po(po.read_text(encoding="utf-8")))
+    return Translations(parse_po(po.read_text(encoding="utf-8")))
 
 
 def current() -> str:

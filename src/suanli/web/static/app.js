@@ -27,8 +27,29 @@
     }
     return out;
   }
+  // Dates on Chinese pages: month names and the modebar in Chinese (plotly.js-dist-min ships
+  // no locale but English, so the few strings the charts show are registered here).
+  var LOCALE = document.documentElement.lang === "zh" ? "zh-CN" : "en";
+  var zhRegistered = false;
+  function registerZh() {
+    if (zhRegistered || LOCALE !== "zh-CN") return;
+    var months = [];
+    for (var m = 1; m <= 12; m++) months.push(m + "月");
+    Plotly.register({
+      moduleType: "locale", name: "zh-CN",
+      dictionary: { "Autoscale": "自动缩放", "Reset axes": "重置坐标轴",
+        "Download plot as a png": "下载为 PNG", "Zoom in": "放大", "Zoom out": "缩小" },
+      format: {
+        days: ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"],
+        shortDays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+        months: months, shortMonths: months, date: "%Y-%m-%d"
+      }
+    });
+    zhRegistered = true;
+  }
   function draw(root) {
     if (typeof Plotly === "undefined" || !root.querySelectorAll) return;
+    registerZh();
     root.querySelectorAll("figure.chart:not([data-ready])").forEach(function (fig) {
       var spec = fig.querySelector("script[type='application/json']");
       var target = fig.querySelector(".plot");
@@ -40,7 +61,7 @@
       );
       layout = fitNarrow(layout, target.clientWidth || 0);
       Plotly.newPlot(target, figure.data, layout, {
-        responsive: true, displaylogo: false, displayModeBar: false
+        responsive: true, displaylogo: false, displayModeBar: false, locale: LOCALE
       });
       fig.setAttribute("data-ready", "1");
     });
