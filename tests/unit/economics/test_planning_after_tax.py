@@ -210,8 +210,8 @@ def test_one_time_deduction_eligibility_changes_the_ranking() -> None:
 def test_every_plan_meets_its_limit_on_the_engines_in_sample_values() -> None:
     """The MILP enforces the CVaR limit on the linear after-tax NPV (losses relieved at once);
     the engine carries losses forward, which made the chosen plan's exact in-sample CVaR -13.1 M
-    against a -10 M limit before the planner re-solved with the limit tightened by the excess.
-    Now every plan of the bundled frontier meets its limit on the engine's values."""
+    against a -10 M limit before the planner scaled such a plan down until the engine's values
+    meet the limit. Now every plan of the bundled frontier meets its limit on them."""
     spec = default_spec()
     solver = spec.solver.model_copy(update={"scenarios": 60, "oos_scenarios": 200})
     plan = plan_purchase(spec.model_copy(update={"solver": solver}))
