@@ -218,4 +218,5 @@ def test_every_plan_meets_its_limit_on_the_engines_in_sample_values() -> None:
     for p in (plan.chosen, *plan.frontier):
         assert p.limit is not None
         assert p.in_sample.cvar >= -p.limit - 1.0
+        assert p.in_sample.expected_npv >= 0.0  # never worse than buying nothing, in sample
     assert plan.chosen.servers > 0  # tightening did not simply buy nothing

@@ -238,7 +238,7 @@ def frontier_limits(spec: PlanningSpec, free: Figures) -> list[float]:
     return sorted({round(top * f, 6) for f in (0.0, 0.25, 0.5, 0.75, 1.0)} | {chosen})
 
 
-SCALE_STEPS = 10  # meet_exactly tries the plan scaled by 0.9, 0.8, ..., 0 (buy nothing)
+SCALE_STEPS = 10  # meet_exactly tries the plan scaled by 1, 0.9, ..., 0 (buy nothing)
 
 
 def _excess(npv: Array, limit: Limit, alpha: float) -> float:
@@ -251,22 +251,28 @@ def _excess(npv: Array, limit: Limit, alpha: float) -> float:
 
 
 def meet_exactly(spec: PlanningSpec, ins: Batch, limit: Limit, sol: Solution) -> Solution:
-    """After tax the MILP enforces ``limit`` on the linear NPV (losses relieved at once); the
-    engine's exact NPV carries losses forward and can break it in sample. Then the plan is
-    scaled down (every order times 0.9, 0.8, ..., rounded down) until the engine's in-sample
-    values meet the limit; at 0 it buys nothing, which meets every limit. Status ``heuristic``
-    when it had to scale. A numpy evaluation per step, no further MILP."""
-    if spec.taxes.basis != "after_tax" or limit.measure == "none":
+    """After tax the MILP optimises the linear NPV (losses relieved at once) and enforces
+    ``limit`` on it; the engine's exact NPV carries losses forward, so the MILP's plan can break
+    the limit, or be worth less than buying nothing, on the engine's in-sample values. The plan
+    is therefore polished on them: of the plan scaled by 1, 0.9, ..., 0.1, 0 (every order times
+    the factor, rounded down; 0 buys nothing, which meets every limit) the one with the highest
+    exact in-sample mean NPV that meets the limit is kept. Status ``heuristic`` when it is not
+    the MILP's own. A numpy evaluation per factor, no further MILP."""
+    if spec.taxes.basis != "after_tax":
         return sol
     alpha = spec.risk.cvar_alpha
+    best: tuple[float, int, Array] | None = None
     for step in range(SCALE_STEPS + 1):
         orders = np.floor(sol.orders * (1.0 - step / SCALE_STEPS) + 1e-9)
         npv = plan_value(spec, ins.scenarios, orders, ins.costs)
-        if _excess(npv, limit, alpha) <= 0.0:
-            if step == 0:
-                return sol
-            return Solution(orders, float(np.mean(npv)), "heuristic", None, sol.seconds)
-    return Solution(np.zeros_like(sol.orders), 0.0, "heuristic", None, sol.seconds)
+        mean = float(np.mean(npv))
+        if _excess(npv, limit, alpha) <= 0.0 and (best is None or mean > best[0] + 1e-6):
+            best = (mean, step, orders)
+    assert best is not None  # step SCALE_STEPS buys nothing: NPV 0 meets every limit
+    mean, step, orders = best
+    if step == 0:
+        return sol
+    return Solution(orders, mean, "heuristic", None, sol.seconds)
 
 
 def valuation_label(spec: PlanningSpec) -> str:
