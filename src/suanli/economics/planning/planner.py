@@ -281,6 +281,12 @@ def valuation_label(spec: PlanningSpec) -> str:
     return "pre_tax" if taxes.basis == "pre_tax" else f"after_tax ({taxes.cash_flow})"
 
 
+def time_share(limit_s: float, spent_s: float, runs_left: int) -> float:
+    """The next MILP's time limit: an even share of what is left of the plan's budget (0 once it
+    is spent; :func:`with_time_limit` still gives every solve its minimum)."""
+    return max(limit_s - spent_s, 0.0) / max(runs_left, 1)
+
+
 def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> PurchasePlan:
     """The plan maximising expected NPV under ``spec.risk``, its frontier and the baselines."""
     solver = spec.solver
@@ -296,7 +302,7 @@ def plan_purchase(spec: PlanningSpec, progress: Progress | None = None) -> Purch
 
     def run(label: str, limit: Limit, index: int) -> PlanOutcome:
         nonlocal spent
-        share = (solver.time_limit_s - spent) / (total - index)
+        share = time_share(solver.time_limit_s, spent, total - index)
         sol: Solution = solve(with_time_limit(spec, share), ins.scenarios, ins.costs, limit)
         spent += sol.seconds
         sol = meet_exactly(spec, ins, limit, sol)
