@@ -142,6 +142,11 @@ def _bodies() -> dict[str, dict[str, Any]]:
             "reason": "customer insolvent",
             "amount": "1.00",
         },
+        "POST /api/v1/write-offs/{ref}/recoveries": {
+            "on": "2024-05-03",
+            "reason": "administrator's dividend",
+            "amount": "1.00",
+        },
         "POST /api/v1/placement/decide": {
             "nodes": [
                 {
@@ -412,6 +417,8 @@ def _valid_path(template: str, name: str) -> str:
         return "root"
     if name == "serial" and "/leasing/" in template:
         return "SN0"
+    if name == "ref" and "/write-offs/" in template:
+        return "WO-000001"
     return VALID_PATH.get(name, "x")
 
 

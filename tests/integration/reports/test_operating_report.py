@@ -63,14 +63,16 @@ def _money(engine: Engine, sql: str, **params: Any) -> Decimal:
 #: falls in [start, end) exactly when this falls in (start, end]
 LAST = ("(CASE WHEN terminated_on IS NOT NULL AND terminated_on < end_date THEN terminated_on "
         "ELSE end_date END)")  # fmt: skip
-#: what each invoice owed at the end of :day (gross + credit notes - cash applied - write-offs)
+#: what each invoice owed at the end of :day (gross + credit notes - cash applied - write-offs
+#: + recoveries of write-offs)
 OWED = (
     "SELECT i.issue_date AS issued, i.gross + coalesce((SELECT sum(c.gross) FROM invoices c "
     "WHERE c.credited_invoice_id = i.id AND c.issue_date <= :day), 0) - coalesce((SELECT "
     "sum(a.amount) FROM payment_allocations a WHERE a.invoice_id = i.id AND a.applied_on "
     "<= :day), 0) - coalesce((SELECT sum(w.amount) FROM receivable_write_offs w WHERE "
-    "w.invoice_id = i.id AND w.written_off_on <= :day), 0) AS owed FROM invoices i "
-    "WHERE i.kind = 'invoice' AND i.issue_date <= :day"
+    "w.invoice_id = i.id AND w.written_off_on <= :day), 0) + coalesce((SELECT sum(r.amount) "
+    "FROM receivable_recoveries r WHERE r.invoice_id = i.id AND r.recovered_on <= :day), 0) "
+    "AS owed FROM invoices i WHERE i.kind = 'invoice' AND i.issue_date <= :day"
 )
 RATES = (
     (30, Decimal("0.01")),
@@ -293,3 +295,59 @@ def test_api_and_page_access(engine: Engine, db_url: str, bearer: Any) -> None:
         assert page.headers["content-type"].startswith("text/html") and "TR-2025-003" in page.text
         archive = client.get("/api/v1/reports/archive", headers=h["fin"]).json()["items"]
         assert [(a["period"], a["version"]) for a in archive] == [("2025Q3", 1), ("2025Q3", 2)]
+
+
+def test_october_recovery_ties_out(demo: tuple[Services, SimClock], engine: Engine) -> None:
+    """The demo's 2025-10-20 recovery (9,000.00 of Hefei's write-off), rebuilt with own SQL:
+    open receivables and the allowance include the reinstated amount, and the movement ties."""
+    svc, clock = demo
+    f = ReportService(svc.sessions, clock, svc.catalog).generate("2025-10", "t", twin=False)
+    figures = f.report.figures()
+    oct_start, oct_end = date(2025, 10, 1), date(2025, 11, 1)
+    window = {"start": oct_start, "end": oct_end}
+    recovered = _money(engine, "SELECT sum(amount) FROM receivable_recoveries WHERE recovered_on "
+                       ">= :start AND recovered_on < :end", **window)  # fmt: skip
+    assert recovered == Decimal("9000.00") == Decimal(figures["receivables.recoveries"])
+    assert figures["receivables.recoveries_count"] == "1"
+    open_total = _money(engine, f"SELECT sum(owed) FROM ({OWED}) x WHERE owed > 0",
+                        day=oct_end - timedelta(days=1))  # fmt: skip
+    assert Decimal(figures["receivables.open_total"]) == open_total
+    closing = _allowance(engine, oct_end - timedelta(days=1))
+    opening = _allowance(engine, oct_start - timedelta(days=1))
+    assert Decimal(figures["receivables.ecl_provision"]) == closing
+    written = Decimal(figures["receivables.write_offs"])
+    assert opening + Decimal(figures["receivables.ecl_charge"]) - written + recovered == closing
+
+
+def test_year_figures_rebuilt_with_own_sql(demo: tuple[Services, SimClock], engine: Engine) -> None:
+    """Figures that are zero in 2025Q3 (no order placed, no cancellation) rebuilt over 2025."""
+    svc, clock = demo
+    f = ReportService(svc.sessions, clock, svc.catalog).generate("2025", "t", twin=False)
+    figures = f.report.figures()
+    year = {"start": date(2025, 1, 1), "end": date(2026, 1, 1)}
+    last = ("SELECT t.server_id FROM server_transitions t WHERE t.id = (SELECT max(t2.id) FROM "
+            "server_transitions t2 WHERE t2.server_id = t.server_id AND t2.at < :end) "
+            "AND t.to_state IN ('available', 'leased', 'cloud_pool')")  # fmt: skip
+    placed = ("FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id "
+              "WHERE o.ordered_on >= :start AND o.ordered_on < :end")  # fmt: skip
+    expected = {
+        "procurement.orders_placed": _sql(engine, f"SELECT count(DISTINCT o.id) {placed}", **year),
+        "procurement.units_ordered": _sql(engine, f"SELECT sum(l.quantity) {placed}", **year),
+        "procurement.value_ordered": _money(engine,
+            f"SELECT sum(l.quantity * l.unit_price) {placed}", **year),
+        "procurement.units_cancelled": _sql(engine,
+            "SELECT sum(cancelled_quantity) FROM purchase_order_lines WHERE cancelled_at "
+            ">= :start AND cancelled_at < :end", **year),
+        "capacity.fleet_in_service_units": _sql(engine, f"SELECT count(*) FROM ({last}) x", **year),
+        "contracts.signed_servers": _sql(engine,
+            "SELECT sum(server_count) FROM contracts WHERE kind = 'lease' AND start_date "
+            ">= :start AND start_date < :end", **year),
+        "revenue.billed_net": _money(engine,
+            "SELECT sum(net) FROM invoices WHERE issue_date >= :start AND issue_date < :end", **year),
+        "receivables.recoveries": _money(engine,
+            "SELECT sum(amount) FROM receivable_recoveries WHERE recovered_on >= :start "
+            "AND recovered_on < :end", **year),
+    }  # fmt: skip
+    assert expected["procurement.units_ordered"] > 0 and expected["procurement.units_cancelled"] > 0
+    for key, value in expected.items():
+        assert Decimal(figures[key]) == value, key
