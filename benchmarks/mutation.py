@@ -54,6 +54,8 @@ TESTS_FOR = {
     "suanli.core": [
         "tests/unit/test_pricing.py",
         "tests/unit/test_pricing_boundaries.py",
+        "tests/unit/test_money_parsing.py",
+        "tests/unit/test_core_kinds.py",
         "tests/unit/test_billing_math.py",
         "tests/unit/test_supplement.py",
         "tests/unit/test_token_pricing.py",
@@ -82,6 +84,7 @@ WALL_TIME_TESTS = (
     "tests/unit/economics/test_planning.py::test_the_plans_milps_share_the_solver_time_limit",
 )
 MARKS = "not slow and not dataset and not postgres and not slurm and not browser"
+CODE = re.compile(r"^[rbuf]*[\"'][a-z_]+\.[a-z_.]+[\"']$")  # an error code is not mere text
 STATUS = re.compile(r"^\s*(?P<name>[\w.]+): (?P<status>.+)$")
 
 
@@ -187,7 +190,8 @@ def reason_for(diff: str) -> str:
     before, after = _tokens(minus[0]), _tokens(plus[0])
     if before and after and len(before) == len(after):
         changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
-        if changed and all(b[0] == tokenize.STRING for b, _ in changed):
+        texts = [b[1] for b, _ in changed if b[0] == tokenize.STRING]
+        if changed and len(texts) == len(changed) and not any(CODE.search(t) for t in texts):
             return "text only: a description or message, not compared verbatim by any test"
     return ""
 
