@@ -238,8 +238,13 @@ def run_module(module: str, tests: list[str], budget: float, work: Path) -> Modu
     started = time.monotonic()
     log = _mutmut(work, "run", "--max-children", "1", f"{module}.*", budget=budget)
     (work / "mutmut-run.log").write_text(log)
+    return collect(module, work, time.monotonic() - started)
+
+
+def collect(module: str, work: Path, seconds: float = 0.0) -> ModuleResult:
+    """The results mutmut saved in ``work`` for ``module`` (also after an interrupted run)."""
     statuses = _statuses(work)
-    result = _tally(module, statuses, time.monotonic() - started)
+    result = _tally(module, statuses, seconds)
     lost = sorted(n for n in statuses if n.startswith(module + "."))
     lost = [n for n in lost if statuses[n] in ("survived", "no tests")]
     result.survivors = _survivors(work, lost, statuses)
@@ -305,11 +310,17 @@ def main() -> None:
     parser.add_argument("--tests", action="append", help="pytest selection (default tests/unit)")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per module")
     parser.add_argument("--workdir", type=Path, help="keep the scratch directory here")
+    parser.add_argument(
+        "--collect", type=Path, help="only report what an earlier --workdir run saved there"
+    )
     parser.add_argument("--report", type=Path, help="also write the report as Markdown")
     args = parser.parse_args()
     modules = args.module or list(DEFAULT_MODULES)
     tests = args.tests
-    if args.workdir:
+    if args.collect:
+        done = [m for m in modules if (args.collect / m / "mutants").is_dir()]
+        results = [collect(m, args.collect / m) for m in done]
+    elif args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=False)
         results = run(modules, tests, args.budget, args.workdir)
     else:
