@@ -54,6 +54,8 @@ TESTS_FOR = {
     "suanli.core": [
         "tests/unit/test_pricing.py",
         "tests/unit/test_pricing_boundaries.py",
+        "tests/unit/test_money_parsing.py",
+        "tests/unit/test_core_kinds.py",
         "tests/unit/test_billing_math.py",
         "tests/unit/test_supplement.py",
         "tests/unit/test_token_pricing.py",
@@ -82,6 +84,7 @@ WALL_TIME_TESTS = (
     "tests/unit/economics/test_planning.py::test_the_plans_milps_share_the_solver_time_limit",
 )
 MARKS = "not slow and not dataset and not postgres and not slurm and not browser"
+CODE = re.compile(r"^[rbuf]*[\"'][a-z_]+\.[a-z_.]+[\"']$")  # an error code is not mere text
 STATUS = re.compile(r"^\s*(?P<name>[\w.]+): (?P<status>.+)$")
 
 
@@ -187,7 +190,8 @@ def reason_for(diff: str) -> str:
     before, after = _tokens(minus[0]), _tokens(plus[0])
     if before and after and len(before) == len(after):
         changed = [(b, a) for b, a in zip(before, after, strict=True) if b != a]
-        if changed and all(b[0] == tokenize.STRING for b, _ in changed):
+        texts = [b[1] for b, _ in changed if b[0] == tokenize.STRING]
+        if changed and len(texts) == len(changed) and not any(CODE.search(t) for t in texts):
             return "text only: a description or message, not compared verbatim by any test"
     return ""
 
@@ -234,8 +238,13 @@ def run_module(module: str, tests: list[str], budget: float, work: Path) -> Modu
     started = time.monotonic()
     log = _mutmut(work, "run", "--max-children", "1", f"{module}.*", budget=budget)
     (work / "mutmut-run.log").write_text(log)
+    return collect(module, work, time.monotonic() - started)
+
+
+def collect(module: str, work: Path, seconds: float = 0.0) -> ModuleResult:
+    """The results mutmut saved in ``work`` for ``module`` (also after an interrupted run)."""
     statuses = _statuses(work)
-    result = _tally(module, statuses, time.monotonic() - started)
+    result = _tally(module, statuses, seconds)
     lost = sorted(n for n in statuses if n.startswith(module + "."))
     lost = [n for n in lost if statuses[n] in ("survived", "no tests")]
     result.survivors = _survivors(work, lost, statuses)
@@ -301,11 +310,17 @@ def main() -> None:
     parser.add_argument("--tests", action="append", help="pytest selection (default tests/unit)")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per module")
     parser.add_argument("--workdir", type=Path, help="keep the scratch directory here")
+    parser.add_argument(
+        "--collect", type=Path, help="only report what an earlier --workdir run saved there"
+    )
     parser.add_argument("--report", type=Path, help="also write the report as Markdown")
     args = parser.parse_args()
     modules = args.module or list(DEFAULT_MODULES)
     tests = args.tests
-    if args.workdir:
+    if args.collect:
+        done = [m for m in modules if (args.collect / m / "mutants").is_dir()]
+        results = [collect(m, args.collect / m) for m in done]
+    elif args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=False)
         results = run(modules, tests, args.budget, args.workdir)
     else:
