@@ -493,6 +493,7 @@ def run(polls: int, seed: int, database_url: str | None, workdir: Path) -> Chaos
     check_downtime(chaos, svc, inj)
     check_end_state(chaos, svc, backend, inj)
     engine.dispose()
+    clean_cluster(runner, backend)  # leave the shared cluster as the Slurm tests expect it
     return chaos
 
 
