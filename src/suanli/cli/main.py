@@ -81,6 +81,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "invoice": LazyCommand(
         "invoice", "app", "Invoices, credit notes, payments, AR aging and revenue reports."
     ),
+    "credit": LazyCommand(
+        "credit", "app", "Customer credit balances: apply to a later invoice, or refund."
+    ),
     "cluster": LazyCommand("cluster", "app", "The cluster engine (Slurm) and the ledger."),
     "job": LazyCommand("job", "app", "Cloud jobs run on the cluster engine."),
 }

@@ -17,8 +17,7 @@ from suanli.core.clock import SimClock, SystemClock
 from suanli.core.fleet import ServerState
 from suanli.services.billing.leasing import LeaseSpec
 from suanli.services.cluster.control_loop import ControlLoop
-from suanli.services.container import build_services
-from suanli.services.wiring import build_wiring
+from suanli.services.container import build_services, build_wiring
 from suanli.settings import ClusterSite, load_settings
 from suanli.store.db import make_engine, upgrade
 

@@ -78,3 +78,64 @@ def test_init_users_contracts_usage_invoices(cli: Any, tmp_path: Path) -> None:
     assert ok(cli, "contract", "release", "--date", "2025-04-01").strip() == "2 servers released"
     code, _, err = cli("contract", "release", "--date", "2999-01-01")
     assert code == 1 and "input.date_out_of_range" in err
+
+
+def test_credit_balance_applied_and_refunded(cli: Any) -> None:
+    """A credit note on a paid invoice leaves a credit balance; `suanli credit` uses it."""
+    ok(cli, "init")
+    ok(cli, "customer", "create", "acme", "Acme AI")
+    ok(cli, "fleet", "sites", "add", "BJ1", "Beijing 1")
+    ok(cli, "fleet", "cabinets", "add", "BJ1", "A01", "--power-kw", "100")
+    ok(cli, "fleet", "servers", "add", "SN0", "--sku", "HGX-H800-8", "--state", "delivered")
+    ok(
+        cli,
+        "fleet",
+        "servers",
+        "transition",
+        "SN0",
+        "burn_in",
+        "--reason",
+        "rack",
+        "--cabinet",
+        "BJ1/A01",
+    )
+    ok(cli, "fleet", "servers", "transition", "SN0", "available", "--reason", "ok")
+    ok(cli, "contract", "lease", "acme", "HGX-H800-8", "--rent", "70000", "--start", "2024-04-01",
+       "--months", "12", "--count", "1")  # fmt: skip
+    (april,) = json.loads(
+        ok(cli, "invoice", "run", "2024-04", "--issue-date", "2024-05-01", "--json")
+    )["created"]
+    ok(cli, "invoice", "pay", "acme", "79100", "--on", "2024-05-10")
+    ok(
+        cli,
+        "invoice",
+        "credit",
+        april,
+        "--reason",
+        "goodwill",
+        "--line",
+        "1=10000",
+        "--issue-date",
+        "2024-05-20",
+    )
+    bal = json.loads(ok(cli, "credit", "balance", "acme", "--json"))
+    assert (bal["released"], bal["balance"]) == ("11300.00", "11300.00")
+    (may,) = json.loads(
+        ok(cli, "invoice", "run", "2024-05", "--issue-date", "2024-06-01", "--json")
+    )["created"]
+    out = ok(cli, "credit", "apply", "acme", may, "--on", "2024-06-05", "--amount", "1300")
+    assert "1,300.00" in out and may in out
+    assert json.loads(ok(cli, "invoice", "show", may, "--json"))["outstanding"] == "77800.00"
+    assert "10,000.00" in ok(
+        cli, "credit", "refund", "acme", "--on", "2024-06-06", "--reference", "bank 9"
+    )
+    code, _, err = cli("credit", "refund", "acme", "--on", "2024-06-07")
+    assert code == 1 and "credit.no_balance" in err
+    uses = json.loads(ok(cli, "credit", "list", "--json"))
+    assert [(u["kind"], u["amount"]) for u in uses] == [
+        ("applied", "1300.00"),
+        ("refund", "10000.00"),
+    ]
+    rec = json.loads(ok(cli, "invoice", "reconcile", "2024-06", "--json"))
+    assert (rec["refunded"], rec["credit_balance_end"]) == ("10000.00", "0.00")
+    assert rec["receivables_end"] == "77800.00"

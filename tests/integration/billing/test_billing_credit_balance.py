@@ -14,11 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from suanli.api.app import create_app
 from suanli.core.billing import parse_period
 from suanli.core.errors import ConflictError, NotFoundError, SuanliError, ValidationError
 from suanli.services.billing.leasing import LeaseSpec
 from suanli.services.reports.book import open_receivables
+from suanli.settings import load_settings
 
 D = Decimal
 BALANCE = D("11300.00")
@@ -162,3 +165,37 @@ def test_crediting_an_invoice_paid_by_credit_gives_the_credit_back(ledger: Ledge
     money.ledger.credit_note(may, "cancelled", issue_date=date(2024, 6, 10))
     assert ledger.owed(may) == 0
     assert money.credits.balance("acme").balance == BALANCE  # not written off: given back
+
+
+def test_credit_over_http_with_roles_and_tenants(ledger: Ledger, db_url: str, bearer: Any) -> None:
+    app = create_app(load_settings(database_url=db_url), clock=ledger.world.clock)
+    fin, ops = bearer(app, "fin", "finance"), bearer(app, "olga", "operator")
+    ann, bea = bearer(app, "ann", "customer", "acme"), bearer(app, "bea", "customer", "beta")
+    may = ledger.number("acme", "2024-05")
+    base = "/api/v1/customers/acme/credit"
+    body = {"invoice": may, "on": "2024-06-05", "amount": "300.00"}
+    with TestClient(app) as client:
+        got = client.get(base, headers=ann)
+        assert got.status_code == 200 and got.json()["balance"] == "11300.00"
+        assert client.get(base, headers=bea).json()["code"] == "customer.not_found"
+        for who, status in ((ann, 403), (ops, 403), (bea, 403)):
+            assert client.post(f"{base}/applications", json=body, headers=who).status_code == status
+        done = client.post(f"{base}/applications", json=body, headers=fin)
+        assert done.status_code == 201 and done.json()["amount"] == "300.00", done.text
+        refund = client.post(f"{base}/refunds", json={"on": "2024-06-06"}, headers=fin)
+        assert refund.status_code == 201 and refund.json()["amount"] == "11000.00", refund.text
+        again = client.post(f"{base}/refunds", json={"on": "2024-06-07"}, headers=fin)
+        assert (again.status_code, again.json()["code"]) == (409, "credit.no_balance")
+        future = client.post(f"{base}/refunds", json={"on": "2024-07-16"}, headers=fin)
+        assert (future.status_code, future.json()["code"]) == (422, "credit.future_date")
+        other = client.post("/api/v1/customers/beta/credit/applications", json=body, headers=fin)
+        assert (other.status_code, other.json()["code"]) == (404, "invoice.not_found")
+        mine = client.get("/api/v1/credit-uses", headers=ann).json()["items"]
+        assert [u["kind"] for u in mine] == ["applied", "refund"]
+        assert client.get("/api/v1/credit-uses", headers=bea).json()["items"] == []
+        past = client.get(base, params={"as_of": "2024-06-05"}, headers=fin).json()
+        assert (past["applied"], past["refunded"], past["balance"]) == (
+            "300.00",
+            "0.00",
+            "11000.00",
+        )

@@ -341,6 +341,23 @@ class MoneyPath(RuleBasedStateMachine):
     def pay(self, customer: str, amount: str) -> None:
         self.svc.money.ledger.record_payment(customer, amount, self.today)
 
+    @rule(customer=st.sampled_from(CUSTOMERS), refund=st.booleans(), share=st.sampled_from(["0.5", "1"]))  # fmt: skip
+    def use_credit(self, customer: str, refund: bool, share: str) -> None:
+        """Apply part or all of a credit balance to the oldest open invoice, or refund it."""
+        credits, ledger = self.svc.money.credits, self.svc.money.ledger
+        amount = cents(credits.balance(customer).balance * Decimal(share))
+        if amount <= 0:
+            return
+        if refund:
+            credits.refund(customer, self.today, "desk", amount)
+            return
+        open_ = ledger.list_invoices(customer=customer, unpaid=True, limit=500).items
+        if open_:
+            oldest = min(open_, key=lambda i: (i.issue_date, i.number))
+            credits.apply(
+                customer, oldest.number, self.today, "desk", min(amount, oldest.outstanding)
+            )
+
     # --- invariants -----------------------------------------------------------------------
 
     @invariant()
@@ -366,6 +383,7 @@ class MoneyPath(RuleBasedStateMachine):
                 paid, released = applied_by_invoice(s, invoice.id)
                 assert released <= paid
             credit = credit_balances(s)
+            assert all(a > 0 for a in credit.values()), credit  # never overdrawn
             codes = dict(s.execute(select(CustomerRow.id, CustomerRow.code)).all())
         aging = {r.customer: r.credit for r in self.svc.money.ledger.aging(date(2100, 1, 1))}
         assert {codes[i]: a for i, a in credit.items()} == {c: a for c, a in aging.items() if a}

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from suanli.api.routers import contracts, invoices, tenancy, tokens, usage
+from suanli.api.routers import contracts, credits, invoices, tenancy, tokens, usage
 
 router = APIRouter()
-for sub in (tenancy.router, contracts.router, tokens.router, usage.router, invoices.router):
+for sub in (
+    tenancy.router,
+    contracts.router,
+    tokens.router,
+    usage.router,
+    invoices.router,
+    credits.router,
+):
     router.include_router(sub)

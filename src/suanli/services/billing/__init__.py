@@ -3,7 +3,8 @@ issue (credit notes, payments, aging, reconciliation), document numbers and idem
 
 Who writes what:
 
-- :mod:`.leasing` — ``contracts``, ``lease_allocations``, ``sla_events``.
+- :mod:`.leasing` — ``contracts``, ``lease_allocations``; :mod:`.sla` — ``sla_events`` (service
+  delivery, inherited by the leasing service); :mod:`.contract_reads` — rows to values.
 - :mod:`.metering` — ``prices``, ``usage_records``.
 - :mod:`.invoicing` — ``invoices``, ``invoice_lines``, ``invoice_series`` (the invoice run).
 - :mod:`.receivables` — ``payments`` and credit notes (``invoices`` rows of kind credit note).

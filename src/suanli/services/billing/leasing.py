@@ -1,6 +1,8 @@
 """Contracts: bare-metal leases and reserved GPU capacity; server allocation; SLA downtime.
 
-Single writer of ``contracts``, ``lease_allocations`` and ``sla_events``. Server states are
+Single writer of ``contracts`` and ``lease_allocations`` (service delivery and ``sla_events``
+live in :mod:`.sla`, reading rows into values in :mod:`.contract_reads`;
+:class:`LeasingService` inherits the delivery use-cases, so callers see one service). Server states are
 changed only through :func:`suanli.services.fleet.servers.transition_in` (the fleet service stays the
 single writer of ``servers.state``): leasing moves servers ``available → leased``, a failure of a
 leased server ``leased → failed`` opens an SLA downtime record, the repair walks
@@ -30,11 +32,17 @@ from sqlalchemy.orm import Session
 from suanli.core.billing import add_months, midnight
 from suanli.core.catalog import Catalog
 from suanli.core.clock import Clock
-from suanli.core.contracts import Contract, SlaEvent
+from suanli.core.contracts import Contract
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.core.fleet import ServerState
 from suanli.core.money import round_money, to_decimal
+from suanli.services.billing.contract_reads import (
+    contract_from_row,
+    contract_view,
+    get_contract_row,
+)
 from suanli.services.billing.numbering import next_number, serialise_writes
+from suanli.services.billing.sla import ServiceDelivery
 from suanli.services.common import (
     Page,
     check_paging,
@@ -44,8 +52,7 @@ from suanli.services.common import (
     ratio,
     require_text,
 )
-from suanli.services.fleet.downtime import sync_downtime_in
-from suanli.services.fleet.servers import get_server_row, transition_in
+from suanli.services.fleet.servers import transition_in
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
 from suanli.store.db import SessionFactory, transaction
 from suanli.store.models import (
@@ -55,7 +62,6 @@ from suanli.store.models import (
     LeaseAllocationRow,
     ServerRow,
     ServerTransitionRow,
-    SlaEventRow,
 )
 
 PENDING_STATES = frozenset(
@@ -99,24 +105,6 @@ class ReservedSpec:
     vat_rate: Decimal | str = Decimal("0.06")
 
 
-def contract_from_row(row: ContractRow, code: str, servers: list[str]) -> Contract:
-    return Contract(
-        row.number, code, row.kind, row.status, row.sku, row.server_count, row.start_date,
-        row.end_date, row.term_months, row.monthly_rent, row.cabinet_fee, row.om_fee,
-        row.fees_as_agent, row.deposit, row.prepayment, row.notice_days, row.auto_renew,
-        row.early_termination_months, row.sla_uptime, row.vat_rate, row.fee_vat_rate,
-        row.committed_gpus, row.gpu_hour_rate, row.min_commitment, row.terminated_on,
-        row.termination_penalty, servers,
-    )  # fmt: skip
-
-
-def get_contract_row(s: Session, number: str, principal: Principal = SYSTEM) -> ContractRow:
-    row = s.scalars(select(ContractRow).where(ContractRow.number == number)).one_or_none()
-    if row is None or not principal.sees(row.customer_id):
-        raise NotFoundError("contract.not_found", f"no contract {number!r}", {"contract": number})
-    return row
-
-
 def _double_booked(exc: IntegrityError) -> ConflictError:
     if "no_overlap" not in str(exc.orig) and "double_booked" not in str(exc.orig):
         raise exc
@@ -127,7 +115,7 @@ def _double_booked(exc: IntegrityError) -> ConflictError:
     )
 
 
-class LeasingService:
+class LeasingService(ServiceDelivery):
     """Contract use-cases; each public method is one transaction."""
 
     def __init__(self, sessions: SessionFactory, clock: Clock, catalog: Catalog) -> None:
@@ -362,7 +350,7 @@ class LeasingService:
             )
             if effective <= today:
                 self._release(s, row, actor)
-            return self._contract(s, row)
+            return contract_view(s, row)
 
     def renew(
         self, number: str, months: int, actor: str = "system", on: date | None = None
@@ -401,7 +389,7 @@ class LeasingService:
                 )
                 self._record_renewal(s, row, on, months, previous, automatic=False, actor=actor)
                 s.flush()
-                return self._contract(s, row)
+                return contract_view(s, row)
         except IntegrityError as exc:
             raise _double_booked(exc) from None
 
@@ -474,141 +462,11 @@ class LeasingService:
             )  # fmt: skip
         return len(servers)
 
-    # --- service delivery and SLA -------------------------------------------------------------
-
-    def _current_allocation(
-        self, s: Session, server: ServerRow, when: datetime | None = None
-    ) -> LeaseAllocationRow:
-        now = when or self.clock.now()
-        row = s.scalars(
-            select(LeaseAllocationRow).where(
-                LeaseAllocationRow.server_id == server.id,
-                LeaseAllocationRow.starts_at <= now,
-                LeaseAllocationRow.ends_at > now,
-            )
-        ).one_or_none()
-        if row is None:
-            raise ConflictError(
-                "lease.not_leased",
-                f"{server.serial} is not under a lease on {now.isoformat()}",
-                {"serial": server.serial},
-            )
-        return row
-
-    def deliver(self, serial: str, actor: str, at: str | date | datetime | None = None) -> Contract:
-        """Put a server leased before delivery into service (``available → leased``) at ``at``
-        (the effective date or time, default now): service, and rent, count from then."""
-        when = effective_at(at, self.clock.now())
-        with transaction(self.sessions) as s:
-            server = get_server_row(s, serial)
-            alloc = self._current_allocation(s, server, when)
-            if alloc.delivered_at is not None:
-                raise ConflictError(
-                    "lease.already_delivered", f"{serial} is in service", {"serial": serial}
-                )
-            contract = s.get_one(ContractRow, alloc.contract_id)
-            transition_in(
-                s,
-                self.clock,
-                server,
-                ServerState.LEASED,
-                actor,
-                f"delivered for lease {contract.number}",
-                at=when,
-            )
-            alloc.delivered_at = when
-            return self._contract(s, contract)
-
-    def server_failed(
-        self, serial: str, actor: str, reason: str, at: str | date | datetime | None = None
-    ) -> SlaEvent:
-        """A leased server failed: ``leased → failed`` and an open SLA downtime record. ``at`` is
-        when it failed if known (the effective time, e.g. the engine's failure time; a time
-        after now is taken as now), default now."""
-        now = self.clock.now()
-        if isinstance(at, datetime) and at > now:
-            at = now
-        when = effective_at(at, now)
-        with transaction(self.sessions) as s:
-            server = get_server_row(s, serial)
-            alloc = self._current_allocation(s, server, when)
-            # one time: the downtime starts exactly at the logged transition, so the invoice
-            # run's sync from the transition log finds this record instead of adding one
-            step = transition_in(s, self.clock, server, ServerState.FAILED, actor, reason, at=when)
-            event = SlaEventRow(
-                allocation_id=alloc.id, contract_id=alloc.contract_id, customer_id=alloc.customer_id,
-                server_id=server.id, down_from=step.at, reason=reason,
-            )  # fmt: skip
-            s.add(event)
-            s.flush()
-            return self._event(s, event)
-
-    def server_restored(
-        self,
-        serial: str,
-        actor: str,
-        reason: str = "repaired",
-        at: str | date | datetime | None = None,
-    ) -> SlaEvent:
-        """Repair a failed leased server back into the lease and close its downtime record at
-        ``at`` (the effective time, default now; not before the failure). A server whose lease
-        ended while it was down goes back to ``available``, its downtime closed at the end."""
-        when = effective_at(at, self.clock.now())
-        with transaction(self.sessions) as s:
-            server = get_server_row(s, serial)
-            event = s.scalars(
-                select(SlaEventRow).where(
-                    SlaEventRow.server_id == server.id, SlaEventRow.down_until.is_(None)
-                )
-            ).one_or_none()
-            if event is None:
-                raise ConflictError(
-                    "sla.no_open_downtime", f"{serial} has no open downtime", {"serial": serial}
-                )
-            ends_at = s.scalar(
-                select(LeaseAllocationRow.ends_at).where(
-                    LeaseAllocationRow.id == event.allocation_id
-                )
-            )
-            over = ends_at is not None and when >= ends_at
-            walk = [ServerState.REPAIRED, ServerState.AVAILABLE]
-            for target in walk if over else [*walk, ServerState.LEASED]:
-                step = transition_in(s, self.clock, server, target, actor, reason, at=when)
-            event.down_until = min(step.at, ends_at) if over and ends_at else step.at
-            return self._event(s, event)
-
-    def sync_downtime(self) -> int:
-        """Record SLA downtime for failures entered through the fleet service directly.
-
-        The fleet's transition log is the source of truth: a leased server that went
-        ``leased → failed`` during an allocation is down until it is ``leased`` again. Missing
-        downtime records are created and open ones closed; returns how many changed.
-        """
-        with transaction(self.sessions) as s:
-            return sync_downtime_in(s)
-
-    def _event(self, s: Session, row: SlaEventRow) -> SlaEvent:
-        number = s.scalar(select(ContractRow.number).where(ContractRow.id == row.contract_id)) or ""
-        serial = s.scalar(select(ServerRow.serial).where(ServerRow.id == row.server_id)) or ""
-        return SlaEvent(row.id, number, serial, row.down_from, row.down_until, row.reason)
-
     # --- reading ----------------------------------------------------------------------------
-
-    def _contract(self, s: Session, row: ContractRow) -> Contract:
-        code = s.scalar(select(CustomerRow.code).where(CustomerRow.id == row.customer_id)) or ""
-        serials = list(
-            s.scalars(
-                select(ServerRow.serial)
-                .join(LeaseAllocationRow, LeaseAllocationRow.server_id == ServerRow.id)
-                .where(LeaseAllocationRow.contract_id == row.id)
-                .order_by(ServerRow.serial)
-            )
-        )
-        return contract_from_row(row, code, serials)
 
     def get_contract(self, number: str, principal: Principal = SYSTEM) -> Contract:
         with transaction(self.sessions) as s:
-            return self._contract(s, get_contract_row(s, number, principal))
+            return contract_view(s, get_contract_row(s, number, principal))
 
     def list_contracts(
         self,
@@ -632,22 +490,3 @@ class LeasingService:
             total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = s.execute(stmt.order_by(ContractRow.number).limit(limit).offset(offset)).all()
             return Page([contract_from_row(r, code, []) for r, code in rows], total, limit, offset)
-
-    def list_sla_events(
-        self,
-        principal: Principal = SYSTEM,
-        customer: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> Page[SlaEvent]:
-        check_paging(limit, offset)
-        customer = principal.scope(customer)
-        stmt = select(SlaEventRow)
-        if customer:
-            stmt = stmt.join(CustomerRow, SlaEventRow.customer_id == CustomerRow.id).where(
-                CustomerRow.code == customer
-            )
-        with transaction(self.sessions) as s:
-            total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-            rows = s.scalars(stmt.order_by(SlaEventRow.id).limit(limit).offset(offset)).all()
-            return Page([self._event(s, r) for r in rows], total, limit, offset)
