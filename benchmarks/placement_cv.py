@@ -1,7 +1,8 @@
 """Cross-validated comparison of FGD-full (ours) against FGD and FGD+ on the openb workloads.
 
 FGD-full has one parameter, its look-ahead distribution (``VARIANTS``: FGD's count weighting at
-coverage 0.95, which is FGD+; count weighting over every shape; GPU-demand weighting). For each
+coverage 0.95, which is FGD+; count weighting over every shape; GPU-demand weighting; FGD's
+distribution mixed with 10 % of the GPU-demand one). For each
 fold the variant is chosen on the *training* workloads (highest mean gain over FGD at 100 %
 arrived among the variants never below FGD's median there; the highest mean if none) and
 reported on the *held-out* workloads only. Folds: default +
@@ -34,8 +35,14 @@ from suanli.simulation.traces.openb import GPU_NODES, load_nodes, load_pods, pod
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = tuple(range(42, 52))
-VARIANTS = {"0.95": (0.95, "count"), "1": (1.0, "count"), "demand": (1.0, "demand")}
-"""FGD-full's look-ahead variants: name -> (coverage, weighting). "0.95" is FGD+."""
+VARIANTS = {
+    "0.95": (0.95, "count"),
+    "1": (1.0, "count"),
+    "demand": (1.0, "demand"),
+    "mix0.1": (0.1, "mix"),
+}
+"""FGD-full's look-ahead variants: name -> (coverage, weighting). "0.95" is FGD+; "mix0.1" is
+0.9 x FGD's distribution + 0.1 x the GPU-demand one (coverage is the mixing weight)."""
 FOLDS = (
     ("default+gpushare*", tuple(t for t in TRACES if not t.startswith("multigpu"))),
     ("multigpu*", tuple(t for t in TRACES if t.startswith("multigpu"))),

@@ -310,14 +310,20 @@ class Fgd:
         rows = np.column_stack(
             (state.cpu_left[nodes], state.model_code[nodes], state.gpu_left[nodes])
         )
-        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        # group identical rows: a stable lexsort (np.unique(axis=0) sorts void keys, ~50x slower)
+        order = np.lexsort(rows.T[::-1])
+        ranked = rows[order]
+        starts = np.r_[True, (ranked[1:] != ranked[:-1]).any(axis=1)]
+        inverse = np.empty(nodes.size, dtype=np.int64)
+        inverse[order] = np.cumsum(starts) - 1
+        first = order[starts]  # stable: each group's lowest position
         if first.size > nodes.size // 2:
             return self.node_scores(state, pod, nodes)
         score, gpu = self.node_scores(state, pod, nodes[np.sort(first)])
         order = np.argsort(first)  # unique groups in node order -> position in ``score``
         pos = np.empty_like(order)
         pos[order] = np.arange(order.size)
-        where = pos[inverse.reshape(-1)]
+        where = pos[inverse]
         return score[where], gpu[where]
 
     def rescore_node(self, state: ClusterState, node: int) -> None:

@@ -23,7 +23,8 @@ tie-breaks, and changes only the distribution:
 The variant is chosen by cross-validation over the openb workloads
 (``benchmarks/placement_cv.py``, docs/placement.md). Measured: both folds choose coverage 0.95,
 i.e. FGD+; the all-shapes variant (the ``fgdfull`` default) wins more in-sample on some workloads
-but loses medians on others, and demand weighting loses on most. They are kept as experiments.
+but loses medians on others, and demand weighting loses on most; ``mix`` at alpha 0.1 loses
+medians on four of the workloads run (all 10 seeds on multigpu40). They are kept as experiments.
 """
 
 from __future__ import annotations
