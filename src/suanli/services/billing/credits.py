@@ -36,7 +36,7 @@ from suanli.services.billing.outstanding import (
     ZERO,
     credit_balances,
     credit_movements,
-    outstanding_by_invoice,
+    open_through,
 )
 from suanli.services.common import non_negative_money, optional_text, require_text
 from suanli.services.tenancy import SYSTEM, Principal, get_customer_row
@@ -172,10 +172,7 @@ class CreditService:
                     {"on": f">= {row.issue_date}"},
                 )  # fmt: skip
             available = self._available(s, cust, on)
-            open_ = min(
-                outstanding_by_invoice(s, [row.id], on)[row.id],
-                outstanding_by_invoice(s, [row.id])[row.id],
-            )
+            open_ = open_through(s, row.id, on)
             if open_ <= 0:
                 raise ConflictError(
                     "credit.nothing_open", f"{invoice} owes nothing on {on}", {"invoice": invoice}

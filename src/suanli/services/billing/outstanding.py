@@ -90,6 +90,15 @@ def outstanding_by_invoice(
     return out
 
 
+def open_through(s: Session, invoice_id: int, on: date) -> Decimal:
+    """What an invoice owed at the end of ``on`` or owes now, whichever is less: the most a
+    back-dated write-off or credit use may take (it must fit that day and every later one)."""
+    return min(
+        outstanding_by_invoice(s, [invoice_id], on)[invoice_id],
+        outstanding_by_invoice(s, [invoice_id])[invoice_id],
+    )
+
+
 def applied_by_invoice(s: Session, invoice_id: int) -> tuple[Decimal, Decimal]:
     """(cash and customer credit applied, overpayment already released) for one invoice."""
     paid = s.scalar(

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from suanli.core.clock import Clock
 from suanli.core.errors import ConflictError, NotFoundError, ValidationError
 from suanli.services.billing.numbering import lock_customer, serialise_writes
-from suanli.services.billing.outstanding import apply_unapplied, outstanding_by_invoice
+from suanli.services.billing.outstanding import apply_unapplied, open_through
 from suanli.services.common import non_negative_money, require_text
 from suanli.services.tenancy import SYSTEM, Principal
 from suanli.store.db import SessionFactory, transaction
@@ -137,9 +137,7 @@ class WriteOffService:
                     "writeoff.before_issue", f"{invoice} was issued on {row.issue_date}",
                     {"on": f">= {row.issue_date}"},
                 )  # fmt: skip
-            open_then = outstanding_by_invoice(s, [row.id], on)[row.id]
-            open_now = outstanding_by_invoice(s, [row.id])[row.id]
-            open_ = min(open_then, open_now)
+            open_ = open_through(s, row.id, on)
             if open_ <= 0:
                 raise ConflictError(
                     "writeoff.nothing_open", f"{invoice} owes nothing on {on}", {"invoice": invoice}
